@@ -1,0 +1,1 @@
+"""Applications: submission, uploads, wallet, workflow, routing, deadlines, queues, visits, ratings."""

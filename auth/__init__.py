@@ -1,0 +1,1 @@
+"""Accounts, roles, units and their membership; registration, login, lockout and revocable sessions."""

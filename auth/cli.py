@@ -1,0 +1,106 @@
+"""``flask users …`` for staff accounts and ``flask demo accounts`` for the demo logins."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from auth import operations as ops
+from auth.models import Role, User
+from core.db import db
+from core.errors import DomainError
+
+users = AppGroup("users", help="管理工作人员账号")
+demo = AppGroup("demo", help="演示数据")
+
+DEMO_PASSWORD = "Demo-2026"
+
+# (username, name, role, unit codes); units come from catalog/data/units.yaml.
+DEMO_STAFF: list[tuple[str, str, Role, list[str]]] = []
+
+DEMO_CITIZEN = {
+    "real_name": "张晓明",
+    "id_number": "330102199003071230",
+    "mobile": "13800000001",
+}
+
+
+def _fail(exc: DomainError) -> None:
+    db.session.rollback()
+    raise click.ClickException(str(exc))
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--name", "real_name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role if r != Role.CITIZEN]), required=True)
+@click.option("--unit", "units", multiple=True, help="单位编码，可重复")
+@click.password_option(envvar="STAFF_PASSWORD")
+def create_user(username: str, real_name: str, role: str, units: tuple[str, ...], password: str) -> None:
+    """Create a staff account."""
+    try:
+        user = ops.create_staff(username=username, real_name=real_name, role=role,
+                                password=password, unit_codes=list(units))
+    except DomainError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"created {user.username} ({role})")
+
+
+@users.command("disable")
+@click.argument("username")
+def disable_user(username: str) -> None:
+    """Disable a staff account and end its sessions."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no such account: {username}")
+    ops.set_active(user, False)
+    db.session.commit()
+    click.echo(f"disabled {username}")
+
+
+@users.command("list")
+def list_users() -> None:
+    """List staff accounts."""
+    for user in db.session.scalars(select(User).where(User.role != Role.CITIZEN).order_by(User.username)):
+        units = ",".join(u.code for u in user.units)
+        click.echo(f"{user.username:20} {user.role_value:10} {'active' if user.active else 'disabled':8} {units}")
+
+
+def ensure_demo_accounts() -> list[tuple[str, str, str]]:
+    """Create the demo accounts that do not exist yet; return (login, password, description) rows."""
+    from auth.models import Unit
+
+    rows: list[tuple[str, str, str]] = []
+    citizen = db.session.scalar(select(User).where(User.mobile == DEMO_CITIZEN["mobile"]))
+    if citizen is None:
+        ops.register_citizen(password=DEMO_PASSWORD, **DEMO_CITIZEN)
+    rows.append((DEMO_CITIZEN["mobile"], DEMO_PASSWORD, "群众（张晓明）"))
+    known = set(db.session.scalars(select(Unit.code)))
+    for username, name, role, unit_codes in DEMO_STAFF:
+        codes = [c for c in unit_codes if c in known]
+        if db.session.scalar(select(User.id).where(User.username == username)) is None:
+            ops.create_staff(username=username, real_name=name, role=role, password=DEMO_PASSWORD,
+                             unit_codes=codes)
+        unit_names = "、".join(
+            db.session.scalars(select(Unit.name).where(Unit.code.in_(codes)).order_by(Unit.code))
+        )
+        rows.append((username, DEMO_PASSWORD, f"{Role(role).label}" + (f"（{unit_names}）" if unit_names else "")))
+    return rows
+
+
+@demo.command("accounts")
+def demo_accounts() -> None:
+    """Create the demo accounts (idempotent) and print the logins."""
+    rows = ensure_demo_accounts()
+    db.session.commit()
+    click.echo("\n演示账号（密码均为 %s）：" % DEMO_PASSWORD)
+    for login, _password, description in rows:
+        click.echo(f"  {login:16} {description}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(users)
+    app.cli.add_command(demo)

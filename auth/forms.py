@@ -1,0 +1,137 @@
+"""Account forms: field types, lengths and formats (no database look-ups, no password checks)."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from auth.identity import (
+    IdNumberError,
+    is_valid_mobile,
+    normalise_id_number,
+    normalise_mobile,
+    password_problems,
+    validate_id_number,
+)
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class MobileField(StringField):
+    """An 11-digit mainland mobile number; spaces, dashes and +86 are dropped."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data:
+            self.data = normalise_mobile(self.data)
+
+
+class IdNumberField(StringField):
+    """A 居民身份证号码, upper-cased and without spaces."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data:
+            self.data = normalise_id_number(self.data)
+
+
+def mobile_format(form, field) -> None:
+    if field.data and not is_valid_mobile(field.data):
+        raise ValidationError(_("请输入11位中国大陆手机号码，例如 13812345678"))
+
+
+def id_number_format(form, field) -> None:
+    if not field.data:
+        return
+    try:
+        validate_id_number(field.data)
+    except IdNumberError as exc:
+        raise ValidationError(_(str(exc))) from exc
+
+
+def chinese_name(form, field) -> None:
+    value = field.data or ""
+    if not all("\u4e00" <= c <= "\u9fff" or c in "·•" for c in value):
+        raise ValidationError(_("姓名请填写与身份证一致的中文姓名"))
+
+
+class RegisterForm(FlaskForm):
+    real_name = StringField(
+        _l("真实姓名"),
+        filters=[_strip],
+        validators=[DataRequired(_l("请输入真实姓名")), Length(2, 20, _l("姓名应为2至20个字")), chinese_name],
+    )
+    id_number = IdNumberField(
+        _l("居民身份证号码"),
+        validators=[DataRequired(_l("请输入居民身份证号码")), id_number_format],
+    )
+    mobile = MobileField(
+        _l("手机号码"), validators=[DataRequired(_l("请输入手机号码")), mobile_format]
+    )
+    password = PasswordField(
+        _l("设置密码"),
+        validators=[DataRequired(_l("请设置密码")), Length(max=128, message=_l("密码不能超过128个字符"))],
+        description=_l("至少8位，混合使用字母、数字或符号，不能包含身份证号或手机号"),
+    )
+    password_confirm = PasswordField(
+        _l("确认密码"),
+        validators=[DataRequired(_l("请再次输入密码")), EqualTo("password", _l("两次输入的密码不一致"))],
+    )
+
+    def validate_password(self, field) -> None:
+        problems = password_problems(
+            field.data or "", id_number=self.id_number.data or "", mobile=self.mobile.data or ""
+        )
+        if problems:
+            raise ValidationError("；".join(_(p) for p in problems))
+
+
+class LoginForm(FlaskForm):
+    identifier = StringField(
+        _l("手机号码 / 身份证号码 / 工作账号"),
+        filters=[_strip],
+        validators=[DataRequired(_l("请输入手机号码、身份证号码或工作账号")), Length(max=64)],
+    )
+    password = PasswordField(
+        _l("密码"), validators=[DataRequired(_l("请输入密码")), Length(max=128)]
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("当前密码"), validators=[DataRequired(_l("请输入当前密码")), Length(max=128)]
+    )
+    new_password = PasswordField(
+        _l("新密码"),
+        validators=[DataRequired(_l("请输入新密码")), Length(max=128)],
+        description=_l("至少8位，混合使用字母、数字或符号，不能包含身份证号或手机号"),
+    )
+    new_password_confirm = PasswordField(
+        _l("确认新密码"),
+        validators=[DataRequired(_l("请再次输入新密码")), EqualTo("new_password", _l("两次输入的密码不一致"))],
+    )
+
+
+class ChangeMobileForm(FlaskForm):
+    mobile = MobileField(
+        _l("新手机号码"), validators=[DataRequired(_l("请输入新手机号码")), mobile_format]
+    )
+    password = PasswordField(
+        _l("登录密码"), validators=[DataRequired(_l("请输入登录密码以确认")), Length(max=128)]
+    )
+
+
+class LogoutForm(FlaskForm):
+    """Logout is a POST with a CSRF token (a GET link could log people out from another site)."""
+
+
+class StaffForm(FlaskForm):
+    username = StringField(_l("工作账号"), filters=[_strip], validators=[DataRequired(), Length(3, 50)])
+    real_name = StringField(_l("姓名"), filters=[_strip], validators=[DataRequired(), Length(2, 20)])
+    role = SelectField(_l("角色"), choices=[])
+    units = SelectMultipleField(_l("所属单位"), choices=[])

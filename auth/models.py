@@ -1,0 +1,167 @@
+"""Typed models for accounts and units."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Table, Column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, db, str_enum, utcnow
+from core.masking import mask_id_number, mask_mobile
+
+
+class Role(enum.StrEnum):
+    """Roles. 三权分立: ``admin`` changes the system, ``auditor`` reads the audit trail; no role does both."""
+
+    CITIZEN = "citizen"
+    CLERK = "clerk"
+    UNIT_LEAD = "unit_lead"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+    @property
+    def label(self) -> str:
+        from flask_babel import gettext as _
+
+        return {
+            "citizen": _("群众"),
+            "clerk": _("窗口/审核人员"),
+            "unit_lead": _("科室负责人"),
+            "admin": _("管理员"),
+            "auditor": _("审计员"),
+        }[self.value]
+
+
+STAFF_ROLES = frozenset({Role.CLERK, Role.UNIT_LEAD, Role.ADMIN, Role.AUDITOR})
+
+
+class UnitKind(enum.StrEnum):
+    BUREAU = "bureau"
+    BRANCH = "branch"
+    POLICE_STATION = "police_station"
+    VEHICLE_OFFICE = "vehicle_office"
+    EXIT_ENTRY = "exit_entry"
+    PUBLIC_ORDER = "public_order"
+
+
+user_units = Table(
+    "user_units",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Unit(db.Model):
+    """A public-security unit: city bureau → branch bureaus → police stations / 车管所 / 出入境大队."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[UnitKind] = mapped_column(str_enum(UnitKind, "unit_kind"))
+    district: Mapped[str | None] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    address: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    hours: Mapped[str | None] = mapped_column(String(200))
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.code}>"
+
+
+class User(UserMixin, db.Model):
+    """An account. Citizens register themselves; staff are created by ``flask users create``.
+
+    ``session_token`` is part of the login cookie: rotating it (logout, password change, disable)
+    ends every session of the account, including cookies copied earlier.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"), default=Role.CITIZEN)
+    real_name: Mapped[str] = mapped_column(String(50))
+    mobile: Mapped[str | None] = mapped_column(String(11), unique=True)
+    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    username: Mapped[str | None] = mapped_column(String(50), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    units: Mapped[list[Unit]] = relationship(secondary=user_units, order_by=Unit.code)
+
+    __table_args__ = (
+        CheckConstraint(
+            "role <> 'citizen' OR (mobile IS NOT NULL AND id_number IS NOT NULL)",
+            name="citizen_identity",
+        ),
+        CheckConstraint("role = 'citizen' OR username IS NOT NULL", name="staff_username"),
+    )
+
+    # Flask-Login ----------------------------------------------------------------------------
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return bool(self.active)
+
+    # Presentation ---------------------------------------------------------------------------
+    @property
+    def role_value(self) -> str:
+        return Role(self.role).value
+
+    @property
+    def is_staff(self) -> bool:
+        return Role(self.role) in STAFF_ROLES
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def masked_mobile(self) -> str:
+        return mask_mobile(self.mobile)
+
+    @property
+    def audit_label(self) -> str:
+        """How the actor appears in the audit trail: staff by username, citizens masked."""
+        if self.username:
+            return self.username
+        return self.masked_mobile or f"user#{self.id}"
+
+    @property
+    def display_name(self) -> str:
+        return self.real_name
+
+    def rotate_session_token(self) -> None:
+        self.session_token = secrets.token_hex(16)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role_value}>"
+
+
+class LoginThrottle(db.Model):
+    """Failed-login counter and lock, shared by every worker and machine through the database.
+
+    ``key`` is ``user:<id>`` for an existing account and ``ident:<sha256>`` for an identifier that
+    matches none, so "no such account" and "wrong password" behave exactly alike.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

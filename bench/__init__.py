@@ -1,0 +1,1 @@
+"""Benchmarks and data generators (``make bench``); never part of ``make test``."""

@@ -1,0 +1,1 @@
+"""The service catalog: items, document requirements, situations, units data, search and bundles."""

@@ -1,0 +1,81 @@
+"""Domain errors shared by every package, and the Chinese error pages."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from core.i18n import N_
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A rule refused the operation; ``str()`` is a message fit to show the user."""
+
+
+class FieldError(DomainError):
+    """A rule refused a value; ``field`` names the form field the message belongs next to."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class NotFound(DomainError):
+    """The object does not exist or the actor may not see it (answered as 404)."""
+
+
+_TITLES = {
+    400: N_("请求有误"),
+    401: N_("请先登录"),
+    403: N_("没有访问权限"),
+    404: N_("页面不存在"),
+    405: N_("不支持的请求方式"),
+    413: N_("上传的内容过大"),
+    429: N_("操作过于频繁"),
+    500: N_("系统繁忙"),
+    503: N_("服务暂不可用"),
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _render(code: int, message: str | None = None):
+    title = _(_TITLES.get(code, "出错了"))
+    if _wants_json():
+        return jsonify({"error": title, "message": message or title}), code
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def init_errors(app: Flask) -> None:
+    """Register handlers so every error answers with a Chinese page (or JSON under /api/)."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return _render(400, _("页面已过期或表单校验失败，请刷新页面后重新提交。"))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = exc.code or 500
+        message = None
+        if code == 429:
+            message = _("您的操作过于频繁，请稍后再试。")
+        elif code == 413:
+            message = _("上传的内容超过了允许的大小。")
+        return _render(code, message)
+
+    @app.errorhandler(Exception)
+    def unhandled(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        from core.db import db
+
+        db.session.rollback()
+        return _render(500, _("系统出现了问题，您填写的内容未被保存。请稍后再试或拨打咨询电话。"))

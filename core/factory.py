@@ -1,0 +1,120 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Flask, g, request
+from flask_babel import gettext
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from core import config as config_module
+from core.db import db
+from core.errors import init_errors
+from core.extensions import babel, csrf, limiter, login_manager, migrate, select_locale
+from core.logging import configure_logging
+from core.masking import mask_id_number, mask_mobile
+from core.nav import init_nav
+from core.security import init_security
+
+access_log = logging.getLogger("portal.access")
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment plus ``overrides`` (tests). Opens no database connection."""
+    app = Flask(
+        __name__.split(".")[0],
+        root_path=str(config_module.BASE_DIR),
+        template_folder="templates",
+        static_folder="static",
+        instance_path=str(config_module.instance_dir()),
+    )
+    app.config.update(config_module.from_env())
+    if overrides:
+        app.config.update(overrides)
+    configure_logging(app.config["LOG_LEVEL"])
+    if app.config.get("PROXY_FIX", True):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config_module.BASE_DIR / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(config_module.BASE_DIR / "translations"))
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录后再继续。"
+    login_manager.localize_callback = gettext
+    login_manager.login_message_category = "info"
+    init_security(app)
+    init_errors(app)
+    init_nav(app)
+    _register_template_helpers(app)
+    _register_request_hooks(app)
+
+    # Feature packages, in dependency order (core ← auth ← catalog ← applications).
+    from auth import cli as auth_cli
+    from auth import models as _auth_models  # noqa: F401 - register tables
+    from auth.views import bp as auth_bp
+    from auth.views import enforce_staff_idle_timeout
+    from core import audit as _audit  # noqa: F401 - register tables
+    from core.views import bp as core_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+    app.before_request(enforce_staff_idle_timeout)
+    auth_cli.init_app(app)
+    return app
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from auth.forms import LogoutForm
+    from auth.policies import can_manage_staff, can_read_audit, has_role
+
+    app.jinja_env.filters["mask_id"] = mask_id_number
+    app.jinja_env.filters["mask_mobile"] = mask_mobile
+    app.jinja_env.globals.update(
+        has_role=has_role,
+        can_read_audit=can_read_audit,
+        can_manage_staff=can_manage_staff,
+        logout_form=LogoutForm,
+    )
+
+    @app.context_processor
+    def portal_context():
+        return {
+            "portal_name": app.config["PORTAL_NAME"],
+            "consult_phone": app.config["CONSULT_PHONE"],
+        }
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _start_timer():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _log_request(response):
+        if request.path.startswith("/static/"):
+            return response
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        user_id = current_user.get_id().split(":")[0] if current_user and current_user.is_authenticated else None
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={"ms": round(elapsed, 1), "user": user_id, "ip": request.remote_addr},
+        )
+        return response
+
+    @app.after_request
+    def _no_store_for_private(response):
+        if current_user and current_user.is_authenticated:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

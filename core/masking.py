@@ -1,0 +1,49 @@
+"""Masking of personal numbers (居民身份证号, mobile numbers) for screens, exports and logs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# 18-digit ID numbers (last may be X) and 15-digit legacy ones; 11-digit mainland mobiles.
+_ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
+_ID15_RE = re.compile(r"(?<!\d)(\d{6})(\d{6})(\d{3})(?!\d)")
+_MOBILE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+
+
+def mask_id_number(value: str | None) -> str:
+    """``33030219900101123X`` → ``3303**********123X`` (first 4 and last 4 kept)."""
+    if not value:
+        return ""
+    value = value.strip()
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def mask_mobile(value: str | None) -> str:
+    """``13812345678`` → ``138****5678``."""
+    if not value:
+        return ""
+    value = value.strip()
+    if len(value) < 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_text(text: str) -> str:
+    """Mask every ID number and mobile number found inside free text."""
+    text = _ID_RE.sub(lambda m: mask_id_number(m.group(0)), text)
+    text = _ID15_RE.sub(lambda m: mask_id_number(m.group(0)), text)
+    return _MOBILE_RE.sub(lambda m: mask_mobile(m.group(0)), text)
+
+
+def mask_value(value: Any) -> Any:
+    """Mask strings inside nested dicts/lists (used for audit details and log records)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_value(v) for v in value]
+    return value

@@ -1,0 +1,226 @@
+"""Test fixtures: one app per test on a fresh database (SQLite by default, PostgreSQL through
+``TEST_DATABASE_URL``), a live server and Debian's chromium for browser tests.
+
+The schema is built once per run with the real migrations (``flask db upgrade``), so the tests also
+prove the migrations. SQLite tests copy a migrated template file; PostgreSQL tests truncate every
+table after each test (TRUNCATE does not fire the audit trail's append-only triggers).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from core.config import normalise_database_url
+from core.db import db
+from core.factory import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+PG_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL", "")) or None
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_ENABLED": False,
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 8,
+    "ARGON2_PARALLELISM": 1,
+    "SECRET_KEY": "test-secret-key-not-for-production",
+    "LOG_LEVEL": "WARNING",
+    "SERVER_NAME": None,
+}
+
+
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_DIR": str(instance)})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory) -> dict:
+    """Migrate once: a template SQLite file, or the PostgreSQL test database itself."""
+    base = tmp_path_factory.mktemp("db")
+    if PG_URL:
+        engine = create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+        _migrate(PG_URL, base)
+        return {"kind": "postgresql", "url": PG_URL}
+    template = base / "template.db"
+    _migrate(f"sqlite:///{template}", base)
+    return {"kind": "sqlite", "template": template}
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
+            )
+        ]
+        if tables:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(database_template, tmp_path) -> Iterator[str]:
+    if database_template["kind"] == "postgresql":
+        yield database_template["url"]
+        _truncate_all(database_template["url"])
+    else:
+        path = tmp_path / "test.db"
+        shutil.copy(database_template["template"], path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Build another app instance on the same database (e.g. two 'workers')."""
+    apps = []
+
+    def _make(**overrides):
+        config = {
+            **TEST_CONFIG,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_DIR": str(tmp_path / "instance"),
+            "UPLOAD_DIR": str(tmp_path / "uploads"),
+            **overrides,
+        }
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield _make
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def is_postgres(database_template) -> bool:
+    return database_template["kind"] == "postgresql"
+
+
+# Live server and browser ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(make_app):
+    """Serve a real app (CSRF on) from a thread; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    port = _free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.app = app  # type: ignore[attr-defined]
+    yield type("Live", (), {"url": f"http://127.0.0.1:{port}", "app": app})()
+    server.shutdown()
+    thread.join(5)
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_instance():
+    """Debian's chromium through Playwright. Missing chromium fails in CI and skips elsewhere."""
+    if not Path(CHROMIUM).exists():
+        message = f"chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser_instance):
+    context = browser_instance.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser_instance):
+    context = browser_instance.new_context(
+        locale="zh-CN", viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True
+    )
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def screenshot(request):
+    """``screenshot(page, "step")`` saves test-artifacts/<test>/<nn>-<step>.png."""
+    folder = ARTIFACTS / request.node.name.replace("/", "_")
+    folder.mkdir(parents=True, exist_ok=True)
+    counter = {"n": 0}
+
+    def _shot(pg, name: str) -> Path:
+        counter["n"] += 1
+        path = folder / f"{counter['n']:02d}-{name}.png"
+        pg.screenshot(path=str(path), full_page=True)
+        return path
+
+    return _shot
+
+
+def run_axe(pg) -> list[dict]:
+    """Inject axe-core (vendored from npm) and return serious/critical violations."""
+    pg.add_script_tag(path=str(ROOT / "tests" / "vendor" / "axe.min.js"))
+    result = pg.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [v for v in result["violations"] if v.get("impact") in {"serious", "critical"}]

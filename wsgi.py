@@ -1,0 +1,5 @@
+"""WSGI entry point: ``gunicorn wsgi:app``; the flask CLI finds ``app`` here without FLASK_APP."""
+
+from core.factory import create_app
+
+app = create_app()
