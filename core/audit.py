@@ -7,6 +7,7 @@ so no route — and no bug — can rewrite history.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import UTCDateTime, db, utcnow
 from core.masking import mask_value
+
+log = logging.getLogger("portal.audit")
 
 
 class AuditLog(db.Model):
@@ -77,7 +80,8 @@ def record(
     """Add an audit row to the current transaction (the caller commits with its own work).
 
     ``actor`` defaults to the logged-in user; pass a user explicitly for events such as a login,
-    or ``None`` outside a request (CLI). Details are masked before they are stored.
+    or ``None`` outside a request (CLI). Details are masked before they are stored, and the event is
+    also written to the ``portal.audit`` log (masked; the table stays the record of truth).
     """
     if actor is not None:
         actor_id, label, role = actor.id, actor.audit_label, actor.role_value
@@ -97,4 +101,9 @@ def record(
         details=mask_value(details or {}),
     )
     db.session.add(row)
+    log.info(
+        "audit %s",
+        action,
+        extra={"actor": label, "object": f"{object_type}:{row.object_id}", "details": row.details, "ip": ip},
+    )
     return row

@@ -17,6 +17,14 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+SUPPORTED_LOCALES = ("zh_CN", "en")
+
+
 def select_locale() -> str:
-    """Simplified Chinese unless the visitor explicitly chose English (``?lang=en`` cookie later)."""
-    return request.cookies.get("lang", "zh_CN") if request else "zh_CN"
+    """Simplified Chinese unless the visitor explicitly chose English (``?lang=en`` cookie later).
+
+    Anything else in the cookie is ignored: Babel cannot parse an arbitrary value, and a bad cookie
+    must not break every page (the error page included) for that visitor.
+    """
+    chosen = request.cookies.get("lang") if request else None
+    return chosen if chosen in SUPPORTED_LOCALES else "zh_CN"

@@ -69,6 +69,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.before_request(enforce_staff_idle_timeout)
     auth_cli.init_app(app)
+
+    from catalog import init_app as init_catalog
+
+    init_catalog(app)
     return app
 
 

@@ -7,11 +7,14 @@ import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
-from core.masking import mask_value, mask_text
+from core.masking import mask_text, mask_value
+
+_TRACEBACKS = logging.Formatter()
 
 
 class PIIMaskingFilter(logging.Filter):
-    """Rewrite the message and any extra string attributes so no ID or mobile number is logged."""
+    """Rewrite the message, the traceback and any extra string attributes so no ID or mobile number
+    is logged (exception messages and SQL parameters in tracebacks carry them too)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -20,6 +23,13 @@ class PIIMaskingFilter(logging.Filter):
             message = str(record.msg)
         record.msg = mask_text(message)
         record.args = None
+        if record.exc_info:
+            record.exc_text = mask_text(_TRACEBACKS.formatException(record.exc_info))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
         for key, value in list(record.__dict__.items()):
             if key not in _STANDARD_ATTRS and isinstance(value, str | dict | list):
                 setattr(record, key, mask_value(value))

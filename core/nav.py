@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 from flask_login import current_user
 
 
@@ -13,22 +14,30 @@ class NavLink:
     endpoint: str
     label: object  # a lazy gettext string
     roles: frozenset[str] | None  # None: everybody; empty: any logged-in user
+    values: dict[str, Any] = field(default_factory=dict)
 
 
-def add_nav(app: Flask, endpoint: str, label: object, roles: set[str] | None = None) -> None:
+def add_nav(app: Flask, endpoint: str, label: object, roles: set[str] | None = None, **values: Any) -> None:
     app.extensions.setdefault("portal_nav", []).append(
-        NavLink(endpoint, label, frozenset(roles) if roles is not None else None)
+        NavLink(endpoint, label, frozenset(roles) if roles is not None else None, values)
     )
 
 
-def nav_links() -> list[tuple[str, object, frozenset[str] | None]]:
-    out = []
-    for link in current_app.extensions.get("portal_nav", []):
-        if link.roles is None:
-            out.append((link.endpoint, link.label, link.roles))
-        elif current_user.is_authenticated and (not link.roles or current_user.role_value in link.roles):
-            out.append((link.endpoint, link.label, link.roles))
-    return out
+def _visible(link: NavLink) -> bool:
+    if link.roles is None:
+        return True
+    if not current_user.is_authenticated:
+        return False
+    return not link.roles or current_user.role_value in link.roles
+
+
+def nav_links() -> list[tuple[str, object]]:
+    """(url, label) for every link the current user may follow."""
+    return [
+        (url_for(link.endpoint, **link.values), link.label)
+        for link in current_app.extensions.get("portal_nav", [])
+        if _visible(link)
+    ]
 
 
 def init_nav(app: Flask) -> None:

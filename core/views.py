@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from sqlalchemy import text
 
 from core.db import db
@@ -12,7 +12,16 @@ bp = Blueprint("core", __name__)
 
 @bp.route("/")
 def index():
+    """The home page; a feature package may provide it (the catalog does) via ``extensions['home_view']``."""
+    view = current_app.extensions.get("home_view")
+    if view is not None:
+        return view()
     return render_template("core/index.html")
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.route("/healthz")

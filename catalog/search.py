@@ -1,0 +1,317 @@
+"""Catalog search that a citizen can't fool (pure Python, no Flask, no database).
+
+Each item becomes a :class:`SearchEntry` with normalised name and aliases (俗称, colloquial phrases),
+their full pinyin and initials, and a segmented description. :class:`SearchIndex` keeps every field
+of every entry in one joined "blob" per field, so a substring look-up is a single C-level scan
+(``str.find``) instead of a Python loop over items, plus exact-match dictionaries, a bigram index for
+character typos and a deletion index for pinyin typos (edit distance 1).
+
+Ranking, best first: exact name > exact alias > name contains > alias contains / query contains
+alias > pinyin (full, initials, prefix) > words found in name/aliases > description > typo matches.
+The index is built in memory from the published catalog, so SQLite and PostgreSQL give the same
+answers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import rjieba
+from pypinyin import Style, lazy_pinyin
+
+_DROP = re.compile(r"[\s\u3000·,，。．.、;；:：!！?？'\"“”‘’()（）\[\]【】<>《》/\\|_\-—~～]+")
+_ASCII = re.compile(r"^[a-z0-9]+$")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+SEP = "\x00"
+
+# Words that carry no meaning in a query ("我想办个护照" → 护照).
+STOPWORDS = frozenset(
+    "我 我想 想 要 我要 想要 怎么 怎么办 怎样 如何 办理 办 办个 去 的 了 吗 呢 啊 在哪 哪里 需要 什么 手续 流程 一下 可以 能 能否 请问 申请 给".split()
+)
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width → half-width), lower case, no spaces or punctuation."""
+    return _DROP.sub("", unicodedata.normalize("NFKC", text or "").lower())
+
+
+@lru_cache(maxsize=65536)
+def pinyin_full(text: str) -> str:
+    """``护照`` → ``huzhao`` (non-Chinese characters kept as they are, lower-cased)."""
+    return normalise("".join(lazy_pinyin(text, errors="default")))
+
+
+@lru_cache(maxsize=65536)
+def pinyin_initials(text: str) -> str:
+    """``居民身份证`` → ``jmsfz``."""
+    out = []
+    for syllable in lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default"):
+        syllable = normalise(syllable)
+        if not syllable:
+            continue
+        # A run of non-Chinese characters comes back whole: keep it whole.
+        out.append(syllable)
+    return "".join(out)
+
+
+def words(text: str) -> list[str]:
+    """Meaningful words of a query or description (rjieba), without stopwords."""
+    out = []
+    for token in rjieba.cut(normalise(text)):
+        token = token.strip()
+        if not token or token in STOPWORDS:
+            continue
+        if len(token) == 1 and _HAN.match(token):
+            continue
+        out.append(token)
+    return out
+
+
+def bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)} if len(text) > 1 else {text}
+
+
+@dataclass(frozen=True)
+class SearchEntry:
+    """What the index knows about one item (or bundle)."""
+
+    key: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+    name_norm: str = ""
+    alias_norms: tuple[str, ...] = ()
+    name_py: str = ""
+    name_initials: str = ""
+    alias_py: tuple[str, ...] = ()
+    alias_initials: tuple[str, ...] = ()
+    desc_norm: str = ""
+
+
+def build_entry(key: str, name: str, aliases: Sequence[str] = (), description: str = "") -> SearchEntry:
+    alias_norms = tuple(a for a in (normalise(x) for x in aliases) if a)
+    return SearchEntry(
+        key=key,
+        name=name,
+        aliases=tuple(aliases),
+        description=description,
+        name_norm=normalise(name),
+        alias_norms=alias_norms,
+        name_py=pinyin_full(name),
+        name_initials=pinyin_initials(name),
+        alias_py=tuple(pinyin_full(a) for a in alias_norms),
+        alias_initials=tuple(pinyin_initials(a) for a in alias_norms),
+        desc_norm=normalise(description),
+    )
+
+
+def search_text(entry: SearchEntry) -> str:
+    """The precomputed text stored with each version (admin search, SQL LIKE look-ups)."""
+    parts = [
+        entry.name_norm,
+        *entry.alias_norms,
+        entry.name_py,
+        entry.name_initials,
+        *entry.alias_py,
+        *entry.alias_initials,
+        " ".join(words(entry.description)),
+    ]
+    return "|".join(p for p in parts if p)
+
+
+@dataclass
+class Hit:
+    key: str
+    score: float
+    terms: list[str] = field(default_factory=list)  # Chinese strings worth highlighting
+
+
+class _Blob:
+    """All values of one field joined with NUL; ``find_all`` maps every occurrence to its entry."""
+
+    def __init__(self, values: Iterable[tuple[int, str]]) -> None:
+        chunks: list[str] = []
+        self.starts: list[int] = []
+        self.owners: list[int] = []
+        pos = 0
+        for owner, value in values:
+            self.starts.append(pos)
+            self.owners.append(owner)
+            chunks.append(value + SEP)
+            pos += len(value) + 1
+        self.text = "".join(chunks)
+
+    def find_all(self, needle: str) -> set[int]:
+        found: set[int] = set()
+        if not needle:
+            return found
+        text, find, starts, owners = self.text, self.text.find, self.starts, self.owners
+        i = find(needle)
+        while i != -1:
+            slot = bisect_right(starts, i) - 1
+            found.add(owners[slot])
+            # jump to the next value: one hit per value is enough
+            nxt = starts[slot + 1] if slot + 1 < len(starts) else len(text)
+            i = find(needle, nxt)
+        return found
+
+    def prefix_all(self, needle: str) -> set[int]:
+        return self.find_all(SEP + needle) | ({self.owners[0]} if self.text.startswith(needle) else set())
+
+
+class SearchIndex:
+    """An immutable index over entries; ``search(query)`` returns ranked :class:`Hit` objects."""
+
+    def __init__(self, entries: Sequence[SearchEntry]) -> None:
+        self.entries = list(entries)
+        e = self.entries
+        self._exact_name: dict[str, list[int]] = defaultdict(list)
+        self._exact_alias: dict[str, list[int]] = defaultdict(list)
+        self._exact_py: dict[str, list[int]] = defaultdict(list)
+        self._exact_initials: dict[str, list[int]] = defaultdict(list)
+        self._bigrams: dict[str, set[int]] = defaultdict(set)
+        self._py_deletions: dict[str, set[int]] = defaultdict(set)
+        for i, entry in enumerate(e):
+            self._exact_name[entry.name_norm].append(i)
+            for a in entry.alias_norms:
+                self._exact_alias[a].append(i)
+            for py in (entry.name_py, *entry.alias_py):
+                self._exact_py[py].append(i)
+                for d in _deletions(py):
+                    self._py_deletions[d].add(i)
+            for ini in (entry.name_initials, *entry.alias_initials):
+                self._exact_initials[ini].append(i)
+            for text in (entry.name_norm, *entry.alias_norms):
+                for bg in bigrams(text):
+                    self._bigrams[bg].add(i)
+        self._names = _Blob((i, x.name_norm) for i, x in enumerate(e))
+        self._aliases = _Blob((i, a) for i, x in enumerate(e) for a in x.alias_norms)
+        self._py = _Blob((i, p) for i, x in enumerate(e) for p in (x.name_py, *x.alias_py))
+        self._initials = _Blob((i, p) for i, x in enumerate(e) for p in (x.name_initials, *x.alias_initials))
+        self._desc = _Blob((i, x.desc_norm) for i, x in enumerate(e))
+        self._all_aliases = sorted({a for x in e for a in x.alias_norms if len(a) >= 2}, key=len, reverse=True)
+
+    # ------------------------------------------------------------------------------------------
+    def search(self, query: str, limit: int | None = None) -> list[Hit]:
+        q = normalise(query)
+        if not q:
+            return []
+        scores: dict[int, float] = {}
+        terms: dict[int, list[str]] = defaultdict(list)
+
+        def give(ids: Iterable[int], score: float, term: str | None = None) -> None:
+            for i in ids:
+                if score > scores.get(i, 0):
+                    scores[i] = score
+                if term and term not in terms[i]:
+                    terms[i].append(term)
+
+        give(self._exact_name.get(q, ()), 1000, q)
+        give(self._exact_alias.get(q, ()), 900, q)
+        give(self._names.find_all(q), 800, q)
+        give(self._aliases.find_all(q), 700, q)
+        if _ASCII.match(q):
+            self._search_pinyin(q, give)
+        else:
+            # the query contains a whole alias: "我的驾照到期了" ⊃ "驾照到期"
+            if len(q) <= 40:
+                for alias in self._all_aliases:
+                    if len(alias) < len(q) and alias in q:
+                        give(self._exact_alias.get(alias, ()), 600 + len(alias), alias)
+            q_py = pinyin_full(q)
+            if len(q_py) >= 4:  # homophone typos: 户籍证名 → hujizhengming
+                give(self._exact_py.get(q_py, ()), 500)
+                give(self._py.find_all(q_py), 450)
+            self._search_words(q, give)
+        if not scores:
+            self._search_typos(q, give)
+        ranked = sorted(
+            scores.items(),
+            key=lambda kv: (-kv[1], len(self.entries[kv[0]].name), self.entries[kv[0]].key),
+        )
+        if limit is not None:
+            ranked = ranked[:limit]
+        return [Hit(self.entries[i].key, s, terms.get(i, [])) for i, s in ranked]
+
+    def _search_pinyin(self, q: str, give) -> None:
+        give(self._exact_py.get(q, ()), 600)
+        give(self._exact_initials.get(q, ()), 590)
+        give(self._py.prefix_all(q), 560)
+        if len(q) >= 2:
+            give(self._initials.prefix_all(q), 550)
+            give(self._initials.find_all(q), 500)
+        if len(q) >= 3:
+            give(self._py.find_all(q), 520)
+
+    def _search_words(self, q: str, give) -> None:
+        tokens = [t for t in words(q) if t != q]
+        if not tokens:
+            return
+        hits: Counter[int] = Counter()
+        desc_hits: Counter[int] = Counter()
+        for t in tokens:
+            for i in self._names.find_all(t) | self._aliases.find_all(t):
+                hits[i] += 1
+            for i in self._desc.find_all(t):
+                desc_hits[i] += 1
+        n = len(tokens)
+        for i, c in hits.items():
+            give([i], 300 + 100 * c / n, None)
+        for i, c in desc_hits.items():
+            give([i], 100 + 50 * c / n, None)
+        for t in tokens:
+            for i in self._names.find_all(t) | self._aliases.find_all(t) | self._desc.find_all(t):
+                give([i], 0, t)
+
+    def _search_typos(self, q: str, give) -> None:
+        if _ASCII.match(q):
+            if len(q) >= 4:
+                ids: set[int] = set(self._py_deletions.get(q, set()))
+                for d in _deletions(q):
+                    ids |= self._py_deletions.get(d, set())
+                    ids.update(self._exact_py.get(d, ()))
+                give(ids, 80)
+            return
+        qb = bigrams(q)
+        counts: Counter[int] = Counter()
+        for bg in qb:
+            for i in self._bigrams.get(bg, ()):
+                counts[i] += 1
+        for i, c in counts.items():
+            entry = self.entries[i]
+            best = max(
+                (2 * len(qb & bigrams(t)) / (len(qb) + len(bigrams(t))) for t in (entry.name_norm, *entry.alias_norms)),
+                default=0,
+            )
+            if best >= 0.5:
+                give([i], 60 * best)
+
+
+def _deletions(word: str) -> set[str]:
+    if len(word) > 24:
+        return set()
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def highlight_spans(text: str, terms: Sequence[str]) -> list[tuple[str, bool]]:
+    """Split ``text`` into (piece, highlighted) pairs for the given terms (for templates)."""
+    terms = sorted({t for t in terms if t and t in text}, key=len, reverse=True)
+    if not terms:
+        return [(text, False)]
+    pattern = re.compile("|".join(re.escape(t) for t in terms))
+    out: list[tuple[str, bool]] = []
+    pos = 0
+    for m in pattern.finditer(text):
+        if m.start() > pos:
+            out.append((text[pos : m.start()], False))
+        out.append((m.group(0), True))
+        pos = m.end()
+    if pos < len(text):
+        out.append((text[pos:], False))
+    return out
