@@ -18,7 +18,15 @@ demo = AppGroup("demo", help="演示数据")
 DEMO_PASSWORD = "Demo-2026"
 
 # (username, name, role, unit codes); units come from catalog/data/units.yaml.
-DEMO_STAFF: list[tuple[str, str, Role, list[str]]] = []
+# Fixed demo staff (username, name, role, unit codes); one clerk per operational unit is added
+# from the units in the database (see ensure_demo_accounts). Units come from catalog/data/units.yaml.
+DEMO_STAFF: list[tuple[str, str, Role, list[str]]] = [
+    ("lead_dc", "刘卫东", Role.UNIT_LEAD, ["LJ-PS-DC-01", "LJ-PS-DC-02"]),
+    ("admin", "周敏", Role.ADMIN, []),
+    ("auditor", "孙立", Role.AUDITOR, []),
+]
+DEMO_CLERK_NAMES = ["王建国", "李明华", "陈静", "赵强", "黄丽", "吴涛", "徐娜", "朱军", "胡平", "郭芳", "何勇",
+                    "高洁", "林峰", "罗琳", "梁超", "宋雨"]
 
 DEMO_CITIZEN = {
     "real_name": "张晓明",
@@ -74,12 +82,25 @@ def ensure_demo_accounts() -> list[tuple[str, str, str]]:
     from auth.models import Unit
 
     rows: list[tuple[str, str, str]] = []
-    citizen = db.session.scalar(select(User).where(User.mobile == DEMO_CITIZEN["mobile"]))
+    citizen = db.session.scalar(
+        select(User).where(
+            (User.mobile == DEMO_CITIZEN["mobile"]) | (User.id_number == DEMO_CITIZEN["id_number"])
+        )
+    )
     if citizen is None:
         ops.register_citizen(password=DEMO_PASSWORD, **DEMO_CITIZEN)
     rows.append((DEMO_CITIZEN["mobile"], DEMO_PASSWORD, "群众（张晓明）"))
     known = set(db.session.scalars(select(Unit.code)))
-    for username, name, role, unit_codes in DEMO_STAFF:
+    operational = db.session.scalars(
+        select(Unit).where(Unit.kind.in_(["police_station", "vehicle_office", "exit_entry", "public_order"]))
+        .order_by(Unit.code)
+    ).all()
+    clerks = [
+        ("clerk_" + u.code.removeprefix("LJ-").replace("-", "_").lower(),
+         DEMO_CLERK_NAMES[i % len(DEMO_CLERK_NAMES)], Role.CLERK, [u.code])
+        for i, u in enumerate(operational)
+    ]
+    for username, name, role, unit_codes in clerks + DEMO_STAFF:
         codes = [c for c in unit_codes if c in known]
         if db.session.scalar(select(User.id).where(User.username == username)) is None:
             ops.create_staff(username=username, real_name=name, role=role, password=DEMO_PASSWORD,
