@@ -5,12 +5,10 @@ def init_app(app) -> None:
     """Register the catalog's tables, pages, API, CLI, per-worker cache and home page."""
     from flask_babel import lazy_gettext as _l
 
-    from catalog import api, cli, models  # noqa: F401 - models registers the tables
-    from catalog import views
+    from catalog import api, cli, models, views  # noqa: F401 - models registers the tables
+    from catalog.labels import label
     from catalog.queries import CatalogCache
     from core.nav import add_nav
-
-    from catalog.labels import label
 
     app.jinja_env.globals["label"] = label
     app.extensions["catalog_cache"] = CatalogCache()
@@ -18,6 +16,10 @@ def init_app(app) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     cli.init_app(app)
-    for code, label in (("huji", _l("户籍")), ("vehicle", _l("车驾管")), ("exit_entry", _l("出入境")),
-                        ("public_order", _l("治安管理"))):
-        add_nav(app, "catalog.category", label, code=code)
+    for code, title in (
+        ("huji", _l("户籍")),
+        ("vehicle", _l("车驾管")),
+        ("exit_entry", _l("出入境")),
+        ("public_order", _l("治安管理")),
+    ):
+        add_nav(app, "catalog.category", title, code=code)

@@ -8,8 +8,10 @@ from flask import Blueprint, jsonify, request, url_for
 
 from catalog.guide import build_guide
 from catalog.queries import CatalogSnapshot, ItemView, catalog
+from core.pagecache import anonymous_cache
 
 bp = Blueprint("catalog_api", __name__, url_prefix="/api/v1")
+cached = anonymous_cache(lambda: catalog().revision)
 MAX_PER_PAGE = 100
 
 
@@ -94,8 +96,14 @@ def item_detail(item: ItemView) -> dict:
                 for d in item.documents
             ],
             "fields": [
-                {"key": f.key, "label": f.label, "type": f.type, "required": f.required,
-                 "options": list(f.options), "condition": {k: list(v) for k, v in f.condition.items()}}
+                {
+                    "key": f.key,
+                    "label": f.label,
+                    "type": f.type,
+                    "required": f.required,
+                    "options": list(f.options),
+                    "condition": {k: list(v) for k, v in f.condition.items()},
+                }
                 for f in item.fields
             ],
         }
@@ -117,6 +125,7 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
 
 
 @bp.get("/items")
+@cached
 def items():
     snap = catalog()
     q = (request.args.get("q") or "").strip()
@@ -127,19 +136,21 @@ def items():
         raise BadRequest("参数 category 无效，可选：" + "、".join(c.code for c in snap.categories))
     page = _int_arg("page", 1, 1, 10000)
     per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
-    if q:
-        found = [it for it, _hit in snap.search(q)]
-    else:
-        found = sorted(snap.items.values(), key=lambda i: i.code)
+    found = [it for it, _hit in snap.search(q)] if q else sorted(snap.items.values(), key=lambda i: i.code)
     if category:
         found = [i for i in found if i.category.code == category]
     start = (page - 1) * per_page
-    body = {"items": [item_summary(i) for i in found[start : start + per_page]], "total": len(found),
-            "page": page, "per_page": per_page}
+    body = {
+        "items": [item_summary(i) for i in found[start : start + per_page]],
+        "total": len(found),
+        "page": page,
+        "per_page": per_page,
+    }
     return _cacheable(jsonify(body), snap)
 
 
 @bp.get("/items/<code>")
+@cached
 def item(code: str):
     snap = catalog()
     it = snap.items.get(code)
@@ -149,19 +160,27 @@ def item(code: str):
     answers = {s.key: request.args[s.key] for s in it.situations if s.key in request.args}
     if answers:
         guide = build_guide(it, answers)
-        data["guide"] = {"answers": guide.answers, "fee": float(guide.fee),
-                         "documents": [d.name for d in guide.documents]}
+        data["guide"] = {
+            "answers": guide.answers,
+            "fee": float(guide.fee),
+            "documents": [d.name for d in guide.documents],
+        }
     return _cacheable(jsonify(data), snap)
 
 
 @bp.get("/categories")
+@cached
 def categories():
     snap = catalog()
     body = {
         "categories": [
-            {"code": c.code, "name": c.name, "description": c.description,
-             "items": len(snap.items_in(c.code)),
-             "url": url_for("catalog.category", code=c.code)}
+            {
+                "code": c.code,
+                "name": c.name,
+                "description": c.description,
+                "items": len(snap.items_in(c.code)),
+                "url": url_for("catalog.category", code=c.code),
+            }
             for c in snap.categories
         ]
     }

@@ -54,8 +54,10 @@ def _register_demo_load() -> None:
             raise SystemExit(1) from exc
         rows = ensure_demo_accounts()
         db.session.commit()
-        click.echo(f"演示目录：事项 {sum(result.items.values())} 项（新增 {result.items['created']}，"
-                   f"更新 {result.items['updated']}）")
+        click.echo(
+            f"演示目录：事项 {sum(result.items.values())} 项（新增 {result.items['created']}，"
+            f"更新 {result.items['updated']}）"
+        )
         from auth.cli import DEMO_PASSWORD
 
         click.echo(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")

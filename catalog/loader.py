@@ -198,7 +198,9 @@ def _condition(chk: _Checker, where: str, raw: Any, situations: dict[str, set[st
 
 
 def _canonical_hash(data: Any) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
 
 
 def validate(files: list[tuple[str, dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
@@ -298,17 +300,21 @@ def _validate_item(chk: _Checker, fname: str, raw: Any) -> dict[str, Any]:
                 chk.fail(s_where, "options", "每个选项需要 value 和 label")
                 continue
             fee = o.get("fee")
-            opts.append({
-                "value": str(o["value"]),
-                "label": str(o["label"]),
-                "fee": None if fee is None else chk.money(s_where, fee, "options.fee"),
-            })
+            opts.append(
+                {
+                    "value": str(o["value"]),
+                    "label": str(o["label"]),
+                    "fee": None if fee is None else chk.money(s_where, fee, "options.fee"),
+                }
+            )
         if len(opts) < 2:
             chk.fail(s_where, "options", "至少需要两个选项")
         if len({o["value"] for o in opts}) != len(opts):
             chk.fail(s_where, "options", "选项值重复")
         options_by_key[key] = {o["value"] for o in opts}
-        situations.append({"key": key, "question": chk.text(s_where, s_raw, "question", max_len=200), "options": opts})
+        situations.append(
+            {"key": key, "question": chk.text(s_where, s_raw, "question", max_len=200), "options": opts}
+        )
     item["situations"] = situations
 
     documents = []
@@ -322,7 +328,9 @@ def _validate_item(chk: _Checker, fname: str, raw: Any) -> dict[str, Any]:
             "name": chk.text(d_where, d_raw, "name", max_len=100),
             "form": chk.choice(d_where, d_raw, "form", {k.value: k for k in DocForm}),
             "copies": chk.integer(d_where, d_raw, "copies", 0, 20, 1),
-            "requirement": chk.choice(d_where, d_raw, "requirement", {k.value: k for k in Requirement}, "required"),
+            "requirement": chk.choice(
+                d_where, d_raw, "requirement", {k.value: k for k in Requirement}, "required"
+            ),
             "source": chk.choice(d_where, d_raw, "source", {k.value: k for k in DocSource}, "applicant"),
             "issuer": chk.text(d_where, d_raw, "issuer", required=False, max_len=100),
             "notes": chk.text(d_where, d_raw, "notes", required=False),
@@ -481,9 +489,15 @@ def apply(data: dict[str, list[dict[str, Any]]]) -> LoadResult:
     _apply_bundles(data["bundles"], items_by_code, result)
     if result.changed:
         bump_revision()
-        audit.record("catalog.load", object_type="catalog", details={
-            "units": result.units, "items": result.items, "bundles": result.bundles,
-        })
+        audit.record(
+            "catalog.load",
+            object_type="catalog",
+            details={
+                "units": result.units,
+                "items": result.items,
+                "bundles": result.bundles,
+            },
+        )
     return result
 
 
@@ -511,7 +525,9 @@ def _apply_units(units: list[dict], result: LoadResult) -> None:
     db.session.flush()
 
 
-def _apply_items(items: list[dict], categories: dict[str, Category], result: LoadResult) -> dict[str, ServiceItem]:
+def _apply_items(
+    items: list[dict], categories: dict[str, Category], result: LoadResult
+) -> dict[str, ServiceItem]:
     by_code = {i.code: i for i in db.session.scalars(select(ServiceItem))}
     published = {
         v.item_id: v
@@ -533,7 +549,11 @@ def _apply_items(items: list[dict], categories: dict[str, Category], result: Loa
             result.items["created"] += 1
         else:
             current = published.get(item.id)
-            if current is not None and current.source_hash == rec["_hash"] and item.status == ItemStatus.PUBLISHED:
+            if (
+                current is not None
+                and current.source_hash == rec["_hash"]
+                and item.status == ItemStatus.PUBLISHED
+            ):
                 result.items["unchanged"] += 1
                 continue
             if current is not None:
@@ -590,7 +610,9 @@ def build_version(rec: dict[str, Any], categories: dict[str, Category], *, numbe
     for pos, s in enumerate(rec["situations"]):
         sit = Situation(position=pos, key=s["key"], question=s["question"])
         for opos, o in enumerate(s["options"]):
-            sit.options.append(SituationOption(position=opos, value=o["value"], label=o["label"], fee=o["fee"]))
+            sit.options.append(
+                SituationOption(position=opos, value=o["value"], label=o["label"], fee=o["fee"])
+            )
         version.situations.append(sit)
     for pos, f in enumerate(rec["fields"]):
         version.fields.append(FormField(position=pos, **f))

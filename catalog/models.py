@@ -167,7 +167,9 @@ class ItemVersion(db.Model):
     situations: Mapped[list[Situation]] = relationship(
         order_by="Situation.position", cascade="all, delete-orphan"
     )
-    fields: Mapped[list[FormField]] = relationship(order_by="FormField.position", cascade="all, delete-orphan")
+    fields: Mapped[list[FormField]] = relationship(
+        order_by="FormField.position", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (
         UniqueConstraint("item_id", "version", name="uq_item_versions_item_version"),
@@ -267,14 +269,18 @@ class Bundle(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     partners: Mapped[list[str]] = mapped_column(JSON, default=list)
     source_hash: Mapped[str] = mapped_column(String(64), default="")
-    items: Mapped[list[BundleItem]] = relationship(order_by="BundleItem.position", cascade="all, delete-orphan")
+    items: Mapped[list[BundleItem]] = relationship(
+        order_by="BundleItem.position", cascade="all, delete-orphan"
+    )
 
 
 class BundleItem(db.Model):
     __tablename__ = "bundle_items"
 
     bundle_id: Mapped[int] = mapped_column(ForeignKey("bundles.id", ondelete="CASCADE"), primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id", ondelete="RESTRICT"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("service_items.id", ondelete="RESTRICT"), primary_key=True
+    )
     position: Mapped[int] = mapped_column(Integer, default=0)
     item: Mapped[ServiceItem] = relationship()
 

@@ -227,13 +227,23 @@ def version_view(v: ItemVersion, code: str, categories: dict[int, CategoryView])
         ),
         documents=tuple(
             DocumentView(
-                d.name, d.form.value, d.copies, d.requirement.value, d.source.value, d.issuer, d.notes,
-                tuple(d.accept or ()), _cond(d.condition), d.position,
+                d.name,
+                d.form.value,
+                d.copies,
+                d.requirement.value,
+                d.source.value,
+                d.issuer,
+                d.notes,
+                tuple(d.accept or ()),
+                _cond(d.condition),
+                d.position,
             )
             for d in v.documents
         ),
         fields=tuple(
-            FieldView(f.key, f.label, f.type.value, f.required, tuple(f.options or ()), f.help, _cond(f.condition))
+            FieldView(
+                f.key, f.label, f.type.value, f.required, tuple(f.options or ()), f.help, _cond(f.condition)
+            )
             for f in v.fields
         ),
     )
@@ -266,7 +276,9 @@ def build_snapshot(revision: int) -> CatalogSnapshot:
         select(Bundle).options(selectinload(Bundle.items).selectinload(BundleItem.item)).order_by(Bundle.code)
     ):
         codes = tuple(bi.item.code for bi in b.items if bi.item.code in items)
-        bundles[b.code] = BundleView(b.code, b.name, tuple(b.aliases or ()), b.description, tuple(b.partners or ()), codes)
+        bundles[b.code] = BundleView(
+            b.code, b.name, tuple(b.aliases or ()), b.description, tuple(b.partners or ()), codes
+        )
     units = {
         u.code: UnitView(u.code, u.name, u.kind.value, u.district, u.address, u.phone, u.hours)
         for u in db.session.scalars(select(Unit).order_by(Unit.code))
@@ -323,7 +335,10 @@ def item_history(code: str) -> list[ItemVersion]:
     """Every version of an item, oldest first (for admins and pinned applications)."""
     return list(
         db.session.scalars(
-            select(ItemVersion).join(ServiceItem).where(ServiceItem.code == code).order_by(ItemVersion.version)
+            select(ItemVersion)
+            .join(ServiceItem)
+            .where(ServiceItem.code == code)
+            .order_by(ItemVersion.version)
         )
     )
 

@@ -32,7 +32,40 @@ SEP = "\x00"
 
 # Words that carry no meaning in a query ("我想办个护照" → 护照).
 STOPWORDS = frozenset(
-    "我 我想 想 要 我要 想要 怎么 怎么办 怎样 如何 办理 办 办个 去 的 了 吗 呢 啊 在哪 哪里 需要 什么 手续 流程 一下 可以 能 能否 请问 申请 给".split()
+    [
+        "我",
+        "我想",
+        "想",
+        "要",
+        "我要",
+        "想要",
+        "怎么",
+        "怎么办",
+        "怎样",
+        "如何",
+        "办理",
+        "办",
+        "办个",
+        "去",
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "啊",
+        "在哪",
+        "哪里",
+        "需要",
+        "什么",
+        "手续",
+        "流程",
+        "一下",
+        "可以",
+        "能",
+        "能否",
+        "请问",
+        "申请",
+        "给",
+    ]
 )
 
 
@@ -195,7 +228,9 @@ class SearchIndex:
         self._py = _Blob((i, p) for i, x in enumerate(e) for p in (x.name_py, *x.alias_py))
         self._initials = _Blob((i, p) for i, x in enumerate(e) for p in (x.name_initials, *x.alias_initials))
         self._desc = _Blob((i, x.desc_norm) for i, x in enumerate(e))
-        self._all_aliases = sorted({a for x in e for a in x.alias_norms if len(a) >= 2}, key=len, reverse=True)
+        self._all_aliases = sorted(
+            {a for x in e for a in x.alias_norms if len(a) >= 2}, key=len, reverse=True
+        )
 
     # ------------------------------------------------------------------------------------------
     def search(self, query: str, limit: int | None = None) -> list[Hit]:
@@ -283,10 +318,13 @@ class SearchIndex:
         for bg in qb:
             for i in self._bigrams.get(bg, ()):
                 counts[i] += 1
-        for i, c in counts.items():
+        for i in counts:
             entry = self.entries[i]
             best = max(
-                (2 * len(qb & bigrams(t)) / (len(qb) + len(bigrams(t))) for t in (entry.name_norm, *entry.alias_norms)),
+                (
+                    2 * len(qb & bigrams(t)) / (len(qb) + len(bigrams(t)))
+                    for t in (entry.name_norm, *entry.alias_norms)
+                ),
                 default=0,
             )
             if best >= 0.5:

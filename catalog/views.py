@@ -7,8 +7,16 @@ from flask import Blueprint, abort, render_template, request
 from catalog.guide import build_guide
 from catalog.queries import catalog
 from catalog.search import highlight_spans
+from core.pagecache import anonymous_cache
 
 bp = Blueprint("catalog", __name__)
+
+
+def _revision() -> int:
+    return catalog().revision
+
+
+cached = anonymous_cache(_revision)
 
 FILTERS = {
     "zero_visit": lambda i: i.visits == 0,
@@ -18,6 +26,7 @@ FILTERS = {
 }
 
 
+@cached
 def home():
     snap = catalog()
     counts = {c.code: len(snap.items_in(c.code)) for c in snap.categories}
@@ -34,6 +43,7 @@ def home():
 
 
 @bp.route("/category/<code>")
+@cached
 def category(code: str):
     snap = catalog()
     cat = snap.category(code)
@@ -47,7 +57,9 @@ def category(code: str):
     if depth and 1 <= depth <= 5:
         items = [i for i in items if i.online_depth >= depth]
     items.sort(key=lambda i: (not i.popular, i.code))
-    return render_template("catalog/category.html", snap=snap, cat=cat, items=items, active=active, depth=depth)
+    return render_template(
+        "catalog/category.html", snap=snap, cat=cat, items=items, active=active, depth=depth
+    )
 
 
 def _answers_from_request(item) -> dict[str, str]:
@@ -55,6 +67,7 @@ def _answers_from_request(item) -> dict[str, str]:
 
 
 @bp.route("/items/<code>")
+@cached
 def item(code: str):
     snap = catalog()
     it = snap.items.get(code)
@@ -66,6 +79,7 @@ def item(code: str):
 
 
 @bp.route("/items/<code>/documents")
+@cached
 def item_documents(code: str):
     """The document list fragment the guide swaps in place (htmx) when an answer changes."""
     it = catalog().items.get(code)
@@ -76,6 +90,7 @@ def item_documents(code: str):
 
 
 @bp.route("/items/<code>/notice")
+@cached
 def notice(code: str):
     """The printable 一次性告知单 for the answers given."""
     snap = catalog()
@@ -87,6 +102,7 @@ def notice(code: str):
 
 
 @bp.route("/search")
+@cached
 def search():
     snap = catalog()
     q = (request.args.get("q") or "").strip()[:50]
@@ -105,6 +121,7 @@ def search():
 
 
 @bp.route("/bundles/<code>")
+@cached
 def bundle(code: str):
     snap = catalog()
     b = snap.bundles.get(code)

@@ -55,9 +55,7 @@ def _bool(name: str, default: bool) -> bool:
 def from_env() -> dict:
     """Build the configuration mapping from environment variables (see README)."""
     inst = instance_dir()
-    database_url = normalise_database_url(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{inst / 'portal.db'}"
-    )
+    database_url = normalise_database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{inst / 'portal.db'}")
     redis_url = os.environ.get("REDIS_URL") or None
     secret = os.environ.get("SECRET_KEY") or load_or_create_secret_key(inst)
     https = _bool("HTTPS", False)

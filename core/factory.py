@@ -14,7 +14,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core import config as config_module
 from core.db import db
 from core.errors import init_errors
-from core.extensions import babel, csrf, limiter, login_manager, migrate, select_locale
+from core.extensions import babel, csrf, limiter, login_manager, migrate
+from core.i18n import install_fast_gettext, select_locale
 from core.logging import configure_logging
 from core.masking import mask_id_number, mask_mobile
 from core.nav import init_nav
@@ -40,17 +41,22 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(config_module.BASE_DIR / "migrations"),
-                     render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app, db, directory=str(config_module.BASE_DIR / "migrations"), render_as_batch=True, compare_type=True
+    )
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories=str(config_module.BASE_DIR / "translations"))
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(config_module.BASE_DIR / "translations"),
+    )
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录后再继续。"
     login_manager.localize_callback = gettext
     login_manager.login_message_category = "info"
+    install_fast_gettext(app)
     init_security(app)
     init_errors(app)
     init_nav(app)
@@ -107,7 +113,9 @@ def _register_request_hooks(app: Flask) -> None:
         if request.path.startswith("/static/"):
             return response
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        user_id = current_user.get_id().split(":")[0] if current_user and current_user.is_authenticated else None
+        user_id = (
+            current_user.get_id().split(":")[0] if current_user and current_user.is_authenticated else None
+        )
         access_log.info(
             "%s %s %s",
             request.method,

@@ -1,0 +1,204 @@
+"""`make bench`: throughput of the portal against a bare Flask app, and in-process search latency.
+
+Everything runs in one process tree on loopback, bounded in time; figures are printed as ratios
+measured in the same run because the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()  # noqa: S310 - loopback only
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server at {url} did not start")
+
+
+def gunicorn(app: str, port: int, env: dict, workers: int = 2) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "/dev/null",
+            "--error-logfile",
+            "/dev/null",
+            app,
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wrk(url: str, seconds: int, connections: int) -> float:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    ).stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if "Non-2xx" in out:
+        raise RuntimeError(f"non-2xx answers from {url}:\n{out}")
+    return float(m.group(1)) if m else 0.0
+
+
+def prepare_demo(env: dict) -> None:
+    for args in (["db", "upgrade"], ["demo", "load"]):
+        subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+def bench_http(seconds: int, connections: int) -> list[dict]:
+    if shutil.which("wrk") is None:
+        print("wrk not found: apt-get install wrk (skipping HTTP benchmarks)")
+        return []
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    env = {
+        **os.environ,
+        "INSTANCE_DIR": str(work),
+        "LOG_LEVEL": "WARNING",
+        "FLASK_APP": "wsgi.py",
+        "RATELIMIT_ENABLED": "0",
+    }
+    env.pop("DATABASE_URL", None) if os.environ.get("BENCH_DATABASE_URL") is None else env.update(
+        DATABASE_URL=os.environ["BENCH_DATABASE_URL"]
+    )
+    prepare_demo(env)
+    paths = {
+        "home": ("/", "text/html"),
+        "item page": ("/items/LJ-CR-001", "text/html"),
+        "search API": ("/api/v1/items?q=hz", "application/json"),
+    }
+    portal_port, bare_port = free_port(), free_port()
+    portal = gunicorn("wsgi:app", portal_port, env)
+    bare = None
+    try:
+        wait_for(f"http://127.0.0.1:{portal_port}/healthz")
+        bodies = {}
+        for path, mimetype in paths.values():
+            body = urllib.request.urlopen(f"http://127.0.0.1:{portal_port}{path}").read()
+            file = work / f"body-{len(bodies)}"
+            file.write_bytes(body)
+            bodies[path] = [str(file), mimetype]
+        (work / "bodies.json").write_text(json.dumps(bodies))
+        bare = gunicorn("bench.bare_app:app", bare_port, {**env, "BENCH_BODIES": str(work / "bodies.json")})
+        wait_for(f"http://127.0.0.1:{bare_port}/")
+        rows = []
+        for name, (path, _m) in paths.items():
+            wrk(f"http://127.0.0.1:{portal_port}{path}", 1, connections)  # warm caches
+            p = wrk(f"http://127.0.0.1:{portal_port}{path}", seconds, connections)
+            b = wrk(f"http://127.0.0.1:{bare_port}{path}", seconds, connections)
+            rows.append(
+                {
+                    "page": name,
+                    "path": path,
+                    "bytes": Path(bodies[path][0]).stat().st_size,
+                    "portal_rps": p,
+                    "bare_rps": b,
+                    "ratio": p / b if b else 0,
+                }
+            )
+        return rows
+    finally:
+        stop(portal)
+        if bare is not None:
+            stop(bare)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_search(n_items: int, n_queries: int) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from bench.catalog_gen import generate_entries, sample_queries
+    from catalog.search import SearchIndex
+
+    t0 = time.perf_counter()
+    index = SearchIndex(generate_entries(n_items))
+    build = time.perf_counter() - t0
+    queries = sample_queries(n_queries)
+    timings = []
+    for q in queries:
+        t = time.perf_counter()
+        index.search(q, limit=20)
+        timings.append((time.perf_counter() - t) * 1000)
+    timings.sort()
+    return {
+        "items": n_items,
+        "queries": len(queries),
+        "build_s": build,
+        "p50_ms": timings[len(timings) // 2],
+        "p95_ms": timings[int(len(timings) * 0.95)],
+        "max_ms": timings[-1],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--search-items", type=int, default=10_000)
+    parser.add_argument("--only", choices=["http", "search"], default=None)
+    args = parser.parse_args()
+    if args.only in (None, "search"):
+        s = bench_search(args.search_items, 2000)
+        print(
+            f"search: {s['items']} items, index built in {s['build_s']:.2f}s; {s['queries']} queries "
+            f"p50 {s['p50_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms (target ≤ 10 ms), max {s['max_ms']:.1f} ms"
+        )
+    if args.only in (None, "http"):
+        rows = bench_http(args.seconds, args.connections)
+        if rows:
+            print(f"{'page':12} {'bytes':>7} {'portal req/s':>13} {'bare req/s':>11} {'ratio':>6}")
+            for r in rows:
+                line = f"{r['page']:12} {r['bytes']:7d} {r['portal_rps']:13.0f} {r['bare_rps']:11.0f}"
+                print(f"{line} {r['ratio']:6.2f}")
+            print(
+                "targets: ratio ≥ 0.7 for the item page and the search API (gunicorn, 2 workers, wrk "
+                f"-c{args.connections} {args.seconds}s)"
+            )
+
+
+if __name__ == "__main__":
+    main()
