@@ -15,7 +15,7 @@ from core.errors import DomainError
 users = AppGroup("users", help="管理工作人员账号")
 demo = AppGroup("demo", help="演示数据")
 
-DEMO_PASSWORD = "Demo-2026"
+DEMO_PASSWORD = "Demo-2026"  # noqa: S105 - the published demo password, printed by make run
 
 # (username, name, role, unit codes); units come from catalog/data/units.yaml.
 # Fixed demo staff (username, name, role, unit codes); one clerk per operational unit is added
@@ -25,8 +25,8 @@ DEMO_STAFF: list[tuple[str, str, Role, list[str]]] = [
     ("admin", "周敏", Role.ADMIN, []),
     ("auditor", "孙立", Role.AUDITOR, []),
 ]
-DEMO_CLERK_NAMES = ["王建国", "李明华", "陈静", "赵强", "黄丽", "吴涛", "徐娜", "朱军", "胡平", "郭芳", "何勇",
-                    "高洁", "林峰", "罗琳", "梁超", "宋雨"]
+DEMO_CLERK_NAMES = ["王建国", "李明华", "陈静", "赵强", "黄丽", "吴涛", "徐娜", "朱军", "胡平", "郭芳",
+                    "何勇", "高洁", "林峰", "罗琳", "梁超", "宋雨"]
 
 DEMO_CITIZEN = {
     "real_name": "张晓明",
@@ -74,7 +74,8 @@ def list_users() -> None:
     """List staff accounts."""
     for user in db.session.scalars(select(User).where(User.role != Role.CITIZEN).order_by(User.username)):
         units = ",".join(u.code for u in user.units)
-        click.echo(f"{user.username:20} {user.role_value:10} {'active' if user.active else 'disabled':8} {units}")
+        state = "active" if user.active else "disabled"
+        click.echo(f"{user.username:20} {user.role_value:10} {state:8} {units}")
 
 
 def ensure_demo_accounts() -> list[tuple[str, str, str]]:
@@ -108,7 +109,8 @@ def ensure_demo_accounts() -> list[tuple[str, str, str]]:
         unit_names = "、".join(
             db.session.scalars(select(Unit.name).where(Unit.code.in_(codes)).order_by(Unit.code))
         )
-        rows.append((username, DEMO_PASSWORD, f"{Role(role).label}" + (f"（{unit_names}）" if unit_names else "")))
+        where = f"（{unit_names}）" if unit_names else ""
+        rows.append((username, DEMO_PASSWORD, f"{Role(role).label}{where}"))
     return rows
 
 
@@ -117,7 +119,7 @@ def demo_accounts() -> None:
     """Create the demo accounts (idempotent) and print the logins."""
     rows = ensure_demo_accounts()
     db.session.commit()
-    click.echo("\n演示账号（密码均为 %s）：" % DEMO_PASSWORD)
+    click.echo(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
     for login, _password, description in rows:
         click.echo(f"  {login:16} {description}")
 

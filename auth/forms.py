@@ -113,7 +113,10 @@ class ChangePasswordForm(FlaskForm):
     )
     new_password_confirm = PasswordField(
         _l("确认新密码"),
-        validators=[DataRequired(_l("请再次输入新密码")), EqualTo("new_password", _l("两次输入的密码不一致"))],
+        validators=[
+            DataRequired(_l("请再次输入新密码")),
+            EqualTo("new_password", _l("两次输入的密码不一致")),
+        ],
     )
 
 

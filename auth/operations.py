@@ -16,6 +16,7 @@ from core import audit
 from core.db import db, utcnow
 from core.errors import DomainError, FieldError
 from core.i18n import N_
+from core.masking import mask_login_identifier
 
 LOGIN_FAILED = N_("账号或密码不正确")
 ACCOUNT_LOCKED = N_("登录失败次数过多，账号已锁定15分钟，请稍后再试")
@@ -139,18 +140,20 @@ def authenticate(identifier: str, password: str) -> User:
     now = utcnow()
     user = find_account(identifier)
     key = _throttle_key(user, identifier)
+    shown = mask_login_identifier(identifier)
     if _lock_state(key, now) is not None:
         audit.record("login.refused_locked", object_type="user", object_id=user.id if user else None,
-                     details={"identifier": identifier})
+                     details={"identifier": shown})
         raise LoginFailed(ACCOUNT_LOCKED, locked=True)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         locked = _count_failure(key, now)
+        reason = "disabled" if ok and user else "bad_credentials"
         audit.record("login.failure", object_type="user", object_id=user.id if user else None,
-                     details={"identifier": identifier, "reason": "disabled" if ok and user else "bad_credentials"})
+                     details={"identifier": shown, "reason": reason})
         if locked:
             audit.record("login.lockout", object_type="user", object_id=user.id if user else None,
-                         details={"identifier": identifier, "minutes": current_app.config["LOCKOUT_MINUTES"]})
+                         details={"identifier": shown, "minutes": current_app.config["LOCKOUT_MINUTES"]})
             raise LoginFailed(ACCOUNT_LOCKED, locked=True)
         raise LoginFailed(LOGIN_FAILED)
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
 # A fixed hash to verify against when the account does not exist, so both answers cost the same.
-_DUMMY_PASSWORD = "not-a-real-password-0"
+_DUMMY_PASSWORD = "not-a-real-password-0"  # noqa: S105 - verified against, never accepted
 
 
 def _hasher() -> PasswordHasher:
@@ -29,10 +31,8 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     if stored_hash is None:
         ext = current_app.extensions.setdefault("argon2_dummy", {})
         dummy = ext.get("hash") or ext.setdefault("hash", hasher.hash(_DUMMY_PASSWORD))
-        try:
+        with suppress(VerificationError):
             hasher.verify(dummy, password)
-        except VerificationError:
-            pass
         return False
     try:
         return hasher.verify(stored_hash, password)

@@ -19,8 +19,18 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths are followed after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only same-site relative paths are followed after login.
+
+    Control characters are refused too: browsers drop tabs and newlines from URLs, so ``/%09/evil.example``
+    would lead to ``//evil.example`` (and a newline cannot go in a header: it was a 500).
+    """
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
     return url_for("core.index")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -58,6 +58,13 @@ def _render(code: int, message: str | None = None):
 def init_errors(app: Flask) -> None:
     """Register handlers so every error answers with a Chinese page (or JSON under /api/)."""
 
+    @app.errorhandler(NotFound)
+    def not_found(exc: NotFound):
+        from core.db import db
+
+        db.session.rollback()
+        return _render(404)
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         return _render(400, _("页面已过期或表单校验失败，请刷新页面后重新提交。"))
@@ -78,4 +85,18 @@ def init_errors(app: Flask) -> None:
         from core.db import db
 
         db.session.rollback()
+        _forget_unloadable_user()
         return _render(500, _("系统出现了问题，您填写的内容未被保存。请稍后再试或拨打咨询电话。"))
+
+
+def _forget_unloadable_user() -> None:
+    """When the user cannot be loaded (the database is down), answer as to a visitor: otherwise the
+    error page's header, asking for ``current_user`` again, fails too and no Chinese page is shown."""
+    from flask_login import current_user
+
+    from core.extensions import login_manager
+
+    try:
+        current_user.is_authenticated  # noqa: B018 - loads the user
+    except Exception:  # noqa: BLE001 - whatever broke loading, the error page must still render
+        g._login_user = login_manager.anonymous_user()

@@ -31,6 +31,20 @@ def mask_mobile(value: str | None) -> str:
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
+def mask_login_identifier(value: str) -> str:
+    """What someone typed to log in, fit for the audit trail and logs.
+
+    Numbers are masked whatever their shape — with spaces, dashes or +86, or mistyped (too short,
+    too long), which :func:`mask_text` would not recognise; a staff username is kept as typed.
+    """
+    compact = re.sub(r"[\s-]", "", value or "")
+    if compact.startswith("+86"):
+        compact = compact[3:]
+    if re.fullmatch(r"\d[\dXx]{6,}", compact):
+        return mask_id_number(compact) if len(compact) >= 15 else mask_mobile(compact)
+    return mask_text(value)
+
+
 def mask_text(text: str) -> str:
     """Mask every ID number and mobile number found inside free text."""
     text = _ID_RE.sub(lambda m: mask_id_number(m.group(0)), text)
