@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request
 from flask_babel import gettext
@@ -79,7 +80,21 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from catalog import init_app as init_catalog
 
     init_catalog(app)
+
+    from applications import init_app as init_applications
+
+    init_applications(app)
     return app
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """UTC in the database, Asia/Shanghai on screen."""
+    if value is None:
+        return ""
+    return value.astimezone(SHANGHAI).strftime(fmt)
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -88,6 +103,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["mask_id"] = mask_id_number
     app.jinja_env.filters["mask_mobile"] = mask_mobile
+    app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals.update(
         has_role=has_role,
         can_read_audit=can_read_audit,

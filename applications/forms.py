@@ -1,0 +1,156 @@
+"""Application forms: the standard part (district, contact, 亲友代办, delivery) plus the item's own
+fields, built into a WTForms class at run time from the pinned version's field definitions."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from auth.forms import IdNumberField, MobileField, chinese_name, id_number_format, mobile_format
+from catalog.queries import FieldView
+
+DISTRICT_CHOICES = [
+    ("", _l("请选择")),
+    ("东城区", "东城区"),
+    ("西城区", "西城区"),
+    ("江南区", "江南区"),
+    ("高新区", "高新区"),
+]
+RELATIONSHIPS = ["配偶", "父母", "子女", "兄弟姐妹", "祖父母、外祖父母", "孙子女、外孙子女", "其他近亲属"]
+DELIVERY_LABELS = {
+    "mail": _l("免费邮寄到家"),
+    "counter": _l("到窗口领取"),
+    "ecert": _l("电子证照（存入我的材料）"),
+}
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class StartForm(FlaskForm):
+    """The 在线申请 button: a one-time token makes a double click start one draft."""
+
+    token = StringField(validators=[DataRequired(), Length(16, 64)])
+
+
+class SubmitForm(FlaskForm):
+    """The final submit on the 核对信息 page."""
+
+
+class ActionForm(FlaskForm):
+    """Any other POST button (withdraw, remove a file, resubmit)."""
+
+
+def field_name(key: str) -> str:
+    return f"f_{key}"
+
+
+def _build_field(f: FieldView):
+    required_msg = _l("请填写%(label)s", label=f.label)
+    validators: list = [DataRequired(required_msg)] if f.required else [Optional()]
+    kwargs = {"label": f.label, "description": f.help}
+    match f.type:
+        case "textarea":
+            return TextAreaField(filters=[_strip], validators=[*validators, Length(max=2000)], **kwargs)
+        case "date":
+            return DateField(validators=validators, format="%Y-%m-%d", **kwargs)
+        case "select":
+            choices = [("", _l("请选择"))] + [(o, o) for o in f.options]
+            return SelectField(choices=choices, validators=validators, validate_choice=True, **kwargs)
+        case "id_number":
+            return IdNumberField(validators=[*validators, id_number_format], **kwargs)
+        case "mobile":
+            return MobileField(validators=[*validators, mobile_format], **kwargs)
+        case "checkbox":
+            return BooleanField(
+                validators=[InputRequired(required_msg)] if f.required else [Optional()], **kwargs
+            )
+        case "address":
+            return StringField(filters=[_strip], validators=[*validators, Length(max=200)], **kwargs)
+        case _:
+            return StringField(filters=[_strip], validators=[*validators, Length(max=200)], **kwargs)
+
+
+class ApplicationFormBase(FlaskForm):
+    district = SelectField(
+        _l("办理辖区（户籍地或居住地所在区）"),
+        choices=DISTRICT_CHOICES,
+        validators=[DataRequired(_l("请选择办理辖区"))],
+    )
+    contact_mobile = MobileField(
+        _l("联系电话"), validators=[DataRequired(_l("请填写联系电话")), mobile_format]
+    )
+    principal_name = StringField(
+        _l("被代办人姓名"), filters=[_strip], validators=[Optional(), Length(2, 20), chinese_name]
+    )
+    principal_id_number = IdNumberField(
+        _l("被代办人居民身份证号码"), validators=[Optional(), id_number_format]
+    )
+    relationship_to_principal = SelectField(
+        _l("与被代办人的关系"),
+        choices=[("", _l("请选择"))] + [(r, r) for r in RELATIONSHIPS],
+        validators=[Optional()],
+    )
+    delivery_method = RadioField(
+        _l("结果送达方式"), choices=[], validators=[DataRequired(_l("请选择结果送达方式"))]
+    )
+    recipient = StringField(_l("收件人"), filters=[_strip], validators=[Optional(), Length(2, 20)])
+    recipient_mobile = MobileField(_l("收件人电话"), validators=[Optional(), mobile_format])
+    mail_district = SelectField(_l("收件地址所在区"), choices=DISTRICT_CHOICES, validators=[Optional()])
+    mail_address = StringField(
+        _l("详细地址（街道、小区、门牌号）"),
+        filters=[_strip],
+        validators=[Optional(), Length(5, 200, _l("请填写5至200字的详细地址"))],
+    )
+    pickup_unit = SelectField(_l("领取窗口"), choices=[], validators=[Optional()])
+
+    is_proxy = False
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.is_proxy:
+            for field, message in (
+                (self.principal_name, _l("请填写被代办人姓名")),
+                (self.principal_id_number, _l("请填写被代办人居民身份证号码")),
+                (self.relationship_to_principal, _l("请选择与被代办人的关系")),
+            ):
+                if not field.data:
+                    field.errors = [*field.errors, message]
+                    ok = False
+        if self.delivery_method.data == "mail":
+            for field, message in (
+                (self.recipient, _l("请填写收件人")),
+                (self.recipient_mobile, _l("请填写收件人电话")),
+                (self.mail_district, _l("请选择收件地址所在区")),
+                (self.mail_address, _l("请填写详细地址")),
+            ):
+                if not field.data:
+                    field.errors = [*field.errors, message]
+                    ok = False
+        if self.delivery_method.data == "counter" and self.pickup_unit.choices and not self.pickup_unit.data:
+            self.pickup_unit.errors = [*self.pickup_unit.errors, _l("请选择领取窗口")]
+            ok = False
+        return ok
+
+
+def build_application_form(
+    fields: tuple[FieldView, ...], delivery: tuple[str, ...], pickup_units: list, is_proxy: bool, **kwargs
+) -> ApplicationFormBase:
+    """A form instance for one application: the standard part plus the item's fields."""
+
+    class ApplicationForm(ApplicationFormBase):
+        pass
+
+    for f in fields:
+        setattr(ApplicationForm, field_name(f.key), _build_field(f))
+    form = ApplicationForm(**kwargs)
+    form.is_proxy = is_proxy
+    form.delivery_method.choices = [(d, DELIVERY_LABELS.get(d, d)) for d in delivery]
+    form.pickup_unit.choices = (
+        [("", _l("请选择"))] + [(u.code, u.name) for u in pickup_units] if pickup_units else []
+    )
+    return form
+

@@ -1,0 +1,195 @@
+"""Typed models for applications, their documents and timeline, the document wallet and the outbox."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from applications.workflow import State
+from core.db import UTCDateTime, db, str_enum, utcnow
+
+
+class Channel(enum.StrEnum):
+    ONLINE = "online"
+    COUNTER = "counter"
+
+
+class TrustLevel(enum.StrEnum):
+    """材料库 trust levels (DESIGN §3)."""
+
+    A = "A"  # issued by a government unit: usable as is
+    B = "B"  # checked by a clerk: reusable
+    C = "C"  # uploaded, not yet checked
+    D = "D"  # self-declared
+
+
+class Application(db.Model):
+    """One application for one item version, by an account (possibly for someone else: 亲友代办)."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    start_token: Mapped[str] = mapped_column(String(64), unique=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id", ondelete="RESTRICT"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("item_versions.id", ondelete="RESTRICT"))
+    state: Mapped[State] = mapped_column(str_enum(State, "application_state"), default=State.DRAFT)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "application_channel"), default=Channel.ONLINE)
+    answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    form_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    district: Mapped[str | None] = mapped_column(String(32))
+    contact_mobile: Mapped[str | None] = mapped_column(String(11))
+    # 亲友代办: the account holder acts for the principal.
+    is_proxy: Mapped[bool] = mapped_column(Boolean, default=False)
+    principal_name: Mapped[str | None] = mapped_column(String(50))
+    principal_id_number: Mapped[str | None] = mapped_column(String(18))
+    relationship_to_principal: Mapped[str | None] = mapped_column(String(20))
+    principal_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Delivery of the result.
+    delivery_method: Mapped[str | None] = mapped_column(String(16))
+    delivery_address: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    pickup_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    # Routing.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    routing_rule: Mapped[str | None] = mapped_column(String(120))
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    documents: Mapped[list[ApplicationDocument]] = relationship(
+        back_populates="application", order_by="ApplicationDocument.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[StatusEvent]] = relationship(order_by="StatusEvent.id", cascade="all, delete-orphan")
+    unit = relationship("Unit", foreign_keys=[unit_id])
+    pickup_unit = relationship("Unit", foreign_keys=[pickup_unit_id])
+    version = relationship("ItemVersion")
+    applicant = relationship("User", foreign_keys=[applicant_id])
+
+    __mapper_args__ = {"version_id_col": row_version}
+    __table_args__ = (
+        Index("ix_applications_applicant_updated", "applicant_id", "updated_at"),
+        Index("ix_applications_unit_state", "unit_id", "state"),
+        CheckConstraint("state = 'draft' OR reference IS NOT NULL", name="submitted_has_reference"),
+        CheckConstraint(
+            "NOT is_proxy OR state = 'draft' "
+            "OR (principal_name IS NOT NULL AND principal_id_number IS NOT NULL)",
+            name="proxy_has_principal",
+        ),
+    )
+
+
+class ApplicationDocument(db.Model):
+    """A file given for one document requirement of the pinned version (``requirement`` = its position)."""
+
+    __tablename__ = "application_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    requirement: Mapped[int] = mapped_column(Integer)
+    requirement_name: Mapped[str] = mapped_column(String(100))
+    storage_key: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(8))
+    mimetype: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(120))
+    wallet_document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("wallet_documents.id", ondelete="SET NULL")
+    )
+    for_correction: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="documents")
+
+
+class StatusEvent(db.Model):
+    """One step of the timeline. Citizens see the unit and the date, never the clerk's name."""
+
+    __tablename__ = "status_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    unit = relationship("Unit")
+
+
+class WalletDocument(db.Model):
+    """材料库: a citizen's document kept for reuse, with issuer, expiry and trust level."""
+
+    __tablename__ = "wallet_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(100))
+    issuer: Mapped[str] = mapped_column(String(100), default="")
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    trust_level: Mapped[TrustLevel] = mapped_column(str_enum(TrustLevel, "trust_level", 1))
+    storage_key: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(8))
+    mimetype: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(120))
+    source_application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("owner_id", "sha256", "doc_type", name="uq_wallet_owner_file_type"),)
+
+
+class ReferenceCounter(db.Model):
+    """Per-day sequence for reference numbers, advanced with one atomic upsert."""
+
+    __tablename__ = "reference_counters"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxMessage(db.Model):
+    """A notification written in the same transaction as the change it reports (SMS + in-site)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    sms_text: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)

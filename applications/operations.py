@@ -1,0 +1,531 @@
+"""Application use cases: start, save, attach, submit, withdraw, resubmit, wallet.
+
+Plain arguments in, models out, domain errors raised; ``flush()``, never ``commit()`` — the view
+commits once. Files are written to storage before the commit; if the transaction rolls back, the
+session's ``after_rollback`` hook deletes them, so a file and its row exist together or not at all
+(a process killed in between leaves an orphan that ``flask storage sweep`` removes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from applications.models import (
+    Application,
+    ApplicationDocument,
+    OutboxMessage,
+    ReferenceCounter,
+    StatusEvent,
+    TrustLevel,
+    WalletDocument,
+)
+from applications.reference import make_reference
+from applications.routing import UnitRef, route
+from applications.uploads import CleanFile
+from applications.workflow import Action, State, next_state
+from auth.models import Unit, User
+from catalog.guide import Guide, build_guide
+from catalog.queries import ItemView, version_by_id
+from core import audit
+from core.db import db, utcnow
+from core.errors import DomainError, NotFound
+from core.i18n import N_
+from core.storage import Storage
+
+MAX_FILES_PER_APPLICATION = 20
+DISTRICTS = ("东城区", "西城区", "江南区", "高新区")
+
+
+class IncompleteApplication(DomainError):
+    """Submit refused: ``problems`` lists (anchor, message) pairs to show on the review page."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(N_("申请还不完整，请补充后再提交。"))
+        self.problems = problems
+
+
+class AlreadySubmitted(DomainError):
+    """The draft was submitted already (a double click or a replayed form)."""
+
+
+# Files written in this transaction are deleted if it rolls back ----------------------------------
+
+
+def _pending(session: Session) -> list[tuple[Storage, str]]:
+    return session.info.setdefault("pending_files", [])
+
+
+@event.listens_for(Session, "after_rollback")
+def _delete_uncommitted_files(session: Session) -> None:
+    for storage, key in session.info.pop("pending_files", []):
+        storage.delete(key)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed_files(session: Session) -> None:
+    session.info.pop("pending_files", None)
+
+
+def store_file(storage: Storage, clean: CleanFile) -> str:
+    key = storage.save(clean.data, suffix=clean.suffix)
+    _pending(db.session()).append((storage, key))
+    return key
+
+
+# Reading -----------------------------------------------------------------------------------------
+
+
+def get_own_application(user: User, application_id: int) -> Application:
+    """The user's own application, or :class:`NotFound` (someone else's id answers 404 too)."""
+    app = db.session.scalar(
+        select(Application).where(Application.id == application_id, Application.applicant_id == user.id)
+    )
+    if app is None:
+        raise NotFound()
+    return app
+
+
+def pinned_item(app: Application) -> ItemView:
+    """The item version the application was filed under (never a later one)."""
+    view = version_by_id(app.version_id)
+    if view is None:  # pragma: no cover - foreign key guarantees it
+        raise NotFound()
+    return view
+
+
+def guide_for(app: Application, item: ItemView | None = None) -> Guide:
+    return build_guide(item or pinned_item(app), app.answers or {})
+
+
+# Writing -----------------------------------------------------------------------------------------
+
+
+def start_application(user: User, item: ItemView, answers: Mapping[str, str], token: str) -> Application:
+    """Create a draft pinned to ``item``'s published version. The one-time ``token`` from the start
+    form is unique: posting it twice returns the first draft instead of making a second one."""
+    existing = db.session.scalar(select(Application).where(Application.start_token == token))
+    if existing is not None:
+        if existing.applicant_id != user.id:
+            raise NotFound()
+        return existing
+    guide = build_guide(item, answers)
+    app = Application(
+        start_token=token,
+        applicant_id=user.id,
+        item_id=item.id,
+        version_id=item.version_id,
+        state=State.DRAFT,
+        answers=dict(guide.answers),
+        is_proxy=guide.answers.get("applicant") == "proxy",
+        contact_mobile=user.mobile,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(app)
+            db.session.flush()
+    except IntegrityError:
+        existing = db.session.scalar(select(Application).where(Application.start_token == token))
+        if existing is None or existing.applicant_id != user.id:
+            raise
+        return existing
+    app.events.append(_event(app, None, State.DRAFT, "start", user))
+    audit.record(
+        "application.start",
+        object_type="application",
+        object_id=app.id,
+        details={"item": item.code, "version": item.version},
+    )
+    return app
+
+
+def _require_draft(app: Application) -> None:
+    if app.state != State.DRAFT:
+        raise AlreadySubmitted(N_("该申请已提交，不能再修改。"))
+
+
+def save_form(app: Application, values: Mapping[str, Any]) -> None:
+    """Keep what the citizen typed (validated or not) so nothing is lost between steps."""
+    _require_draft(app)
+    standard = {
+        "district",
+        "contact_mobile",
+        "principal_name",
+        "principal_id_number",
+        "relationship_to_principal",
+        "delivery_method",
+    }
+    for key in standard:
+        if key in values:
+            setattr(app, key, values[key] or None)
+    if "delivery_address" in values:
+        app.delivery_address = dict(values["delivery_address"] or {})
+    if "pickup_unit_id" in values:
+        app.pickup_unit_id = values["pickup_unit_id"]
+    app.form_data = {**(app.form_data or {}), **dict(values.get("fields", {}))}
+    app.updated_at = utcnow()
+
+
+def attach_document(
+    app: Application, requirement: int, clean: CleanFile, storage: Storage
+) -> ApplicationDocument:
+    """Store a cleaned upload for document requirement number ``requirement`` (replacing an earlier one)."""
+    if app.state not in (State.DRAFT, State.CORRECTION_REQUESTED):
+        raise AlreadySubmitted(N_("该申请已提交，不能再修改材料。"))
+    item = pinned_item(app)
+    doc = _requirement(item, requirement)
+    if clean.kind not in doc.accept:
+        raise DomainError(N_("该材料不接受此类文件。"))
+    if len(app.documents) >= MAX_FILES_PER_APPLICATION:
+        raise DomainError(N_("每件申请最多上传20个文件。"))
+    key = store_file(storage, clean)
+    for old in [d for d in app.documents if d.requirement == requirement and not d.for_correction]:
+        if app.state == State.DRAFT:
+            app.documents.remove(old)
+    row = ApplicationDocument(
+        requirement=requirement,
+        requirement_name=doc.name,
+        storage_key=key,
+        kind=clean.kind,
+        mimetype=clean.mimetype,
+        size=clean.size,
+        sha256=clean.sha256,
+        display_name=clean.display_name,
+        for_correction=app.state == State.CORRECTION_REQUESTED,
+    )
+    app.documents.append(row)
+    db.session.flush()
+    audit.record(
+        "application.document_upload",
+        object_type="application",
+        object_id=app.id,
+        details={"requirement": doc.name, "size": clean.size, "sha256": clean.sha256},
+    )
+    return row
+
+
+def use_wallet_document(
+    app: Application, requirement: int, wallet_doc: WalletDocument
+) -> ApplicationDocument:
+    """Reuse a wallet document for a requirement instead of a new upload (same stored file)."""
+    if app.state not in (State.DRAFT, State.CORRECTION_REQUESTED):
+        raise AlreadySubmitted(N_("该申请已提交，不能再修改材料。"))
+    if wallet_doc.owner_id != app.applicant_id:
+        raise NotFound()
+    if wallet_doc.expires_on and wallet_doc.expires_on < date.today():
+        raise DomainError(N_("该材料已过有效期，请重新上传。"))
+    doc = _requirement(pinned_item(app), requirement)
+    for old in [d for d in app.documents if d.requirement == requirement and not d.for_correction]:
+        if app.state == State.DRAFT:
+            app.documents.remove(old)
+    row = ApplicationDocument(
+        requirement=requirement,
+        requirement_name=doc.name,
+        storage_key=wallet_doc.storage_key,
+        kind=wallet_doc.kind,
+        mimetype=wallet_doc.mimetype,
+        size=wallet_doc.size,
+        sha256=wallet_doc.sha256,
+        display_name=wallet_doc.display_name,
+        wallet_document_id=wallet_doc.id,
+        for_correction=app.state == State.CORRECTION_REQUESTED,
+    )
+    app.documents.append(row)
+    db.session.flush()
+    audit.record(
+        "application.document_from_wallet",
+        object_type="application",
+        object_id=app.id,
+        details={"requirement": doc.name, "wallet_document": wallet_doc.id},
+    )
+    return row
+
+
+def _requirement(item: ItemView, requirement: int):
+    docs = {d.position: d for d in item.documents}
+    if requirement not in docs:
+        raise NotFound()
+    return docs[requirement]
+
+
+def remove_document(app: Application, document_id: int) -> None:
+    _require_draft(app)
+    doc = next((d for d in app.documents if d.id == document_id), None)
+    if doc is None:
+        raise NotFound()
+    app.documents.remove(doc)
+    audit.record(
+        "application.document_remove",
+        object_type="application",
+        object_id=app.id,
+        details={"requirement": doc.requirement_name},
+    )
+
+
+def owed_documents(app: Application, guide: Guide | None = None) -> list:
+    """容缺 documents that apply and have not been given yet (listed as owed after submit)."""
+    guide = guide or guide_for(app)
+    given = {d.requirement for d in app.documents}
+    return [d for d in guide.to_bring if d.requirement == "deferrable" and d.position not in given]
+
+
+def check_complete(app: Application, item: ItemView | None = None) -> list[tuple[str, str]]:
+    """Every reason the draft cannot be submitted yet, as (anchor, message) pairs."""
+    item = item or pinned_item(app)
+    guide = build_guide(item, app.answers or {})
+    problems: list[tuple[str, str]] = []
+    data = app.form_data or {}
+    if app.district not in DISTRICTS:
+        problems.append(("form", N_("请选择办理辖区")))
+    if not app.contact_mobile:
+        problems.append(("form", N_("请填写联系电话")))
+    for f in guide.fields:
+        if f.required and data.get(f.key) in (None, "", False):
+            problems.append(("form", N_("请填写：") + f.label))
+    if app.is_proxy and not (
+        app.principal_name and app.principal_id_number and app.relationship_to_principal
+    ):
+        problems.append(("form", N_("请填写被代办人的姓名、身份证号码和与您的关系")))
+    if app.delivery_method not in item.delivery:
+        problems.append(("form", N_("请选择结果送达方式")))
+    elif app.delivery_method == "mail":
+        addr = app.delivery_address or {}
+        if not (
+            addr.get("recipient") and addr.get("mobile") and addr.get("district") and addr.get("address")
+        ):
+            problems.append(("form", N_("请填写完整的邮寄地址")))
+    given = {d.requirement for d in app.documents}
+    for d in guide.to_bring:
+        if d.requirement == "required" and d.form != "original" and d.position not in given:
+            problems.append((f"doc-{d.position}", N_("请上传：") + d.name))
+        if d.requirement == "required" and d.form == "original" and d.position not in given:
+            problems.append((f"doc-{d.position}", N_("请上传原件的照片或扫描件：") + d.name))
+    return problems
+
+
+def _next_reference(today: date) -> str:
+    table = ReferenceCounter.__table__
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = (
+        insert(table)
+        .values(day=today, last=1)
+        .on_conflict_do_update(index_elements=[table.c.day], set_={"last": table.c.last + 1})
+        .returning(table.c.last)
+    )
+    return make_reference(today, db.session.execute(stmt).scalar_one())
+
+
+def _event(
+    app: Application,
+    from_state: State | None,
+    to_state: State,
+    action: str,
+    actor: User | None,
+    note: str = "",
+) -> StatusEvent:
+    return StatusEvent(
+        application_id=app.id,
+        from_state=from_state.value if from_state else None,
+        to_state=to_state.value,
+        action=action,
+        actor_id=actor.id if actor else None,
+        actor_role=actor.role_value if actor else None,
+        unit_id=app.unit_id,
+        note=note,
+    )
+
+
+def transition(app: Application, action: Action, actor: User | None, note: str = "") -> State:
+    """Move ``app`` through the transition table, append a status event and an audit row.
+
+    Raises :class:`~applications.workflow.InvalidTransition` (also audited by the caller's error path).
+    The ORM's version column makes a concurrent change fail with ``StaleDataError`` at flush.
+    """
+    old = State(app.state)
+    new = next_state(old, action)
+    app.state = new
+    app.updated_at = utcnow()
+    app.events.append(_event(app, old, new, action.value, actor, note))
+    audit.record(
+        f"application.{action.value}",
+        object_type="application",
+        object_id=app.id,
+        details={"from": old.value, "to": new.value, "reference": app.reference},
+    )
+    return new
+
+
+def notify(app: Application, kind: str, title: str, body: str, sms: str = "") -> OutboxMessage:
+    """Queue an in-site message and SMS for the applicant, in this transaction."""
+    msg = OutboxMessage(
+        user_id=app.applicant_id, application_id=app.id, kind=kind, title=title, body=body, sms_text=sms
+    )
+    db.session.add(msg)
+    return msg
+
+
+def submit(app: Application, actor: User) -> Application:
+    """Submit a complete draft: route it to a unit, give it a reference number, write the first
+    status event, audit row and notification, and keep the uploads in the wallet (trust level C).
+
+    Raises :class:`AlreadySubmitted` for a second submit and :class:`IncompleteApplication` with
+    every problem when something required is missing.
+    """
+    if app.state != State.DRAFT:
+        raise AlreadySubmitted(N_("该申请已提交。"))
+    item = pinned_item(app)
+    problems = check_complete(app, item)
+    if problems:
+        raise IncompleteApplication(problems)
+    units = [UnitRef(u.code, u.kind.value, u.district) for u in db.session.scalars(select(Unit))]
+    chosen = route(item.unit_kind, app.district, units)
+    unit = db.session.scalar(select(Unit).where(Unit.code == chosen.unit_code))
+    app.unit_id = unit.id
+    app.routing_rule = chosen.rule
+    app.reference = _next_reference(date.today())
+    app.submitted_at = utcnow()
+    transition(app, Action.SUBMIT, actor)
+    notify(
+        app,
+        "submitted",
+        N_("申请已提交"),
+        f"您的「{item.name}」申请已提交，办件编号 {app.reference}，由{unit.name}办理。",
+        sms=f"【临江公安】您的{item.name}申请已提交，编号{app.reference}。",
+    )
+    _keep_in_wallet(app, item)
+    return app
+
+
+def _keep_in_wallet(app: Application, item: ItemView) -> None:
+    issuer_by_pos = {d.position: d for d in item.documents}
+    for doc in app.documents:
+        if doc.wallet_document_id is not None:
+            continue
+        req = issuer_by_pos.get(doc.requirement)
+        exists = db.session.scalar(
+            select(WalletDocument.id).where(
+                WalletDocument.owner_id == app.applicant_id,
+                WalletDocument.sha256 == doc.sha256,
+                WalletDocument.doc_type == doc.requirement_name,
+            )
+        )
+        if exists:
+            doc.wallet_document_id = exists
+            continue
+        wallet = WalletDocument(
+            owner_id=app.applicant_id,
+            doc_type=doc.requirement_name,
+            issuer=req.issuer if req else "",
+            trust_level=TrustLevel.C,
+            storage_key=doc.storage_key,
+            kind=doc.kind,
+            mimetype=doc.mimetype,
+            size=doc.size,
+            sha256=doc.sha256,
+            display_name=doc.display_name,
+            source_application_id=app.id,
+        )
+        db.session.add(wallet)
+        db.session.flush()
+        doc.wallet_document_id = wallet.id
+
+
+def withdraw(app: Application, actor: User, reason: str = "") -> None:
+    """The citizen withdraws a draft, a submitted application or one awaiting correction."""
+    transition(app, Action.WITHDRAW, actor, note=reason)
+    if app.reference:
+        notify(app, "withdrawn", N_("申请已撤回"), f"您的申请 {app.reference} 已撤回。")
+
+
+def resubmit(app: Application, actor: User) -> None:
+    """Answer a correction request: back to the same unit's queue."""
+    transition(app, Action.RESUBMIT, actor)
+    notify(app, "resubmitted", N_("补正材料已提交"), f"您的申请 {app.reference} 已提交补正材料，等待审核。")
+
+
+def request_correction(app: Application, actor: User, items: list[dict[str, str]]) -> None:
+    """Ask once for every deficiency (一次性告知补正); ``items`` are {"target", "note"} dicts."""
+    if not items:
+        raise DomainError(N_("请至少列出一项需要补正的内容。"))
+    transition(app, Action.REQUEST_CORRECTION, actor, note="；".join(i.get("note", "") for i in items))
+    app.events[-1].details = {"items": items}
+    notify(
+        app,
+        "correction",
+        N_("请补正材料"),
+        f"您的申请 {app.reference} 需要补正："
+        + "；".join(f"{i.get('target')}：{i.get('note')}" for i in items),
+    )
+
+
+# Wallet ------------------------------------------------------------------------------------------
+
+
+def wallet_for(user: User) -> list[WalletDocument]:
+    return list(
+        db.session.scalars(
+            select(WalletDocument)
+            .where(WalletDocument.owner_id == user.id)
+            .order_by(WalletDocument.created_at.desc())
+        )
+    )
+
+
+def delete_wallet_document(user: User, wallet_id: int, storage: Storage) -> None:
+    """Delete one's own wallet document; the file goes too unless an application still uses it."""
+    doc = db.session.scalar(
+        select(WalletDocument).where(WalletDocument.id == wallet_id, WalletDocument.owner_id == user.id)
+    )
+    if doc is None:
+        raise NotFound()
+    key = doc.storage_key
+    in_use = db.session.scalar(select(ApplicationDocument.id).where(ApplicationDocument.storage_key == key))
+    db.session.delete(doc)
+    audit.record(
+        "wallet.delete",
+        object_type="wallet_document",
+        object_id=wallet_id,
+        details={"doc_type": doc.doc_type, "file_kept": bool(in_use)},
+    )
+    if not in_use:
+        session = db.session()
+        session.info.setdefault("delete_after_commit", []).append((storage, key))
+
+
+@event.listens_for(Session, "after_commit")
+def _delete_after_commit(session: Session) -> None:
+    for storage, key in session.info.pop("delete_after_commit", []):
+        storage.delete(key)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_after_rollback(session: Session) -> None:
+    session.info.pop("delete_after_commit", None)
+
+
+def referenced_storage_keys() -> set[str]:
+    """Every stored file some row still points at (for the orphan sweeper)."""
+    keys = set(db.session.scalars(select(ApplicationDocument.storage_key)))
+    keys |= set(db.session.scalars(select(WalletDocument.storage_key)))
+    return keys
+
+
+def matching_wallet(user: User, item: ItemView) -> dict[int, list[WalletDocument]]:
+    """For each document requirement, the user's valid wallet documents of the same type."""
+    today = date.today()
+    docs = [d for d in wallet_for(user) if not d.expires_on or d.expires_on >= today]
+    out: dict[int, list[WalletDocument]] = {}
+    for req in item.documents:
+        matches = [d for d in docs if d.doc_type == req.name and d.kind in req.accept]
+        if matches:
+            out[req.position] = matches
+    return out

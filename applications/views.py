@@ -1,0 +1,464 @@
+"""The citizen's half: apply online step by step, 我的办件, the document wallet, authorised downloads."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from applications import operations as ops
+from applications.forms import ActionForm, StartForm, SubmitForm, build_application_form, field_name
+from applications.models import Application, ApplicationDocument, OutboxMessage
+from applications.uploads import UploadRejected, clean_upload
+from applications.workflow import CLOSED, STATE_LABELS, InvalidTransition, State
+from auth.models import Role, Unit
+from auth.policies import role_required
+from catalog.guide import build_guide
+from catalog.queries import catalog
+from core.db import db
+from core.errors import DomainError, NotFound
+from core.storage import get_storage
+
+bp = Blueprint("applications", __name__)
+citizen_only = role_required(Role.CITIZEN)
+
+
+def _own(application_id: int) -> Application:
+    try:
+        return ops.get_own_application(current_user, application_id)
+    except NotFound:
+        abort(404)
+
+
+# Start -------------------------------------------------------------------------------------------
+
+
+@bp.route("/apply/<code>", methods=["GET", "POST"])
+@citizen_only
+def start(code: str):
+    item = catalog().items.get(code)
+    if item is None:
+        abort(404)
+    form = StartForm()
+    if form.validate_on_submit():
+        answers = {s.key: request.form.get(s.key, "") for s in item.situations}
+        app = ops.start_application(current_user, item, answers, form.token.data)
+        db.session.commit()
+        return redirect(url_for("applications.edit_form", application_id=app.id))
+    answers = {s.key: request.args.get(s.key, "") for s in item.situations}
+    guide = build_guide(item, answers)
+    form.token.data = secrets.token_urlsafe(24)
+    return render_template("applications/start.html", item=item, guide=guide, form=form)
+
+
+# Steps -------------------------------------------------------------------------------------------
+
+
+def _pickup_units(item) -> list[Unit]:
+    return list(db.session.scalars(select(Unit).where(Unit.kind == item.unit_kind).order_by(Unit.code)))
+
+
+def _form_for(app: Application, item, guide, formdata=None):
+    data = {
+        "district": app.district,
+        "contact_mobile": app.contact_mobile,
+        "principal_name": app.principal_name,
+        "principal_id_number": app.principal_id_number,
+        "relationship_to_principal": app.relationship_to_principal,
+        "delivery_method": app.delivery_method,
+        "recipient": (app.delivery_address or {}).get("recipient"),
+        "recipient_mobile": (app.delivery_address or {}).get("mobile"),
+        "mail_district": (app.delivery_address or {}).get("district"),
+        "mail_address": (app.delivery_address or {}).get("address"),
+        "pickup_unit": (app.delivery_address or {}).get("pickup_unit"),
+    }
+    for f in guide.fields:
+        value = (app.form_data or {}).get(f.key)
+        if f.type == "date" and value:
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                value = None
+        data[field_name(f.key)] = value
+    return build_application_form(
+        guide.fields,
+        item.delivery,
+        _pickup_units(item) if "counter" in item.delivery else [],
+        app.is_proxy,
+        formdata=formdata,
+        data=data,
+    )
+
+
+def _values_from(form, guide) -> dict:
+    fields = {}
+    for f in guide.fields:
+        value = getattr(form, field_name(f.key)).data
+        fields[f.key] = value.isoformat() if isinstance(value, date) else value
+    return {
+        "district": form.district.data,
+        "contact_mobile": form.contact_mobile.data,
+        "principal_name": form.principal_name.data,
+        "principal_id_number": form.principal_id_number.data,
+        "relationship_to_principal": form.relationship_to_principal.data,
+        "delivery_method": form.delivery_method.data,
+        "delivery_address": {
+            "recipient": form.recipient.data,
+            "mobile": form.recipient_mobile.data,
+            "district": form.mail_district.data,
+            "address": form.mail_address.data,
+            "pickup_unit": form.pickup_unit.data,
+        },
+        "fields": fields,
+    }
+
+
+@bp.route("/applications/<int:application_id>/form", methods=["GET", "POST"])
+@citizen_only
+def edit_form(application_id: int):
+    app = _own(application_id)
+    if app.state != State.DRAFT:
+        return redirect(url_for("applications.detail", application_id=app.id))
+    item = ops.pinned_item(app)
+    guide = build_guide(item, app.answers)
+    if request.method == "POST":
+        form = _form_for(app, item, guide, formdata=request.form)
+        valid = form.validate()
+        ops.save_form(app, _values_from(form, guide))  # keep what was typed, valid or not
+        if form.pickup_unit.data:
+            unit = db.session.scalar(select(Unit).where(Unit.code == form.pickup_unit.data))
+            app.pickup_unit_id = unit.id if unit else None
+        db.session.commit()
+        if valid and "next" in request.form:
+            return redirect(url_for("applications.edit_documents", application_id=app.id))
+        if valid:
+            flash(_("草稿已保存。"), "success")
+            return redirect(url_for("applications.edit_form", application_id=app.id))
+        return render_template(
+            "applications/form.html", app=app, item=item, guide=guide, form=form, step=1
+        ), 422
+    form = _form_for(app, item, guide)
+    return render_template("applications/form.html", app=app, item=item, guide=guide, form=form, step=1)
+
+
+@bp.route("/applications/<int:application_id>/documents", methods=["GET", "POST"])
+@citizen_only
+def edit_documents(application_id: int):
+    app = _own(application_id)
+    if app.state not in (State.DRAFT,):
+        return redirect(url_for("applications.detail", application_id=app.id))
+    item = ops.pinned_item(app)
+    guide = build_guide(item, app.answers)
+    errors: dict[int, str] = {}
+    form = ActionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        errors = _take_uploads(app, guide)
+        db.session.commit()
+        if not errors and "next" in request.form:
+            return redirect(url_for("applications.review", application_id=app.id))
+        if not errors:
+            flash(_("材料已保存。"), "success")
+            return redirect(url_for("applications.edit_documents", application_id=app.id))
+    wallet = ops.matching_wallet(current_user, item)
+    status = 422 if errors else 200
+    return render_template(
+        "applications/documents.html",
+        app=app,
+        item=item,
+        guide=guide,
+        form=form,
+        errors=errors,
+        wallet=wallet,
+        step=2,
+    ), status
+
+
+def _take_uploads(app: Application, guide) -> dict[int, str]:
+    """Store every accepted file; a refused one gets its message at its own field, the rest is kept."""
+    errors: dict[int, str] = {}
+    storage = get_storage()
+    wallet_ids = {}
+    for d in guide.to_bring:
+        choice = request.form.get(f"wallet-{d.position}")
+        if choice and choice.isdigit():
+            wallet_ids[d.position] = int(choice)
+    from applications.models import WalletDocument
+
+    for d in guide.to_bring:
+        upload = request.files.get(f"doc-{d.position}")
+        if upload and upload.filename:
+            data = upload.read(ops_max_bytes() + 1)
+            try:
+                clean = clean_upload(upload.filename, data, allowed=d.accept)
+                ops.attach_document(app, d.position, clean, storage)
+            except UploadRejected as exc:
+                errors[d.position] = _(exc.message)
+            except DomainError as exc:
+                errors[d.position] = _(str(exc))
+        elif d.position in wallet_ids:
+            wallet_doc = db.session.get(WalletDocument, wallet_ids[d.position])
+            if wallet_doc is None or wallet_doc.owner_id != current_user.id:
+                errors[d.position] = _("所选材料不存在。")
+                continue
+            try:
+                ops.use_wallet_document(app, d.position, wallet_doc)
+            except DomainError as exc:
+                errors[d.position] = _(str(exc))
+    return errors
+
+
+def ops_max_bytes() -> int:
+    from applications.uploads import MAX_BYTES
+
+    return MAX_BYTES
+
+
+@bp.route("/applications/<int:application_id>/documents/<int:document_id>/remove", methods=["POST"])
+@citizen_only
+def remove_document(application_id: int, document_id: int):
+    app = _own(application_id)
+    if ActionForm().validate_on_submit():
+        try:
+            ops.remove_document(app, document_id)
+        except NotFound:
+            abort(404)
+        except DomainError as exc:
+            flash(_(str(exc)), "warning")
+        db.session.commit()
+    return redirect(url_for("applications.edit_documents", application_id=app.id))
+
+
+@bp.route("/applications/<int:application_id>/review")
+@citizen_only
+def review(application_id: int):
+    app = _own(application_id)
+    if app.state != State.DRAFT:
+        return redirect(url_for("applications.detail", application_id=app.id))
+    item = ops.pinned_item(app)
+    guide = build_guide(item, app.answers)
+    problems = ops.check_complete(app, item)
+    return render_template(
+        "applications/review.html",
+        app=app,
+        item=item,
+        guide=guide,
+        problems=problems,
+        form=SubmitForm(),
+        owed=ops.owed_documents(app, guide),
+        step=3,
+        unit_names=_unit_names(),
+    )
+
+
+def _unit_names() -> dict[int, str]:
+    return {u.id: u.name for u in db.session.scalars(select(Unit))}
+
+
+@bp.route("/applications/<int:application_id>/submit", methods=["POST"])
+@citizen_only
+def submit(application_id: int):
+    app = _own(application_id)
+    form = SubmitForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        ops.submit(app, current_user)
+        db.session.commit()
+    except ops.AlreadySubmitted:
+        db.session.rollback()
+        return redirect(url_for("applications.done", application_id=application_id))
+    except StaleDataError:
+        db.session.rollback()
+        return redirect(url_for("applications.done", application_id=application_id))
+    except ops.IncompleteApplication:
+        db.session.rollback()
+        flash(_("申请还不完整，请按提示补充后再提交。"), "danger")
+        return redirect(url_for("applications.review", application_id=application_id))
+    return redirect(url_for("applications.done", application_id=app.id))
+
+
+@bp.route("/applications/<int:application_id>/done")
+@citizen_only
+def done(application_id: int):
+    app = _own(application_id)
+    if app.state == State.DRAFT:
+        return redirect(url_for("applications.review", application_id=app.id))
+    item = ops.pinned_item(app)
+    return render_template(
+        "applications/done.html", app=app, item=item, owed=ops.owed_documents(app), unit_names=_unit_names()
+    )
+
+
+# 我的办件 ----------------------------------------------------------------------------------------
+
+
+@bp.route("/me/applications")
+@citizen_only
+def my_applications():
+    apps = db.session.scalars(
+        select(Application)
+        .where(Application.applicant_id == current_user.id)
+        .order_by(Application.updated_at.desc())
+        .limit(200)
+    ).all()
+    names = {i.version_id: i.name for i in catalog().items.values()}
+    from catalog.models import ItemVersion
+
+    missing = {a.version_id for a in apps} - set(names)
+    if missing:
+        names.update(
+            dict(
+                db.session.execute(
+                    select(ItemVersion.id, ItemVersion.name).where(ItemVersion.id.in_(missing))
+                ).all()
+            )
+        )
+    return render_template("applications/list.html", apps=apps, names=names, labels=STATE_LABELS)
+
+
+@bp.route("/applications/<int:application_id>")
+@citizen_only
+def detail(application_id: int):
+    app = _own(application_id)
+    item = ops.pinned_item(app)
+    guide = build_guide(item, app.answers)
+    correction = next((e for e in reversed(app.events) if e.to_state == State.CORRECTION_REQUESTED), None)
+    return render_template(
+        "applications/detail.html",
+        app=app,
+        item=item,
+        guide=guide,
+        labels=STATE_LABELS,
+        form=ActionForm(),
+        owed=ops.owed_documents(app, guide),
+        closed=CLOSED,
+        correction=correction,
+        unit_names=_unit_names(),
+    )
+
+
+@bp.route("/applications/<int:application_id>/withdraw", methods=["POST"])
+@citizen_only
+def withdraw(application_id: int):
+    app = _own(application_id)
+    if ActionForm().validate_on_submit():
+        try:
+            ops.withdraw(app, current_user, request.form.get("reason", "")[:200])
+            db.session.commit()
+            flash(_("申请已撤回。"), "info")
+        except (InvalidTransition, StaleDataError):
+            db.session.rollback()
+            flash(_("当前状态不能撤回，请刷新后查看最新进度。"), "warning")
+    return redirect(url_for("applications.detail", application_id=application_id))
+
+
+@bp.route("/applications/<int:application_id>/correction", methods=["POST"])
+@citizen_only
+def answer_correction(application_id: int):
+    """Upload exactly what the correction asked for, then resubmit (back to the same unit)."""
+    app = _own(application_id)
+    if app.state != State.CORRECTION_REQUESTED or not ActionForm().validate_on_submit():
+        return redirect(url_for("applications.detail", application_id=app.id))
+    item = ops.pinned_item(app)
+    guide = build_guide(item, app.answers)
+    errors = _take_uploads(app, guide)
+    if errors:
+        db.session.commit()  # keep the files that were accepted
+        for message in errors.values():
+            flash(message, "danger")
+        return redirect(url_for("applications.detail", application_id=app.id))
+    if "resubmit" in request.form:
+        try:
+            ops.resubmit(app, current_user)
+        except (InvalidTransition, StaleDataError):
+            db.session.rollback()
+            flash(_("当前状态不能提交补正，请刷新后查看。"), "warning")
+            return redirect(url_for("applications.detail", application_id=app.id))
+        flash(_("补正材料已提交，请等待审核。"), "success")
+    db.session.commit()
+    return redirect(url_for("applications.detail", application_id=app.id))
+
+
+@bp.route("/applications/<int:application_id>/files/<int:document_id>")
+@login_required
+def download(application_id: int, document_id: int):
+    """Authorised download: the applicant only (clerks get their own route with the queues)."""
+    app = _own(application_id)
+    doc = db.session.scalar(
+        select(ApplicationDocument).where(
+            ApplicationDocument.id == document_id, ApplicationDocument.application_id == app.id
+        )
+    )
+    if doc is None:
+        abort(404)
+    return _file_response(doc.storage_key, doc.mimetype, doc.display_name)
+
+
+def _file_response(key: str, mimetype: str, name: str) -> Response:
+    try:
+        data = get_storage().open(key)
+    except (FileNotFoundError, ValueError):
+        abort(404)
+    ascii_name = "document" + (name[name.rfind(".") :] if "." in name else "")
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# Wallet and messages -----------------------------------------------------------------------------
+
+
+@bp.route("/me/wallet")
+@citizen_only
+def wallet():
+    return render_template("applications/wallet.html", docs=ops.wallet_for(current_user), form=ActionForm())
+
+
+@bp.route("/me/wallet/<int:wallet_id>/delete", methods=["POST"])
+@citizen_only
+def wallet_delete(wallet_id: int):
+    if ActionForm().validate_on_submit():
+        try:
+            ops.delete_wallet_document(current_user, wallet_id, get_storage())
+        except NotFound:
+            abort(404)
+        db.session.commit()
+        flash(_("材料已删除。"), "info")
+    return redirect(url_for("applications.wallet"))
+
+
+@bp.route("/me/wallet/<int:wallet_id>/file")
+@citizen_only
+def wallet_file(wallet_id: int):
+    from applications.models import WalletDocument
+
+    doc = db.session.scalar(
+        select(WalletDocument).where(
+            WalletDocument.id == wallet_id, WalletDocument.owner_id == current_user.id
+        )
+    )
+    if doc is None:
+        abort(404)
+    return _file_response(doc.storage_key, doc.mimetype, doc.display_name)
+
+
+@bp.route("/me/messages")
+@login_required
+def messages():
+    rows = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.user_id == current_user.id)
+        .order_by(OutboxMessage.created_at.desc())
+        .limit(100)
+    ).all()
+    return render_template("applications/messages.html", rows=rows)

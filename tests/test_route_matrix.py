@@ -1,0 +1,153 @@
+"""Role × route → expected status, for every route the app serves.
+
+``test_every_route_is_in_the_table`` fails as soon as a new route appears in ``app.url_map`` without
+a row here: whoever adds a page decides, in this table, who may reach it.
+
+Expected values are a status code, or ``(302, "/login")`` for a redirect whose Location starts
+with that path. ``<code>`` routes are requested with a code that does not exist (404 for everybody;
+the catalog's own tests cover real items).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from tests.auth.helpers import ROLES, login_as
+
+STAFF = ("clerk", "unit_lead", "admin", "auditor")
+LOGGED_IN = ("citizen", *STAFF)
+MISSING = "NO-SUCH-CODE"
+LOGIN = (302, "/login")
+HOME = (302, "/")
+PROFILE = (302, "/profile")
+
+
+def every(expected) -> dict:
+    return dict.fromkeys(ROLES, expected)
+
+
+def split(anonymous, logged_in) -> dict:
+    return {"anonymous": anonymous, **dict.fromkeys(LOGGED_IN, logged_in)}
+
+
+@dataclass(frozen=True)
+class Row:
+    url: str
+    expected: dict
+    data: dict | None = None
+
+
+# (method, rule) → what to request and what each role gets.
+TABLE: dict[tuple[str, str], Row] = {
+    # core
+    ("GET", "/"): Row("/", every(200)),
+    ("GET", "/healthz"): Row("/healthz", every(200)),
+    ("GET", "/favicon.ico"): Row("/favicon.ico", every((301, "/static/favicon.svg"))),
+    ("GET", "/static/<path:filename>"): Row("/static/css/portal.css", every(200)),
+    # auth
+    ("GET", "/login"): Row("/login", split(200, HOME)),
+    ("POST", "/login"): Row("/login", split(422, HOME), {"identifier": "", "password": ""}),
+    ("GET", "/register"): Row("/register", split(200, HOME)),
+    ("POST", "/register"): Row("/register", split(422, HOME), {}),
+    ("POST", "/logout"): Row("/logout", every(HOME)),
+    ("GET", "/profile"): Row("/profile", split(LOGIN, 200)),
+    ("POST", "/profile/password"): Row("/profile/password", split(LOGIN, 422), {}),
+    ("POST", "/profile/mobile"): Row(
+        "/profile/mobile", {"anonymous": LOGIN, "citizen": 422, **dict.fromkeys(STAFF, PROFILE)}, {}
+    ),
+    # catalog (public)
+    ("GET", "/search"): Row("/search?q=护照", every(200)),
+    ("GET", "/category/<code>"): Row(f"/category/{MISSING}", every(404)),
+    ("GET", "/items/<code>"): Row(f"/items/{MISSING}", every(404)),
+    ("GET", "/items/<code>/documents"): Row(f"/items/{MISSING}/documents", every(404)),
+    ("GET", "/items/<code>/notice"): Row(f"/items/{MISSING}/notice", every(404)),
+    ("GET", "/bundles/<code>"): Row(f"/bundles/{MISSING}", every(404)),
+    ("GET", "/api/v1/categories"): Row("/api/v1/categories", every(200)),
+    ("GET", "/api/v1/items"): Row("/api/v1/items", every(200)),
+    ("GET", "/api/v1/items/<code>"): Row(f"/api/v1/items/{MISSING}", every(404)),
+    # applications (citizens only; a missing or foreign id answers 404, staff get 403)
+    **{
+        (method, rule): Row(url, {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}, data)
+        for method, rule, url, data in [
+            ("GET", "/apply/<code>", f"/apply/{MISSING}", None),
+            ("POST", "/apply/<code>", f"/apply/{MISSING}", {"token": "x" * 24}),
+            ("GET", "/applications/<int:application_id>", "/applications/999999", None),
+            ("GET", "/applications/<int:application_id>/form", "/applications/999999/form", None),
+            ("POST", "/applications/<int:application_id>/form", "/applications/999999/form", {}),
+            ("GET", "/applications/<int:application_id>/documents", "/applications/999999/documents", None),
+            ("POST", "/applications/<int:application_id>/documents", "/applications/999999/documents", {}),
+            (
+                "POST",
+                "/applications/<int:application_id>/documents/<int:document_id>/remove",
+                "/applications/999999/documents/1/remove",
+                {},
+            ),
+            ("GET", "/applications/<int:application_id>/review", "/applications/999999/review", None),
+            ("POST", "/applications/<int:application_id>/submit", "/applications/999999/submit", {}),
+            ("GET", "/applications/<int:application_id>/done", "/applications/999999/done", None),
+            ("POST", "/applications/<int:application_id>/withdraw", "/applications/999999/withdraw", {}),
+            ("POST", "/applications/<int:application_id>/correction", "/applications/999999/correction", {}),
+            ("POST", "/me/wallet/<int:wallet_id>/delete", "/me/wallet/999999/delete", {}),
+            ("GET", "/me/wallet/<int:wallet_id>/file", "/me/wallet/999999/file", None),
+        ]
+    },
+    ("GET", "/me/applications"): Row(
+        "/me/applications", {"anonymous": LOGIN, "citizen": 200, **dict.fromkeys(STAFF, 403)}
+    ),
+    ("GET", "/me/wallet"): Row(
+        "/me/wallet", {"anonymous": LOGIN, "citizen": 200, **dict.fromkeys(STAFF, 403)}
+    ),
+    ("GET", "/me/messages"): Row("/me/messages", split(LOGIN, 200)),
+    ("GET", "/applications/<int:application_id>/files/<int:document_id>"): Row(
+        "/applications/999999/files/1", split(LOGIN, 404)
+    ),
+}
+
+
+def _served(app) -> set[tuple[str, str]]:
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_route_is_in_the_table(app):
+    served = _served(app)
+    missing = sorted(served - TABLE.keys())
+    assert missing == [], f"add these routes to TABLE in tests/test_route_matrix.py: {missing}"
+    stale = sorted(TABLE.keys() - served)
+    assert stale == [], f"these rows name routes that no longer exist: {stale}"
+
+
+def test_every_row_covers_every_role():
+    for key, row in TABLE.items():
+        assert set(row.expected) == set(ROLES), key
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("key", list(TABLE), ids=[f"{m} {r}" for m, r in TABLE])
+def test_role_route_status(app, client, role, key):
+    method, _rule = key
+    row = TABLE[key]
+    login_as(app, client, role)
+    response = client.open(row.url, method=method, data=row.data)
+    expected = row.expected[role]
+    status, location = expected if isinstance(expected, tuple) else (expected, None)
+    assert response.status_code == status, f"{role} {method} {row.url}: {response.status_code}"
+    if location is not None:
+        assert response.headers["Location"].startswith(location), response.headers["Location"]
+    if status >= 400 and not row.url.startswith("/api/"):
+        assert '<html lang="zh-CN">' in response.text
+
+
+GET_ONLY = [k for k in TABLE if k[0] == "GET" and ("POST", k[1]) not in TABLE]
+
+
+@pytest.mark.parametrize("key", GET_ONLY, ids=[k[1] for k in GET_ONLY])
+def test_post_to_a_get_only_route_is_refused(client, key):
+    """A page that only shows things answers POST with 405, so nothing changes by accident."""
+    response = client.post(TABLE[key].url, data={})
+    assert response.status_code == 405
