@@ -7,13 +7,20 @@ PORT ?= 8000
 WORKERS ?= 2
 export FLASK_APP := wsgi.py
 
-.PHONY: run test venv dev-venv migrate demo serve worker bench vendor lint format messages clean-venv
+.PHONY: run test venv dev-venv migrate demo serve worker bench vendor lint format messages clean-venv libmagic
 
 $(BIN)/python:
 	@$(PY) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
 	@$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: requirements.txt | $(BIN)/python
+# libmagic (upload type checks) is a system library: install it when missing and we may.
+libmagic:
+	@$(PY) -c "import ctypes.util,sys; sys.exit(0 if ctypes.util.find_library('magic') else 1)" || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get install -y -qq libmagic1 >/dev/null || \
+	    { apt-get update -qq && apt-get install -y -qq libmagic1; }; \
+	  else echo "libmagic is missing: sudo apt-get install libmagic1"; exit 1; fi; }
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python libmagic
 	$(BIN)/pip install -q -r requirements.txt
 	@touch $@
 
@@ -25,10 +32,10 @@ venv: $(VENV)/.installed
 dev-venv: $(VENV)/.installed-dev
 
 migrate: venv
-	$(BIN)/flask db upgrade
+	LOG_LEVEL=WARNING $(BIN)/flask db upgrade
 
 demo: migrate
-	$(BIN)/flask demo load
+	LOG_LEVEL=WARNING $(BIN)/flask demo load
 
 serve: venv
 	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"

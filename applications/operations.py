@@ -92,8 +92,14 @@ def get_own_application(user: User, application_id: int) -> Application:
 
 
 def pinned_item(app: Application) -> ItemView:
-    """The item version the application was filed under (never a later one)."""
-    view = version_by_id(app.version_id)
+    """The item version the application was filed under (never a later one).
+
+    Usually that is the version in the worker's catalog snapshot (no query); an application filed
+    under a version since superseded is loaded from the database.
+    """
+    from catalog.queries import catalog
+
+    view = catalog().by_version(app.version_id) or version_by_id(app.version_id)
     if view is None:  # pragma: no cover - foreign key guarantees it
         raise NotFound()
     return view
@@ -172,12 +178,12 @@ def save_form(app: Application, values: Mapping[str, Any]) -> None:
 
 
 def attach_document(
-    app: Application, requirement: int, clean: CleanFile, storage: Storage
+    app: Application, requirement: int, clean: CleanFile, storage: Storage, item: ItemView | None = None
 ) -> ApplicationDocument:
     """Store a cleaned upload for document requirement number ``requirement`` (replacing an earlier one)."""
     if app.state not in (State.DRAFT, State.CORRECTION_REQUESTED):
         raise AlreadySubmitted(N_("该申请已提交，不能再修改材料。"))
-    item = pinned_item(app)
+    item = item or pinned_item(app)
     doc = _requirement(item, requirement)
     if clean.kind not in doc.accept:
         raise DomainError(N_("该材料不接受此类文件。"))

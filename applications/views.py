@@ -196,7 +196,7 @@ def _take_uploads(app: Application, guide) -> dict[int, str]:
             data = upload.read(ops_max_bytes() + 1)
             try:
                 clean = clean_upload(upload.filename, data, allowed=d.accept)
-                ops.attach_document(app, d.position, clean, storage)
+                ops.attach_document(app, d.position, clean, storage, item=guide.item)
             except UploadRejected as exc:
                 errors[d.position] = _(exc.message)
             except DomainError as exc:

@@ -179,7 +179,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--search-items", type=int, default=10_000)
-    parser.add_argument("--only", choices=["http", "search"], default=None)
+    parser.add_argument("--only", choices=["http", "search", "submit"], default=None)
+    parser.add_argument("--submissions", type=int, default=40)
+    parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+                        help="admin URL of a PostgreSQL server for the submission benchmark ('' to skip)")
     args = parser.parse_args()
     if args.only in (None, "search"):
         s = bench_search(args.search_items, 2000)
@@ -198,6 +201,36 @@ def main() -> None:
                 "targets: ratio ≥ 0.7 for the item page and the search API (gunicorn, 2 workers, wrk "
                 f"-c{args.connections} {args.seconds}s)"
             )
+    if args.only in (None, "submit"):
+        bench_submit(args.submissions, args.pg)
+
+
+def bench_submit(submissions: int, pg_admin_url: str) -> None:
+    from bench import submit
+
+    targets: list[str | None] = [None]
+    db_name = f"bench_submit_{os.getpid()}"
+    if pg_admin_url:
+        try:
+            import psycopg
+
+            with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{db_name}"')
+            targets.append(pg_admin_url.rsplit("/", 1)[0] + f"/{db_name}")
+        except Exception as exc:  # noqa: BLE001 - no PostgreSQL: SQLite only
+            print(f"PostgreSQL not available for the submission benchmark: {exc}")
+    try:
+        for url in targets:
+            r = submit.run(url, submissions, clients=4)
+            print(f"submit ({r['database']}): {r['submissions']} submissions with two {r['photo_bytes'][0] // 1000} KB "
+                  f"photos: {r['per_second']:.2f}/s; bare decode+re-encode+hash+write loop {r['bare_per_second']:.2f}/s; "
+                  f"ratio {r['ratio']:.2f} (target ≥ 0.5)")
+    finally:
+        if len(targets) > 1:
+            import psycopg
+
+            with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -161,6 +161,13 @@ class CatalogSnapshot:
     bundles: dict[str, BundleView] = field(default_factory=dict)
     units: dict[str, UnitView] = field(default_factory=dict)
     index: SearchIndex = field(default_factory=lambda: SearchIndex([]))
+
+    def by_version(self, version_id: int) -> ItemView | None:
+        """The published item whose current version is ``version_id`` (None when superseded)."""
+        index = self.__dict__.get("_by_version")
+        if index is None:
+            index = self.__dict__["_by_version"] = {i.version_id: i for i in self.items.values()}
+        return index.get(version_id)
 
     def category(self, code: str) -> CategoryView | None:
         return next((c for c in self.categories if c.code == code), None)
@@ -326,7 +333,12 @@ class CatalogCache:
 
 
 def catalog() -> CatalogSnapshot:
-    """The current published catalog for this worker."""
+    """The current published catalog for this worker, the same snapshot throughout a request (the
+    page cache's key and the page it renders come from one revision, checked once)."""
+    if has_request_context():
+        if "catalog_snapshot" not in g:
+            g.catalog_snapshot = current_app.extensions["catalog_cache"].get()
+        return g.catalog_snapshot
     cache: CatalogCache = current_app.extensions["catalog_cache"]
     return cache.get()
 
