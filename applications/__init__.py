@@ -9,11 +9,14 @@ def init_app(app) -> None:
         models,  # noqa: F401 - registers the tables
         views,
     )
+    from applications.operations import is_authorisation
     from core.nav import add_nav
 
+    app.jinja_env.globals["is_authorisation"] = is_authorisation
     app.register_blueprint(views.bp)
     add_nav(app, "applications.my_applications", _l("我的办件"), roles={"citizen"})
     add_nav(app, "applications.wallet", _l("我的材料"), roles={"citizen"})
+    add_nav(app, "applications.authorisations", _l("代办授权"), roles={"citizen"})
     add_nav(app, "applications.messages", _l("消息"), roles={"citizen"})
     try:
         from applications.operations import referenced_storage_keys

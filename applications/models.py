@@ -61,6 +61,7 @@ class Application(db.Model):
     principal_id_number: Mapped[str | None] = mapped_column(String(18))
     relationship_to_principal: Mapped[str | None] = mapped_column(String(20))
     principal_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    principal_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Delivery of the result.
     delivery_method: Mapped[str | None] = mapped_column(String(16))
     delivery_address: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

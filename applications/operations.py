@@ -273,6 +273,61 @@ def remove_document(app: Application, document_id: int) -> None:
     )
 
 
+def is_authorisation(doc) -> bool:
+    """The 委托书 of a 亲友代办: a proxy-only document the principal's own confirmation can replace."""
+    return doc.condition.get("applicant") == ("proxy",) and "委托" in doc.name and "公证" not in doc.name
+
+
+def request_principal_confirmation(app: Application, actor: User) -> User:
+    """Ask the principal (when they have an account) to confirm the authorisation in the portal,
+    instead of uploading a signed 委托书. Raises :class:`DomainError` when they have no account."""
+    _require_draft(app)
+    if not app.is_proxy or not app.principal_id_number:
+        raise DomainError(N_("请先在“填写信息”中填写被代办人的身份证号码。"))
+    principal = db.session.scalar(
+        select(User).where(User.id_number == app.principal_id_number, User.id != app.applicant_id)
+    )
+    if principal is None or not principal.active:
+        raise DomainError(N_("被代办人尚未注册本网站账号，请上传其签名的授权委托书。"))
+    app.principal_user_id = principal.id
+    app.principal_confirmed_at = None
+    db.session.add(
+        OutboxMessage(
+            user_id=principal.id,
+            application_id=None,
+            kind="proxy_confirm",
+            title=N_("请确认代办授权"),
+            body=f"{actor.real_name}申请代您办理「{pinned_item(app).name}」，请在“代办授权”中确认或忽略。",
+            sms_text="【临江公安】有亲友申请代您办理业务，请登录确认授权。",
+        )
+    )
+    audit.record("application.principal_confirmation_requested", object_type="application", object_id=app.id)
+    return principal
+
+
+def confirm_as_principal(user: User, application_id: int) -> Application:
+    """The principal confirms that the applicant may act for them (NotFound for anyone else)."""
+    app = db.session.scalar(
+        select(Application).where(Application.id == application_id, Application.principal_user_id == user.id)
+    )
+    if app is None:
+        raise NotFound()
+    if app.state != State.DRAFT:
+        raise AlreadySubmitted(N_("该申请已提交，无需再确认。"))
+    app.principal_confirmed_at = utcnow()
+    audit.record("application.principal_confirmed", object_type="application", object_id=app.id)
+    db.session.add(
+        OutboxMessage(
+            user_id=app.applicant_id,
+            application_id=app.id,
+            kind="proxy_confirmed",
+            title=N_("代办授权已确认"),
+            body=f"被代办人已在网上确认授权您代办「{pinned_item(app).name}」，无需再上传授权委托书。",
+        )
+    )
+    return app
+
+
 def owed_documents(app: Application, guide: Guide | None = None) -> list:
     """容缺 documents that apply and have not been given yet (listed as owed after submit)."""
     guide = guide or guide_for(app)
@@ -306,6 +361,8 @@ def check_complete(app: Application, item: ItemView | None = None) -> list[tuple
         ):
             problems.append(("form", N_("请填写完整的邮寄地址")))
     given = {d.requirement for d in app.documents}
+    if app.principal_confirmed_at is not None:
+        given |= {d.position for d in guide.to_bring if is_authorisation(d)}
     for d in guide.to_bring:
         if d.requirement == "required" and d.form != "original" and d.position not in given:
             problems.append((f"doc-{d.position}", N_("请上传：") + d.name))

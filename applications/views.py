@@ -219,6 +219,51 @@ def ops_max_bytes() -> int:
     return MAX_BYTES
 
 
+@bp.route("/applications/<int:application_id>/principal", methods=["POST"])
+@citizen_only
+def request_principal(application_id: int):
+    """Ask the principal to confirm the authorisation online instead of uploading a 委托书."""
+    app = _own(application_id)
+    if ActionForm().validate_on_submit():
+        try:
+            ops.request_principal_confirmation(app, current_user)
+            db.session.commit()
+            flash(_("已通知被代办人，请其登录后在“代办授权”中确认。确认后无需上传授权委托书。"), "success")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(_(str(exc)), "warning")
+    return redirect(url_for("applications.edit_documents", application_id=application_id))
+
+
+@bp.route("/me/authorisations")
+@citizen_only
+def authorisations():
+    """Applications other people started on my behalf (亲友代办), to confirm."""
+    rows = db.session.scalars(
+        select(Application).where(Application.principal_user_id == current_user.id)
+        .order_by(Application.created_at.desc()).limit(100)
+    ).all()
+    items = {a.id: ops.pinned_item(a) for a in rows}
+    return render_template("applications/authorisations.html", rows=rows, items=items, form=ActionForm(),
+                           labels=STATE_LABELS)
+
+
+@bp.route("/me/authorisations/<int:application_id>/confirm", methods=["POST"])
+@citizen_only
+def confirm_authorisation(application_id: int):
+    if ActionForm().validate_on_submit():
+        try:
+            ops.confirm_as_principal(current_user, application_id)
+            db.session.commit()
+            flash(_("已确认授权。"), "success")
+        except NotFound:
+            abort(404)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(_(str(exc)), "warning")
+    return redirect(url_for("applications.authorisations"))
+
+
 @bp.route("/applications/<int:application_id>/documents/<int:document_id>/remove", methods=["POST"])
 @citizen_only
 def remove_document(application_id: int, document_id: int):

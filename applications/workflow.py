@@ -87,8 +87,9 @@ class InvalidTransition(Exception):
 
     def __init__(self, state: State | str, action: Action | str) -> None:
         super().__init__(f"{action} is not allowed from {state}")
-        self.state = State(state)
-        self.action = Action(action)
+        # An unknown name is an invalid transition too: keep it as given instead of failing here.
+        self.state: State | str = State(state) if state in State._value2member_map_ else state
+        self.action: Action | str = Action(action) if action in Action._value2member_map_ else action
         self.message = N_("当前状态下不能执行此操作，请刷新页面查看最新状态。")
 
 

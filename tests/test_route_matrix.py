@@ -90,6 +90,8 @@ TABLE: dict[tuple[str, str], Row] = {
             ("POST", "/applications/<int:application_id>/withdraw", "/applications/999999/withdraw", {}),
             ("POST", "/applications/<int:application_id>/correction", "/applications/999999/correction", {}),
             ("POST", "/me/wallet/<int:wallet_id>/delete", "/me/wallet/999999/delete", {}),
+            ("POST", "/applications/<int:application_id>/principal", "/applications/999999/principal", {}),
+            ("POST", "/me/authorisations/<int:application_id>/confirm", "/me/authorisations/999999/confirm", {}),
             ("GET", "/me/wallet/<int:wallet_id>/file", "/me/wallet/999999/file", None),
         ]
     },
@@ -98,6 +100,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/me/wallet"): Row(
         "/me/wallet", {"anonymous": LOGIN, "citizen": 200, **dict.fromkeys(STAFF, 403)}
+    ),
+    ("GET", "/me/authorisations"): Row(
+        "/me/authorisations", {"anonymous": LOGIN, "citizen": 200, **dict.fromkeys(STAFF, 403)}
     ),
     ("GET", "/me/messages"): Row("/me/messages", split(LOGIN, 200)),
     ("GET", "/applications/<int:application_id>/files/<int:document_id>"): Row(

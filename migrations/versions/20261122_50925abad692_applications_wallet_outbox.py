@@ -45,6 +45,7 @@ def upgrade():
     sa.Column('principal_id_number', sa.String(length=18), nullable=True),
     sa.Column('relationship_to_principal', sa.String(length=20), nullable=True),
     sa.Column('principal_user_id', sa.Integer(), nullable=True),
+    sa.Column('principal_confirmed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('delivery_method', sa.String(length=16), nullable=True),
     sa.Column('delivery_address', sa.JSON(), nullable=False),
     sa.Column('pickup_unit_id', sa.Integer(), nullable=True),
