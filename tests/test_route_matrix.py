@@ -91,7 +91,12 @@ TABLE: dict[tuple[str, str], Row] = {
             ("POST", "/applications/<int:application_id>/correction", "/applications/999999/correction", {}),
             ("POST", "/me/wallet/<int:wallet_id>/delete", "/me/wallet/999999/delete", {}),
             ("POST", "/applications/<int:application_id>/principal", "/applications/999999/principal", {}),
-            ("POST", "/me/authorisations/<int:application_id>/confirm", "/me/authorisations/999999/confirm", {}),
+            (
+                "POST",
+                "/me/authorisations/<int:application_id>/confirm",
+                "/me/authorisations/999999/confirm",
+                {},
+            ),
             ("GET", "/me/wallet/<int:wallet_id>/file", "/me/wallet/999999/file", None),
         ]
     },
