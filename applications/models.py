@@ -69,6 +69,17 @@ class Application(db.Model):
     # Routing.
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
     routing_rule: Mapped[str | None] = mapped_column(String(120))
+    approving_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    # Clerk side: who holds it, the clock, the outcome.
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    promised_due: Mapped[date | None] = mapped_column(Date)
+    legal_due: Mapped[date | None] = mapped_column(Date)
+    due_soon_on: Mapped[date | None] = mapped_column(Date)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    correction_count: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -79,6 +90,10 @@ class Application(db.Model):
     )
     events: Mapped[list[StatusEvent]] = relationship(order_by="StatusEvent.id", cascade="all, delete-orphan")
     unit = relationship("Unit", foreign_keys=[unit_id])
+    approving_unit = relationship("Unit", foreign_keys=[approving_unit_id])
+    claimed_by = relationship("User", foreign_keys=[claimed_by_id])
+    pauses: Mapped[list[ClockPause]] = relationship(order_by="ClockPause.id", cascade="all, delete-orphan")
+    visits: Mapped[list[Visit]] = relationship(order_by="Visit.id", cascade="all, delete-orphan")
     pickup_unit = relationship("Unit", foreign_keys=[pickup_unit_id])
     version = relationship("ItemVersion")
     applicant = relationship("User", foreign_keys=[applicant_id])
@@ -87,6 +102,8 @@ class Application(db.Model):
     __table_args__ = (
         Index("ix_applications_applicant_updated", "applicant_id", "updated_at"),
         Index("ix_applications_unit_state", "unit_id", "state"),
+        Index("ix_applications_queue", "unit_id", "state", "claimed_by_id", "promised_due", "id"),
+        Index("ix_applications_unit_submitted", "unit_id", "submitted_at", "id"),
         CheckConstraint("state = 'draft' OR reference IS NOT NULL", name="submitted_has_reference"),
         CheckConstraint(
             "NOT is_proxy OR state = 'draft' "
@@ -94,6 +111,64 @@ class Application(db.Model):
             name="proxy_has_principal",
         ),
     )
+
+
+class RoutingRule(db.Model):
+    """One ordered routing rule: item or category × applicant district → accepting (and approving) unit.
+
+    A rule with neither item nor category matches every item; a rule without a district matches every
+    district. The first active rule by ``position`` wins (see applications/routing.py).
+    """
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=100)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("service_items.id", ondelete="CASCADE"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
+    district: Mapped[str | None] = mapped_column(String(32))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    approving_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    unit = relationship("Unit", foreign_keys=[unit_id])
+    approving_unit = relationship("Unit", foreign_keys=[approving_unit_id])
+    item = relationship("ServiceItem")
+    category = relationship("Category")
+
+    __table_args__ = (Index("ix_routing_rules_position", "active", "position", "id"),)
+
+
+class ClockPause(db.Model):
+    """The clock stops while a correction is outstanding: one row per pause (start, end, reason)."""
+
+    __tablename__ = "clock_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(100))
+
+
+class Visit(db.Model):
+    """An on-site visit (核验原件, 采集照片指纹, 领取结果 …).
+
+    A completed application with no visit is zero-visit.
+    """
+
+    __tablename__ = "visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    place: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str] = mapped_column(String(40))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(String(200), default="")
 
 
 class ApplicationDocument(db.Model):

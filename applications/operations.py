@@ -26,7 +26,7 @@ from applications.models import (
     WalletDocument,
 )
 from applications.reference import make_reference
-from applications.routing import UnitRef, route
+from applications.routing import RuleRef, UnitRef, route
 from applications.uploads import CleanFile
 from applications.workflow import Action, State, next_state
 from auth.models import Unit, User
@@ -155,6 +155,14 @@ def _require_draft(app: Application) -> None:
         raise AlreadySubmitted(N_("该申请已提交，不能再修改。"))
 
 
+def _storable(value: Any, length: int | None = 2000) -> Any:
+    """A typed string as the database can keep it: no NUL characters, at most ``length`` long."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\x00", "")
+    return value[:length] if length else value
+
+
 def save_form(app: Application, values: Mapping[str, Any]) -> None:
     """Keep what the citizen typed (validated or not) so nothing is lost between steps."""
     _require_draft(app)
@@ -166,14 +174,18 @@ def save_form(app: Application, values: Mapping[str, Any]) -> None:
         "relationship_to_principal",
         "delivery_method",
     }
+    columns = Application.__table__.c
     for key in standard:
         if key in values:
-            setattr(app, key, values[key] or None)
+            # Unvalidated input must still fit the column (PostgreSQL enforces lengths and refuses
+            # NUL characters); the page re-renders what was typed from the request anyway.
+            setattr(app, key, _storable(values[key], columns[key].type.length) or None)
     if "delivery_address" in values:
-        app.delivery_address = dict(values["delivery_address"] or {})
+        app.delivery_address = {k: _storable(v) for k, v in dict(values["delivery_address"] or {}).items()}
     if "pickup_unit_id" in values:
         app.pickup_unit_id = values["pickup_unit_id"]
-    app.form_data = {**(app.form_data or {}), **dict(values.get("fields", {}))}
+    fields = {k: _storable(v) for k, v in dict(values.get("fields", {})).items()}
+    app.form_data = {**(app.form_data or {}), **fields}
     app.updated_at = utcnow()
 
 
@@ -449,10 +461,11 @@ def submit(app: Application, actor: User) -> Application:
     problems = check_complete(app, item)
     if problems:
         raise IncompleteApplication(problems)
-    units = [UnitRef(u.code, u.kind.value, u.district) for u in db.session.scalars(select(Unit))]
-    chosen = route(item.unit_kind, app.district, units)
-    unit = db.session.scalar(select(Unit).where(Unit.code == chosen.unit_code))
+    chosen = route_application(app, item)
+    units = {u.code: u for u in db.session.scalars(select(Unit))}
+    unit = units[chosen.unit_code]
     app.unit_id = unit.id
+    app.approving_unit_id = units[chosen.approving_unit_code].id if chosen.approving_unit_code else None
     app.routing_rule = chosen.rule
     app.reference = _next_reference(date.today())
     app.submitted_at = utcnow()
@@ -466,6 +479,28 @@ def submit(app: Application, actor: User) -> Application:
     )
     _keep_in_wallet(app, item)
     return app
+
+
+def route_application(app: Application, item: ItemView):
+    """Apply the ordered routing rules (and the default) to this application."""
+    from applications.models import RoutingRule
+    from catalog.models import Category, ServiceItem
+
+    rows = db.session.execute(
+        select(RoutingRule, ServiceItem.code, Category.code)
+        .outerjoin(ServiceItem, ServiceItem.id == RoutingRule.item_id)
+        .outerjoin(Category, Category.id == RoutingRule.category_id)
+        .where(RoutingRule.active.is_(True))
+    ).all()
+    unit_codes = {u.id: u.code for u in db.session.scalars(select(Unit))}
+    rules = [
+        RuleRef(r.id, r.position, item_code, cat_code, r.district, unit_codes[r.unit_id],
+                unit_codes.get(r.approving_unit_id) if r.approving_unit_id else None)
+        for r, item_code, cat_code in rows
+    ]
+    units = [UnitRef(u.code, u.kind.value, u.district) for u in db.session.scalars(select(Unit))]
+    return route(item.unit_kind, app.district, units, item_code=item.code, category=item.category.code,
+                 rules=rules)
 
 
 def _keep_in_wallet(app: Application, item: ItemView) -> None:
@@ -510,8 +545,11 @@ def withdraw(app: Application, actor: User, reason: str = "") -> None:
 
 
 def resubmit(app: Application, actor: User) -> None:
-    """Answer a correction request: back to the same unit's queue."""
+    """Answer a correction request: back to the same unit's queue; the clock restarts."""
+    from applications.clock import close_pauses
+
     transition(app, Action.RESUBMIT, actor)
+    close_pauses(app)
     notify(app, "resubmitted", N_("补正材料已提交"), f"您的申请 {app.reference} 已提交补正材料，等待审核。")
 
 

@@ -109,6 +109,93 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/me/authorisations"): Row(
         "/me/authorisations", {"anonymous": LOGIN, "citizen": 200, **dict.fromkeys(STAFF, 403)}
     ),
+    # clerk side: clerks and unit leads; a missing or other unit's id answers 404
+    **{
+        (method, rule): Row(
+            url,
+            {
+                "anonymous": LOGIN,
+                "citizen": 403,
+                "admin": 403,
+                "auditor": 403,
+                "clerk": staff,
+                "unit_lead": staff,
+            },
+            data,
+        )
+        for method, rule, url, data, staff in [
+            ("GET", "/clerk/", "/clerk/", None, 200),
+            ("POST", "/clerk/claim-next", "/clerk/claim-next", {}, (302, "/clerk/")),
+            ("GET", "/clerk/walk-in", "/clerk/walk-in", None, 200),
+            ("POST", "/clerk/walk-in", "/clerk/walk-in", {}, 422),
+            ("GET", "/clerk/applications/<int:application_id>", "/clerk/applications/999999", None, 404),
+            (
+                "GET",
+                "/clerk/applications/<int:application_id>/files/<int:document_id>",
+                "/clerk/applications/999999/files/1",
+                None,
+                404,
+            ),
+            *[
+                (
+                    "POST",
+                    f"/clerk/applications/<int:application_id>/{a}",
+                    f"/clerk/applications/999999/{a}",
+                    {},
+                    404,
+                )
+                for a in (
+                    "claim",
+                    "release",
+                    "accept",
+                    "not-accept",
+                    "correction",
+                    "approve",
+                    "refuse",
+                    "transfer",
+                    "visit",
+                    "pickup",
+                    "delivered",
+                    "reveal",
+                )
+            ],
+        ]
+    },
+    ("POST", "/clerk/applications/<int:application_id>/reassign"): Row(
+        "/clerk/applications/999999/reassign",
+        {
+            "anonymous": LOGIN,
+            "unit_lead": 404,
+            **dict.fromkeys(("citizen", "clerk", "admin", "auditor"), 403),
+        },
+        {},
+    ),
+    ("GET", "/admin/routing/"): Row(
+        "/admin/routing/",
+        {
+            "anonymous": LOGIN,
+            "admin": 200,
+            **dict.fromkeys(("citizen", "clerk", "unit_lead", "auditor"), 403),
+        },
+    ),
+    ("POST", "/admin/routing/"): Row(
+        "/admin/routing/",
+        {
+            "anonymous": LOGIN,
+            "admin": 422,
+            **dict.fromkeys(("citizen", "clerk", "unit_lead", "auditor"), 403),
+        },
+        {},
+    ),
+    ("POST", "/admin/routing/<int:rule_id>/toggle"): Row(
+        "/admin/routing/999999/toggle",
+        {
+            "anonymous": LOGIN,
+            "admin": 404,
+            **dict.fromkeys(("citizen", "clerk", "unit_lead", "auditor"), 403),
+        },
+        {},
+    ),
     ("GET", "/me/messages"): Row("/me/messages", split(LOGIN, 200)),
     ("GET", "/applications/<int:application_id>/files/<int:document_id>"): Row(
         "/applications/999999/files/1", split(LOGIN, 404)

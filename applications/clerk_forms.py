@@ -1,0 +1,125 @@
+"""Forms of the clerk's pages (formats only; rules live in applications/clerk.py)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from applications.clerk import VISIT_PURPOSES
+from applications.forms import DISTRICT_CHOICES
+from auth.forms import IdNumberField, MobileField, chinese_name, id_number_format, mobile_format
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class VersionedForm(FlaskForm):
+    """Every decision carries the row version the clerk saw (a stale one gets a clear message)."""
+
+    version = HiddenField()
+
+
+class ReasonForm(VersionedForm):
+    reason = StringField(
+        _l("理由"), filters=[_strip], validators=[DataRequired(_l("请填写理由")), Length(max=500)]
+    )
+
+
+class NotAcceptForm(VersionedForm):
+    reason = StringField(
+        _l("不予受理理由"),
+        filters=[_strip],
+        validators=[DataRequired(_l("请填写不予受理的理由")), Length(max=500)],
+    )
+    legal_basis = StringField(
+        _l("法律依据"),
+        filters=[_strip],
+        validators=[DataRequired(_l("请填写不予受理的法律依据")), Length(max=300)],
+    )
+
+
+class ApproveForm(VersionedForm):
+    delivery = RadioField(_l("结果送达方式"), choices=[], validators=[DataRequired(_l("请选择送达方式"))])
+    carrier = StringField(_l("快递公司"), filters=[_strip], validators=[Optional(), Length(max=40)])
+    tracking = StringField(_l("运单号"), filters=[_strip], validators=[Optional(), Length(max=40)])
+    result_file = FileField(_l("办理结果文件（电子证照，PDF/JPG/PNG）"))
+
+
+class TransferForm(VersionedForm):
+    to_unit = SelectField(_l("转至单位"), choices=[], validators=[DataRequired(_l("请选择单位"))])
+    reason = StringField(
+        _l("转办理由"), filters=[_strip], validators=[DataRequired(_l("请填写转办理由")), Length(max=300)]
+    )
+
+
+class VisitForm(FlaskForm):
+    at = DateTimeLocalField(_l("到场时间"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    place = StringField(
+        _l("地点"), filters=[_strip], validators=[DataRequired(_l("请填写地点")), Length(max=100)]
+    )
+    purpose = SelectField(_l("事由"), choices=[(p, p) for p in VISIT_PURPOSES])
+    note = StringField(_l("备注"), filters=[_strip], validators=[Optional(), Length(max=200)])
+
+
+class ReassignForm(VersionedForm):
+    to_user = SelectField(_l("改派给"), choices=[], validators=[DataRequired(_l("请选择工作人员"))])
+
+
+class QueueFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    item = SelectField(_l("事项"), choices=[], validators=[Optional()])
+    channel = SelectField(
+        _l("渠道"),
+        choices=[("", _l("全部")), ("online", _l("网上")), ("counter", _l("窗口"))],
+        validators=[Optional()],
+    )
+    date_from = DateField(_l("提交日期自"), validators=[Optional()])
+    date_to = DateField(_l("至"), validators=[Optional()])
+    ref = StringField(_l("办件编号"), filters=[_strip], validators=[Optional(), Length(max=20)])
+
+
+class WalkInForm(FlaskForm):
+    item = SelectField(_l("办理事项"), choices=[], validators=[DataRequired(_l("请选择事项"))])
+    real_name = StringField(
+        _l("申请人姓名"),
+        filters=[_strip],
+        validators=[DataRequired(_l("请填写申请人姓名")), Length(2, 20), chinese_name],
+    )
+    id_number = IdNumberField(
+        _l("申请人居民身份证号码"), validators=[DataRequired(_l("请填写身份证号码")), id_number_format]
+    )
+    mobile = MobileField(_l("联系电话"), validators=[DataRequired(_l("请填写联系电话")), mobile_format])
+    district = SelectField(_l("辖区"), choices=DISTRICT_CHOICES, validators=[DataRequired(_l("请选择辖区"))])
+    token = HiddenField()
+
+
+class RoutingRuleForm(FlaskForm):
+    position = IntegerField(
+        _l("顺序（小的优先）"),
+        default=100,
+        validators=[DataRequired(_l("请填写顺序")), NumberRange(1, 9999, _l("顺序应为1至9999"))],
+    )
+    item = SelectField(_l("事项（不选则按类别）"), choices=[], validators=[Optional()])
+    category = SelectField(_l("类别（不选则全部）"), choices=[], validators=[Optional()])
+    district = SelectField(_l("申请人辖区（不选则全市）"), choices=DISTRICT_CHOICES, validators=[Optional()])
+    unit = SelectField(_l("受理单位"), choices=[], validators=[DataRequired(_l("请选择受理单位"))])
+    approving_unit = SelectField(_l("审批单位（与受理单位不同时选择）"), choices=[], validators=[Optional()])
+    note = StringField(_l("说明"), filters=[_strip], validators=[Optional(), Length(max=200)])
+
+
+class SimpleForm(FlaskForm):
+    """Buttons that only need the CSRF token."""

@@ -1,0 +1,605 @@
+"""The clerk's pages: queues, the application under review, decisions, walk-ins; routing rules for admins."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from applications import clerk as ops
+from applications.clerk_forms import (
+    ApproveForm,
+    NotAcceptForm,
+    QueueFilterForm,
+    ReasonForm,
+    ReassignForm,
+    RoutingRuleForm,
+    SimpleForm,
+    TransferForm,
+    VersionedForm,
+    VisitForm,
+    WalkInForm,
+)
+from applications.models import Application, ApplicationDocument, RoutingRule
+from applications.operations import pinned_item
+from applications.uploads import UploadRejected, clean_upload
+from applications.workflow import STATE_LABELS, InvalidTransition, allowed_actions
+from auth.models import Role, Unit, User
+from auth.policies import role_required
+from catalog.guide import build_guide
+from catalog.models import Category, ServiceItem
+from catalog.queries import catalog
+from core import audit
+from core.db import db
+from core.errors import DomainError, FieldError, NotFound
+from core.storage import get_storage
+
+bp = Blueprint("clerk", __name__, url_prefix="/clerk")
+staff_only = role_required(Role.CLERK, Role.UNIT_LEAD)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TAB_LABELS = {
+    "pending": "待受理",
+    "mine": "我的在办",
+    "correction": "待补正",
+    "due_soon": "即将超期",
+    "overdue": "已超期",
+    "done": "已办结",
+}
+
+
+def _today() -> date:
+    return datetime.now(UTC).astimezone(SHANGHAI).date()
+
+
+def _load(application_id: int) -> Application:
+    try:
+        return ops.get_for_staff(current_user, application_id)
+    except NotFound:
+        abort(404)
+
+
+def _seen_version(form) -> int | None:
+    raw = form.version.data if hasattr(form, "version") else None
+    return int(raw) if raw and str(raw).isdigit() else None
+
+
+# Queues -----------------------------------------------------------------------------------------
+
+
+@bp.route("/")
+@staff_only
+def queue():
+    tab = request.args.get("tab", "pending")
+    if tab not in ops.TABS:
+        tab = "pending"
+    form = QueueFilterForm(request.args)
+    snap = catalog()
+    form.item.choices = [("", _("全部事项"))] + [
+        (str(i.id), i.name) for i in sorted(snap.items.values(), key=lambda i: i.code)
+    ]
+    filters = {}
+    if form.validate():
+        filters = {
+            "item_id": int(form.item.data) if form.item.data else None,
+            "channel": form.channel.data or None,
+            "date_from": form.date_from.data,
+            "date_to": form.date_to.data,
+            "reference": form.ref.data or None,
+        }
+    after = None
+    cursor = request.args.get("after", "")
+    if cursor:
+        due_s, _sep, id_s = cursor.partition("_")
+        try:
+            after = (date.fromisoformat(due_s) if due_s != "none" else None, int(id_s))
+        except ValueError:
+            after = None
+    rows = ops.queue_page(current_user, tab, after=after, filters=filters, today=_today())
+    next_cursor = None
+    if len(rows) == 30:
+        last = rows[-1]
+        next_cursor = f"{last.promised_due.isoformat() if last.promised_due else 'none'}_{last.id}"
+    names = {i.id: i.name for i in snap.items.values()}
+    return render_template(
+        "clerk/queue.html",
+        tab=tab,
+        rows=rows,
+        counts=ops.queue_counts(current_user, _today()),
+        form=form,
+        names=names,
+        labels=STATE_LABELS,
+        tab_labels=TAB_LABELS,
+        next_url=url_for("clerk.queue", **{**request.args.to_dict(), "tab": tab, "after": next_cursor})
+        if next_cursor
+        else None,
+        today=_today(),
+        claim_form=SimpleForm(),
+    )
+
+
+@bp.route("/claim-next", methods=["POST"])
+@staff_only
+def claim_next():
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    app = ops.claim_next(current_user)
+    db.session.commit()
+    if app is None:
+        flash(_("待受理队列已空。"), "info")
+        return redirect(url_for("clerk.queue"))
+    return redirect(url_for("clerk.detail", application_id=app.id))
+
+
+# One application --------------------------------------------------------------------------------
+
+
+def _render_detail(app: Application, status: int = 200, revealed: dict | None = None, **forms):
+    item = pinned_item(app)
+    guide = build_guide(item, app.answers or {})
+    approve_form = forms.get("approve_form") or ApproveForm(version=app.row_version)
+    approve_form.delivery.choices = [(d, d) for d in item.delivery]
+    transfer_form = forms.get("transfer_form") or TransferForm(version=app.row_version)
+    transfer_form.to_unit.choices = [("", _("请选择"))] + [
+        (u.code, u.name)
+        for u in db.session.scalars(select(Unit).where(Unit.id != app.unit_id).order_by(Unit.code))
+    ]
+    reassign_form = forms.get("reassign_form") or ReassignForm(version=app.row_version)
+    colleagues = db.session.scalars(
+        select(User)
+        .where(User.role.in_([Role.CLERK.value, Role.UNIT_LEAD.value]), User.active.is_(True))
+        .order_by(User.username)
+    ).all()
+    reassign_form.to_user.choices = [
+        (str(u.id), f"{u.real_name}（{u.username}）")
+        for u in colleagues
+        if set(ops.unit_ids(u)) & {app.unit_id}
+    ]
+    leads = [u for u in colleagues if u.role == Role.UNIT_LEAD and set(ops.unit_ids(u)) & {app.unit_id}]
+    return render_template(
+        "clerk/detail.html",
+        app=app,
+        item=item,
+        guide=guide,
+        labels=STATE_LABELS,
+        revealed=revealed or {},
+        holder=app.claimed_by_id == current_user.id,
+        actions=[a.value for a in allowed_actions(app.state)],
+        approve_form=approve_form,
+        transfer_form=transfer_form,
+        reassign_form=reassign_form,
+        not_accept_form=forms.get("not_accept_form") or NotAcceptForm(version=app.row_version),
+        refuse_form=forms.get("refuse_form") or ReasonForm(version=app.row_version),
+        visit_form=forms.get("visit_form") or VisitForm(),
+        simple=SimpleForm(),
+        leads=leads,
+        correction_errors=forms.get("correction_errors") or {},
+        today=_today(),
+    ), status
+
+
+@bp.route("/applications/<int:application_id>")
+@staff_only
+def detail(application_id: int):
+    return _render_detail(_load(application_id))
+
+
+@bp.route("/applications/<int:application_id>/files/<int:document_id>")
+@staff_only
+def document(application_id: int, document_id: int):
+    """Inline view of an uploaded document for review; every view is audited."""
+    app = _load(application_id)
+    doc = db.session.scalar(
+        select(ApplicationDocument).where(
+            ApplicationDocument.id == document_id, ApplicationDocument.application_id == app.id
+        )
+    )
+    if doc is None:
+        abort(404)
+    try:
+        data = get_storage().open(doc.storage_key)
+    except (FileNotFoundError, ValueError):
+        abort(404)
+    ops.audit_document_view(app, doc.id)
+    db.session.commit()
+    response = Response(data, mimetype=doc.mimetype)
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    )
+    return response
+
+
+def _decide(application_id: int, form, action):
+    """Run one decision: validate, call the operation, commit — or show the error at the field."""
+    app = _load(application_id)
+    if not form.validate_on_submit():
+        db.session.rollback()
+        return _render_detail(app, 422, **{_form_key(form): form})
+    try:
+        action(app)
+        db.session.commit()
+    except FieldError as exc:
+        db.session.rollback()
+        field = getattr(form, exc.field, None)
+        if field is not None:
+            field.errors = [*field.errors, _(exc.message)]
+        else:
+            flash(_(exc.message), "danger")
+        return _render_detail(_load(application_id), 422, **{_form_key(form): form})
+    except (DomainError, InvalidTransition, StaleDataError) as exc:
+        db.session.rollback()
+        message = getattr(exc, "message", None) or str(exc)
+        if isinstance(exc, StaleDataError):
+            message = "该申请已被其他人处理或已更新，请刷新页面查看最新状态后再操作。"
+        if isinstance(exc, InvalidTransition):
+            audit.record(
+                "application.refused_transition",
+                object_type="application",
+                object_id=application_id,
+                details={"state": exc.state.value, "action": exc.action.value},
+            )
+            db.session.commit()
+        flash(_(message), "danger")
+        return redirect(url_for("clerk.detail", application_id=application_id))
+    return None
+
+
+def _form_key(form) -> str:
+    return {
+        NotAcceptForm: "not_accept_form",
+        ApproveForm: "approve_form",
+        TransferForm: "transfer_form",
+        VisitForm: "visit_form",
+        ReassignForm: "reassign_form",
+        ReasonForm: "refuse_form",
+    }.get(type(form), "other")
+
+
+def _done(application_id: int, message: str):
+    flash(message, "success")
+    return redirect(url_for("clerk.detail", application_id=application_id))
+
+
+@bp.route("/applications/<int:application_id>/claim", methods=["POST"])
+@staff_only
+def claim(application_id: int):
+    form = SimpleForm()
+    return _decide(application_id, form, lambda a: ops.claim(a, current_user)) or _done(
+        application_id, _("已领取。")
+    )
+
+
+@bp.route("/applications/<int:application_id>/release", methods=["POST"])
+@staff_only
+def release(application_id: int):
+    form = SimpleForm()
+    return _decide(application_id, form, lambda a: ops.release(a, current_user)) or redirect(
+        url_for("clerk.queue")
+    )
+
+
+@bp.route("/applications/<int:application_id>/accept", methods=["POST"])
+@staff_only
+def accept(application_id: int):
+    form = VersionedForm()
+    return _decide(application_id, form, lambda a: ops.accept(a, current_user, _seen_version(form))) or _done(
+        application_id, _("已受理，计时开始。")
+    )
+
+
+@bp.route("/applications/<int:application_id>/not-accept", methods=["POST"])
+@staff_only
+def not_accept(application_id: int):
+    form = NotAcceptForm()
+    return _decide(
+        application_id,
+        form,
+        lambda a: ops.not_accept(
+            a,
+            current_user,
+            reason=form.reason.data,
+            legal_basis=form.legal_basis.data,
+            seen_version=_seen_version(form),
+        ),
+    ) or _done(application_id, _("已作不予受理决定。"))
+
+
+@bp.route("/applications/<int:application_id>/correction", methods=["POST"])
+@staff_only
+def correction(application_id: int):
+    form = SimpleForm()
+    items = []
+    for key in request.form.getlist("target"):
+        note = (request.form.get(f"note-{key}") or "").strip()[:300]
+        items.append({"target": key[:100], "note": note})
+    lead = None
+    lead_id = request.form.get("lead", "")
+    if lead_id.isdigit():
+        lead = db.session.get(User, int(lead_id))
+    if lead is not None and not _lead_password_ok(lead):
+        lead = None
+    seen = request.form.get("version", "")
+
+    def run(a):
+        ops.request_correction(
+            a,
+            current_user,
+            items,
+            lead=lead,
+            exception_reason=request.form.get("exception_reason", "")[:300],
+            seen_version=int(seen) if seen.isdigit() else None,
+        )
+
+    return _decide(application_id, form, run) or _done(application_id, _("已一次性告知补正，计时暂停。"))
+
+
+def _lead_password_ok(lead: User) -> bool:
+    """A second correction needs the unit lead's sign-off: their password, typed on this screen."""
+    from auth.passwords import verify_password
+
+    return verify_password(lead.password_hash, request.form.get("lead_password", ""))
+
+
+@bp.route("/applications/<int:application_id>/approve", methods=["POST"])
+@staff_only
+def approve(application_id: int):
+    app = _load(application_id)
+    form = ApproveForm()
+    form.delivery.choices = [(d, d) for d in pinned_item(app).delivery]
+    result = None
+    upload = request.files.get("result_file")
+    if upload and upload.filename:
+        try:
+            result = clean_upload(upload.filename, upload.read(10 * 1024 * 1024 + 1))
+        except UploadRejected as exc:
+            form.result_file.errors = [_(exc.message)]
+            return _render_detail(app, 422, approve_form=form)
+    return _decide(
+        application_id,
+        form,
+        lambda a: ops.approve(
+            a,
+            current_user,
+            delivery=form.delivery.data,
+            carrier=form.carrier.data or "",
+            tracking=form.tracking.data or "",
+            result_file=result,
+            storage=get_storage(),
+            seen_version=_seen_version(form),
+        ),
+    ) or _done(application_id, _("已办结（准予）。"))
+
+
+@bp.route("/applications/<int:application_id>/refuse", methods=["POST"])
+@staff_only
+def refuse(application_id: int):
+    form = ReasonForm()
+    return _decide(
+        application_id,
+        form,
+        lambda a: ops.refuse(a, current_user, reason=form.reason.data, seen_version=_seen_version(form)),
+    ) or _done(application_id, _("已办结（不予许可）。"))
+
+
+@bp.route("/applications/<int:application_id>/transfer", methods=["POST"])
+@staff_only
+def transfer(application_id: int):
+    app = _load(application_id)
+    form = TransferForm()
+    form.to_unit.choices = [(u.code, u.name) for u in db.session.scalars(select(Unit))]
+    del app
+    unit = db.session.scalar(select(Unit).where(Unit.code == (form.to_unit.data or "")))
+
+    def run(a):
+        if unit is None:
+            raise FieldError("to_unit", "请选择单位")
+        ops.transfer(a, current_user, to_unit=unit, reason=form.reason.data, seen_version=_seen_version(form))
+
+    return _decide(application_id, form, run) or redirect(url_for("clerk.queue"))
+
+
+@bp.route("/applications/<int:application_id>/visit", methods=["POST"])
+@staff_only
+def visit(application_id: int):
+    form = VisitForm()
+
+    def run(a):
+        at = form.at.data.replace(tzinfo=SHANGHAI).astimezone(UTC) if form.at.data else None
+        ops.record_visit(
+            a,
+            current_user,
+            at=at,
+            place=form.place.data,
+            purpose=form.purpose.data,
+            note=form.note.data or "",
+        )
+
+    return _decide(application_id, form, run) or _done(application_id, _("已记录到场。"))
+
+
+@bp.route("/applications/<int:application_id>/pickup", methods=["POST"])
+@staff_only
+def pickup(application_id: int):
+    return _decide(application_id, SimpleForm(), lambda a: ops.pickup(a, current_user)) or _done(
+        application_id, _("已记录领取，办件已送达。")
+    )
+
+
+@bp.route("/applications/<int:application_id>/delivered", methods=["POST"])
+@staff_only
+def delivered(application_id: int):
+    return _decide(application_id, SimpleForm(), lambda a: ops.mark_delivered(a, current_user)) or _done(
+        application_id, _("已标记送达。")
+    )
+
+
+@bp.route("/applications/<int:application_id>/reassign", methods=["POST"])
+@role_required(Role.UNIT_LEAD)
+def reassign(application_id: int):
+    app = _load(application_id)
+    form = ReassignForm()
+    form.to_user.choices = [(str(u.id), u.username) for u in db.session.scalars(select(User))]
+    del app
+    target = db.session.get(User, int(form.to_user.data)) if (form.to_user.data or "").isdigit() else None
+
+    def run(a):
+        if target is None:
+            raise FieldError("to_user", "请选择工作人员")
+        ops.reassign(a, current_user, target, _seen_version(form))
+
+    return _decide(application_id, form, run) or _done(application_id, _("已改派。"))
+
+
+@bp.route("/applications/<int:application_id>/reveal", methods=["POST"])
+@staff_only
+def reveal(application_id: int):
+    app = _load(application_id)
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    which = "principal" if request.form.get("which") == "principal" else "applicant"
+    try:
+        number = ops.reveal_id_number(app, current_user, which)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(_(str(exc)), "warning")
+        return redirect(url_for("clerk.detail", application_id=application_id))
+    db.session.commit()
+    return _render_detail(app, revealed={which: number})
+
+
+# Walk-in ----------------------------------------------------------------------------------------
+
+
+@bp.route("/walk-in", methods=["GET", "POST"])
+@staff_only
+def walk_in():
+    from applications.models import Channel  # noqa: F401 - documents the channel used
+    from auth.passwords import hash_password
+
+    snap = catalog()
+    mine = {u.kind.value for u in current_user.units}
+    form = WalkInForm()
+    form.item.choices = [("", _("请选择"))] + [
+        (i.code, i.name)
+        for i in sorted(snap.items.values(), key=lambda i: i.code)
+        if i.unit_kind in mine or not mine
+    ]
+    if request.method == "GET":
+        form.token.data = secrets.token_urlsafe(24)
+    if form.validate_on_submit():
+        item = snap.items.get(form.item.data)
+        citizen = db.session.scalar(select(User).where(User.id_number == form.id_number.data))
+        if citizen is None:
+            if db.session.scalar(select(User.id).where(User.mobile == form.mobile.data)):
+                form.mobile.errors = [_("该手机号码已被其他账号使用")]
+                return render_template("clerk/walk_in.html", form=form), 422
+            citizen = User(
+                role=Role.CITIZEN,
+                real_name=form.real_name.data,
+                id_number=form.id_number.data,
+                mobile=form.mobile.data,
+                password_hash=hash_password(secrets.token_urlsafe(24)),
+            )
+            db.session.add(citizen)
+            db.session.flush()
+            audit.record("account.counter_create", object_type="user", object_id=citizen.id)
+        app = ops.register_walk_in(
+            current_user,
+            citizen=citizen,
+            item=item,
+            answers={},
+            district=form.district.data,
+            token=form.token.data or secrets.token_urlsafe(24),
+        )
+        db.session.commit()
+        flash(_("窗口申请已登记，办件编号 %(ref)s。", ref=app.reference), "success")
+        return redirect(url_for("clerk.detail", application_id=app.id))
+    return render_template("clerk/walk_in.html", form=form), 422 if request.method == "POST" else 200
+
+
+# Routing rules (admins) -------------------------------------------------------------------------
+
+admin_bp = Blueprint("routing_admin", __name__, url_prefix="/admin/routing")
+
+
+def _rule_form(formdata=None) -> RoutingRuleForm:
+    form = RoutingRuleForm(formdata=formdata)
+    units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
+    form.unit.choices = [("", _("请选择"))] + [(str(u.id), u.name) for u in units]
+    form.approving_unit.choices = [("", _("同受理单位"))] + [(str(u.id), u.name) for u in units]
+    form.item.choices = [("", _("不限"))] + [
+        (str(i.id), f"{i.code} {i.name}") for i in sorted(catalog().items.values(), key=lambda i: i.code)
+    ]
+    form.category.choices = [("", _("不限"))] + [
+        (str(c.id), c.name) for c in db.session.scalars(select(Category).order_by(Category.position))
+    ]
+    return form
+
+
+@admin_bp.route("/", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def rules():
+    form = _rule_form(request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate_on_submit():
+        if form.item.data and not db.session.get(ServiceItem, int(form.item.data)):
+            form.item.errors = [_("事项不存在")]
+        else:
+            rule = RoutingRule(
+                position=form.position.data,
+                item_id=int(form.item.data) if form.item.data else None,
+                category_id=int(form.category.data) if form.category.data else None,
+                district=form.district.data or None,
+                unit_id=int(form.unit.data),
+                approving_unit_id=int(form.approving_unit.data) if form.approving_unit.data else None,
+                note=form.note.data or "",
+            )
+            db.session.add(rule)
+            db.session.flush()
+            audit.record(
+                "routing.rule_create",
+                object_type="routing_rule",
+                object_id=rule.id,
+                details={
+                    "position": rule.position,
+                    "item": rule.item_id,
+                    "category": rule.category_id,
+                    "district": rule.district,
+                    "unit": rule.unit_id,
+                },
+            )
+            db.session.commit()
+            flash(_("规则已添加。"), "success")
+            return redirect(url_for("routing_admin.rules"))
+    rows = db.session.scalars(
+        select(RoutingRule).order_by(RoutingRule.active.desc(), RoutingRule.position, RoutingRule.id)
+    ).all()
+    return render_template("clerk/routing.html", form=form, rows=rows, simple=SimpleForm()), (
+        422 if request.method == "POST" else 200
+    )
+
+
+@admin_bp.route("/<int:rule_id>/toggle", methods=["POST"])
+@role_required(Role.ADMIN)
+def toggle(rule_id: int):
+    rule = db.session.get(RoutingRule, rule_id)
+    if rule is None:
+        abort(404)
+    if SimpleForm().validate_on_submit():
+        before = rule.active
+        rule.active = not rule.active
+        audit.record(
+            "routing.rule_toggle",
+            object_type="routing_rule",
+            object_id=rule.id,
+            details={"before": before, "after": rule.active},
+        )
+        db.session.commit()
+    return redirect(url_for("routing_admin.rules"))
