@@ -5,7 +5,8 @@ def init_app(app) -> None:
     """Register the application tables, the citizen's and the clerk's pages, and the CLI commands."""
     from flask_babel import lazy_gettext as _l
 
-    from applications import calendar_models, clerk_views, models, views  # noqa: F401 - register the tables
+    # calendar_models and models register the tables; cli adds `flask demo load`.
+    from applications import calendar_models, clerk_views, cli, models, views  # noqa: F401
     from applications.operations import is_authorisation, referenced_storage_keys
     from applications.sweep import register_cli
     from core.nav import add_nav

@@ -1,4 +1,4 @@
-"""``flask catalog load PATH``: validate and upsert catalog files; ``flask demo load``: everything."""
+"""``flask catalog load PATH``: validate and upsert catalog files (all or nothing)."""
 
 from __future__ import annotations
 
@@ -38,31 +38,3 @@ def load_command(path: Path) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(catalog_cli)
 
-
-def _register_demo_load() -> None:
-    from auth.cli import demo, ensure_demo_accounts
-
-    @demo.command("load")
-    def demo_load() -> None:
-        """Load the demo catalog and the demo accounts (idempotent) and print the logins."""
-        try:
-            result = load(DEMO_DATA)
-        except CatalogError as exc:
-            db.session.rollback()
-            for problem in exc.problems:
-                click.echo(f"  - {problem}", err=True)
-            raise SystemExit(1) from exc
-        rows = ensure_demo_accounts()
-        db.session.commit()
-        click.echo(
-            f"演示目录：事项 {sum(result.items.values())} 项（新增 {result.items['created']}，"
-            f"更新 {result.items['updated']}）"
-        )
-        from auth.cli import DEMO_PASSWORD
-
-        click.echo(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
-        for login, _password, description in rows:
-            click.echo(f"  {login:18} {description}")
-
-
-_register_demo_load()

@@ -73,6 +73,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from core.views import bp as core_bp
 
     app.register_blueprint(core_bp)
+    from core.audit_views import init_audit_viewer
+
+    init_audit_viewer(app)
     app.register_blueprint(auth_bp)
     app.before_request(enforce_staff_idle_timeout)
     auth_cli.init_app(app)

@@ -196,6 +196,22 @@ TABLE: dict[tuple[str, str], Row] = {
         },
         {},
     ),
+    # audit trail (auditors only; 三权分立)
+    **{
+        ("GET", rule): Row(
+            url,
+            {
+                "anonymous": LOGIN,
+                "auditor": 200,
+                **dict.fromkeys(("citizen", "clerk", "unit_lead", "admin"), 403),
+            },
+        )
+        for rule, url in [
+            ("/audit", "/audit"),
+            ("/audit/<object_type>/<object_id>", "/audit/application/999999"),
+            ("/audit/export.csv", "/audit/export.csv"),
+        ]
+    },
     ("GET", "/me/messages"): Row("/me/messages", split(LOGIN, 200)),
     ("GET", "/applications/<int:application_id>/files/<int:document_id>"): Row(
         "/applications/999999/files/1", split(LOGIN, 404)
