@@ -36,7 +36,7 @@ from catalog.guide import build_guide
 from catalog.models import Category, ServiceItem
 from catalog.queries import catalog
 from core import audit
-from core.db import db
+from core.db import db, writes_on_get
 from core.errors import DomainError, FieldError, NotFound
 from core.storage import get_storage
 
@@ -190,6 +190,7 @@ def detail(application_id: int):
 
 
 @bp.route("/applications/<int:application_id>/files/<int:document_id>")
+@writes_on_get
 @staff_only
 def document(application_id: int, document_id: int):
     """Inline view of an uploaded document for review; every view is audited."""

@@ -43,7 +43,7 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from core import audit
 from core.audit import AuditLog
-from core.db import db
+from core.db import db, writes_on_get
 from core.extensions import login_manager
 from core.i18n import N_
 from core.masking import mask_text, mask_value
@@ -462,6 +462,7 @@ def content_disposition(filename: str, fallback: str) -> str:
 
 
 @bp.get("/export.csv")
+@writes_on_get
 def export():
     """The rows the list would show for these filters, as CSV; the export is itself audited first."""
     form = AuditFilterForm(formdata=request.args)

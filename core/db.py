@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Engine
@@ -88,9 +88,19 @@ def _sqlite_on_connect(dbapi_connection, connection_record):  # pragma: no cover
     cur.close()
 
 
+def writes_on_get(view):
+    """Mark a GET view that writes (an audited document view, an audited export) so its SQLite
+    transaction starts as a writer (``BEGIN IMMEDIATE``) like a POST's."""
+    view.writes_on_get = True
+    return view
+
+
 def _wants_immediate() -> bool:
     if has_request_context():
-        return request.method not in {"GET", "HEAD", "OPTIONS"}
+        if request.method not in {"GET", "HEAD", "OPTIONS"}:
+            return True
+        view = current_app.view_functions.get(request.endpoint or "")
+        return bool(getattr(view, "writes_on_get", False))
     return True
 
 
