@@ -8,6 +8,7 @@ def init_app(app) -> None:
     # calendar_models and models register the tables; cli adds `flask demo load`.
     from applications import calendar_models, clerk_views, cli, models, views  # noqa: F401
     from applications.operations import is_authorisation, referenced_storage_keys
+    from applications.ratings import models as _rating_models  # noqa: F401
     from applications.sweep import register_cli
     from core.nav import add_nav
 
