@@ -97,7 +97,7 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("NOT is_proxy OR state = 'draft' OR (principal_name IS NOT NULL AND principal_id_number IS NOT NULL)", name=op.f('ck_applications_proxy_has_principal')),
-    sa.CheckConstraint("state = 'draft' OR reference IS NOT NULL", name=op.f('ck_applications_submitted_has_reference')),
+    sa.CheckConstraint("state IN ('draft', 'withdrawn') OR reference IS NOT NULL", name=op.f('ck_applications_submitted_has_reference')),
     sa.ForeignKeyConstraint(['applicant_id'], ['users.id'], name=op.f('fk_applications_applicant_id_users'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['approving_unit_id'], ['units.id'], name=op.f('fk_applications_approving_unit_id_units'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['claimed_by_id'], ['users.id'], name=op.f('fk_applications_claimed_by_id_users'), ondelete='SET NULL'),
