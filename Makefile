@@ -37,8 +37,14 @@ migrate: venv
 demo: migrate
 	LOG_LEVEL=WARNING $(BIN)/flask demo load
 
+worker: venv
+	$(BIN)/flask notify worker
+
+# gunicorn in the foreground, the notification worker beside it; Ctrl-C stops both.
 serve: venv
 	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
+	@$(BIN)/flask notify worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile /dev/null \
 		--error-logfile - --timeout 60 wsgi:app
 

@@ -23,3 +23,6 @@ def init_app(app) -> None:
     add_nav(app, "applications.authorisations", _l("代办授权"), roles={"citizen"})
     add_nav(app, "applications.messages", _l("消息"), roles={"citizen"})
     register_cli(app, referenced_storage_keys)
+    from applications.tasks import register_cli as register_notify_cli
+
+    register_notify_cli(app)

@@ -1,0 +1,286 @@
+"""Delivering the notification outbox: SMS through a gateway; the in-site message is the row itself.
+
+Every citizen-visible change writes an :class:`~applications.models.OutboxMessage` in its own
+transaction (:func:`applications.operations.notify`). A worker (``flask notify worker``, see
+:mod:`applications.tasks`) calls :func:`deliver_pending`, which works through the due rows one at a time:
+
+1. **claim** — one transaction: pick the oldest due row (``FOR UPDATE OF outbox SKIP LOCKED`` on
+   PostgreSQL, so concurrent workers pick different rows instead of queueing on one), then a conditional
+   ``UPDATE … WHERE id = :id AND attempts = :seen AND <still due>`` that bumps ``attempts`` and moves
+   ``next_attempt_at`` :data:`CLAIM_LEASE` into the future, with a rowcount check; commit. On SQLite the
+   ``BEGIN IMMEDIATE`` of every write transaction (:mod:`core.db`) serialises the pick and the update.
+   Once committed, no other worker sees the row as due until the lease runs out.
+2. **send** — outside any transaction, to ``users.mobile``.
+3. **record** — ``sent_at`` on success; on failure ``last_error`` (masked, truncated) and the next try
+   after :func:`retry_delay` (30 s, 1 min, 2 min … capped at 1 h). One commit per message.
+
+A row with no SMS text, or whose user has no mobile number, is marked delivered at once without a
+gateway call: its in-site message is already in the 消息 inbox.
+
+Guarantees: two workers never send the same message (the claim). A worker that dies between a
+successful send and the ``sent_at`` commit leaves the lease behind, and the message is sent again when
+the lease expires — delivery is at least once in a crash, exactly once otherwise. Keep the gateway's
+own timeout well below :data:`CLAIM_LEASE`.
+
+Giving up: after ``max_attempts`` failed attempts a message is no longer picked (``next_attempt_at`` is
+cleared and ``last_error`` says why). It is **never deleted**: it stays in the citizen's inbox, and an
+admin makes it due again with :func:`requeue_failed` (``flask notify requeue``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import or_, select, update
+
+from applications.models import OutboxMessage
+from auth.models import User
+from core.db import db, utcnow
+from core.masking import mask_mobile, mask_text
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_ATTEMPTS = 8
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(hours=1)
+CLAIM_LEASE = timedelta(minutes=5)
+_ERROR_LENGTH = 300  # OutboxMessage.last_error is String(300)
+
+
+class Gateway(Protocol):
+    """Where SMS go. ``send_sms`` returns when the message is accepted and raises on any failure."""
+
+    def send_sms(self, mobile: str, text: str) -> None: ...
+
+
+class LogFileGateway:
+    """The default backend: one JSON line per SMS appended to ``path`` (folder created on demand).
+
+    The mobile number is masked, and ID/mobile numbers inside the text too: the file is a stand-in for a
+    real gateway and must not become a list of citizens' numbers. Each line is one ``write`` on an
+    ``O_APPEND`` descriptor followed by ``fsync``, so several worker processes can share the file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+
+    def send_sms(self, mobile: str, text: str) -> None:
+        record = {
+            "at": utcnow().isoformat(timespec="seconds"),
+            "mobile": mask_mobile(mobile),
+            "text": mask_text(text),
+        }
+        data = memoryview((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                while data:
+                    data = data[os.write(fd, data) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def get_gateway(app: Flask | None = None) -> Gateway:
+    """The gateway named by ``SMS_GATEWAY`` (``"log"``, the default: :class:`LogFileGateway` writing to
+    ``SMS_LOG_PATH``, default ``<instance>/sms.log``). Raises ``ValueError`` for an unknown name."""
+    if app is None:
+        from flask import current_app
+
+        app = current_app
+    name = (app.config.get("SMS_GATEWAY") or "log").strip().lower()
+    if name == "log":
+        path = app.config.get("SMS_LOG_PATH") or (
+            Path(app.config.get("INSTANCE_DIR") or app.instance_path) / "sms.log"
+        )
+        return LogFileGateway(path)
+    raise ValueError(f"unknown SMS_GATEWAY {name!r} (known: 'log')")
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt (1-based): 30 s × 2^(attempts−1),
+    capped at one hour — 30 s, 1 min, 2 min, 4 min, 8 min, 16 min, 32 min, 1 h, 1 h …"""
+    exponent = min(max(attempts - 1, 0), 7)  # 30 s × 2^7 already passes the cap; no overflow
+    return min(RETRY_BASE * 2**exponent, RETRY_CAP)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    id: int
+    attempt: int  # attempts after this claim: the fencing value for the failure update
+    mobile: str | None
+    text: str
+
+
+_LOST = _Claim(0, 0, None, "")  # sentinel: another worker got the row between our pick and our update
+
+
+def deliver_pending(
+    gateway: Gateway,
+    *,
+    now: datetime | None = None,
+    batch: int = 100,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, int]:
+    """Deliver up to ``batch`` due outbox messages through ``gateway``; return
+    ``{"sent": n, "failed": n, "skipped": n}`` (skipped = marked delivered without an SMS).
+
+    Due means ``sent_at IS NULL``, ``attempts < max_attempts`` and ``next_attempt_at`` unset or
+    ``<= now`` (``now`` defaults to the clock, read per message; tests pass a fixed time). Commits
+    ``db.session`` once per claim and once per result — call it from a worker or CLI command, never
+    inside a request's transaction. ``should_stop()`` is checked between messages so a worker can
+    shut down promptly. Gateway errors are recorded on the row, never raised; database errors are
+    rolled back and raised.
+    """
+    counts = {"sent": 0, "failed": 0, "skipped": 0}
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    for _ in range(batch):
+        if should_stop is not None and should_stop():
+            break
+        claim = _claim_next(now or utcnow(), max_attempts, postgres)
+        if claim is None:
+            break
+        if claim is _LOST:
+            continue
+        if not claim.mobile or not claim.text.strip():
+            counts["skipped"] += 1
+            continue
+        try:
+            gateway.send_sms(claim.mobile, claim.text)
+        except Exception as exc:  # noqa: BLE001 - any gateway failure is recorded and retried
+            _record_failure(claim, exc, now or utcnow(), max_attempts)
+            counts["failed"] += 1
+        else:
+            _mark_sent(claim.id, now or utcnow())
+            counts["sent"] += 1
+    return counts
+
+
+def _due(at: datetime, max_attempts: int) -> tuple:
+    return (
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.attempts < max_attempts,
+        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= at),
+    )
+
+
+def _claim_next(at: datetime, max_attempts: int, postgres: bool) -> _Claim | None:
+    """Claim the oldest due message and commit; ``None`` when nothing is due, ``_LOST`` on a lost race.
+
+    A message that needs no SMS is marked delivered in the same transaction instead of being leased.
+    """
+    due = _due(at, max_attempts)
+    pick = (
+        select(OutboxMessage.id, OutboxMessage.attempts, OutboxMessage.sms_text, User.mobile)
+        .join(User, User.id == OutboxMessage.user_id)
+        .where(*due)
+        .order_by(OutboxMessage.id)
+        .limit(1)
+    )
+    if postgres:
+        pick = pick.with_for_update(of=OutboxMessage, skip_locked=True)
+    try:
+        row = db.session.execute(pick).one_or_none()
+        if row is None:
+            db.session.rollback()
+            return None
+        text = row.sms_text or ""
+        needs_sms = bool(row.mobile) and bool(text.strip())
+        values: dict = (
+            {"attempts": OutboxMessage.attempts + 1, "next_attempt_at": at + CLAIM_LEASE}
+            if needs_sms
+            else {"sent_at": at}
+        )
+        result = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id, OutboxMessage.attempts == row.attempts, *due)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            db.session.rollback()
+            return _LOST
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return _Claim(row.id, row.attempts + 1, row.mobile, text)
+
+
+def _mark_sent(message_id: int, at: datetime) -> None:
+    try:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
+            .values(sent_at=at, next_attempt_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _record_failure(claim: _Claim, exc: Exception, at: datetime, max_attempts: int) -> None:
+    """Store the (masked, truncated) error and schedule the retry — or give up, keeping the row.
+
+    The ``attempts`` check fences off a worker whose lease expired and whose message was claimed again.
+    """
+    error = mask_text(f"{type(exc).__name__}: {exc}")[:_ERROR_LENGTH]
+    gave_up = claim.attempt >= max_attempts
+    next_at = None if gave_up else at + retry_delay(claim.attempt)
+    try:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == claim.id,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.attempts == claim.attempt,
+            )
+            .values(last_error=error, next_attempt_at=next_at)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    if gave_up:
+        log.error("outbox message %s not delivered after %d attempts: %s", claim.id, claim.attempt, error)
+    else:
+        log.warning(
+            "outbox message %s attempt %d failed, retry at %s: %s", claim.id, claim.attempt, next_at, error
+        )
+
+
+def requeue_failed(
+    message_ids: Iterable[int] | None = None, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+) -> int:
+    """Make messages that gave up (``attempts >= max_attempts``, not sent, not scheduled) due again by
+    resetting ``attempts``; only those in ``message_ids`` when given. Returns how many; flushes, the
+    caller commits. A message that is in flight or waiting for its retry is left alone (its
+    ``next_attempt_at`` is set), so this can never cause a second send."""
+    stmt = update(OutboxMessage).where(
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.attempts >= max_attempts,
+        OutboxMessage.next_attempt_at.is_(None),
+    )
+    if message_ids is not None:
+        stmt = stmt.where(OutboxMessage.id.in_(list(message_ids)))
+    result = db.session.execute(
+        stmt.values(attempts=0, next_attempt_at=None).execution_options(synchronize_session=False)
+    )
+    return result.rowcount
