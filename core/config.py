@@ -88,7 +88,7 @@ def from_env() -> dict:
         "ARGON2_PARALLELISM": 2,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "SMS_GATEWAY": os.environ.get("SMS_GATEWAY", "log"),
-        "SMS_LOG_PATH": os.environ.get("SMS_LOG_PATH") or str(inst / "sms.log"),
+        "SMS_LOG_PATH": os.environ.get("SMS_LOG_PATH") or None,  # default: INSTANCE_DIR/sms.log
         "PORTAL_NAME": os.environ.get("PORTAL_NAME", "临江市公安局网上办事大厅"),
         "CONSULT_PHONE": os.environ.get("CONSULT_PHONE", "0570-110"),
     }
