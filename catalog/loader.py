@@ -299,6 +299,11 @@ def _validate_item(chk: _Checker, fname: str, raw: Any) -> dict[str, Any]:
             if not isinstance(o, dict) or not o.get("value") or not o.get("label"):
                 chk.fail(s_where, "options", "每个选项需要 value 和 label")
                 continue
+            # the columns' lengths: a longer value would fail at INSERT (on PostgreSQL) instead of here
+            if len(str(o["value"])) > 40:
+                chk.fail(s_where, "options.value", "不能超过40个字符")
+            if len(str(o["label"])) > 100:
+                chk.fail(s_where, "options.label", "不能超过100个字符")
             fee = o.get("fee")
             opts.append(
                 {

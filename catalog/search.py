@@ -67,6 +67,8 @@ STOPWORDS = frozenset(
         "给",
     ]
 )
+# Characters that say nothing about *which* item is meant ("我的驾照到期了怎么办" → 驾照到期).
+STOP_CHARS = frozenset("我的了吗呢啊吧呀怎么样办要想去给个在哪里能可以请问该")
 
 
 def normalise(text: str) -> str:
@@ -231,6 +233,10 @@ class SearchIndex:
         self._all_aliases = sorted(
             {a for x in e for a in x.alias_norms if len(a) >= 2}, key=len, reverse=True
         )
+        # The characters of each entry's name and aliases, and of all of them together: a query's
+        # characters outside an item's set (the 丢 of "驾驶证丢了") speak for another item.
+        self._chars = [frozenset(x.name_norm).union(*x.alias_norms) for x in e]
+        self._vocab = frozenset().union(*self._chars) - STOP_CHARS
 
     # ------------------------------------------------------------------------------------------
     def search(self, query: str, limit: int | None = None) -> list[Hit]:
@@ -254,16 +260,19 @@ class SearchIndex:
         if _ASCII.match(q):
             self._search_pinyin(q, give)
         else:
-            # the query contains a whole alias: "我的驾照到期了" ⊃ "驾照到期"
+            # the query contains a whole alias: "我的驾照到期了" ⊃ "驾照到期" — unless the rest of the
+            # query names something the item lacks ("驾驶证丢了" is not 期满换证 for its 驾驶证 alias)
             if len(q) <= 40:
                 for alias in self._all_aliases:
                     if len(alias) < len(q) and alias in q:
-                        give(self._exact_alias.get(alias, ()), 600 + len(alias), alias)
+                        rest = set(q.replace(alias, "")) & self._vocab
+                        owners = [i for i in self._exact_alias.get(alias, ()) if rest <= self._chars[i]]
+                        give(owners, 600 + len(alias), alias)
             q_py = pinyin_full(q)
             if len(q_py) >= 4:  # homophone typos: 户籍证名 → hujizhengming
                 give(self._exact_py.get(q_py, ()), 500)
                 give(self._py.find_all(q_py), 450)
-            self._search_words(q, give)
+            self._search_words(q, give, skip_descriptions=limit is not None and len(scores) >= limit)
         if not scores:
             self._search_typos(q, give)
         ranked = sorted(
@@ -284,25 +293,33 @@ class SearchIndex:
         if len(q) >= 3:
             give(self._py.find_all(q), 520)
 
-    def _search_words(self, q: str, give) -> None:
-        tokens = [t for t in words(q) if t != q]
+    def _search_words(self, q: str, give, skip_descriptions: bool = False) -> None:
+        # A one-word query (指纹) is looked up in descriptions too; its name and alias hits already
+        # scored higher above, and ``give`` keeps the best score. Description hits rank below every
+        # other match, so they are skipped when the caller's ``limit`` is already filled.
+        tokens = words(q)
         if not tokens:
             return
         hits: Counter[int] = Counter()
         desc_hits: Counter[int] = Counter()
         for t in tokens:
-            for i in self._names.find_all(t) | self._aliases.find_all(t):
-                hits[i] += 1
-            for i in self._desc.find_all(t):
-                desc_hits[i] += 1
+            in_names = self._names.find_all(t) | self._aliases.find_all(t)
+            in_desc = set() if skip_descriptions else self._desc.find_all(t)
+            hits.update(in_names)
+            desc_hits.update(in_desc)
+            give(in_names | in_desc, 0, t)
         n = len(tokens)
+        # Among items matching the same words, prefer the one whose name and aliases hold more of
+        # the query's characters (驾驶证 + 丢 → 补领, whose alias is 驾照丢了).
+        wanted = set(q) & self._vocab
         for i, c in hits.items():
-            give([i], 300 + 100 * c / n, None)
+            cover = len(wanted & self._chars[i]) / len(wanted) if wanted else 0
+            give((i,), 300 + 100 * c / n + 40 * cover)
+        by_count: dict[int, list[int]] = defaultdict(list)
         for i, c in desc_hits.items():
-            give([i], 100 + 50 * c / n, None)
-        for t in tokens:
-            for i in self._names.find_all(t) | self._aliases.find_all(t) | self._desc.find_all(t):
-                give([i], 0, t)
+            by_count[c].append(i)
+        for c, ids in by_count.items():
+            give(ids, 100 + 50 * c / n)
 
     def _search_typos(self, q: str, give) -> None:
         if _ASCII.match(q):
