@@ -104,7 +104,9 @@ class Application(db.Model):
         Index("ix_applications_unit_state", "unit_id", "state"),
         Index("ix_applications_queue", "unit_id", "state", "claimed_by_id", "promised_due", "id"),
         Index("ix_applications_unit_submitted", "unit_id", "submitted_at", "id"),
-        CheckConstraint("state IN ('draft', 'withdrawn') OR reference IS NOT NULL", name="submitted_has_reference"),
+        CheckConstraint(
+            "state IN ('draft', 'withdrawn') OR reference IS NOT NULL", name="submitted_has_reference"
+        ),
         CheckConstraint(
             "NOT is_proxy OR state = 'draft' "
             "OR (principal_name IS NOT NULL AND principal_id_number IS NOT NULL)",

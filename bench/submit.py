@@ -42,7 +42,9 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tu
     boundary = secrets.token_hex(12)
     out = io.BytesIO()
     for name, value in fields.items():
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        )
     for name, (filename, data) in files.items():
         out.write(
             f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
@@ -56,17 +58,19 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tu
 class Client:
     def __init__(self, base: str) -> None:
         self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
 
     def get(self, path: str) -> tuple[str, str]:
-        with self.opener.open(self.base + path, timeout=60) as r:  # noqa: S310 - loopback
+        with self.opener.open(self.base + path, timeout=60) as r:
             return r.geturl(), r.read().decode()
 
     def post(self, path: str, data: dict | bytes, content_type: str | None = None) -> tuple[str, str]:
         body = data if isinstance(data, bytes) else urllib.parse.urlencode(data).encode()
         req = urllib.request.Request(self.base + path, data=body, method="POST")  # noqa: S310
         req.add_header("Content-Type", content_type or "application/x-www-form-urlencoded")
-        with self.opener.open(req, timeout=60) as r:  # noqa: S310 - loopback
+        with self.opener.open(req, timeout=60) as r:
             return r.geturl(), r.read().decode()
 
     def register(self, n: int) -> None:
@@ -74,10 +78,17 @@ class Client:
 
         _, page = self.get("/register")
         body = f"110101199{n % 10}0101{n % 1000:03d}"[:17]
-        self.post("/register", {
-            "csrf_token": CSRF.search(page).group(1), "real_name": "测试用户", "id_number": body + id_check_char(body),
-            "mobile": f"137{n:08d}", "password": "Bench-pass-1", "password_confirm": "Bench-pass-1",
-        })
+        self.post(
+            "/register",
+            {
+                "csrf_token": CSRF.search(page).group(1),
+                "real_name": "测试用户",
+                "id_number": body + id_check_char(body),
+                "mobile": f"137{n:08d}",
+                "password": "Bench-pass-1",
+                "password_confirm": "Bench-pass-1",
+            },
+        )
 
     def prepare_draft(self) -> tuple[str, list[str], str]:
         """Start a draft and fill its form (not timed): returns (path, upload field positions, csrf)."""
@@ -85,11 +96,18 @@ class Client:
         token = re.search(r'name="token"[^>]*value="([^"]+)"', page).group(1)
         url, page = self.post(f"/apply/{ITEM}", {"csrf_token": CSRF.search(page).group(1), "token": token})
         app_path = urllib.parse.urlparse(url).path.rsplit("/", 1)[0]
-        url, page = self.post(f"{app_path}/form", {
-            "csrf_token": CSRF.search(page).group(1), "next": "1", "district": "东城区",
-            "contact_mobile": "13900000000", "delivery_method": "ecert", "f_license_no": "330100123456",
-            "f_mobile": "13900000000",
-        })
+        url, page = self.post(
+            f"{app_path}/form",
+            {
+                "csrf_token": CSRF.search(page).group(1),
+                "next": "1",
+                "district": "东城区",
+                "contact_mobile": "13900000000",
+                "delivery_method": "ecert",
+                "f_license_no": "330100123456",
+                "f_mobile": "13900000000",
+            },
+        )
         return app_path, re.findall(r'name="doc-(\d+)"', page)[:2], CSRF.search(page).group(1)
 
     def submit_draft(self, draft: tuple[str, list[str], str], photos: tuple[bytes, bytes]) -> str:
@@ -128,8 +146,13 @@ def bare_loop(photos: tuple[bytes, bytes], seconds: float) -> float:
 
 def run(database_url: str | None, submissions: int, clients: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="bench-submit-"))
-    env = {**os.environ, "INSTANCE_DIR": str(work), "LOG_LEVEL": "WARNING", "FLASK_APP": "wsgi.py",
-           "RATELIMIT_ENABLED": "0"}
+    env = {
+        **os.environ,
+        "INSTANCE_DIR": str(work),
+        "LOG_LEVEL": "WARNING",
+        "FLASK_APP": "wsgi.py",
+        "RATELIMIT_ENABLED": "0",
+    }
     env.pop("DATABASE_URL", None)
     if database_url:
         env["DATABASE_URL"] = database_url
@@ -168,9 +191,14 @@ def run(database_url: str | None, submissions: int, clients: int) -> dict:
         stop(server)
         shutil.rmtree(work, ignore_errors=True)
     bare = bare_loop(photos, 5)
-    return {"database": "postgresql" if database_url else "sqlite", "submissions": per_client * clients,
-            "per_second": rate, "bare_per_second": bare, "ratio": rate / bare,
-            "photo_bytes": [len(p) for p in photos]}
+    return {
+        "database": "postgresql" if database_url else "sqlite",
+        "submissions": per_client * clients,
+        "per_second": rate,
+        "bare_per_second": bare,
+        "ratio": rate / bare,
+        "photo_bytes": [len(p) for p in photos],
+    }
 
 
 __all__ = ["BIN", "ROOT", "run"]

@@ -7,7 +7,6 @@ import html
 import io
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from applications import operations as ops
