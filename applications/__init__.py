@@ -26,3 +26,6 @@ def init_app(app) -> None:
     from applications.tasks import register_cli as register_notify_cli
 
     register_notify_cli(app)
+    from applications.stats import init_stats
+
+    init_stats(app)

@@ -104,6 +104,8 @@ class Application(db.Model):
         Index("ix_applications_unit_state", "unit_id", "state"),
         Index("ix_applications_queue", "unit_id", "state", "claimed_by_id", "promised_due", "id"),
         Index("ix_applications_unit_submitted", "unit_id", "submitted_at", "id"),
+        Index("ix_applications_completed", "completed_at", "state", "unit_id"),
+        Index("ix_applications_submitted", "submitted_at"),
         CheckConstraint(
             "state IN ('draft', 'withdrawn') OR reference IS NOT NULL", name="submitted_has_reference"
         ),

@@ -23,3 +23,6 @@ def init_app(app) -> None:
         ("public_order", _l("治安管理")),
     ):
         add_nav(app, "catalog.category", title, code=code)
+    from catalog.admin import init_catalog_admin
+
+    init_catalog_admin(app)

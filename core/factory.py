@@ -79,6 +79,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.before_request(enforce_staff_idle_timeout)
     auth_cli.init_app(app)
+    from auth.staff_views import init_staff_admin
+
+    init_staff_admin(app)
 
     from catalog import init_app as init_catalog
 

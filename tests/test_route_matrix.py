@@ -39,6 +39,18 @@ class Row:
     data: dict | None = None
 
 
+def _admin_only(admin) -> dict:
+    return {
+        "anonymous": LOGIN,
+        **dict.fromkeys(("citizen", "clerk", "unit_lead", "auditor"), 403),
+        "admin": admin,
+    }
+
+
+_I = "/admin/catalog/items/<code>"
+_K = "/<any(documents, situations, fields):kind>"
+_M = f"/admin/catalog/items/{MISSING}"
+
 # (method, rule) → what to request and what each role gets.
 TABLE: dict[tuple[str, str], Row] = {
     # core
@@ -212,6 +224,76 @@ TABLE: dict[tuple[str, str], Row] = {
             ("/audit/export.csv", "/audit/export.csv"),
         ]
     },
+    # catalog administration and staff management (admins only)
+    **{
+        (m, r): Row(u, _admin_only(status), d)
+        for m, r, u, status, d in [
+            ("GET", "/admin/catalog/", "/admin/catalog/", 200, None),
+            ("GET", "/admin/catalog/new", "/admin/catalog/new", 200, None),
+            ("POST", "/admin/catalog/new", "/admin/catalog/new", 422, {}),
+            ("GET", _I, _M, 404, None),
+            ("POST", _I, _M, 404, {}),
+            ("GET", _I + _K + "/new", _M + "/documents/new", 404, None),
+            ("POST", _I + _K + "/new", _M + "/documents/new", 404, {}),
+            ("GET", _I + _K + "/<int:index>", _M + "/documents/0", 404, None),
+            ("POST", _I + _K + "/<int:index>", _M + "/documents/0", 404, {}),
+            ("POST", _I + _K + "/<int:index>/delete", _M + "/documents/0/delete", 404, {}),
+            ("POST", _I + _K + "/<int:index>/move", _M + "/documents/0/move", 404, {}),
+            ("POST", _I + "/publish", _M + "/publish", 404, {}),
+            ("POST", _I + "/<any(discard, retire, reinstate):action>", _M + "/retire", 404, {}),
+            ("GET", _I + "/preview", _M + "/preview", 404, None),
+            ("GET", _I + "/preview/documents", _M + "/preview/documents", 404, None),
+            ("GET", _I + "/preview/form", _M + "/preview/form", 404, None),
+            ("POST", _I + "/preview/form", _M + "/preview/form", 404, {}),
+            ("GET", _I + "/diff", _M + "/diff", 404, None),
+            ("GET", "/admin/catalog/export.yaml", "/admin/catalog/export.yaml", 200, None),
+            ("GET", "/admin/catalog/export.xlsx", "/admin/catalog/export.xlsx", 200, None),
+            ("GET", "/admin/catalog/import", "/admin/catalog/import", 200, None),
+            ("POST", "/admin/catalog/import", "/admin/catalog/import", 422, {}),
+            ("GET", "/admin/catalog/bundles/", "/admin/catalog/bundles/", 200, None),
+            ("GET", "/admin/catalog/bundles/<code>", f"/admin/catalog/bundles/{MISSING}", 404, None),
+            ("POST", "/admin/catalog/bundles/<code>", f"/admin/catalog/bundles/{MISSING}", 404, {}),
+            ("GET", "/admin/calendar/", "/admin/calendar/", 200, None),
+            ("POST", "/admin/calendar/", "/admin/calendar/", 422, {}),
+            ("POST", "/admin/calendar/<int:override_id>/delete", "/admin/calendar/999999/delete", 404, {}),
+            ("GET", "/admin/staff/", "/admin/staff/", 200, None),
+            ("GET", "/admin/staff/new", "/admin/staff/new", 200, None),
+            ("POST", "/admin/staff/new", "/admin/staff/new", 422, {}),
+            ("GET", "/admin/staff/<int:user_id>", "/admin/staff/999999", 404, None),
+            ("POST", "/admin/staff/<int:user_id>", "/admin/staff/999999", 404, {}),
+            (
+                "POST",
+                "/admin/staff/<int:user_id>/<any(disable, enable):what>",
+                "/admin/staff/999999/disable",
+                404,
+                {},
+            ),
+            ("POST", "/admin/staff/<int:user_id>/password", "/admin/staff/999999/password", 404, {}),
+        ]
+    },
+    # statistics
+    **{
+        ("GET", rule): Row(
+            url,
+            {
+                "anonymous": LOGIN,
+                "citizen": 403,
+                "clerk": 403,
+                "unit_lead": 200,
+                "admin": 200,
+                "auditor": 200,
+            },
+        )
+        for rule, url in [
+            ("/stats", "/stats"),
+            ("/stats/drill", "/stats/drill"),
+            ("/stats/reform", "/stats/reform"),
+            ("/stats/export.csv", "/stats/export.csv"),
+            ("/stats/export.xlsx", "/stats/export.xlsx"),
+        ]
+    },
+    ("GET", "/stats/public"): Row("/stats/public", every(200)),
+    ("GET", "/api/v1/stats"): Row("/api/v1/stats", every(200)),
     ("GET", "/me/messages"): Row("/me/messages", split(LOGIN, 200)),
     ("GET", "/applications/<int:application_id>/files/<int:document_id>"): Row(
         "/applications/999999/files/1", split(LOGIN, 404)

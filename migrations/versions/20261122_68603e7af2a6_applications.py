@@ -119,6 +119,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_applications_unit_id'), ['unit_id'], unique=False)
         batch_op.create_index('ix_applications_unit_state', ['unit_id', 'state'], unique=False)
         batch_op.create_index('ix_applications_unit_submitted', ['unit_id', 'submitted_at', 'id'], unique=False)
+        batch_op.create_index('ix_applications_completed', ['completed_at', 'state', 'unit_id'], unique=False)
+        batch_op.create_index('ix_applications_submitted', ['submitted_at'], unique=False)
 
     op.create_table('clock_pauses',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -267,6 +269,8 @@ def downgrade():
     op.drop_table('clock_pauses')
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.drop_index('ix_applications_unit_submitted')
+        batch_op.drop_index('ix_applications_submitted')
+        batch_op.drop_index('ix_applications_completed')
         batch_op.drop_index('ix_applications_unit_state')
         batch_op.drop_index(batch_op.f('ix_applications_unit_id'))
         batch_op.drop_index('ix_applications_queue')

@@ -1,0 +1,577 @@
+"""Catalog editing use cases for admins: drafts, their parts, publishing, retiring, bundles and the
+working-day calendar. Plain arguments in, models out, domain errors raised; ``flush()``, never
+commit. Every change is audited as ``service_item``/<code> with ``{"before": …, "after": …}``.
+
+Edits only ever touch a draft version: the published version (and every superseded one an
+application may be pinned to) is never rewritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from catalog.admin.checks import OtherItem, Problem, publish_problems
+from catalog.admin.io import money, version_record
+from catalog.loader import bump_revision
+from catalog.models import (
+    Bundle,
+    BundleItem,
+    Category,
+    DocumentRequirement,
+    FormField,
+    ItemStatus,
+    ItemVersion,
+    ServiceItem,
+    Situation,
+    SituationOption,
+    VersionState,
+)
+from catalog.search import build_entry, search_text
+from core import audit
+from core.db import db, utcnow
+from core.errors import DomainError, FieldError
+
+PARTS = ("documents", "situations", "fields")
+
+
+class PublishRefused(DomainError):
+    """The draft breaks publish rules; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("；".join(p.message for p in problems))
+        self.problems = problems
+
+
+def _audit(action: str, item: ServiceItem, before: Any, after: Any, **extra: Any) -> None:
+    audit.record(
+        action,
+        object_type="service_item",
+        object_id=item.code,
+        details={"before": before, "after": after, **extra},
+    )
+
+
+# Reading -----------------------------------------------------------------------------------------
+
+
+def get_item(code: str) -> ServiceItem | None:
+    return db.session.scalar(select(ServiceItem).where(ServiceItem.code == code))
+
+
+def version_in(item: ServiceItem, state: VersionState) -> ItemVersion | None:
+    return db.session.scalar(
+        select(ItemVersion).where(ItemVersion.item_id == item.id, ItemVersion.state == state)
+    )
+
+
+def version_number(item: ServiceItem, number: int) -> ItemVersion | None:
+    return db.session.scalar(
+        select(ItemVersion)
+        .where(ItemVersion.item_id == item.id, ItemVersion.version == number)
+        .options(
+            selectinload(ItemVersion.documents),
+            selectinload(ItemVersion.fields),
+            selectinload(ItemVersion.situations).selectinload(Situation.options),
+        )
+    )
+
+
+def working_version(item: ServiceItem) -> ItemVersion | None:
+    """What the editor shows: the draft if there is one, else the published (or latest) version."""
+    return (
+        version_in(item, VersionState.DRAFT)
+        or version_in(item, VersionState.PUBLISHED)
+        or db.session.scalar(
+            select(ItemVersion).where(ItemVersion.item_id == item.id).order_by(ItemVersion.version.desc())
+        )
+    )
+
+
+def record_of(version: ItemVersion, item: ServiceItem) -> dict[str, Any]:
+    category = db.session.get(Category, version.category_id)
+    return version_record(version, item.code, category.code if category else "")
+
+
+def other_items(exclude_id: int | None = None) -> list[OtherItem]:
+    """Every other item's published (or, never published, latest) name and aliases."""
+    rows = db.session.execute(
+        select(ServiceItem.id, ServiceItem.code, ItemVersion.name, ItemVersion.aliases)
+        .join(ItemVersion, ItemVersion.item_id == ServiceItem.id)
+        .where(ItemVersion.state == VersionState.PUBLISHED, ServiceItem.status != ItemStatus.RETIRED)
+    ).all()
+    return [OtherItem(r.id, r.code, r.name, tuple(r.aliases or ())) for r in rows if r.id != exclude_id]
+
+
+# Drafts ------------------------------------------------------------------------------------------
+
+
+def _copy(src: ItemVersion, number: int) -> ItemVersion:
+    skip = {"id", "item_id", "version", "state", "created_at", "published_at", "source_hash"}
+    columns = [c.key for c in ItemVersion.__table__.columns if c.key not in skip]
+    draft = ItemVersion(
+        item_id=src.item_id,
+        version=number,
+        state=VersionState.DRAFT,
+        **{c: _clone(getattr(src, c)) for c in columns},
+    )
+    for d in src.documents:
+        draft.documents.append(
+            DocumentRequirement(
+                position=d.position,
+                name=d.name,
+                form=d.form,
+                copies=d.copies,
+                requirement=d.requirement,
+                source=d.source,
+                issuer=d.issuer,
+                notes=d.notes,
+                accept=list(d.accept or []),
+                condition=_clone(d.condition or {}),
+                blank_form=d.blank_form,
+                sample=d.sample,
+            )
+        )
+    for s in src.situations:
+        sit = Situation(position=s.position, key=s.key, question=s.question)
+        for o in s.options:
+            sit.options.append(SituationOption(position=o.position, value=o.value, label=o.label, fee=o.fee))
+        draft.situations.append(sit)
+    for f in src.fields:
+        draft.fields.append(
+            FormField(
+                position=f.position,
+                key=f.key,
+                label=f.label,
+                type=f.type,
+                required=f.required,
+                options=list(f.options or []),
+                help=f.help,
+                condition=_clone(f.condition or {}),
+            )
+        )
+    return draft
+
+
+def _clone(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clone(v) for v in value]
+    return value
+
+
+def ensure_draft(item: ServiceItem) -> ItemVersion:
+    """The item's draft, created on first edit as a copy of the published version (documents,
+    situations with options, form fields). Raises :class:`DomainError` for an item with no version."""
+    draft = version_in(item, VersionState.DRAFT)
+    if draft is not None:
+        return draft
+    src = working_version(item)
+    if src is None:
+        raise DomainError("该事项没有任何版本")
+    latest = (
+        db.session.scalar(select(func.max(ItemVersion.version)).where(ItemVersion.item_id == item.id)) or 0
+    )
+    draft = _copy(src, latest + 1)
+    db.session.add(draft)
+    db.session.flush()
+    _audit("catalog.draft_create", item, None, {"version": draft.version}, based_on=src.version)
+    return draft
+
+
+def discard_draft(item: ServiceItem) -> None:
+    draft = version_in(item, VersionState.DRAFT)
+    if draft is None:
+        raise DomainError("没有草稿可以放弃")
+    before = record_of(draft, item)
+    number = draft.version
+    db.session.delete(draft)
+    db.session.flush()
+    _audit("catalog.draft_discard", item, before, None, version=number)
+
+
+def create_item(*, code: str, name: str, category: Category, values: dict[str, Any]) -> ServiceItem:
+    """A new item (status draft) with a first draft version; nothing is public until published.
+    Raises :class:`FieldError` for a code already in use."""
+    if get_item(code) is not None:
+        raise FieldError("code", "该事项编码已存在")
+    item = ServiceItem(code=code, status=ItemStatus.DRAFT)
+    db.session.add(item)
+    db.session.flush()
+    version = ItemVersion(
+        item_id=item.id, version=1, state=VersionState.DRAFT, name=name, category_id=category.id
+    )
+    for key, value in values.items():
+        setattr(version, key, value)
+    _refresh_search(version, code)
+    db.session.add(version)
+    db.session.flush()
+    _audit("catalog.item_create", item, None, record_of(version, item))
+    return item
+
+
+def _refresh_search(version: ItemVersion, code: str) -> None:
+    version.search_text = search_text(
+        build_entry(code, version.name, version.aliases or [], version.description)
+    )
+
+
+ITEM_FIELDS = (
+    "name",
+    "aliases",
+    "category_id",
+    "item_type",
+    "unit_kind",
+    "legal_basis",
+    "conditions",
+    "description",
+    "legal_days",
+    "promised_days",
+    "day_kind",
+    "instant",
+    "fee",
+    "fee_note",
+    "visits",
+    "visit_reason",
+    "online_depth",
+    "delivery",
+    "result_name",
+    "e_certificate",
+    "proxy_allowed",
+    "counters",
+    "hours",
+    "phone",
+    "complaint_phone",
+    "popular",
+    "faq",
+)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return money(value)
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def update_item(item: ServiceItem, values: dict[str, Any]) -> ItemVersion:
+    """Set the item-level fields of the draft (created when missing); audits the changed ones."""
+    draft = ensure_draft(item)
+    before, after = {}, {}
+    for key in ITEM_FIELDS:
+        if key not in values:
+            continue
+        old, new = getattr(draft, key), values[key]
+        if key == "fee":
+            new = Decimal(new or 0).quantize(Decimal("0.01"))
+        if _plain(old) != _plain(new):
+            before[key], after[key] = _plain(old), _plain(new)
+            setattr(draft, key, new)
+    if before:
+        _refresh_search(draft, item.code)
+        db.session.flush()
+        _audit("catalog.item_update", item, before, after, version=draft.version)
+    return draft
+
+
+# Parts: documents, situations, form fields -------------------------------------------------------
+
+
+def _part_list(draft: ItemVersion, kind: str) -> list:
+    if kind not in PARTS:
+        raise ValueError(kind)
+    return getattr(draft, kind)
+
+
+def part_record(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, DocumentRequirement):
+        return {
+            "name": obj.name,
+            "form": _plain(obj.form),
+            "copies": obj.copies,
+            "requirement": _plain(obj.requirement),
+            "source": _plain(obj.source),
+            "issuer": obj.issuer,
+            "notes": obj.notes,
+            "accept": list(obj.accept or []),
+            "when": dict(obj.condition or {}),
+            "blank_form": obj.blank_form,
+            "sample": obj.sample,
+        }
+    if isinstance(obj, Situation):
+        return {
+            "key": obj.key,
+            "question": obj.question,
+            "options": [{"value": o.value, "label": o.label, "fee": money(o.fee)} for o in obj.options],
+        }
+    return {
+        "key": obj.key,
+        "label": obj.label,
+        "type": _plain(obj.type),
+        "required": obj.required,
+        "options": list(obj.options or []),
+        "help": obj.help,
+        "when": dict(obj.condition or {}),
+    }
+
+
+def _renumber(parts: list) -> None:
+    for pos, p in enumerate(parts):
+        p.position = pos
+
+
+def _assign(obj: Any, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        if key == "options" and isinstance(obj, Situation):
+            existing = {o.value: o for o in obj.options}
+            obj.options.clear()
+            db.session.flush()
+            for pos, (val, lab, fee) in enumerate(value):
+                obj.options.append(SituationOption(position=pos, value=val, label=lab, fee=fee))
+            del existing
+        else:
+            setattr(obj, key, value)
+
+
+def _new_part(kind: str, values: dict[str, Any]) -> Any:
+    if kind == "documents":
+        return DocumentRequirement(**values)
+    if kind == "situations":
+        options = values.pop("options", [])
+        sit = Situation(**values)
+        for pos, (val, lab, fee) in enumerate(options):
+            sit.options.append(SituationOption(position=pos, value=val, label=lab, fee=fee))
+        return sit
+    return FormField(**values)
+
+
+def _unique_key(parts: list, kind: str, key: str | None, skip: Any = None) -> None:
+    if kind != "documents" and any(p.key == key and p is not skip for p in parts):
+        raise FieldError("key", "同一事项内的键不能重复")
+
+
+def add_part(item: ServiceItem, kind: str, values: dict[str, Any]) -> int:
+    """Append a document requirement, situation or form field to the draft; returns its index."""
+    draft = ensure_draft(item)
+    parts = _part_list(draft, kind)
+    _unique_key(parts, kind, values.get("key"))
+    obj = _new_part(kind, dict(values))
+    obj.position = len(parts)
+    parts.append(obj)
+    db.session.flush()
+    _audit(f"catalog.{kind}_add", item, None, part_record(obj), version=draft.version, index=len(parts) - 1)
+    return len(parts) - 1
+
+
+def update_part(item: ServiceItem, kind: str, index: int, values: dict[str, Any]) -> None:
+    draft = ensure_draft(item)
+    parts = _part_list(draft, kind)
+    obj = _at(parts, index)
+    _unique_key(parts, kind, values.get("key"), skip=obj)
+    before = part_record(obj)
+    _assign(obj, dict(values))
+    db.session.flush()
+    after = part_record(obj)
+    if before != after:
+        _audit(f"catalog.{kind}_update", item, before, after, version=draft.version, index=index)
+
+
+def remove_part(item: ServiceItem, kind: str, index: int) -> None:
+    draft = ensure_draft(item)
+    parts = _part_list(draft, kind)
+    obj = _at(parts, index)
+    before = part_record(obj)
+    parts.remove(obj)
+    _renumber(parts)
+    db.session.flush()
+    _audit(f"catalog.{kind}_remove", item, before, None, version=draft.version, index=index)
+
+
+def move_part(item: ServiceItem, kind: str, index: int, step: int) -> int:
+    """Move one part up (``step=-1``) or down (``+1``); returns its new index."""
+    draft = ensure_draft(item)
+    parts = _part_list(draft, kind)
+    obj = _at(parts, index)
+    target = max(0, min(len(parts) - 1, index + step))
+    if target == index:
+        return index
+    before = [_label(p) for p in parts]
+    parts.remove(obj)
+    parts.insert(target, obj)
+    _renumber(parts)
+    db.session.flush()
+    _audit(f"catalog.{kind}_reorder", item, before, [_label(p) for p in parts], version=draft.version)
+    return target
+
+
+def _label(p: Any) -> str:
+    return p.name if isinstance(p, DocumentRequirement) else p.key
+
+
+def _at(parts: list, index: int) -> Any:
+    if not 0 <= index < len(parts):
+        raise DomainError("该条目不存在")
+    return parts[index]
+
+
+# Publishing --------------------------------------------------------------------------------------
+
+
+def check_draft(item: ServiceItem, draft: ItemVersion) -> list[Problem]:
+    return publish_problems(record_of(draft, item), item_id=item.id, others=other_items(item.id))
+
+
+def publish(item: ServiceItem) -> ItemVersion:
+    """Make the draft the published version in the caller's transaction: the old published version
+    becomes superseded (kept: applications stay pinned to it), the revision is bumped so every
+    worker's cache rebuilds. Raises :class:`PublishRefused` with every problem; nothing changes."""
+    draft = version_in(item, VersionState.DRAFT)
+    if draft is None:
+        raise DomainError("没有待发布的草稿")
+    problems = check_draft(item, draft)
+    if problems:
+        raise PublishRefused(problems)
+    from catalog.loader import _canonical_hash
+
+    current = version_in(item, VersionState.PUBLISHED)
+    before = None
+    if current is not None:
+        before = {"version": current.version}
+        current.state = VersionState.SUPERSEDED
+        db.session.flush()  # the partial unique index: one published version per item
+    record = record_of(draft, item)
+    draft.state = VersionState.PUBLISHED
+    draft.published_at = utcnow()
+    draft.source_hash = _canonical_hash(record)
+    _refresh_search(draft, item.code)
+    status_before = item.status.value
+    if item.status == ItemStatus.DRAFT:
+        item.status = ItemStatus.PUBLISHED
+    db.session.flush()
+    bump_revision()
+    _audit(
+        "catalog.publish",
+        item,
+        before,
+        {"version": draft.version, "status": item.status.value},
+        status_before=status_before,
+    )
+    return draft
+
+
+def retire(item: ServiceItem) -> None:
+    """Hide the item from search, pages and new applications; filed applications keep their version."""
+    if item.status == ItemStatus.RETIRED:
+        raise DomainError("该事项已停用")
+    before = item.status.value
+    item.status = ItemStatus.RETIRED
+    db.session.flush()
+    bump_revision()
+    _audit("catalog.retire", item, {"status": before}, {"status": "retired"})
+
+
+def reinstate(item: ServiceItem) -> None:
+    if item.status != ItemStatus.RETIRED:
+        raise DomainError("该事项未停用")
+    if version_in(item, VersionState.PUBLISHED) is None:
+        raise DomainError("该事项没有已发布的版本，请先发布草稿")
+    item.status = ItemStatus.PUBLISHED
+    db.session.flush()
+    bump_revision()
+    _audit("catalog.reinstate", item, {"status": "retired"}, {"status": "published"})
+
+
+# Bundles -----------------------------------------------------------------------------------------
+
+
+def bundle_record(bundle: Bundle) -> dict[str, Any]:
+    return {
+        "name": bundle.name,
+        "aliases": list(bundle.aliases or []),
+        "description": bundle.description,
+        "items": [bi.item.code for bi in bundle.items],
+        "partners": list(bundle.partners or []),
+    }
+
+
+def update_bundle(
+    bundle: Bundle,
+    *,
+    name: str,
+    aliases: list[str],
+    description: str,
+    item_codes: Iterable[str],
+    partners: list[str],
+) -> None:
+    """Set a bundle's fields and its ordered items. Raises :class:`FieldError` for unknown codes."""
+    codes = list(dict.fromkeys(item_codes))
+    if not codes:
+        raise FieldError("items", "至少包含一个事项")
+    found = {i.code: i for i in db.session.scalars(select(ServiceItem).where(ServiceItem.code.in_(codes)))}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise FieldError("items", "事项不存在：" + "、".join(missing))
+    before = bundle_record(bundle)
+    bundle.name, bundle.aliases, bundle.description, bundle.partners = name, aliases, description, partners
+    bundle.items.clear()
+    db.session.flush()
+    for pos, code in enumerate(codes):
+        bundle.items.append(BundleItem(item_id=found[code].id, position=pos))
+    bundle.source_hash = ""
+    db.session.flush()
+    db.session.refresh(bundle)
+    after = bundle_record(bundle)
+    if before != after:
+        bump_revision()
+        audit.record(
+            "catalog.bundle_update",
+            object_type="bundle",
+            object_id=bundle.code,
+            details={"before": before, "after": after},
+        )
+
+
+# Working-day calendar ----------------------------------------------------------------------------
+
+
+def add_calendar_override(day: date, working: bool, note: str):
+    """Declare ``day`` a working (or non-working) day whatever chinese-calendar says."""
+    from applications.calendar_models import CalendarOverride  # applications depends on catalog
+
+    if db.session.scalar(select(CalendarOverride.id).where(CalendarOverride.day == day)):
+        raise FieldError("day", "该日期已有调整记录，请先删除")
+    row = CalendarOverride(day=day, working=working, note=note)
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        "calendar.override_add",
+        object_type="calendar",
+        object_id=day.isoformat(),
+        details={"before": None, "after": {"working": working, "note": note}},
+    )
+    return row
+
+
+def delete_calendar_override(override_id: int) -> None:
+    from applications.calendar_models import CalendarOverride
+
+    row = db.session.get(CalendarOverride, override_id)
+    if row is None:
+        raise DomainError("该日期调整不存在")
+    before = {"working": row.working, "note": row.note}
+    day = row.day
+    db.session.delete(row)
+    db.session.flush()
+    audit.record(
+        "calendar.override_delete",
+        object_type="calendar",
+        object_id=day.isoformat(),
+        details={"before": before, "after": None},
+    )

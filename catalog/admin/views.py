@@ -1,0 +1,569 @@
+"""/admin/catalog: the admins' catalog editor (drafts, preview, publish, versions, diff, retire,
+import/export, bundles) and the working-day calendar. Admins only; no audit trail here (三权分立)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from types import SimpleNamespace
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from auth.models import Role
+from auth.policies import role_required
+from catalog.admin import forms as F
+from catalog.admin import operations as ops
+from catalog.admin.diff import diff_records
+from catalog.admin.io import CatalogError, export_xlsx, export_yaml, import_text
+from catalog.guide import build_guide
+from catalog.models import (
+    Bundle,
+    BundleItem,
+    Category,
+    ItemStatus,
+    ItemVersion,
+    ServiceItem,
+    VersionState,
+)
+from catalog.queries import CategoryView, version_view
+from core.db import db
+from core.errors import DomainError, FieldError
+
+bp = Blueprint("catalog_admin", __name__, url_prefix="/admin")
+admin_only = role_required(Role.ADMIN)
+PART_FORMS = {"documents": F.DocumentForm, "situations": F.SituationForm, "fields": F.FieldForm}
+PART_TITLES = {"documents": "申请材料", "situations": "情形", "fields": "表单字段"}
+
+
+def _item_or_404(code: str) -> ServiceItem:
+    item = ops.get_item(code)
+    if item is None:
+        abort(404)
+    return item
+
+
+def _categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.position)))
+
+
+def _category_views() -> dict[int, CategoryView]:
+    return {c.id: CategoryView(c.code, c.name, c.description, c.icon, c.position) for c in _categories()}
+
+
+def _commit_catalog() -> None:
+    """Commit a change to what citizens see; this worker looks at the new revision at once (the
+    others within ``CATALOG_CHECK_SECONDS``)."""
+    db.session.commit()
+    current_app.extensions["catalog_cache"].invalidate()
+
+
+def _status(code: int) -> int:
+    return code if request.method == "POST" else 200
+
+
+# List --------------------------------------------------------------------------------------------
+
+
+@bp.route("/catalog/")
+@admin_only
+def items():
+    q = (request.args.get("q") or "").strip()[:50]
+    category = request.args.get("category", "")
+    status = request.args.get("status", "")
+    depth = request.args.get("depth", type=int)
+    has_draft = request.args.get("draft", "")
+    rows = db.session.execute(
+        select(ServiceItem, ItemVersion)
+        .join(ItemVersion, ItemVersion.item_id == ServiceItem.id)
+        .options(selectinload(ServiceItem.versions))
+        .order_by(ServiceItem.code, ItemVersion.version)
+    ).all()
+    latest: dict[int, tuple[ServiceItem, ItemVersion]] = {}
+    for item, version in rows:  # the working version: draft, else published, else latest
+        cur = latest.get(item.id)
+        rank = {VersionState.DRAFT: 2, VersionState.PUBLISHED: 1}.get(version.state, 0)
+        if cur is None or rank >= {VersionState.DRAFT: 2, VersionState.PUBLISHED: 1}.get(cur[1].state, 0):
+            latest[item.id] = (item, version)
+    cats = {c.id: c for c in _categories()}
+    out = []
+    for item, v in latest.values():
+        drafted = any(x.state == VersionState.DRAFT for x in item.versions)
+        if q and q.lower() not in f"{item.code} {v.name} {' '.join(v.aliases or [])}".lower():
+            continue
+        if category and cats[v.category_id].code != category:
+            continue
+        if status and item.status.value != status:
+            continue
+        if depth and v.online_depth != depth:
+            continue
+        if (has_draft == "1" and not drafted) or (has_draft == "0" and drafted):
+            continue
+        out.append(SimpleNamespace(item=item, version=v, category=cats[v.category_id], has_draft=drafted))
+    return render_template(
+        "admin/items.html",
+        rows=out,
+        categories=cats.values(),
+        q=q,
+        category=category,
+        status=status,
+        depth=depth,
+        has_draft=has_draft,
+    )
+
+
+@bp.route("/catalog/new", methods=["GET", "POST"])
+@admin_only
+def new_item():
+    form = F.NewItemForm()
+    form.category_id.choices = [(c.id, c.name) for c in _categories()]
+    if form.validate_on_submit():
+        values = form.values()
+        category = db.session.get(Category, values.pop("category_id"))
+        try:
+            item = ops.create_item(
+                code=form.code.data, name=values.pop("name"), category=category, values=values
+            )
+        except FieldError as exc:
+            getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, _(exc.message)]
+        else:
+            db.session.commit()
+            flash(_("事项已创建为草稿，添加申请材料后即可发布。"), "success")
+            return redirect(url_for("catalog_admin.edit", code=item.code))
+    if request.method == "GET":
+        form.delivery.data = ["mail"]
+        form.fee.data = 0
+    return render_template("admin/new_item.html", form=form), _status(422)
+
+
+# One item ----------------------------------------------------------------------------------------
+
+
+def _item_form(version: ItemVersion, formdata=None) -> F.ItemForm:
+    form = F.ItemForm(formdata=formdata, obj=None if formdata is not None else version)
+    form.category_id.choices = [(c.id, c.name) for c in _categories()]
+    if formdata is None:
+        form.aliases.data = "、".join(version.aliases or [])
+        form.faq.data = F.format_faq(version.faq)
+        form.item_type.data = version.item_type.value
+        form.unit_kind.data = version.unit_kind.value
+        form.day_kind.data = version.day_kind.value
+        form.delivery.data = list(version.delivery or [])
+    return form
+
+
+def _page(item: ServiceItem, form: F.ItemForm | None = None, problems=None, status: int = 200):
+    version = ops.working_version(item)
+    form = form or _item_form(version)
+    versions = list(
+        db.session.scalars(
+            select(ItemVersion).where(ItemVersion.item_id == item.id).order_by(ItemVersion.version.desc())
+        )
+    )
+    return render_template(
+        "admin/edit.html",
+        item=item,
+        version=version,
+        form=form,
+        versions=versions,
+        problems=problems,
+        action=F.ActionForm(),
+        when=F.format_when,
+        titles=PART_TITLES,
+    ), status
+
+
+@bp.route("/catalog/items/<code>", methods=["GET", "POST"])
+@admin_only
+def edit(code: str):
+    item = _item_or_404(code)
+    if request.method == "GET":
+        return _page(item)
+    form = _item_form(ops.working_version(item), request.form)
+    if form.validate_on_submit():
+        ops.update_item(item, form.values())
+        db.session.commit()
+        flash(_("已保存到草稿。发布前群众看到的仍是当前版本。"), "success")
+        return redirect(url_for("catalog_admin.edit", code=code) + "#item-form")
+    return _page(item, form, status=422)
+
+
+@bp.route("/catalog/items/<code>/<any(documents, situations, fields):kind>/new", methods=["GET", "POST"])
+@admin_only
+def part_new(code: str, kind: str):
+    item = _item_or_404(code)
+    form = PART_FORMS[kind]()
+    if form.validate_on_submit():
+        try:
+            index = ops.add_part(item, kind, form.values())
+        except FieldError as exc:
+            getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, _(exc.message)]
+        else:
+            db.session.commit()
+            flash(_("已添加到草稿。"), "success")
+            return redirect(url_for("catalog_admin.edit", code=code) + f"#{_anchor(kind, index, item)}")
+    return _part_page(item, kind, form, None), _status(422)
+
+
+def _anchor(kind: str, index: int, item: ServiceItem) -> str:
+    if kind == "documents":
+        return f"doc-{index}"
+    part = getattr(ops.working_version(item), kind)[index]
+    return f"{'sit' if kind == 'situations' else 'field'}-{part.key}"
+
+
+def _part_page(item: ServiceItem, kind: str, form, index: int | None):
+    version = ops.working_version(item)
+    keys = {s.key: [o.value for o in s.options] for s in version.situations}
+    return render_template(
+        "admin/part.html",
+        item=item,
+        kind=kind,
+        form=form,
+        index=index,
+        title=PART_TITLES[kind],
+        situations=keys,
+    )
+
+
+@bp.route(
+    "/catalog/items/<code>/<any(documents, situations, fields):kind>/<int:index>", methods=["GET", "POST"]
+)
+@admin_only
+def part_edit(code: str, kind: str, index: int):
+    item = _item_or_404(code)
+    parts = getattr(ops.working_version(item), kind)
+    if not 0 <= index < len(parts):
+        abort(404)
+    part = parts[index]
+    if request.method == "GET":
+        form = PART_FORMS[kind](obj=part)
+        if kind in ("documents", "fields"):
+            form.when.data = F.format_when(part.condition)
+        if kind == "documents":
+            form.form.data, form.requirement.data, form.source.data = (
+                part.form.value,
+                part.requirement.value,
+                part.source.value,
+            )
+        if kind == "situations":
+            form.options.data = F.format_options(part.options)
+        if kind == "fields":
+            form.type.data = part.type.value
+            form.options.data = "\n".join(part.options or [])
+        return _part_page(item, kind, form, index)
+    form = PART_FORMS[kind]()
+    if form.validate_on_submit():
+        try:
+            ops.update_part(item, kind, index, form.values())
+        except FieldError as exc:
+            getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, _(exc.message)]
+        else:
+            db.session.commit()
+            flash(_("已保存到草稿。"), "success")
+            return redirect(url_for("catalog_admin.edit", code=code) + f"#{_anchor(kind, index, item)}")
+    return _part_page(item, kind, form, index), 422
+
+
+@bp.route(
+    "/catalog/items/<code>/<any(documents, situations, fields):kind>/<int:index>/delete", methods=["POST"]
+)
+@admin_only
+def part_delete(code: str, kind: str, index: int):
+    item = _item_or_404(code)
+    if F.ActionForm().validate_on_submit():
+        try:
+            ops.remove_part(item, kind, index)
+        except DomainError:
+            abort(404)
+        db.session.commit()
+        flash(_("已从草稿中删除。"), "success")
+    return redirect(url_for("catalog_admin.edit", code=code) + f"#{kind}")
+
+
+@bp.route(
+    "/catalog/items/<code>/<any(documents, situations, fields):kind>/<int:index>/move", methods=["POST"]
+)
+@admin_only
+def part_move(code: str, kind: str, index: int):
+    item = _item_or_404(code)
+    step = -1 if request.form.get("direction") == "up" else 1
+    if F.ActionForm().validate_on_submit():
+        try:
+            ops.move_part(item, kind, index, step)
+        except DomainError:
+            abort(404)
+        db.session.commit()
+    return redirect(url_for("catalog_admin.edit", code=code) + f"#{kind}")
+
+
+@bp.route("/catalog/items/<code>/publish", methods=["POST"])
+@admin_only
+def publish(code: str):
+    item = _item_or_404(code)
+    if not F.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        version = ops.publish(item)
+    except ops.PublishRefused as exc:
+        db.session.rollback()
+        return _page(item, problems=exc.problems, status=422)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(_(str(exc)), "warning")
+        return redirect(url_for("catalog_admin.edit", code=code))
+    _commit_catalog()
+    flash(_("第 %(v)s 版已发布，群众页面即时更新。", v=version.version), "success")
+    return redirect(url_for("catalog_admin.edit", code=code))
+
+
+@bp.route("/catalog/items/<code>/<any(discard, retire, reinstate):action>", methods=["POST"])
+@admin_only
+def item_action(code: str, action: str):
+    item = _item_or_404(code)
+    if F.ActionForm().validate_on_submit():
+        try:
+            {"discard": ops.discard_draft, "retire": ops.retire, "reinstate": ops.reinstate}[action](item)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(_(str(exc)), "warning")
+        else:
+            _commit_catalog()
+            flash(
+                {
+                    "discard": _("草稿已放弃。"),
+                    "retire": _("事项已停用：不再出现在搜索和申请中，已提交的办件不受影响。"),
+                    "reinstate": _("事项已恢复。"),
+                }[action],
+                "success",
+            )
+    return redirect(url_for("catalog_admin.edit", code=code))
+
+
+# Preview, versions, diff -------------------------------------------------------------------------
+
+
+def _view_for(item: ServiceItem):
+    number = request.args.get("v", type=int)
+    version = ops.version_number(item, number) if number else ops.working_version(item)
+    if version is None:
+        abort(404)
+    return version_view(version, item.code, _category_views())
+
+
+def _rewrite_links(html: str, code: str, version: int) -> str:
+    """Point the guide's situation form (and its htmx swap) at the preview instead of the live page."""
+    live = url_for("catalog.item", code=code)
+    html = html.replace(f'action="{live}"', f'action="{url_for("catalog_admin.preview", code=code)}"')
+    html = html.replace(
+        f'hx-get="{url_for("catalog.item_documents", code=code)}"',
+        f'hx-get="{url_for("catalog_admin.preview_documents", code=code, v=version)}"',
+    )
+    return html
+
+
+@bp.route("/catalog/items/<code>/preview")
+@admin_only
+def preview(code: str):
+    """The citizen's item page exactly as it renders, built from the draft (or ``?v=N``)."""
+    item = _item_or_404(code)
+    view = _view_for(item)
+    answers = {s.key: request.args.get(s.key, "") for s in view.situations}
+    guide = build_guide(view, answers)
+    html = render_template(
+        "admin/preview_item.html", item=view, guide=guide, snap=None, bundles=[], admin_item=item
+    )
+    return _rewrite_links(html, code, view.version)
+
+
+@bp.route("/catalog/items/<code>/preview/documents")
+@admin_only
+def preview_documents(code: str):
+    item = _item_or_404(code)
+    view = _view_for(item)
+    guide = build_guide(view, {s.key: request.args.get(s.key, "") for s in view.situations})
+    return render_template("catalog/_documents.html", item=view, guide=guide)
+
+
+@bp.route("/catalog/items/<code>/preview/form", methods=["GET", "POST"])
+@admin_only
+def preview_form(code: str):
+    """The online application form as the citizen will see it (answers from the query string);
+    submitting it validates and shows the messages, and saves nothing."""
+    from applications.forms import build_application_form  # applications depends on catalog
+
+    item = _item_or_404(code)
+    view = _view_for(item)
+    guide = build_guide(view, {s.key: request.args.get(s.key, "") for s in view.situations})
+    is_proxy = guide.answers.get("applicant") == "proxy"
+    form = build_application_form(guide.fields, view.delivery, [], is_proxy)
+    status = 200
+    if request.method == "POST":
+        form.validate()
+        status = 422 if form.errors else 200
+    fake = SimpleNamespace(id=0, is_proxy=is_proxy)
+    return render_template(
+        "admin/preview_form.html", item=view, guide=guide, form=form, app=fake, step=1, admin_item=item
+    ), status
+
+
+@bp.route("/catalog/items/<code>/diff")
+@admin_only
+def diff(code: str):
+    item = _item_or_404(code)
+    versions = list(
+        db.session.scalars(
+            select(ItemVersion).where(ItemVersion.item_id == item.id).order_by(ItemVersion.version)
+        )
+    )
+    if not versions:
+        abort(404)
+    a = request.args.get("a", type=int) or (
+        versions[-2].version if len(versions) > 1 else versions[-1].version
+    )
+    b = request.args.get("b", type=int) or versions[-1].version
+    va, vb = ops.version_number(item, a), ops.version_number(item, b)
+    if va is None or vb is None:
+        abort(404)
+    rows = diff_records(ops.record_of(va, item), ops.record_of(vb, item))
+    return render_template("admin/diff.html", item=item, a=va, b=vb, rows=rows, versions=versions)
+
+
+# Import / export ---------------------------------------------------------------------------------
+
+
+@bp.route("/catalog/export.yaml")
+@admin_only
+def export_catalog_yaml():
+    return Response(
+        export_yaml(),
+        mimetype="application/x-yaml",
+        headers={"Content-Disposition": f"attachment; filename=catalog-{date.today():%Y%m%d}.yaml"},
+    )
+
+
+@bp.route("/catalog/export.xlsx")
+@admin_only
+def export_catalog_xlsx():
+    return Response(
+        export_xlsx(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename=catalog-{date.today():%Y%m%d}.xlsx"},
+    )
+
+
+@bp.route("/catalog/import", methods=["GET", "POST"])
+@admin_only
+def import_catalog():
+    form = F.ImportForm()
+    problems: list[str] = []
+    result = None
+    if form.validate_on_submit():
+        upload = request.files.get("file")
+        name = upload.filename if upload else ""
+        if not upload or not re.search(r"\.(ya?ml|json)$", name or ""):
+            problems = [_("请选择 .yaml 或 .json 文件")]
+        else:
+            try:
+                text = upload.read(5 * 1024 * 1024 + 1).decode("utf-8")
+                if len(text) > 5 * 1024 * 1024:
+                    raise CatalogError([_("文件不能超过 5 MB")])
+                result = import_text(text, name)
+            except UnicodeDecodeError:
+                problems = [_("文件应为 UTF-8 编码")]
+            except CatalogError as exc:
+                db.session.rollback()
+                problems = exc.problems
+            else:
+                _commit_catalog()
+                flash(_("导入完成。"), "success")
+    elif request.method == "POST":
+        problems = [_("页面已过期，请重新提交。")]
+    return render_template("admin/import.html", form=form, problems=problems, result=result), (
+        422 if problems else 200
+    )
+
+
+# Bundles -----------------------------------------------------------------------------------------
+
+
+@bp.route("/catalog/bundles/")
+@admin_only
+def bundles():
+    rows = db.session.scalars(
+        select(Bundle).options(selectinload(Bundle.items).selectinload(BundleItem.item)).order_by(Bundle.code)
+    )
+    return render_template("admin/bundles.html", bundles=list(rows))
+
+
+@bp.route("/catalog/bundles/<code>", methods=["GET", "POST"])
+@admin_only
+def bundle_edit(code: str):
+    bundle = db.session.scalar(select(Bundle).where(Bundle.code == code))
+    if bundle is None:
+        abort(404)
+    form = F.BundleForm()
+    if request.method == "GET":
+        form.name.data, form.description.data = bundle.name, bundle.description
+        form.aliases.data = "、".join(bundle.aliases or [])
+        form.items.data = "\n".join(bi.item.code for bi in bundle.items)
+        form.partners.data = "\n".join(bundle.partners or [])
+    elif form.validate_on_submit():
+        try:
+            ops.update_bundle(
+                bundle,
+                name=form.name.data,
+                aliases=F.split_list(form.aliases.data),
+                description=form.description.data or "",
+                item_codes=F.split_list(form.items.data),
+                partners=[p.strip() for p in (form.partners.data or "").splitlines() if p.strip()],
+            )
+        except FieldError as exc:
+            db.session.rollback()
+            form.items.errors = [*form.items.errors, _(exc.message)]
+        else:
+            _commit_catalog()
+            flash(_("一件事已保存。"), "success")
+            return redirect(url_for("catalog_admin.bundles"))
+    return render_template("admin/bundle.html", bundle=bundle, form=form), _status(422)
+
+
+# Working-day calendar ----------------------------------------------------------------------------
+
+
+@bp.route("/calendar/", methods=["GET", "POST"])
+@admin_only
+def calendar():
+    from applications.calendar_models import CalendarOverride  # applications depends on catalog
+
+    form = F.CalendarForm()
+    if form.validate_on_submit():
+        try:
+            ops.add_calendar_override(form.day.data, form.working.data == "1", form.note.data or "")
+        except FieldError as exc:
+            db.session.rollback()
+            form.day.errors = [*form.day.errors, _(exc.message)]
+        else:
+            db.session.commit()
+            flash(_("已添加。"), "success")
+            return redirect(url_for("catalog_admin.calendar"))
+    rows = db.session.scalars(select(CalendarOverride).order_by(CalendarOverride.day.desc())).all()
+    return render_template("admin/calendar.html", form=form, rows=rows, action=F.ActionForm()), _status(422)
+
+
+@bp.route("/calendar/<int:override_id>/delete", methods=["POST"])
+@admin_only
+def calendar_delete(override_id: int):
+    if F.ActionForm().validate_on_submit():
+        try:
+            ops.delete_calendar_override(override_id)
+        except DomainError:
+            abort(404)
+        db.session.commit()
+        flash(_("已删除。"), "success")
+    return redirect(url_for("catalog_admin.calendar"))
+
+
+ITEM_STATUSES = [s.value for s in ItemStatus]
