@@ -1,0 +1,821 @@
+"""The reform's numbers (DESIGN §4), computed in one place for pages, exports and the API.
+
+Populations (every date is an Asia/Shanghai local date; a period ``[start, end]`` includes both days):
+
+- **Completed** (办结) = state ``approved``, ``refused`` or ``delivered`` with ``completed_at`` in the
+  period. Withdrawn and not_accepted are never completed. All the completion-based figures below
+  (跑零次率, 最多跑一次率, 按时办结率, 平均办理时长, 一次性告知率, 满意度, declared vs measured) count
+  the applications *completed in the period*, grouped by their item / the category of the item
+  version they were filed under / their accepting unit / the month of completion.
+- **网办率** counts applications by *submission date*: every application with ``submitted_at`` in the
+  period (whatever happened to it since, withdrawn included), online ÷ (online + counter/walk-in).
+  Grouped by month it uses the month of submission.
+
+Definitions:
+
+- zero_visit: completed with no ``visits`` row; at_most_once: completed with ≤ 1 visit row.
+- on_time_rate = completed on or before ``promised_due`` (local completion date ≤ promised_due) ÷
+  completed *that had a promised_due*. An application completed without ever being accepted (e.g.
+  submitted → correction → resubmitted → refused) has no promise to keep: it is left out of both sides
+  (``with_due`` says how many were counted; drill-down ``no_due`` lists the others).
+- avg_working_days = mean of :func:`applications.deadlines.elapsed_working_days` from ``accepted_at``
+  to ``completed_at`` over the completed applications that were accepted, with the
+  :func:`applications.calendar_models.load_calendar` calendar (chinese-calendar holidays, 调休 and
+  admin overrides) and the application's clock pauses excluded. Computed in Python over the
+  completed rows of the period (bounded by the period; the rows are streamed and applications without
+  a pause share one memoised result per (acceptance date, completion date) pair). Always working
+  days, also for the few 自然日 items, so the figure is comparable across items.
+- one_time_rate (一次性告知率) = completed with ``correction_count`` = 1 ÷ completed with
+  ``correction_count`` ≥ 1 (``None`` when no completed application needed a correction).
+- satisfaction = ratings of level 4–5 ÷ ratings, over the ratings of the applications completed in the
+  period (grouped with their application).
+- declared vs measured: for the item grouping, ``mean_visits`` = visit rows ÷ completed and
+  ``declared_visits`` = 到现场次数 of the item's *current published* version; ``exceeds_declared``
+  when the mean is higher.
+
+A rate whose denominator is zero is ``None`` (shown as "—"), never 0. Counts come from SQL
+(``GROUP BY``, the same statements on SQLite and PostgreSQL; the only dialect difference, the local
+day/month of a timestamp, is in :func:`local_month` / :func:`local_day`). ``visibility`` is ``None``
+(everything) or a set of unit ids: only applications whose accepting or approving unit is one of them
+(the same rule as :func:`applications.clerk.visible_clause`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, and_, case, cast, exists, false, func, literal_column, or_, select, true
+from sqlalchemy.sql import ColumnElement, Select
+
+from applications.calendar_models import load_calendar
+from applications.deadlines import Pause, WorkCalendar, elapsed_working_days, local_date
+from applications.models import Application, Channel, ClockPause, StatusEvent, Visit
+from applications.ratings.models import Rating
+from applications.workflow import COMPLETED, State
+from auth.models import Unit
+from catalog.models import Category, ItemVersion, ServiceItem
+from core.db import db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+By = Literal["item", "category", "unit", "month", "none"]
+BY_CHOICES: tuple[str, ...] = ("item", "category", "unit", "month", "none")
+PUBLIC_BY = frozenset({"category", "month"})
+Visibility = frozenset[int] | None
+COMPLETED_VALUES = sorted(s.value for s in COMPLETED)
+#: 满意 and 非常满意.
+SATISFIED_LEVEL = 4
+#: 不满意 and 非常不满意: a bad rating.
+BAD_LEVEL = 2
+#: Rating reasons that say the guide (办事指南) misled the citizen.
+GUIDE_REASONS = frozenset({"办事指南不准确", "办事指南不清楚", "guide", "guide_inaccurate"})
+ALL_KEY = "all"
+NO_UNIT_KEY = "none"
+
+
+# Period and SQL helpers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates ``start`` … ``end`` (both included)."""
+
+    start: date
+    end: date
+
+    @property
+    def lower(self) -> datetime:
+        return _local_midnight(self.start)
+
+    @property
+    def upper(self) -> datetime:
+        return _local_midnight(self.end + timedelta(days=1))
+
+    def args(self) -> dict[str, str]:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def local_month(column: Any) -> ColumnElement[str]:
+    """``'YYYY-MM'`` of a UTC timestamp column in Asia/Shanghai (China has no daylight saving)."""
+    if _is_postgres():
+        return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column, "+8 hours")
+
+
+def local_day(column: Any) -> ColumnElement[Any]:
+    """The Asia/Shanghai date of a UTC timestamp column (comparable with a ``Date`` column)."""
+    if _is_postgres():
+        return cast(func.timezone("Asia/Shanghai", column), Date)
+    return func.date(column, "+8 hours")
+
+
+def visible(visibility: Visibility) -> ColumnElement[bool]:
+    """Applications the viewer may see: all (``None``) or those of the given units."""
+    if visibility is None:
+        return true()
+    if not visibility:
+        return false()
+    ids = sorted(visibility)
+    return or_(Application.unit_id.in_(ids), Application.approving_unit_id.in_(ids))
+
+
+def completed_in(period: Period) -> ColumnElement[bool]:
+    return and_(
+        Application.state.in_(COMPLETED_VALUES),
+        Application.completed_at >= period.lower,
+        Application.completed_at < period.upper,
+    )
+
+
+def submitted_in(period: Period) -> ColumnElement[bool]:
+    return and_(Application.submitted_at >= period.lower, Application.submitted_at < period.upper)
+
+
+def visit_count() -> Any:
+    """Correlated count of an application's visit rows (uses the visits.application_id index)."""
+    return (
+        select(func.count(Visit.id))
+        .where(Visit.application_id == Application.id)
+        .correlate(Application)
+        .scalar_subquery()
+    )
+
+
+def _group(by: str, time_column: Any) -> tuple[Any, bool]:
+    """The GROUP BY expression for ``by`` and whether it needs the item version joined."""
+    if by == "item":
+        return Application.item_id, False
+    if by == "category":
+        return ItemVersion.category_id, True
+    if by == "unit":
+        return Application.unit_id, False
+    if by == "month":
+        return local_month(time_column), False
+    if by == "none":
+        return literal_column(f"'{ALL_KEY}'"), False
+    raise ValueError(f"unknown grouping {by!r}")
+
+
+def _grouped(stmt: Select, by: str, group: Any) -> Select:
+    """GROUP BY ``group``, except for the single "none" row (a constant needs no grouping)."""
+    return stmt if by == "none" else stmt.group_by(group)
+
+
+def _with_version(stmt: Select, needed: bool) -> Select:
+    return stmt.join(ItemVersion, ItemVersion.id == Application.version_id) if needed else stmt
+
+
+# Labels -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    id: int
+    code: str
+    name: str
+    declared_visits: int | None  # of the current published version (None: not published)
+
+
+def item_infos() -> dict[int, ItemInfo]:
+    """Every item by id: code, current name and declared visits (from the catalog snapshot when
+    published, else the item's newest version)."""
+    from catalog.queries import catalog
+
+    infos = {i.id: ItemInfo(i.id, i.code, i.name, i.visits) for i in catalog().items.values()}
+    newest = (
+        select(ItemVersion.item_id, func.max(ItemVersion.version).label("v"))
+        .group_by(ItemVersion.item_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(ServiceItem.id, ServiceItem.code, ItemVersion.name)
+        .join(newest, newest.c.item_id == ServiceItem.id)
+        .join(ItemVersion, and_(ItemVersion.item_id == ServiceItem.id, ItemVersion.version == newest.c.v))
+    ).all()
+    for item_id, code, name in rows:
+        infos.setdefault(item_id, ItemInfo(item_id, code, name, None))
+    return infos
+
+
+def _labels(by: str, raw_keys: Iterable[Any]) -> dict[Any, tuple[str, str]]:
+    """raw group value → (key, label)."""
+    raw = set(raw_keys)
+    if by == "item":
+        infos = item_infos()
+        return {r: (infos[r].code, infos[r].name) if r in infos else (str(r), str(r)) for r in raw}
+    if by == "category":
+        cats = {c.id: (c.code, c.name) for c in db.session.scalars(select(Category))}
+        return {r: cats.get(r, (str(r), str(r))) for r in raw}
+    if by == "unit":
+        units = {u.id: (u.code, u.name) for u in db.session.scalars(select(Unit))}
+        return {
+            r: units.get(r, (NO_UNIT_KEY, "未分派")) if r is not None else (NO_UNIT_KEY, "未分派")
+            for r in raw
+        }
+    if by == "none":
+        return {r: (ALL_KEY, "合计") for r in raw}
+    return {r: (str(r), str(r)) for r in raw}
+
+
+def key_clause(by: str, key: str, time_column: Any) -> ColumnElement[bool]:
+    """The applications behind row ``key`` of grouping ``by`` (an unknown key matches nothing)."""
+    if by == "none":
+        return true() if key in ("", ALL_KEY) else false()
+    if by == "month":
+        return local_month(time_column) == key
+    if by == "item":
+        item_id = db.session.scalar(select(ServiceItem.id).where(ServiceItem.code == key))
+        return Application.item_id == item_id if item_id is not None else false()
+    if by == "category":
+        cat_id = db.session.scalar(select(Category.id).where(Category.code == key))
+        if cat_id is None:
+            return false()
+        return Application.version_id.in_(select(ItemVersion.id).where(ItemVersion.category_id == cat_id))
+    if by == "unit":
+        if key == NO_UNIT_KEY:
+            return Application.unit_id.is_(None)
+        unit_id = db.session.scalar(select(Unit.id).where(Unit.code == key))
+        return Application.unit_id == unit_id if unit_id is not None else false()
+    raise ValueError(f"unknown grouping {by!r}")
+
+
+# Rows ---------------------------------------------------------------------------------------------
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+@dataclass
+class StatRow:
+    key: str
+    label: str
+    completed: int = 0
+    zero_visit: int = 0
+    at_most_once: int = 0
+    visits_total: int = 0
+    with_due: int = 0
+    on_time: int = 0
+    corrected: int = 0
+    corrected_once: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    submitted: int = 0
+    online: int = 0
+    duration_count: int = 0
+    duration_sum: int = 0
+    declared_visits: int | None = None
+
+    @property
+    def zero_visit_rate(self) -> float | None:
+        return rate(self.zero_visit, self.completed)
+
+    @property
+    def at_most_once_rate(self) -> float | None:
+        return rate(self.at_most_once, self.completed)
+
+    @property
+    def online_rate(self) -> float | None:
+        return rate(self.online, self.submitted)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return rate(self.on_time, self.with_due)
+
+    @property
+    def late(self) -> int:
+        return self.with_due - self.on_time
+
+    @property
+    def avg_working_days(self) -> float | None:
+        return round(self.duration_sum / self.duration_count, 2) if self.duration_count else None
+
+    @property
+    def one_time_rate(self) -> float | None:
+        return rate(self.corrected_once, self.corrected)
+
+    @property
+    def satisfaction(self) -> float | None:
+        return rate(self.satisfied, self.rated)
+
+    @property
+    def mean_visits(self) -> float | None:
+        return round(self.visits_total / self.completed, 4) if self.completed else None
+
+    @property
+    def exceeds_declared(self) -> bool:
+        return (
+            self.declared_visits is not None
+            and self.completed > 0
+            and self.visits_total > self.declared_visits * self.completed
+        )
+
+    API_FIELDS = (
+        "key",
+        "label",
+        "completed",
+        "zero_visit",
+        "zero_visit_rate",
+        "at_most_once_rate",
+        "online_rate",
+        "on_time_rate",
+        "avg_working_days",
+        "satisfaction",
+    )
+    EXTRA_FIELDS = (
+        "at_most_once",
+        "submitted",
+        "online",
+        "with_due",
+        "on_time",
+        "one_time_rate",
+        "corrected",
+        "rated",
+        "mean_visits",
+        "declared_visits",
+        "exceeds_declared",
+    )
+
+    def as_dict(self, extra: bool = True) -> dict[str, Any]:
+        names = self.API_FIELDS + (self.EXTRA_FIELDS if extra else ())
+        return {n: getattr(self, n) for n in names}
+
+
+@dataclass
+class Stats:
+    by: str
+    period: Period
+    rows: list[StatRow]
+    totals: StatRow
+
+    def as_dict(self, extra: bool = True) -> dict[str, Any]:
+        return {"rows": [r.as_dict(extra) for r in self.rows], "totals": self.totals.as_dict(extra)}
+
+
+def _count_completed(period: Period, by: str, visibility: Visibility) -> dict[Any, dict[str, int]]:
+    group, needs_version = _group(by, Application.completed_at)
+    inner = _with_version(
+        select(
+            group.label("gid"),
+            visit_count().label("nv"),
+            Application.promised_due.label("due"),
+            local_day(Application.completed_at).label("done_day"),
+            Application.correction_count.label("cc"),
+        ),
+        needs_version,
+    ).where(completed_in(period), visible(visibility))
+    sub = inner.subquery()
+
+    def n(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    stmt = select(
+        (group if by == "none" else sub.c.gid).label("gid"),
+        func.count().label("completed"),
+        n(sub.c.nv == 0).label("zero_visit"),
+        n(sub.c.nv <= 1).label("at_most_once"),
+        func.coalesce(func.sum(sub.c.nv), 0).label("visits_total"),
+        n(sub.c.due.is_not(None)).label("with_due"),
+        n(and_(sub.c.due.is_not(None), sub.c.done_day <= sub.c.due)).label("on_time"),
+        n(sub.c.cc >= 1).label("corrected"),
+        n(sub.c.cc == 1).label("corrected_once"),
+    )
+    stmt = _grouped(stmt, by, sub.c.gid)
+    return {r.gid: dict(r._mapping) for r in db.session.execute(stmt)}
+
+
+def _count_ratings(period: Period, by: str, visibility: Visibility) -> dict[Any, dict[str, int]]:
+    group, needs_version = _group(by, Application.completed_at)
+    stmt = _with_version(
+        select(
+            group.label("gid"),
+            func.count(Rating.id).label("rated"),
+            func.coalesce(func.sum(case((Rating.level >= SATISFIED_LEVEL, 1), else_=0)), 0).label(
+                "satisfied"
+            ),
+        )
+        .select_from(Application)
+        .join(Rating, Rating.application_id == Application.id),
+        needs_version,
+    ).where(completed_in(period), visible(visibility))
+    stmt = _grouped(stmt, by, group)
+    return {r.gid: dict(r._mapping) for r in db.session.execute(stmt)}
+
+
+def _count_submitted(period: Period, by: str, visibility: Visibility) -> dict[Any, dict[str, int]]:
+    group, needs_version = _group(by, Application.submitted_at)
+    stmt = _with_version(
+        select(
+            group.label("gid"),
+            func.count().label("submitted"),
+            func.coalesce(func.sum(case((Application.channel == Channel.ONLINE.value, 1), else_=0)), 0).label(
+                "online"
+            ),
+        ).select_from(Application),
+        needs_version,
+    ).where(submitted_in(period), visible(visibility))
+    stmt = _grouped(stmt, by, group)
+    return {r.gid: dict(r._mapping) for r in db.session.execute(stmt)}
+
+
+def _durations(
+    period: Period, by: str, visibility: Visibility, calendar: WorkCalendar | None = None
+) -> dict[Any, tuple[int, int]]:
+    """raw group value → (number of accepted-and-completed applications, sum of working days)."""
+    cal = calendar or load_calendar()
+    group, needs_version = _group(by, Application.completed_at)
+    where = (completed_in(period), visible(visibility), Application.accepted_at.is_not(None))
+    pauses: dict[int, list[Pause]] = defaultdict(list)
+    pause_rows = db.session.execute(
+        _with_version(
+            select(
+                ClockPause.application_id, ClockPause.started_at, ClockPause.ended_at, ClockPause.reason
+            ).join(Application, Application.id == ClockPause.application_id),
+            needs_version,
+        ).where(*where)
+    )
+    for app_id, started, ended, reason in pause_rows:
+        pauses[app_id].append(Pause(started, ended, reason))
+    memo: dict[tuple[date, date], int] = {}
+    out: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
+    rows = db.session.execute(
+        _with_version(
+            select(group.label("gid"), Application.id, Application.accepted_at, Application.completed_at),
+            needs_version,
+        )
+        .where(*where)
+        .execution_options(yield_per=2000)
+    )
+    for gid, app_id, accepted, completed in rows:
+        if completed < accepted:
+            continue  # inconsistent data: no meaningful duration
+        own = pauses.get(app_id)
+        if own:
+            days = elapsed_working_days(cal, accepted, completed, own)
+        else:
+            pair = (local_date(accepted), local_date(completed))
+            if pair not in memo:
+                memo[pair] = elapsed_working_days(cal, accepted, completed, ())
+            days = memo[pair]
+        acc = out[gid]
+        acc[0] += 1
+        acc[1] += days
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def _rows(period: Period, by: str, visibility: Visibility, calendar: WorkCalendar | None) -> list[StatRow]:
+    completed = _count_completed(period, by, visibility)
+    ratings = _count_ratings(period, by, visibility)
+    submitted = _count_submitted(period, by, visibility)
+    durations = _durations(period, by, visibility, calendar)
+    raw_keys = set(completed) | set(submitted) | set(ratings)
+    labels = _labels(by, raw_keys)
+    declared = {i.id: i.declared_visits for i in item_infos().values()} if by == "item" else {}
+    rows = []
+    for raw in raw_keys:
+        key, label = labels[raw]
+        row = StatRow(key=key, label=label, declared_visits=declared.get(raw))
+        for source in (completed.get(raw), ratings.get(raw), submitted.get(raw)):
+            for name, value in (source or {}).items():
+                if name != "gid":
+                    setattr(row, name, int(value or 0))
+        row.duration_count, row.duration_sum = durations.get(raw, (0, 0))
+        rows.append(row)
+    if by == "month":
+        rows.sort(key=lambda r: r.key)
+    else:
+        rows.sort(key=lambda r: (-r.completed, -r.submitted, r.key))
+    return rows
+
+
+def compute(
+    period: Period, by: str = "none", visibility: Visibility = None, calendar: WorkCalendar | None = None
+) -> Stats:
+    """Every metric for ``period`` grouped ``by`` item / category / unit / month / none, plus totals,
+    over the applications ``visibility`` allows (see the module docstring for the definitions)."""
+    if by not in BY_CHOICES:
+        raise ValueError(f"unknown grouping {by!r}")
+    cal = calendar or load_calendar()
+    rows = _rows(period, by, visibility, cal)
+    if by == "none":
+        totals = rows[0] if rows else StatRow(ALL_KEY, "合计")
+    else:
+        total_rows = _rows(period, "none", visibility, cal)
+        totals = total_rows[0] if total_rows else StatRow(ALL_KEY, "合计")
+    return Stats(by=by, period=period, rows=rows, totals=totals)
+
+
+def declared_vs_measured(period: Period, visibility: Visibility = None) -> list[StatRow]:
+    """Items whose measured mean visits per completed application exceed their declared 到现场次数,
+    the largest excess (completed × (mean − declared), i.e. visits beyond the declared ones) first."""
+    rows = [r for r in compute(period, "item", visibility).rows if r.exceeds_declared]
+    return sorted(rows, key=lambda r: (-excess_visits(r), r.key))
+
+
+def excess_visits(row: StatRow) -> int:
+    return row.visits_total - (row.declared_visits or 0) * row.completed
+
+
+# Drill-down ---------------------------------------------------------------------------------------
+
+COMPLETION_METRICS = (
+    "completed",
+    "zero_visit",
+    "at_most_once",
+    "over_once",
+    "over_declared",
+    "on_time",
+    "late",
+    "no_due",
+    "accepted",
+    "corrected",
+    "corrected_once",
+    "rated",
+    "satisfied",
+    "unsatisfied",
+    "bad_rating",
+)
+SUBMISSION_METRICS = ("submitted", "online", "counter")
+DRILL_METRICS = COMPLETION_METRICS + SUBMISSION_METRICS
+DRILL_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class DrillRow:
+    id: int
+    reference: str
+    item: str
+    unit: str
+    state: str
+    channel: str
+    submitted_at: datetime | None
+    accepted_at: datetime | None
+    completed_at: datetime | None
+    promised_due: date | None
+    visits: int
+    correction_count: int
+    rating: int | None
+
+
+@dataclass
+class Drill:
+    metric: str
+    by: str
+    key: str
+    total: int
+    rows: list[DrillRow] = field(default_factory=list)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.rows)
+
+
+def _metric_clause(metric: str, nv: Any, by: str, key: str) -> ColumnElement[bool]:
+    done_day = local_day(Application.completed_at)
+    rating_level = select(Rating.level).where(Rating.application_id == Application.id).scalar_subquery()
+    has_rating = exists().where(Rating.application_id == Application.id)
+    clauses: dict[str, Any] = {
+        "completed": true(),
+        "zero_visit": nv == 0,
+        "at_most_once": nv <= 1,
+        "over_once": nv > 1,
+        "on_time": and_(Application.promised_due.is_not(None), done_day <= Application.promised_due),
+        "late": and_(Application.promised_due.is_not(None), done_day > Application.promised_due),
+        "no_due": Application.promised_due.is_(None),
+        "accepted": Application.accepted_at.is_not(None),
+        "corrected": Application.correction_count >= 1,
+        "corrected_once": Application.correction_count == 1,
+        "rated": has_rating,
+        "satisfied": rating_level >= SATISFIED_LEVEL,
+        "unsatisfied": rating_level < SATISFIED_LEVEL,
+        "bad_rating": rating_level <= BAD_LEVEL,
+        "submitted": true(),
+        "online": Application.channel == Channel.ONLINE.value,
+        "counter": Application.channel == Channel.COUNTER.value,
+    }
+    if metric == "over_declared":
+        info = next((i for i in item_infos().values() if i.code == key), None) if by == "item" else None
+        if info is None or info.declared_visits is None:
+            return false()
+        return nv > info.declared_visits
+    return clauses[metric]
+
+
+def drill_down(
+    metric: str,
+    key: str,
+    period: Period,
+    visibility: Visibility = None,
+    by: str = "none",
+    limit: int = DRILL_LIMIT,
+) -> Drill:
+    """The applications behind one number: row ``key`` of grouping ``by``, ``metric`` (one of
+    :data:`DRILL_METRICS`), only those ``visibility`` allows, newest first (at most ``limit``; the
+    total says how many match). Raises ValueError for an unknown metric or grouping."""
+    if metric not in DRILL_METRICS:
+        raise ValueError(f"unknown metric {metric!r}")
+    if by not in BY_CHOICES:
+        raise ValueError(f"unknown grouping {by!r}")
+    submission = metric in SUBMISSION_METRICS
+    time_column = Application.submitted_at if submission else Application.completed_at
+    nv = visit_count()
+    where = [
+        submitted_in(period) if submission else completed_in(period),
+        visible(visibility),
+        key_clause(by, key, time_column),
+        _metric_clause(metric, nv, by, key),
+    ]
+    total = db.session.scalar(select(func.count()).select_from(Application).where(*where)) or 0
+    rating_level = select(Rating.level).where(Rating.application_id == Application.id).scalar_subquery()
+    rows = db.session.execute(
+        select(
+            Application.id,
+            Application.reference,
+            Application.item_id,
+            Unit.name.label("unit_name"),
+            Application.state,
+            Application.channel,
+            Application.submitted_at,
+            Application.accepted_at,
+            Application.completed_at,
+            Application.promised_due,
+            nv.label("nv"),
+            Application.correction_count,
+            rating_level.label("rating"),
+        )
+        .outerjoin(Unit, Unit.id == Application.unit_id)
+        .where(*where)
+        .order_by(time_column.desc(), Application.id.desc())
+        .limit(limit)
+    ).all()
+    infos = item_infos() if rows else {}
+    out = [
+        DrillRow(
+            id=r.id,
+            reference=r.reference or "",
+            item=infos[r.item_id].name if r.item_id in infos else str(r.item_id),
+            unit=r.unit_name or "未分派",
+            state=State(r.state).value,
+            channel=Channel(r.channel).value,
+            submitted_at=r.submitted_at,
+            accepted_at=r.accepted_at,
+            completed_at=r.completed_at,
+            promised_due=r.promised_due,
+            visits=int(r.nv or 0),
+            correction_count=r.correction_count or 0,
+            rating=r.rating,
+        )
+        for r in rows
+    ]
+    return Drill(metric=metric, by=by, key=key, total=total, rows=out)
+
+
+# 改革清单 --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GuideRow:
+    """An item whose corrections and bad ratings point at an unclear guide."""
+
+    row: StatRow
+    guide_complaints: int
+    bad_ratings: int
+    top_targets: list[tuple[str, int]]
+    top_reasons: list[tuple[str, int]]
+
+    @property
+    def score(self) -> int:
+        """volume × gap: completed × (share needing a correction + share complaining about the guide)."""
+        return self.row.corrected + self.guide_complaints
+
+
+@dataclass
+class Reform:
+    visits: list[StatRow]
+    guide: list[GuideRow]
+    on_time: list[StatRow]
+
+
+def _correction_targets(period: Period, visibility: Visibility) -> dict[int, Counter[str]]:
+    """item id → how often each 补正 target was named, over the corrections asked of the
+    applications completed in the period."""
+    out: dict[int, Counter[str]] = defaultdict(Counter)
+    rows = db.session.execute(
+        select(Application.item_id, StatusEvent.details)
+        .join(Application, Application.id == StatusEvent.application_id)
+        .where(StatusEvent.action == "request_correction", completed_in(period), visible(visibility))
+    )
+    for item_id, details in rows:
+        for entry in (details or {}).get("items", []) or []:
+            target = (entry or {}).get("target") if isinstance(entry, dict) else None
+            if target:
+                out[item_id][str(target)] += 1
+    return out
+
+
+def _bad_rating_reasons(period: Period, visibility: Visibility) -> dict[int, tuple[int, int, Counter[str]]]:
+    """item id → (bad ratings, bad ratings citing the guide, reason counts)."""
+    out: dict[int, list[Any]] = defaultdict(lambda: [0, 0, Counter()])
+    rows = db.session.execute(
+        select(Application.item_id, Rating.reasons)
+        .join(Rating, Rating.application_id == Application.id)
+        .where(Rating.level <= BAD_LEVEL, completed_in(period), visible(visibility))
+    )
+    for item_id, reasons in rows:
+        acc = out[item_id]
+        acc[0] += 1
+        reasons = [str(r) for r in (reasons or [])]
+        if any(r in GUIDE_REASONS or "指南" in r for r in reasons):
+            acc[1] += 1
+        acc[2].update(reasons)
+    return {k: (v[0], v[1], v[2]) for k, v in out.items()}
+
+
+def reform_list(period: Period, visibility: Visibility = None, limit: int = 10) -> Reform:
+    """The three reform lists, each ranked by volume × gap (largest first):
+
+    - measured visits above the declared 到现场次数: completed × (mean − declared) = visits beyond
+      those declared;
+    - unclear guide: completed × (share corrected + share of bad ratings citing the guide) = corrected
+      applications + guide complaints, with the most named 补正 targets and bad-rating reasons;
+    - worst on time: with_due × (1 − on-time rate) = late completions.
+    """
+    rows = compute(period, "item", visibility).rows
+    by_code = {r.key: r for r in rows}
+    infos = {i.code: i for i in item_infos().values()}
+    visits = sorted((r for r in rows if r.exceeds_declared), key=lambda r: (-excess_visits(r), r.key))
+    targets = _correction_targets(period, visibility)
+    bad = _bad_rating_reasons(period, visibility)
+    guide = []
+    for code, row in by_code.items():
+        info = infos.get(code)
+        item_id = info.id if info else None
+        bad_n, guide_n, reasons = bad.get(item_id, (0, 0, Counter())) if item_id else (0, 0, Counter())
+        if row.corrected == 0 and guide_n == 0:
+            continue
+        guide.append(
+            GuideRow(
+                row=row,
+                guide_complaints=guide_n,
+                bad_ratings=bad_n,
+                top_targets=targets.get(item_id, Counter()).most_common(3) if item_id else [],
+                top_reasons=reasons.most_common(3),
+            )
+        )
+    guide.sort(key=lambda g: (-g.score, g.row.key))
+    on_time = sorted((r for r in rows if r.late > 0), key=lambda r: (-r.late, r.on_time_rate or 0, r.key))
+    return Reform(visits=visits[:limit], guide=guide[:limit], on_time=on_time[:limit])
+
+
+# 办件公示 ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicCase:
+    reference: str
+    item: str
+    completed_on: date
+    approved: bool
+
+
+def recent_completed(limit: int = 20) -> list[PublicCase]:
+    """The most recently completed applications for the public list: reference, item, local
+    completion date, 准予 (approved/delivered) or 不予许可 (refused). No names, no ID numbers."""
+    rows = db.session.execute(
+        select(Application.reference, Application.item_id, Application.completed_at, Application.state)
+        .where(Application.state.in_(COMPLETED_VALUES), Application.completed_at.is_not(None))
+        .order_by(Application.completed_at.desc(), Application.id.desc())
+        .limit(limit)
+    ).all()
+    infos = item_infos() if rows else {}
+    return [
+        PublicCase(
+            reference=r.reference or "",
+            item=infos[r.item_id].name if r.item_id in infos else "",
+            completed_on=local_date(r.completed_at),
+            approved=State(r.state) != State.REFUSED,
+        )
+        for r in rows
+    ]
+
+
+def last_twelve_months(today: date) -> Period:
+    """From the first day of the month eleven months before ``today``'s to ``today``."""
+    month = today.month - 11
+    year = today.year
+    while month < 1:
+        month += 12
+        year -= 1
+    return Period(date(year, month, 1), today)
