@@ -10,6 +10,7 @@ decision gets a clear message instead of a second decision. ``flush()``, never `
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
 
@@ -188,8 +189,8 @@ def reassign(app: Application, lead: User, to_user: User, seen_version: int | No
 
 def accept(app: Application, clerk: User, seen_version: int | None = None) -> None:
     """受理: starts the clock; the promised and legal due dates are stored."""
+    _check_version(app, seen_version)  # first: a decision made meanwhile is "处理过", not "未领取"
     _require_holder(app, clerk)
-    _check_version(app, seen_version)
     transition(app, Action.ACCEPT, clerk)
     if app.accepted_at is None:
         app.accepted_at = utcnow()
@@ -211,8 +212,8 @@ def not_accept(
         raise FieldError("reason", N_("请填写不予受理的理由"))
     if not legal_basis.strip():
         raise FieldError("legal_basis", N_("请填写不予受理的法律依据"))
+    _check_version(app, seen_version)  # first: a decision made meanwhile is "处理过", not "未领取"
     _require_holder(app, clerk)
-    _check_version(app, seen_version)
     transition(app, Action.NOT_ACCEPT, clerk, note=f"{reason}（依据：{legal_basis}）")
     app.completed_at = utcnow()
     app.claimed_by_id = None
@@ -238,8 +239,8 @@ def request_correction(
     items = [i for i in items if (i.get("note") or "").strip()]
     if not items:
         raise FieldError("items", N_("请勾选需要补正的材料或内容，并逐项写明要求"))
+    _check_version(app, seen_version)  # first: a decision made meanwhile is "处理过", not "未领取"
     _require_holder(app, clerk)
-    _check_version(app, seen_version)
     second = app.correction_count >= 1
     if second:
         if (
@@ -283,8 +284,8 @@ def approve(
 ) -> None:
     """办结·准予 with the result's delivery: 邮寄 (carrier and tracking number), 窗口领取 (the pickup is
     recorded as a visit when it happens), 电子证照 (the result document goes to the wallet at level A)."""
+    _check_version(app, seen_version)  # first: a decision made meanwhile is "处理过", not "未领取"
     _require_holder(app, clerk)
-    _check_version(app, seen_version)
     item = pinned_item(app)
     if delivery not in item.delivery:
         raise FieldError("delivery", N_("该事项不支持此送达方式"))
@@ -333,8 +334,8 @@ def refuse(app: Application, clerk: User, *, reason: str, seen_version: int | No
     """办结·不予许可 with the reason."""
     if not reason.strip():
         raise FieldError("reason", N_("请填写不予许可的理由"))
+    _check_version(app, seen_version)  # first: a decision made meanwhile is "处理过", not "未领取"
     _require_holder(app, clerk)
-    _check_version(app, seen_version)
     transition(app, Action.REFUSE, clerk, note=reason)
     app.completed_at = utcnow()
     app.claimed_by_id = None
@@ -347,8 +348,8 @@ def transfer(
     """Send the application to another unit's queue (reason required)."""
     if not reason.strip():
         raise FieldError("reason", N_("请填写转办理由"))
+    _check_version(app, seen_version)  # first: a decision made meanwhile is "处理过", not "未领取"
     _require_holder(app, clerk)
-    _check_version(app, seen_version)
     if to_unit.id == app.unit_id:
         raise FieldError("to_unit", N_("请选择其他单位"))
     old = app.unit_id
@@ -445,11 +446,12 @@ def audit_document_view(app: Application, document_id: int) -> None:
 # Queues -----------------------------------------------------------------------------------------
 
 TABS = ("pending", "mine", "correction", "due_soon", "overdue", "done")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def queue_query(user: User, tab: str, *, today: date | None = None, filters: dict | None = None):
     """The select for one queue tab, filtered by the user's units in SQL."""
-    today = today or datetime.now(UTC).astimezone().date()
+    today = today or datetime.now(UTC).astimezone(SHANGHAI).date()
     f = filters or {}
     q = select(Application).where(visible_clause(user), Application.state != State.DRAFT)
     if tab == "pending":
@@ -482,13 +484,13 @@ def queue_query(user: User, tab: str, *, today: date | None = None, filters: dic
         q = q.where(Application.channel == f["channel"])
     if f.get("reference"):
         q = q.where(Application.reference == f["reference"].strip().upper())
+    # The dates are the clerk's (Asia/Shanghai) calendar days, as the queue shows them.
     if f.get("date_from"):
-        q = q.where(Application.submitted_at >= datetime.combine(f["date_from"], datetime.min.time(), UTC))
+        start = datetime.combine(f["date_from"], datetime.min.time(), SHANGHAI).astimezone(UTC)
+        q = q.where(Application.submitted_at >= start)
     if f.get("date_to"):
-        q = q.where(
-            Application.submitted_at
-            < datetime.combine(f["date_to"] + timedelta(days=1), datetime.min.time(), UTC)
-        )
+        end = datetime.combine(f["date_to"] + timedelta(days=1), datetime.min.time(), SHANGHAI)
+        q = q.where(Application.submitted_at < end.astimezone(UTC))
     return q
 
 

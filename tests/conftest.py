@@ -49,17 +49,35 @@ def _migrate(url: str, instance: Path) -> None:
         db.engine.dispose()
 
 
+def _worker_database(url: str, worker_id: str) -> str:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (``<name>_<worker>``),
+    created from scratch, so workers never truncate each other's tables."""
+    if worker_id in ("", "master"):
+        return url
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker_id}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
-def database_template(tmp_path_factory) -> dict:
+def database_template(tmp_path_factory, worker_id) -> dict:
     """Migrate once: a template SQLite file, or the PostgreSQL test database itself."""
     base = tmp_path_factory.mktemp("db")
     if PG_URL:
-        engine = create_engine(PG_URL)
+        url = _worker_database(PG_URL, worker_id)
+        engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         engine.dispose()
-        _migrate(PG_URL, base)
-        return {"kind": "postgresql", "url": PG_URL}
+        _migrate(url, base)
+        return {"kind": "postgresql", "url": url}
     template = base / "template.db"
     _migrate(f"sqlite:///{template}", base)
     return {"kind": "sqlite", "template": template}

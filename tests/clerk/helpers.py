@@ -1,0 +1,102 @@
+"""Shared by the clerk tests: the demo catalog and accounts, submitted applications inserted directly
+(no upload flow), and logging the demo staff in through the real login form."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from applications.models import Application, Channel, StatusEvent
+from applications.reference import make_reference
+from applications.workflow import State
+from auth.models import Unit, User
+from catalog.queries import catalog
+from core.db import db, utcnow
+
+DEMO_PASSWORD = "Demo-2026"
+DEMO_CITIZEN_MOBILE = "13800000001"
+#: 无犯罪记录证明: police station, ecert or mail, promised 1 / legal 3 working days.
+PS_ITEM = "LJ-HJ-021"
+#: 夫妻投靠落户: police station, counter or mail, promised 5 / legal 20 working days.
+PS_COUNTER_ITEM = "LJ-HJ-008"
+#: 补领机动车号牌: vehicle office, mail or counter.
+VO_ITEM = "LJ-CJ-006"
+
+_sequence = itertools.count(1)
+
+
+def load_world() -> None:
+    """Demo catalog and demo accounts in the current app context, committed."""
+    from auth.cli import ensure_demo_accounts
+    from tests.catalog.helpers import load_demo
+
+    load_demo()
+    ensure_demo_accounts()
+    db.session.commit()
+
+
+def user(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def citizen() -> User:
+    return db.session.scalar(select(User).where(User.mobile == DEMO_CITIZEN_MOBILE))
+
+
+def unit(code: str) -> Unit:
+    return db.session.scalar(select(Unit).where(Unit.code == code))
+
+
+def insert_submitted(
+    n: int,
+    *,
+    unit_code: str = "LJ-PS-DC-01",
+    item_code: str = PS_ITEM,
+    applicant: User | None = None,
+    state: State = State.SUBMITTED,
+    channel: Channel = Channel.ONLINE,
+    submitted_at: datetime | None = None,
+    **columns,
+) -> list[int]:
+    """Insert ``n`` submitted applications of one unit directly (flushed, not committed); their ids.
+
+    Submission times are one second apart (the first is the oldest) so the order is known."""
+    item = catalog().items[item_code]
+    applicant = applicant or citizen()
+    unit_id = unit(unit_code).id
+    start = submitted_at or utcnow() - timedelta(hours=1)
+    columns.setdefault("delivery_method", item.delivery[0])
+    rows = []
+    for i in range(n):
+        k = next(_sequence)
+        app = Application(
+            start_token=secrets.token_urlsafe(16),
+            applicant_id=applicant.id,
+            item_id=item.id,
+            version_id=item.version_id,
+            state=state,
+            channel=channel,
+            district="东城区",
+            contact_mobile=applicant.mobile,
+            unit_id=unit_id,
+            routing_rule="测试",
+            reference=make_reference(date.today(), 500000 + k),
+            submitted_at=start + timedelta(seconds=i),
+            **columns,
+        )
+        app.events.append(
+            StatusEvent(from_state="draft", to_state=state.value, action="submit", actor_id=applicant.id)
+        )
+        rows.append(app)
+    db.session.add_all(rows)
+    db.session.flush()
+    return [a.id for a in rows]
+
+
+def login_staff(client, username: str, password: str = DEMO_PASSWORD):
+    response = client.post("/login", data={"identifier": username, "password": password})
+    assert response.status_code == 302, response.text
+    return response

@@ -1,0 +1,497 @@
+"""The demo clerk works applications through the pages: claim-next order, acceptance and its dates,
+one-time correction and the lead's exception, each decision with what it requires, transfer, visits,
+the audited ID reveal and document views, and refused transitions."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from applications import clerk as ops
+from applications.calendar_models import load_calendar
+from applications.clerk_views import _today
+from applications.deadlines import Pause, counting_calendar, due_dates, local_date
+from applications.models import (
+    Application,
+    ApplicationDocument,
+    ClockPause,
+    OutboxMessage,
+    TrustLevel,
+    Visit,
+    WalletDocument,
+)
+from applications.operations import pinned_item, resubmit
+from applications.workflow import State
+from core.audit import AuditLog
+from core.db import db, utcnow
+from core.storage import get_storage
+from tests.auth.helpers import field_error
+from tests.clerk.helpers import (
+    DEMO_PASSWORD,
+    PS_COUNTER_ITEM,
+    citizen,
+    insert_submitted,
+    login_staff,
+    unit,
+    user,
+)
+from tests.uploads import corpus
+
+NEEDS_LEAD = "再次要求补正须经本单位科室负责人同意"
+STALE_OR_INVALID = "当前状态下不能执行此操作"
+
+
+def _get(app, aid) -> Application:
+    return db.session.get(Application, aid, populate_existing=True)
+
+
+def _audit_actions(aid: int) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(AuditLog.action).where(
+                AuditLog.object_type == "application", AuditLog.object_id == str(aid)
+            )
+        )
+    )
+
+
+def _version(app, aid) -> int:
+    with app.app_context():
+        return _get(app, aid).row_version
+
+
+def _clerk(world):
+    client = world.test_client()
+    login_staff(client, "clerk_ps_dc_01")
+    return client
+
+
+def _claimed(app, n=1, **kw) -> list[int]:
+    with app.app_context():
+        ids = insert_submitted(n, claimed_by_id=user("clerk_ps_dc_01").id, **kw)
+        db.session.commit()
+    return ids
+
+
+def test_claim_next_takes_the_most_urgent_first(world):
+    app = world
+    with app.app_context():
+        today = _today()
+        undated_oldest = insert_submitted(1, submitted_at=utcnow() - timedelta(days=3))[0]
+        later_due = insert_submitted(1, promised_due=today + timedelta(days=5))[0]
+        soon_newer = insert_submitted(1, promised_due=today + timedelta(days=2), submitted_at=utcnow())[0]
+        soon_older = insert_submitted(
+            1, promised_due=today + timedelta(days=2), submitted_at=utcnow() - timedelta(days=1)
+        )[0]
+        insert_submitted(1, unit_code="LJ-PS-DC-02", promised_due=today - timedelta(days=9))  # not ours
+        db.session.commit()
+    client = _clerk(app)
+    order = []
+    for _ in range(5):
+        r = client.post("/clerk/claim-next")
+        assert r.status_code == 302
+        if not r.headers["Location"].rstrip("/").split("/")[-1].isdigit():
+            break
+        order.append(int(r.headers["Location"].rstrip("/").split("/")[-1]))
+    assert order == [soon_older, soon_newer, later_due, undated_oldest]
+    assert "待受理队列已空" in client.get(r.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert all(_get(app, a).claimed_by_id == user("clerk_ps_dc_01").id for a in order)
+        assert all("application.claim" in _audit_actions(a) for a in order)
+
+
+def test_accept_correct_resubmit_second_correction_and_approve_by_mail(world):
+    app = world
+    client = _clerk(app)
+    (aid,) = _claimed(app, item_code=PS_COUNTER_ITEM)
+
+    # 受理: the stored dates are those of applications.deadlines for the item.
+    r = client.post(f"/clerk/applications/{aid}/accept", data={"version": _version(app, aid)})
+    assert r.status_code == 302
+    with app.app_context():
+        a = _get(app, aid)
+        item = pinned_item(a)
+        assert a.state == State.ACCEPTED and a.accepted_at is not None
+        expected = due_dates(
+            load_calendar(),
+            a.accepted_at,
+            promised_days=item.promised_days,
+            legal_days=item.legal_days,
+            day_kind=item.day_kind,
+            instant=item.instant,
+            pauses=[],
+        )
+        assert (a.promised_due, a.legal_due) == expected
+        assert a.promised_due > local_date(a.accepted_at)  # 5 working days, not instant
+        assert (
+            db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "accepted")).user_id
+            == a.applicant_id
+        )
+
+    # 补正 without any noted item: a Chinese error, nothing changes.
+    r = client.post(
+        f"/clerk/applications/{aid}/correction",
+        data={"version": _version(app, aid), "target": "结婚证", "note-结婚证": "  "},
+    )
+    assert r.status_code == 422
+    assert "请勾选需要补正的材料或内容，并逐项写明要求" in r.get_data(as_text=True)
+    with app.app_context():
+        assert _get(app, aid).state == State.ACCEPTED
+
+    # A real correction: pause opened, the citizen notified.
+    r = client.post(
+        f"/clerk/applications/{aid}/correction",
+        data={
+            "version": _version(app, aid),
+            "target": ["结婚证", "双方居民身份证", "双方居民户口簿"],
+            "note-结婚证": "照片不清晰，请重新拍摄",
+            "note-双方居民身份证": "缺少反面",
+            "note-双方居民户口簿": "",
+        },
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    with app.app_context():
+        a = _get(app, aid)
+        assert a.state == State.CORRECTION_REQUESTED and a.correction_count == 1
+        (pause,) = a.pauses
+        assert pause.ended_at is None and pause.reason == "补正"
+        assert len(a.events[-1].details["items"]) == 2 and a.events[-1].details["second"] is False
+        msg = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "correction"))
+        assert msg.user_id == a.applicant_id and "照片不清晰" in msg.body and msg.sms_text
+
+        # The pause ran for a while: move acceptance and the pause start back two weeks, so the
+        # resubmission has working days to add.
+        a.accepted_at = utcnow() - timedelta(days=20)
+        pause.started_at = utcnow() - timedelta(days=14)
+        db.session.commit()
+        a = _get(app, aid)
+        cal, item = load_calendar(), pinned_item(a)
+        unpaused = due_dates(
+            cal,
+            a.accepted_at,
+            promised_days=item.promised_days,
+            legal_days=item.legal_days,
+            day_kind=item.day_kind,
+            instant=item.instant,
+            pauses=[],
+        )
+        resubmit(a, citizen())
+        db.session.commit()
+        a = _get(app, aid)
+        (pause,) = a.pauses
+        assert pause.ended_at is not None
+        assert a.state == State.RESUBMITTED
+        counting = counting_calendar(cal, item.day_kind)
+        paused_days = sum(
+            1
+            for n in range((local_date(pause.ended_at) - local_date(pause.started_at)).days + 1)
+            if counting.is_working_day(local_date(pause.started_at) + timedelta(days=n))
+        )
+        assert paused_days >= 8
+        moved = sum(
+            1
+            for n in range(1, (a.promised_due - unpaused[0]).days + 1)
+            if counting.is_working_day(unpaused[0] + timedelta(days=n))
+        )
+        assert moved == paused_days
+        assert (a.promised_due, a.legal_due) == due_dates(
+            cal,
+            a.accepted_at,
+            promised_days=item.promised_days,
+            legal_days=item.legal_days,
+            day_kind=item.day_kind,
+            instant=item.instant,
+            pauses=[Pause(pause.started_at, pause.ended_at, pause.reason)],
+        )
+        lead = user("lead_dc")
+
+    # A second correction is an exception: no lead, a wrong password, no reason — all refused.
+    second = {"target": "结婚证", "note-结婚证": "仍不清晰"}
+    r = client.post(f"/clerk/applications/{aid}/correction", data={**second, "version": _version(app, aid)})
+    assert r.status_code == 422 and NEEDS_LEAD in r.get_data(as_text=True)
+    r = client.post(
+        f"/clerk/applications/{aid}/correction",
+        data={
+            **second,
+            "lead": lead.id,
+            "lead_password": "wrong-password",
+            "exception_reason": "原件模糊",
+            "version": _version(app, aid),
+        },
+    )
+    assert r.status_code == 422 and NEEDS_LEAD in r.get_data(as_text=True)
+    r = client.post(
+        f"/clerk/applications/{aid}/correction",
+        data={**second, "lead": lead.id, "lead_password": DEMO_PASSWORD, "version": _version(app, aid)},
+    )
+    assert r.status_code == 422 and "请填写再次补正的理由" in r.get_data(as_text=True)
+    with app.app_context():
+        assert _get(app, aid).correction_count == 1
+    r = client.post(
+        f"/clerk/applications/{aid}/correction",
+        data={
+            **second,
+            "lead": lead.id,
+            "lead_password": DEMO_PASSWORD,
+            "exception_reason": "原件模糊无法核验",
+            "version": _version(app, aid),
+        },
+    )
+    assert r.status_code == 302
+    with app.app_context():
+        a = _get(app, aid)
+        assert a.correction_count == 2 and a.state == State.CORRECTION_REQUESTED
+        details = a.events[-1].details
+        assert details["second"] is True and details["approved_by"] == lead.id
+        assert details["reason"] == "原件模糊无法核验"
+        resubmit(a, citizen())
+        db.session.commit()
+
+    # 办结·准予 by mail needs the carrier and the tracking number.
+    r = client.post(
+        f"/clerk/applications/{aid}/approve",
+        data={"version": _version(app, aid), "delivery": "mail", "carrier": "EMS"},
+    )
+    assert r.status_code == 422
+    assert field_error(r.get_data(as_text=True), "tracking") == "邮寄送达请填写快递公司和运单号"
+    r = client.post(
+        f"/clerk/applications/{aid}/approve",
+        data={
+            "version": _version(app, aid),
+            "delivery": "mail",
+            "carrier": "EMS",
+            "tracking": "1234567890123",
+        },
+    )
+    assert r.status_code == 302
+    with app.app_context():
+        a = _get(app, aid)
+        assert a.state == State.APPROVED and a.completed_at is not None
+        assert a.result["carrier"] == "EMS" and a.result["tracking"] == "1234567890123"
+        assert "1234567890123" in db.session.scalar(
+            select(OutboxMessage.body).where(OutboxMessage.kind == "approved")
+        )
+        actions = _audit_actions(aid)
+    for action in (
+        "application.accept",
+        "application.request_correction",
+        "application.resubmit",
+        "application.approve",
+    ):
+        assert action in actions, (action, actions)
+    assert actions.count("application.request_correction") == 2
+
+
+def test_not_accept_needs_reason_and_legal_basis(world):
+    app = world
+    client = _clerk(app)
+    (aid,) = _claimed(app)
+    r = client.post(
+        f"/clerk/applications/{aid}/not-accept", data={"version": _version(app, aid), "reason": "不属于本所"}
+    )
+    assert r.status_code == 422
+    assert field_error(r.get_data(as_text=True), "legal_basis") == "请填写不予受理的法律依据"
+    r = client.post(
+        f"/clerk/applications/{aid}/not-accept", data={"version": _version(app, aid), "legal_basis": "x"}
+    )
+    assert field_error(r.get_data(as_text=True), "reason") == "请填写不予受理的理由"
+    r = client.post(
+        f"/clerk/applications/{aid}/not-accept",
+        data={
+            "version": _version(app, aid),
+            "reason": "不属于本所管辖",
+            "legal_basis": "《行政许可法》第三十二条",
+        },
+    )
+    assert r.status_code == 302
+    with app.app_context():
+        a = _get(app, aid)
+        assert a.state == State.NOT_ACCEPTED and a.claimed_by_id is None
+        assert "《行政许可法》第三十二条" in a.events[-1].note
+        assert "application.not_accept" in _audit_actions(aid)
+
+
+def test_approve_as_e_certificate_puts_the_result_in_the_wallet_at_level_a(world):
+    app = world
+    client = _clerk(app)
+    (aid,) = _claimed(app)  # 无犯罪记录证明: ecert or mail
+    assert (
+        client.post(f"/clerk/applications/{aid}/accept", data={"version": _version(app, aid)}).status_code
+        == 302
+    )
+    r = client.post(
+        f"/clerk/applications/{aid}/approve", data={"version": _version(app, aid), "delivery": "ecert"}
+    )
+    assert r.status_code == 422
+    assert field_error(r.get_data(as_text=True), "result_file") == "电子证照送达请上传办理结果文件"
+    r = client.post(
+        f"/clerk/applications/{aid}/approve",
+        data={
+            "version": _version(app, aid),
+            "delivery": "ecert",
+            "result_file": (io.BytesIO(corpus.pdf()), "证明.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    with app.app_context():
+        a = _get(app, aid)
+        assert a.state == State.APPROVED
+        wallet = db.session.get(WalletDocument, a.result["wallet_document_id"])
+        assert wallet.owner_id == citizen().id and wallet.trust_level == TrustLevel.A
+        assert wallet.source_application_id == aid and wallet.issuer == unit("LJ-PS-DC-01").name
+        assert get_storage().open(wallet.storage_key).startswith(b"%PDF")
+
+
+def test_approve_for_counter_pickup_then_pickup_records_a_visit_and_delivers(world):
+    app = world
+    client = _clerk(app)
+    (aid,) = _claimed(app, item_code=PS_COUNTER_ITEM)
+    client.post(f"/clerk/applications/{aid}/accept", data={"version": _version(app, aid)})
+    r = client.post(
+        f"/clerk/applications/{aid}/approve", data={"version": _version(app, aid), "delivery": "counter"}
+    )
+    assert r.status_code == 302
+    with app.app_context():
+        assert _get(app, aid).visits == []
+    assert client.post(f"/clerk/applications/{aid}/pickup").status_code == 302
+    with app.app_context():
+        a = _get(app, aid)
+        assert a.state == State.DELIVERED
+        (visit,) = a.visits
+        assert visit.purpose == "领取结果" and visit.recorded_by_id == user("clerk_ps_dc_01").id
+        assert {"application.deliver", "application.visit"} <= set(_audit_actions(aid))
+
+
+def test_refuse_needs_a_reason(world):
+    app = world
+    client = _clerk(app)
+    (aid,) = _claimed(app)
+    client.post(f"/clerk/applications/{aid}/accept", data={"version": _version(app, aid)})
+    r = client.post(f"/clerk/applications/{aid}/refuse", data={"version": _version(app, aid), "reason": " "})
+    assert r.status_code == 422 and field_error(r.get_data(as_text=True), "reason") == "请填写理由"
+    r = client.post(
+        f"/clerk/applications/{aid}/refuse", data={"version": _version(app, aid), "reason": "不符合条件"}
+    )
+    assert r.status_code == 302
+    with app.app_context():
+        assert _get(app, aid).state == State.REFUSED
+        assert "application.refuse" in _audit_actions(aid)
+
+
+def test_transfer_moves_it_to_the_other_units_queue(world):
+    app = world
+    client = _clerk(app)
+    (aid,) = _claimed(app)
+    r = client.post(
+        f"/clerk/applications/{aid}/transfer",
+        data={"version": _version(app, aid), "to_unit": "LJ-PS-DC-02", "reason": ""},
+    )
+    assert r.status_code == 422 and field_error(r.get_data(as_text=True), "reason") == "请填写转办理由"
+    r = client.post(
+        f"/clerk/applications/{aid}/transfer",
+        data={"version": _version(app, aid), "to_unit": "LJ-PS-DC-02", "reason": "申请人住址属望江门辖区"},
+    )
+    assert r.status_code == 302
+    assert client.get(f"/clerk/applications/{aid}").status_code == 404
+    with app.app_context():
+        a = _get(app, aid)
+        assert a.unit_id == unit("LJ-PS-DC-02").id and a.claimed_by_id is None
+        assert [x.id for x in ops.queue_page(user("clerk_ps_dc_02"), "pending")] == [aid]
+        assert ops.queue_page(user("clerk_ps_dc_01"), "pending") == []
+        assert "application.transfer" in _audit_actions(aid)
+    other = world.test_client()
+    login_staff(other, "clerk_ps_dc_02")
+    assert other.get(f"/clerk/applications/{aid}").status_code == 200
+
+
+def test_record_visit_validates_purpose_place_and_time(world):
+    app = world
+    client = _clerk(app)
+    (aid,) = _claimed(app)
+    url = f"/clerk/applications/{aid}/visit"
+    r = client.post(url, data={"place": "解放路派出所", "purpose": "喝茶"})
+    assert r.status_code == 422 and field_error(r.get_data(as_text=True), "purpose")
+    r = client.post(url, data={"place": "", "purpose": "核验原件"})
+    assert r.status_code == 422 and field_error(r.get_data(as_text=True), "place") == "请填写地点"
+    future = (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    r = client.post(url, data={"place": "解放路派出所", "purpose": "核验原件", "at": future})
+    assert r.status_code == 422 and field_error(r.get_data(as_text=True), "at") == "到场时间不能晚于现在"
+    with app.app_context():
+        assert db.session.scalar(select(Visit).where(Visit.application_id == aid)) is None
+    r = client.post(url, data={"place": "解放路派出所", "purpose": "采集照片指纹"})
+    assert r.status_code == 302
+    with app.app_context():
+        (visit,) = _get(app, aid).visits
+        assert visit.purpose == "采集照片指纹" and visit.place == "解放路派出所"
+        assert "application.visit" in _audit_actions(aid)
+
+
+def test_reveal_is_for_the_holder_only_and_document_views_are_audited(world):
+    app = world
+    with app.app_context():
+        (held,) = insert_submitted(1, claimed_by_id=user("clerk_ps_dc_01").id)
+        (not_held,) = insert_submitted(1)
+        key = get_storage().save(corpus.pdf(), suffix=".pdf")
+        doc = ApplicationDocument(
+            application_id=held,
+            requirement=0,
+            requirement_name="申请人居民身份证",
+            storage_key=key,
+            kind="pdf",
+            mimetype="application/pdf",
+            size=10,
+            sha256="0" * 64,
+            display_name="身份证.pdf",
+        )
+        db.session.add(doc)
+        db.session.commit()
+        doc_id, number = doc.id, citizen().id_number
+    client = _clerk(app)
+    page = client.get(f"/clerk/applications/{held}").get_data(as_text=True)
+    assert number not in page and "显示完整号码" in page
+    page = client.get(f"/clerk/applications/{not_held}").get_data(as_text=True)
+    assert number not in page and "显示完整号码" not in page
+    r = client.post(
+        f"/clerk/applications/{not_held}/reveal", data={"which": "applicant"}, follow_redirects=True
+    )
+    assert number not in r.get_data(as_text=True) and "只有已领取该申请的工作人员" in r.get_data(as_text=True)
+    r = client.post(f"/clerk/applications/{held}/reveal", data={"which": "applicant"})
+    assert r.status_code == 200 and number in r.get_data(as_text=True)
+    r = client.get(f"/clerk/applications/{held}/files/{doc_id}")
+    assert r.status_code == 200 and r.data.startswith(b"%PDF")
+    assert r.headers["Cache-Control"] == "no-store"
+    with app.app_context():
+        assert _audit_actions(not_held) == []
+        actions = _audit_actions(held)
+        assert actions.count("application.reveal_id") == 1
+        assert actions.count("application.document_view") == 1
+        row = db.session.scalar(select(AuditLog).where(AuditLog.action == "application.document_view"))
+        assert row.actor_id == user("clerk_ps_dc_01").id and row.details["document"] == doc_id
+
+
+def test_an_invalid_transition_is_refused_and_audited(world):
+    app = world
+    client = _clerk(app)
+    (aid,) = _claimed(app)
+    r = client.post(
+        f"/clerk/applications/{aid}/approve",
+        data={"version": _version(app, aid), "delivery": "mail", "carrier": "EMS", "tracking": "1"},
+        follow_redirects=True,
+    )
+    assert STALE_OR_INVALID in r.get_data(as_text=True)
+    r = client.post(f"/clerk/applications/{aid}/delivered", follow_redirects=True)
+    assert STALE_OR_INVALID in r.get_data(as_text=True)
+    with app.app_context():
+        a = _get(app, aid)
+        assert a.state == State.SUBMITTED and a.completed_at is None
+        rows = db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "application.refused_transition").order_by(AuditLog.id)
+        ).all()
+        assert [(r.object_id, r.details["state"], r.details["action"]) for r in rows] == [
+            (str(aid), "submitted", "approve"),
+            (str(aid), "submitted", "deliver"),
+        ]
+        assert db.session.scalar(select(ClockPause.id)) is None

@@ -1,0 +1,158 @@
+"""Queue tabs, their counts, the filters and keyset pagination, through the clerk's pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from applications import clerk as ops
+from applications.clerk_views import _today
+from applications.models import Application, Channel
+from applications.workflow import State
+from catalog.queries import catalog
+from core.db import db
+from tests.clerk.helpers import PS_COUNTER_ITEM, insert_submitted, login_staff, user
+
+REF = re.compile(r">(LJ\d{14}[0-9A-Z])</a>")
+
+
+def _refs(client, url: str) -> list[str]:
+    return REF.findall(client.get(url).get_data(as_text=True))
+
+
+def _ref_map(ids_by_name: dict[str, list[int]]) -> dict[str, set[str]]:
+    return {
+        name: {db.session.get(Application, i).reference for i in ids} for name, ids in ids_by_name.items()
+    }
+
+
+def test_each_tab_holds_exactly_its_applications_and_the_counts_match(world):
+    app = world
+    with app.app_context():
+        today = _today()
+        me, colleague = user("clerk_ps_dc_01").id, user("lead_dc").id
+        ids = {
+            "pending": insert_submitted(2) + insert_submitted(1, state=State.RESUBMITTED),
+            "mine_new": insert_submitted(1, claimed_by_id=me),
+            "mine_accepted": insert_submitted(
+                1,
+                state=State.ACCEPTED,
+                claimed_by_id=me,
+                promised_due=today + timedelta(days=10),
+                due_soon_on=today + timedelta(days=8),
+            ),
+            "correction": insert_submitted(1, state=State.CORRECTION_REQUESTED, claimed_by_id=colleague),
+            "due_soon": insert_submitted(
+                1,
+                state=State.ACCEPTED,
+                claimed_by_id=colleague,
+                promised_due=today + timedelta(days=1),
+                due_soon_on=today - timedelta(days=1),
+            ),
+            "due_today": insert_submitted(
+                1,
+                state=State.ACCEPTED,
+                claimed_by_id=colleague,
+                promised_due=today,
+                due_soon_on=today,
+            ),
+            "overdue": insert_submitted(
+                1,
+                state=State.ACCEPTED,
+                claimed_by_id=me,
+                promised_due=today - timedelta(days=1),
+                due_soon_on=today - timedelta(days=3),
+            ),
+            "done": insert_submitted(1, state=State.APPROVED)
+            + insert_submitted(1, state=State.REFUSED)
+            + insert_submitted(1, state=State.DELIVERED)
+            + insert_submitted(1, state=State.NOT_ACCEPTED),
+            # Neither a withdrawn application nor another unit's shows anywhere.
+            "nowhere": insert_submitted(1, state=State.WITHDRAWN)
+            + insert_submitted(1, unit_code="LJ-PS-DC-02"),
+            "late_done": insert_submitted(1, state=State.APPROVED, promised_due=today - timedelta(days=5)),
+        }
+        db.session.commit()
+        r = _ref_map(ids)
+    expected = {
+        "pending": r["pending"],
+        "mine": r["mine_new"] | r["mine_accepted"] | r["overdue"],
+        "correction": r["correction"],
+        "due_soon": r["due_soon"] | r["due_today"],
+        "overdue": r["overdue"],
+        "done": r["done"] | r["late_done"],
+    }
+    client = app.test_client()
+    login_staff(client, "clerk_ps_dc_01")
+    page = client.get("/clerk/").get_data(as_text=True)
+    badges = {k: int(v) for k, v in re.findall(r'data-testid="count-(\w+)">(\d+)<', page)}
+    assert badges == {k: len(v) for k, v in expected.items()}
+    for tab, refs in expected.items():
+        got = _refs(client, f"/clerk/?tab={tab}")
+        assert set(got) == refs, tab
+        assert len(got) == len(refs), tab
+    with app.app_context():
+        assert ops.queue_counts(user("clerk_ps_dc_01"), _today()) == badges
+
+
+def test_filters_by_item_channel_reference_and_local_date(world):
+    app = world
+    shanghai = ZoneInfo("Asia/Shanghai")
+    # 01:00 in Shanghai on 10 March is still 9 March in UTC: the filter is by the local date.
+    early_local = datetime(2026, 3, 10, 1, 0, tzinfo=shanghai).astimezone(UTC)
+    with app.app_context():
+        counter_item = catalog().items[PS_COUNTER_ITEM]
+        a_online = insert_submitted(1, submitted_at=datetime(2026, 3, 9, 10, 0, tzinfo=UTC))
+        b_counter = insert_submitted(1, channel=Channel.COUNTER, submitted_at=early_local)
+        c_other_item = insert_submitted(
+            1, item_code=PS_COUNTER_ITEM, submitted_at=datetime(2026, 3, 12, 2, 0, tzinfo=UTC)
+        )
+        db.session.commit()
+        r = _ref_map({"a": a_online, "b": b_counter, "c": c_other_item})
+        counter_item_id = counter_item.id
+    client = app.test_client()
+    login_staff(client, "clerk_ps_dc_01")
+    assert set(_refs(client, "/clerk/?tab=pending")) == r["a"] | r["b"] | r["c"]
+    assert set(_refs(client, f"/clerk/?tab=pending&item={counter_item_id}")) == r["c"]
+    assert set(_refs(client, "/clerk/?tab=pending&channel=counter")) == r["b"]
+    assert set(_refs(client, "/clerk/?tab=pending&channel=online")) == r["a"] | r["c"]
+    (ref_b,) = r["b"]
+    assert set(_refs(client, f"/clerk/?tab=pending&ref={ref_b.lower()}")) == r["b"]
+    assert set(_refs(client, "/clerk/?tab=pending&date_from=2026-03-10&date_to=2026-03-10")) == r["b"]
+    assert set(_refs(client, "/clerk/?tab=pending&date_from=2026-03-10")) == r["b"] | r["c"]
+    assert set(_refs(client, "/clerk/?tab=pending&date_to=2026-03-09")) == r["a"]
+    assert set(_refs(client, "/clerk/?tab=done&channel=counter")) == set()
+
+
+def test_keyset_pagination_returns_every_row_once_across_three_pages(world):
+    app = world
+    with app.app_context():
+        today = _today()
+        ids = insert_submitted(25)  # undated (last)
+        ids += insert_submitted(20, state=State.RESUBMITTED, promised_due=today + timedelta(days=3))  # ties
+        for k in range(20):
+            ids += insert_submitted(1, state=State.RESUBMITTED, promised_due=today + timedelta(days=k % 7))
+        db.session.commit()
+        all_refs = _ref_map({"all": ids})["all"]
+        ordered = [
+            a.reference
+            for a in sorted(
+                (db.session.get(Application, i) for i in ids),
+                key=lambda a: (a.promised_due or datetime.max.date(), a.id),
+            )
+        ]
+    assert len(all_refs) == 65
+    client = app.test_client()
+    login_staff(client, "clerk_ps_dc_01")
+    url, pages = "/clerk/?tab=pending", []
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        pages.append(REF.findall(page))
+        nxt = re.search(r'href="([^"]+)">下一页<', page)
+        url = nxt.group(1).replace("&amp;", "&") if nxt else None
+        assert len(pages) <= 4
+    assert [len(p) for p in pages] == [30, 30, 5]
+    flat = [ref for p in pages for ref in p]
+    assert flat == ordered
+    assert len(set(flat)) == 65 and set(flat) == all_refs
