@@ -4,6 +4,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# pytest-xdist: one worker per core (each with its own database); PYTEST_ARGS= runs serially.
+PYTEST_ARGS ?= -n auto --dist loadfile
 WORKERS ?= 2
 export FLASK_APP := wsgi.py
 

@@ -16,4 +16,7 @@ def init_catalog_admin(app: Flask) -> None:
     if "catalog_admin" in app.blueprints:
         return
     app.register_blueprint(bp)
+    from catalog.admin.units import bp as units_bp
+
+    app.register_blueprint(units_bp)
     add_nav(app, "catalog_admin.items", _l("管理"), roles={"admin"})
