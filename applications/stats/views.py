@@ -23,6 +23,8 @@ from applications.stats import exports, metrics
 from applications.stats.forms import StatsFilterForm, first_error, with_defaults
 from applications.stats.metrics import Period, Visibility
 from auth.policies import role_required
+from core import audit
+from core.db import db, writes_on_get
 from core.extensions import login_manager
 from core.i18n import N_
 from core.pagecache import anonymous_cache
@@ -277,6 +279,14 @@ def _export(kind: str):
     else:
         body = exports.to_xlsx(table)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    if name in STAFF_TABLES:  # exports of staff figures are on the record (public tables are public)
+        audit.record(
+            "stats.export",
+            object_type="stats",
+            object_id=name,
+            details={"format": kind, "args": request.args.to_dict()},
+        )
+        db.session.commit()
     response = Response(body, headers={"Content-Type": mimetype})
     response.headers["Content-Disposition"] = content_disposition(
         f"{table.title}-{stamp}.{kind}", f"stats-{name}-{stamp}.{kind}"
@@ -295,11 +305,13 @@ def content_disposition(filename: str, fallback: str) -> str:
 
 
 @bp.get("/export.csv")
+@writes_on_get
 def export_csv():
     return _export("csv")
 
 
 @bp.get("/export.xlsx")
+@writes_on_get
 def export_xlsx():
     return _export("xlsx")
 

@@ -228,3 +228,20 @@ def test_unknown_table_is_400(app, client, world):
     login_as(app, client, "admin")
     response = client.get("/stats/export.csv?table=secrets")
     assert response.status_code == 400 and '<html lang="zh-CN">' in response.text
+
+
+def test_a_staff_export_is_on_the_record(app):
+    """Exporting staff figures writes an audit row (who exported which table)."""
+    from sqlalchemy import select
+
+    from core.audit import AuditLog
+    from core.db import db
+    from tests.auth.helpers import login_as
+
+    client = app.test_client()
+    login_as(app, client, "admin")
+    response = client.get("/stats/export.csv?table=summary&from=2025-01-01&to=2025-12-31")
+    assert response.status_code == 200
+    with app.app_context():
+        rows = db.session.scalars(select(AuditLog).where(AuditLog.action == "stats.export")).all()
+    assert [r.object_id for r in rows] == ["summary"]
