@@ -225,7 +225,8 @@ def bench_submit(submissions: int, pg_admin_url: str) -> None:
             print(
                 f"submit ({r['database']}): {r['submissions']} submissions with two "
                 f"{r['photo_bytes'][0] // 1000} KB photos: {r['per_second']:.2f}/s; bare "
-                f"decode+re-encode+hash+write loop {r['bare_per_second']:.2f}/s; ratio {r['ratio']:.2f} (target ≥ 0.5)"
+                f"decode+re-encode+hash+write loop {r['bare_per_second']:.2f}/s; "
+                f"ratio {r['ratio']:.2f} (target ≥ 0.5)"
             )
     finally:
         if len(targets) > 1:
