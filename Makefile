@@ -38,6 +38,7 @@ migrate: venv
 
 demo: migrate
 	LOG_LEVEL=WARNING $(BIN)/flask demo load
+	LOG_LEVEL=WARNING $(BIN)/flask demo simulate --days 90 --per-day 4 --seed 1 --if-empty
 
 worker: venv
 	$(BIN)/flask notify worker

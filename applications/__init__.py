@@ -6,7 +6,7 @@ def init_app(app) -> None:
     from flask_babel import lazy_gettext as _l
 
     # calendar_models and models register the tables; cli adds `flask demo load`.
-    from applications import calendar_models, clerk_views, cli, models, views  # noqa: F401
+    from applications import calendar_models, clerk_views, cli, models, simulate, views  # noqa: F401
     from applications.operations import is_authorisation, referenced_storage_keys
     from applications.ratings import models as _rating_models  # noqa: F401
     from applications.sweep import register_cli
@@ -29,3 +29,6 @@ def init_app(app) -> None:
     from applications.stats import init_stats
 
     init_stats(app)
+    from applications.ratings import init_ratings
+
+    init_ratings(app)

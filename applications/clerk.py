@@ -297,24 +297,10 @@ def approve(
     app.completed_at = utcnow()
     app.result = {"delivery": delivery, "carrier": carrier.strip(), "tracking": tracking.strip()}
     if delivery == "ecert":
-        key = store_file(storage, result_file)
-        unit = db.session.get(Unit, app.approving_unit_id or app.unit_id)
-        wallet = WalletDocument(
-            owner_id=app.applicant_id,
-            doc_type=item.result_name or item.name,
-            issuer=unit.name if unit else "",
-            trust_level=TrustLevel.A,
-            storage_key=key,
-            kind=result_file.kind,
-            mimetype=result_file.mimetype,
-            size=result_file.size,
-            sha256=result_file.sha256,
-            display_name=result_file.display_name,
-            source_application_id=app.id,
-        )
-        db.session.add(wallet)
-        db.session.flush()
-        app.result = {**app.result, "wallet_document_id": wallet.id}
+        app.result = {
+            **app.result,
+            "wallet_document_id": _certificate_in_wallet(app, item, result_file, storage).id,
+        }
     app.claimed_by_id = None
     how = {
         "mail": f"已通过{carrier}寄出，运单号{tracking}",
@@ -328,6 +314,41 @@ def approve(
         f"您的申请 {app.reference} 已办结（准予）。{how}。",
         sms=f"【临江公安】您的申请{app.reference}已办结，{how}。",
     )
+
+
+def _certificate_in_wallet(
+    app: Application, item, result_file: CleanFile, storage: Storage
+) -> WalletDocument:
+    """Place the e-certificate in the citizen's wallet at trust level A (the very same file already
+    there — same bytes, same type — is promoted instead of stored twice)."""
+    doc_type = item.result_name or item.name
+    wallet = db.session.scalar(
+        select(WalletDocument).where(
+            WalletDocument.owner_id == app.applicant_id,
+            WalletDocument.sha256 == result_file.sha256,
+            WalletDocument.doc_type == doc_type,
+        )
+    )
+    if wallet is not None:
+        wallet.trust_level = TrustLevel.A
+        return wallet
+    unit = db.session.get(Unit, app.approving_unit_id or app.unit_id)
+    wallet = WalletDocument(
+        owner_id=app.applicant_id,
+        doc_type=doc_type,
+        issuer=unit.name if unit else "",
+        trust_level=TrustLevel.A,
+        storage_key=store_file(storage, result_file),
+        kind=result_file.kind,
+        mimetype=result_file.mimetype,
+        size=result_file.size,
+        sha256=result_file.sha256,
+        display_name=result_file.display_name,
+        source_application_id=app.id,
+    )
+    db.session.add(wallet)
+    db.session.flush()
+    return wallet
 
 
 def refuse(app: Application, clerk: User, *, reason: str, seen_version: int | None = None) -> None:

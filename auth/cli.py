@@ -22,6 +22,12 @@ DEMO_PASSWORD = "Demo-2026"  # noqa: S105 - the published demo password, printed
 # from the units in the database (see ensure_demo_accounts). Units come from catalog/data/units.yaml.
 DEMO_STAFF: list[tuple[str, str, Role, list[str]]] = [
     ("lead_dc", "刘卫东", Role.UNIT_LEAD, ["LJ-PS-DC-01", "LJ-PS-DC-02"]),
+    ("lead_xc", "马丽", Role.UNIT_LEAD, ["LJ-PS-XC-01", "LJ-PS-XC-02"]),
+    ("lead_jn", "杨帆", Role.UNIT_LEAD, ["LJ-PS-JN-01", "LJ-PS-JN-02"]),
+    ("lead_gx", "许斌", Role.UNIT_LEAD, ["LJ-PS-GX-01", "LJ-PS-GX-02"]),
+    ("lead_vo", "韩磊", Role.UNIT_LEAD, ["LJ-VO", "LJ-VO-JN"]),
+    ("lead_ee", "邓琦", Role.UNIT_LEAD, ["LJ-EE"]),
+    ("lead_za", "曹阳", Role.UNIT_LEAD, ["LJ-ZA"]),
     ("admin", "周敏", Role.ADMIN, []),
     ("auditor", "孙立", Role.AUDITOR, []),
 ]

@@ -299,6 +299,38 @@ TABLE: dict[tuple[str, str], Row] = {
     },
     ("GET", "/stats/public"): Row("/stats/public", every(200)),
     ("GET", "/api/v1/stats"): Row("/api/v1/stats", every(200)),
+    # 好差评
+    ("GET", "/applications/<int:application_id>/rate"): Row(
+        "/applications/999999/rate", {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}
+    ),
+    ("POST", "/applications/<int:application_id>/rate"): Row(
+        "/applications/999999/rate", {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}, {}
+    ),
+    ("GET", "/ratings/follow-ups"): Row(
+        "/ratings/follow-ups",
+        {
+            "anonymous": LOGIN,
+            "unit_lead": 200,
+            **dict.fromkeys(("citizen", "clerk", "admin", "auditor"), 403),
+        },
+    ),
+    ("GET", "/ratings/follow-ups/<int:follow_up_id>"): Row(
+        "/ratings/follow-ups/999999",
+        {
+            "anonymous": LOGIN,
+            "unit_lead": 404,
+            **dict.fromkeys(("citizen", "clerk", "admin", "auditor"), 403),
+        },
+    ),
+    ("POST", "/ratings/follow-ups/<int:follow_up_id>"): Row(
+        "/ratings/follow-ups/999999",
+        {
+            "anonymous": LOGIN,
+            "unit_lead": 404,
+            **dict.fromkeys(("citizen", "clerk", "admin", "auditor"), 403),
+        },
+        {},
+    ),
     ("GET", "/me/messages"): Row("/me/messages", split(LOGIN, 200)),
     ("GET", "/applications/<int:application_id>/files/<int:document_id>"): Row(
         "/applications/999999/files/1", split(LOGIN, 404)

@@ -345,6 +345,31 @@ def test_approve_as_e_certificate_puts_the_result_in_the_wallet_at_level_a(world
         assert get_storage().open(wallet.storage_key).startswith(b"%PDF")
 
 
+def test_the_same_certificate_twice_is_one_wallet_document(world):
+    """Two approvals for one citizen with byte-identical results: the wallet keeps one document."""
+    app = world
+    client = _clerk(app)
+    pdf = corpus.pdf()
+    ids = []
+    for aid in _claimed(app, n=2):
+        client.post(f"/clerk/applications/{aid}/accept", data={"version": _version(app, aid)})
+        r = client.post(
+            f"/clerk/applications/{aid}/approve",
+            data={
+                "version": _version(app, aid),
+                "delivery": "ecert",
+                "result_file": (io.BytesIO(pdf), "证明.pdf"),
+            },
+            content_type="multipart/form-data",
+        )
+        assert r.status_code == 302
+        ids.append(aid)
+    with app.app_context():
+        first, second = (_get(app, aid) for aid in ids)
+        assert first.state == second.state == State.APPROVED
+        assert first.result["wallet_document_id"] == second.result["wallet_document_id"]
+
+
 def test_approve_for_counter_pickup_then_pickup_records_a_visit_and_delivers(world):
     app = world
     client = _clerk(app)

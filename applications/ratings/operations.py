@@ -1,0 +1,352 @@
+"""好差评 use cases: invite after completion, rate once, open and close the follow-up of a bad rating.
+
+Plain arguments in, models out, domain errors raised; ``flush()``, never ``commit()``.
+
+**The invitation is hooked, not called.** :func:`invite_rating` runs from a ``before_flush`` listener
+whenever an :class:`~applications.models.Application` is flushed with its ``state`` changed to
+approved or refused (办结), so every path to completion — the clerk's approve and refuse today, any
+later one — invites in the same transaction as the decision, without the clerk's code knowing about
+ratings. The invitation is idempotent (one ``rating_invite`` message per application), so an explicit
+call as well does no harm. 已送达 (delivered) follows approved and is not a second invitation.
+
+**One rating per application** is the ``ratings.application_id`` unique constraint; the insert runs in
+a savepoint and a losing concurrent insert becomes :class:`AlreadyRated` with a friendly message.
+
+**Follow-ups**: a rating of 不满意 or 非常不满意 opens a :class:`RatingFollowUp` for the application's
+(accepting) unit, due 15 Chinese working days after the rating's local date (《政务服务评价工作
+规范》/国办发〔2019〕51号: 差评 are verified, rectified and answered within 15 working days), and
+notifies the unit's leads. The lead records the outcome (required) and closes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import case, event, exists, inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from applications.deadlines import add_working_days, local_date
+from applications.models import Application, OutboxMessage
+from applications.ratings.models import FollowUpStatus, Rating, RatingFollowUp, RatingLevel
+from applications.workflow import COMPLETED, State
+from auth.models import Role, Unit, User, user_units
+from core import audit
+from core.db import db, utcnow
+from core.errors import DomainError, FieldError, NotFound
+from core.i18n import N_
+
+#: Level → label, best first (the order of the form).
+LEVEL_LABELS: dict[int, str] = {
+    RatingLevel.VERY_SATISFIED: N_("非常满意"),
+    RatingLevel.SATISFIED: N_("满意"),
+    RatingLevel.BASIC: N_("基本满意"),
+    RatingLevel.DISSATISFIED: N_("不满意"),
+    RatingLevel.VERY_DISSATISFIED: N_("非常不满意"),
+}
+#: Reasons a citizen may tick (stored as these strings).
+REASONS: tuple[str, ...] = ("办事指南不准确", "材料重复提交", "办理慢", "服务态度", "系统不好用", "其他")
+COMMENT_MAX = 500
+#: Levels that open a follow-up (差评).
+BAD_LEVELS = frozenset({RatingLevel.DISSATISFIED, RatingLevel.VERY_DISSATISFIED})
+FOLLOW_UP_WORKING_DAYS = 15
+INVITE_KIND = "rating_invite"
+_INVITING_STATES = frozenset({State.APPROVED, State.REFUSED})
+
+
+class AlreadyRated(DomainError):
+    """The application has a rating already (a second attempt, a double click or a race)."""
+
+    def __init__(self) -> None:
+        super().__init__(N_("您已评价过该办件，感谢您的反馈。每件办件只能评价一次。"))
+
+
+# Invitation -------------------------------------------------------------------------------------
+
+
+def invite_rating(app: Application, *, at: datetime | None = None) -> OutboxMessage | None:
+    """Invite the applicant to rate a completed application: an in-site message and an SMS.
+
+    Idempotent: returns None when this application already has an invitation (in the database or
+    pending in this session). Raises :class:`DomainError` if the application is not completed.
+    """
+    if State(app.state) not in COMPLETED:
+        raise DomainError(N_("办件办结后才能邀请评价。"))
+    session = db.session()
+    invited: set[int] = session.info.setdefault("rating_invited", set())
+    if app.id in invited:
+        return None
+    with session.no_autoflush:
+        if session.scalar(
+            select(OutboxMessage.id).where(
+                OutboxMessage.application_id == app.id, OutboxMessage.kind == INVITE_KIND
+            )
+        ):
+            invited.add(app.id)
+            return None
+    invited.add(app.id)
+    msg = OutboxMessage(
+        user_id=app.applicant_id,
+        application_id=app.id,
+        kind=INVITE_KIND,
+        title=N_("请对本次办事进行评价"),
+        body=f"您的申请 {app.reference} 已办结，欢迎对本次服务进行“好差评”，您的意见将帮助我们改进。",
+        sms_text=f"【临江公安】您的申请{app.reference}已办结，请登录网站对本次服务进行评价。",
+        **({"created_at": at} if at else {}),
+    )
+    session.add(msg)
+    audit.record(
+        "rating.invite", object_type="application", object_id=app.id, details={"reference": app.reference}
+    )
+    return msg
+
+
+@event.listens_for(Session, "before_flush")
+def _invite_on_completion(session: Session, _context, _instances) -> None:
+    """Invite when an application is flushed with its state changed to approved or refused."""
+    for obj in list(session.dirty):
+        if not isinstance(obj, Application) or obj.id is None:
+            continue
+        history = inspect(obj).attrs.state.history
+        if history.added and State(history.added[0]) in _INVITING_STATES:
+            invite_rating(obj)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_invited(session: Session) -> None:
+    session.info.pop("rating_invited", None)
+
+
+# Rating -----------------------------------------------------------------------------------------
+
+
+def rateable_application(user: User, application_id: int) -> Application:
+    """The user's own completed application, or :class:`NotFound` (someone else's, a draft, one still
+    in progress, withdrawn or not accepted all answer 404)."""
+    app = db.session.scalar(
+        select(Application).where(
+            Application.id == application_id,
+            Application.applicant_id == user.id,
+            Application.state.in_([s.value for s in COMPLETED]),
+        )
+    )
+    if app is None:
+        raise NotFound()
+    return app
+
+
+def rating_for(app: Application) -> Rating | None:
+    return db.session.scalar(select(Rating).where(Rating.application_id == app.id))
+
+
+def rate(
+    app: Application,
+    user: User,
+    *,
+    level: int,
+    reasons: Sequence[str] = (),
+    comment: str = "",
+    at: datetime | None = None,
+) -> Rating:
+    """Record the applicant's one rating of a completed application; a bad one opens a follow-up.
+
+    Raises :class:`NotFound` for someone else's or an incomplete application, :class:`FieldError`
+    for a level or reason outside the lists or a comment over 500 characters, and
+    :class:`AlreadyRated` when a rating exists (also when a concurrent one won the race).
+    """
+    if app.applicant_id != user.id or State(app.state) not in COMPLETED:
+        raise NotFound()
+    if level not in LEVEL_LABELS:
+        raise FieldError("level", N_("请选择满意程度"))
+    chosen = [r for r in REASONS if r in set(reasons)]
+    if len(chosen) != len(set(reasons)):
+        raise FieldError("reasons", N_("请从列表中选择原因"))
+    comment = (comment or "").replace("\x00", "").strip()
+    if len(comment) > COMMENT_MAX:
+        raise FieldError("comment", N_("意见建议最多500字"))
+    if rating_for(app) is not None:
+        raise AlreadyRated()
+    when = at or utcnow()
+    rating = Rating(
+        application_id=app.id,
+        user_id=user.id,
+        unit_id=app.unit_id,
+        item_id=app.item_id,
+        level=int(level),
+        reasons=chosen,
+        comment=comment,
+        created_at=when,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(rating)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise AlreadyRated() from exc
+    audit.record(
+        "rating.create",
+        object_type="application",
+        object_id=app.id,
+        details={"rating": rating.id, "level": rating.level, "reasons": chosen},
+        actor=user,
+    )
+    if rating.level in BAD_LEVELS:
+        open_follow_up(rating, at=when)
+    return rating
+
+
+# Follow-ups -------------------------------------------------------------------------------------
+
+
+def follow_up_due(created: datetime) -> date:
+    """15 Chinese working days after the local date of ``created`` (holidays and 调休 counted)."""
+    from applications.calendar_models import load_calendar
+
+    return add_working_days(load_calendar(), local_date(created), FOLLOW_UP_WORKING_DAYS)
+
+
+def unit_leads(unit_id: int | None) -> list[User]:
+    if unit_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(user_units, user_units.c.user_id == User.id)
+            .where(user_units.c.unit_id == unit_id, User.role == Role.UNIT_LEAD, User.active.is_(True))
+            .order_by(User.id)
+        )
+    )
+
+
+def open_follow_up(rating: Rating, *, at: datetime | None = None) -> RatingFollowUp:
+    """Open the follow-up of a bad rating for its unit and notify the unit's leads (in-site + SMS)."""
+    when = at or utcnow()
+    follow_up = RatingFollowUp(
+        rating_id=rating.id,
+        unit_id=rating.unit_id,
+        status=FollowUpStatus.OPEN,
+        due_on=follow_up_due(when),
+        created_at=when,
+    )
+    db.session.add(follow_up)
+    db.session.flush()
+    app = db.session.get(Application, rating.application_id)
+    reference = app.reference if app else ""
+    leads = unit_leads(rating.unit_id)
+    for lead in leads:
+        db.session.add(
+            OutboxMessage(
+                user_id=lead.id,
+                application_id=rating.application_id,
+                kind="rating_follow_up",
+                title=N_("收到差评，请跟进整改"),
+                body=f"办件 {reference} 收到“{LEVEL_LABELS[rating.level]}”评价，"
+                f"请于 {follow_up.due_on} 前核实整改并记录结果。",
+                sms_text=f"【临江公安】办件{reference}收到差评，请于{follow_up.due_on}前跟进。",
+                created_at=when,
+            )
+        )
+    audit.record(
+        "rating.follow_up_open",
+        object_type="rating_follow_up",
+        object_id=follow_up.id,
+        details={
+            "rating": rating.id,
+            "application": rating.application_id,
+            "unit": rating.unit_id,
+            "due_on": follow_up.due_on.isoformat(),
+            "notified": [u.id for u in leads],
+        },
+    )
+    return follow_up
+
+
+def lead_unit_ids(user: User) -> list[int]:
+    return [u.id for u in user.units] if Role(user.role) == Role.UNIT_LEAD else []
+
+
+def follow_ups_for(
+    user: User, *, today: date
+) -> list[tuple[RatingFollowUp, Rating, Application, Unit | None]]:
+    """The follow-ups of the lead's units (filtered in SQL): open first, by due date; overdue first
+    among the open ones since they have the earliest dates; closed ones after, latest first."""
+    ids = lead_unit_ids(user) or [-1]
+    rows = db.session.execute(
+        select(RatingFollowUp, Rating, Application, Unit)
+        .join(Rating, Rating.id == RatingFollowUp.rating_id)
+        .join(Application, Application.id == Rating.application_id)
+        .outerjoin(Unit, Unit.id == RatingFollowUp.unit_id)
+        .where(RatingFollowUp.unit_id.in_(ids))
+        .order_by(
+            case((RatingFollowUp.status == FollowUpStatus.OPEN, 0), else_=1),
+            case(
+                (RatingFollowUp.status == FollowUpStatus.OPEN, RatingFollowUp.due_on),
+                else_=None,
+            ),
+            RatingFollowUp.closed_at.desc(),
+            RatingFollowUp.id,
+        )
+        .limit(500)
+    ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def get_follow_up_for_lead(user: User, follow_up_id: int) -> RatingFollowUp:
+    """Load, then authorise: another unit's follow-up (or a non-lead) answers :class:`NotFound`."""
+    ids = lead_unit_ids(user) or [-1]
+    follow_up = db.session.scalar(
+        select(RatingFollowUp).where(RatingFollowUp.id == follow_up_id, RatingFollowUp.unit_id.in_(ids))
+    )
+    if follow_up is None:
+        raise NotFound()
+    return follow_up
+
+
+def close_follow_up(
+    follow_up: RatingFollowUp, lead: User, *, outcome: str, at: datetime | None = None
+) -> RatingFollowUp:
+    """Record the outcome (required, ≤ 2000 characters) and close. Raises :class:`FieldError` without
+    an outcome, :class:`NotFound` for a follow-up outside the lead's units, :class:`DomainError` when
+    it is closed already."""
+    if follow_up.unit_id not in lead_unit_ids(lead):
+        raise NotFound()
+    outcome = (outcome or "").replace("\x00", "").strip()
+    if not outcome:
+        raise FieldError("outcome", N_("请填写核实整改情况"))
+    if len(outcome) > 2000:
+        raise FieldError("outcome", N_("核实整改情况最多2000字"))
+    if follow_up.status == FollowUpStatus.CLOSED:
+        raise DomainError(N_("该差评跟进已办结。"))
+    follow_up.status = FollowUpStatus.CLOSED
+    follow_up.outcome = outcome
+    follow_up.closed_by_id = lead.id
+    follow_up.closed_at = at or utcnow()
+    db.session.flush()
+    audit.record(
+        "rating.follow_up_close",
+        object_type="rating_follow_up",
+        object_id=follow_up.id,
+        details={"rating": follow_up.rating_id, "outcome": outcome[:200]},
+        actor=lead,
+    )
+    return follow_up
+
+
+def has_invitation(application_ids: Iterable[int]) -> set[int]:
+    """Which of these applications have a rating invitation (for lists)."""
+    ids = list(application_ids)
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(OutboxMessage.application_id).where(
+                OutboxMessage.application_id.in_(ids), OutboxMessage.kind == INVITE_KIND
+            )
+        )
+    )
+
+
+def is_rated(app: Application) -> bool:
+    return bool(db.session.scalar(select(exists().where(Rating.application_id == app.id))))
