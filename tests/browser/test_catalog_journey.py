@@ -11,21 +11,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.catalog.helpers import load_demo
-from tests.conftest import ROOT
+from tests.conftest import run_axe
 
 pytestmark = pytest.mark.browser
-
-AXE = ROOT / "tests" / "vendor" / "axe.min.js"
-
-
-def run_axe(page) -> list[dict]:
-    """Serious/critical axe-core violations. ``tests.conftest.run_axe`` injects axe with an inline
-    script tag, which the portal's CSP rightly blocks; evaluating the source over the DevTools
-    protocol is not subject to it."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [v for v in result["violations"] if v.get("impact") in {"serious", "critical"}]
 
 
 def assert_accessible(page) -> None:
