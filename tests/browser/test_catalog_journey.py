@@ -47,12 +47,14 @@ def test_search_open_answer_and_print(catalog_server, page, screenshot):
     results.get_by_role("link", name="普通护照签发").click()
     page.wait_for_url(f"{base}/items/LJ-CR-001")
     docs = page.get_by_test_id("doc-list")
-    expect(docs).to_contain_text("监护人居民身份证")  # default answer: under 16
+    expect(docs).not_to_contain_text("监护人居民身份证")  # default answer: 16 or over
     screenshot(page, "item")
     assert_accessible(page)
 
-    # answer "已满十六周岁": htmx swaps the list in place — same page, no navigation
+    # answer "未满十六周岁" then back: htmx swaps the list in place — same page, no navigation
     page.evaluate("window.__samePage = true")
+    page.get_by_label("未满十六周岁（监护人陪同）").check()
+    expect(docs).to_contain_text("监护人居民身份证")
     page.get_by_label("已满十六周岁").check()
     expect(docs).not_to_contain_text("监护人居民身份证")
     expect(docs).to_contain_text("出入境证件数码照片回执")

@@ -18,12 +18,14 @@ def names(docs) -> list[str]:
 
 
 def test_unanswered_questions_take_their_first_option(demo_snapshot):
-    item = demo_snapshot.items["LJ-CR-001"]  # 普通护照签发: age (minor/adult), staff (staff/ordinary)
+    # 普通护照签发: age (adult/minor), staff (ordinary/staff) — the common case first
+    item = demo_snapshot.items["LJ-CR-001"]
     guide = build_guide(item)
-    assert guide.answers == {"age": "minor", "staff": "staff"}
+    assert guide.answers == {"age": "adult", "staff": "ordinary"}
     assert guide.answers == {s.key: s.options[0].value for s in item.situations}
-    assert "监护人居民身份证" in names(guide.documents)
-    assert [label for _s, label in guide.chosen] == ["未满十六周岁（监护人陪同）", "是"]
+    assert "监护人居民身份证" not in names(guide.documents)
+    assert "所属单位或上级主管单位出具的出国（境）审批意见" not in names(guide.documents)
+    assert [label for _s, label in guide.chosen] == ["已满十六周岁", "否"]
 
 
 def test_answers_switch_documents(demo_snapshot):
