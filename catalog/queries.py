@@ -128,6 +128,18 @@ class ItemView:
         return self.visits == 0
 
     @property
+    def fee_range(self) -> tuple[Decimal, Decimal] | None:
+        """(lowest, highest) fee when situation answers change it, else None."""
+        overrides = [o.fee for s in self.situations for o in s.options if o.fee is not None]
+        if not overrides:
+            return None
+        # a question whose chosen option carries no fee leaves the item's own fee in force
+        fees = set(overrides)
+        if any(o.fee is None for s in self.situations for o in s.options):
+            fees.add(self.fee)
+        return (min(fees), max(fees)) if len(fees) > 1 else None
+
+    @property
     def free(self) -> bool:
         return self.fee == 0 and all(o.fee in (None, Decimal(0)) for s in self.situations for o in s.options)
 

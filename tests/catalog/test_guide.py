@@ -143,3 +143,12 @@ def test_applies():
     assert not applies({"applicant": ("proxy",)}, {"applicant": "self"})
     assert not applies({"applicant": ("proxy",)}, {})
     assert applies({"reason": ("lost", "damaged")}, {"reason": "damaged"})
+
+
+def test_an_item_whose_fee_depends_on_the_answers_shows_the_range(demo_snapshot):
+    item = demo_snapshot.items["LJ-CJ-006"]  # 补领号牌: one plate 50, a pair 100
+    assert item.fee_range == (min(item.fee_range), max(item.fee_range))
+    low, high = item.fee_range
+    assert low < high
+    fees = {build_guide(item, {s.key: o.value}).fee for s in item.situations for o in s.options}
+    assert {low, high} <= fees
