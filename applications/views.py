@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
-from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -22,6 +21,7 @@ from auth.policies import role_required
 from catalog.guide import build_guide
 from catalog.queries import catalog
 from core.db import db
+from core.downloads import private_download_headers
 from core.errors import DomainError, NotFound
 from core.storage import get_storage
 
@@ -240,12 +240,15 @@ def request_principal(application_id: int):
 def authorisations():
     """Applications other people started on my behalf (亲友代办), to confirm."""
     rows = db.session.scalars(
-        select(Application).where(Application.principal_user_id == current_user.id)
-        .order_by(Application.created_at.desc()).limit(100)
+        select(Application)
+        .where(Application.principal_user_id == current_user.id)
+        .order_by(Application.created_at.desc())
+        .limit(100)
     ).all()
     items = {a.id: ops.pinned_item(a) for a in rows}
-    return render_template("applications/authorisations.html", rows=rows, items=items, form=ActionForm(),
-                           labels=STATE_LABELS)
+    return render_template(
+        "applications/authorisations.html", rows=rows, items=items, form=ActionForm(), labels=STATE_LABELS
+    )
 
 
 @bp.route("/me/authorisations/<int:application_id>/confirm", methods=["POST"])
@@ -451,13 +454,7 @@ def _file_response(key: str, mimetype: str, name: str) -> Response:
     except (FileNotFoundError, ValueError):
         abort(404)
     ascii_name = "document" + (name[name.rfind(".") :] if "." in name else "")
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return private_download_headers(Response(data, mimetype=mimetype), name, ascii_name)
 
 
 # Wallet and messages -----------------------------------------------------------------------------

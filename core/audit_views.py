@@ -20,7 +20,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -44,6 +43,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from core import audit
 from core.audit import AuditLog
 from core.db import db, writes_on_get
+from core.downloads import content_disposition
 from core.extensions import login_manager
 from core.i18n import N_
 from core.masking import mask_text, mask_value
@@ -454,11 +454,6 @@ def csv_rows(stmt: Select, cap: int) -> Iterator[str]:
         result.close()
     if buffer.tell():
         yield flush()
-
-
-def content_disposition(filename: str, fallback: str) -> str:
-    """``attachment`` with an ASCII ``filename`` and the real (Chinese) name in ``filename*`` (RFC 6266)."""
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @bp.get("/export.csv")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
@@ -25,6 +24,7 @@ from applications.stats.metrics import Period, Visibility
 from auth.policies import role_required
 from core import audit
 from core.db import db, writes_on_get
+from core.downloads import content_disposition
 from core.extensions import login_manager
 from core.i18n import N_
 from core.pagecache import anonymous_cache
@@ -297,11 +297,6 @@ def _export(kind: str):
 
 def _bad_request(message: str):
     return render_template("errors/error.html", code=400, title=_("请求有误"), message=message), 400
-
-
-def content_disposition(filename: str, fallback: str) -> str:
-    """``attachment`` with an ASCII ``filename`` and the real (Chinese) name in ``filename*`` (RFC 6266)."""
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @bp.get("/export.csv")
