@@ -536,12 +536,35 @@ def queue_page(
     return list(db.session.scalars(q))
 
 
+DONE_COUNT_CAP = 1000
+
+
 def queue_counts(user: User, today: date | None = None) -> dict[str, int]:
-    out = {}
-    for tab in TABS:
-        q = queue_query(user, tab, today=today).with_only_columns(func.count(Application.id)).order_by(None)
-        out[tab] = db.session.scalar(q) or 0
-    return out
+    """Every tab's count for the navigation in two statements: the five open tabs with
+    ``COUNT(*) FILTER (…)`` over the open applications of the user's units, and the 已办结 count
+    capped at ``DONE_COUNT_CAP`` (counting a unit's whole history on every page view is what made the
+    queue page slow at a million rows; the tab shows "1000+")."""
+    today = today or datetime.now(UTC).astimezone(SHANGHAI).date()
+    queue = [s.value for s in QUEUE_STATES]
+    row = db.session.execute(
+        select(
+            func.count().filter(and_(Application.state.in_(queue), Application.claimed_by_id.is_(None))),
+            func.count().filter(Application.claimed_by_id == user.id),
+            func.count().filter(Application.state == State.CORRECTION_REQUESTED.value),
+            func.count().filter(and_(Application.due_soon_on <= today, Application.promised_due >= today)),
+            func.count().filter(Application.promised_due < today),
+        ).where(visible_clause(user), Application.state.in_([s.value for s in OPEN_STATES]))
+    ).one()
+    done_ids = (
+        queue_query(user, "done", today=today)
+        .with_only_columns(Application.id)
+        .order_by(None)
+        .limit(DONE_COUNT_CAP)
+    )
+    done = db.session.scalar(select(func.count()).select_from(done_ids.subquery())) or 0
+    return dict(zip(("pending", "mine", "correction", "due_soon", "overdue"), row, strict=True)) | {
+        "done": done
+    }
 
 
 def register_walk_in(

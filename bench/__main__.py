@@ -179,10 +179,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--search-items", type=int, default=10_000)
-    parser.add_argument("--only", choices=["http", "search", "submit"], default=None)
+    parser.add_argument("--only", choices=["http", "search", "submit", "clerk"], default=None)
     parser.add_argument("--submissions", type=int, default=40)
-    parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-                        help="admin URL of a PostgreSQL server for the submission benchmark ('' to skip)")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="admin URL of a PostgreSQL server for the submission benchmark ('' to skip)",
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="applications for the clerk benchmark")
+    parser.add_argument("--clerk-seconds", type=int, default=30)
+    parser.add_argument("--think-ms", type=int, default=1000, help="clerk think time between page views")
+    parser.add_argument("--keep-db", action="store_true", help="keep the clerk benchmark's database")
     args = parser.parse_args()
     if args.only in (None, "search"):
         s = bench_search(args.search_items, 2000)
@@ -203,6 +210,42 @@ def main() -> None:
             )
     if args.only in (None, "submit"):
         bench_submit(args.submissions, args.pg)
+    if args.only in (None, "clerk"):
+        bench_clerk(args.pg, args.rows, args.clerk_seconds, args.think_ms, args.keep_db)
+
+
+def bench_clerk(pg_admin_url: str, rows: int, seconds: int, think_ms: int, keep_db: bool) -> None:
+    """bench/generate.py fills a database of its own, bench/clerk_load.py runs 32 clerks against it."""
+    from bench import clerk_load, generate
+
+    if not pg_admin_url:
+        print("clerk benchmark skipped: it needs PostgreSQL (--pg)")
+        return
+    import psycopg
+
+    db_name = f"bench_clerk_{os.getpid()}"
+    try:
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{db_name}"')
+    except Exception as exc:  # noqa: BLE001 - no PostgreSQL: skip
+        print(f"PostgreSQL not available for the clerk benchmark: {exc}")
+        return
+    url = pg_admin_url.rsplit("/", 1)[0] + f"/{db_name}"
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        print(f"clerk benchmark: generating {rows:,} applications into {db_name}", flush=True)
+        generate.run(url, rows, log=log)
+        r = clerk_load.run(url, seconds=seconds, think_ms=think_ms, log=log)
+        clerk_load.report(r, log=log)
+    finally:
+        if keep_db:
+            print(f"kept database {db_name}: {url}")
+        else:
+            with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
 def bench_submit(submissions: int, pg_admin_url: str) -> None:

@@ -122,6 +122,21 @@ def upgrade():
         batch_op.create_index('ix_applications_completed', ['completed_at', 'state', 'unit_id'], unique=False)
         batch_op.create_index('ix_applications_submitted', ['submitted_at'], unique=False)
 
+    # Hand-written (reviewed): partial indexes for the clerk queues at a million rows —
+    # the approving side of the visibility OR, and claim_next's candidate scan in its ORDER BY.
+    op.create_index(
+        'ix_applications_approving_queue', 'applications',
+        ['approving_unit_id', 'state', 'claimed_by_id', 'promised_due', 'id'], unique=False,
+        postgresql_where=sa.text('approving_unit_id IS NOT NULL'),
+        sqlite_where=sa.text('approving_unit_id IS NOT NULL'),
+    )
+    op.create_index(
+        'ix_applications_claimable', 'applications',
+        ['unit_id', sa.text('(promised_due IS NULL)'), 'promised_due', 'submitted_at', 'id'], unique=False,
+        postgresql_where=sa.text("state IN ('submitted', 'resubmitted') AND claimed_by_id IS NULL"),
+        sqlite_where=sa.text("state IN ('submitted', 'resubmitted') AND claimed_by_id IS NULL"),
+    )
+
     op.create_table('clock_pauses',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
@@ -270,6 +285,9 @@ def downgrade():
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.drop_index('ix_applications_unit_submitted')
         batch_op.drop_index('ix_applications_submitted')
+    op.drop_index('ix_applications_claimable', table_name='applications')
+    op.drop_index('ix_applications_approving_queue', table_name='applications')
+    with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.drop_index('ix_applications_completed')
         batch_op.drop_index('ix_applications_unit_state')
         batch_op.drop_index(batch_op.f('ix_applications_unit_id'))
