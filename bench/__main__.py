@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--search-items", type=int, default=10_000)
-    parser.add_argument("--only", choices=["http", "search", "submit", "clerk"], default=None)
+    parser.add_argument("--only", choices=["http", "search", "submit", "clerk", "stats"], default=None)
     parser.add_argument("--submissions", type=int, default=40)
     parser.add_argument(
         "--pg",
@@ -212,6 +212,31 @@ def main() -> None:
         bench_submit(args.submissions, args.pg)
     if args.only in (None, "clerk"):
         bench_clerk(args.pg, args.rows, args.clerk_seconds, args.think_ms, args.keep_db)
+    if args.only in (None, "stats"):
+        bench_stats(args.pg, args.rows, args.keep_db)
+
+
+def bench_stats(pg_admin_url: str, rows: int, keep_db: bool) -> None:
+    """Generate ``rows`` applications into a database of its own and time the scoreboard on it."""
+    from bench import generate, stats_load
+
+    if not pg_admin_url:
+        print("stats benchmark skipped: it needs PostgreSQL (--pg)")
+        return
+    import psycopg
+
+    db_name = f"bench_stats_{os.getpid()}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    url = pg_admin_url.rsplit("/", 1)[0] + f"/{db_name}"
+    try:
+        print(f"stats benchmark: generating {rows:,} applications into {db_name}", flush=True)
+        generate.run(url, rows, log=lambda line: print(line, flush=True))
+        stats_load.run(url)
+    finally:
+        if not keep_db:
+            with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
 def bench_clerk(pg_admin_url: str, rows: int, seconds: int, think_ms: int, keep_db: bool) -> None:
