@@ -512,9 +512,30 @@ def compute(
     if by == "none":
         totals = rows[0] if rows else StatRow(ALL_KEY, "合计")
     else:
-        total_rows = _rows(period, "none", visibility, cal)
-        totals = total_rows[0] if total_rows else StatRow(ALL_KEY, "合计")
+        # every application falls in exactly one group of each count, so the totals are the sums
+        # (no second pass over the period)
+        totals = StatRow(ALL_KEY, "合计")
+        for name in ADDITIVE_FIELDS:
+            setattr(totals, name, sum(getattr(r, name) for r in rows))
     return Stats(by=by, period=period, rows=rows, totals=totals)
+
+
+ADDITIVE_FIELDS = (
+    "completed",
+    "zero_visit",
+    "at_most_once",
+    "visits_total",
+    "with_due",
+    "on_time",
+    "corrected",
+    "corrected_once",
+    "rated",
+    "satisfied",
+    "submitted",
+    "online",
+    "duration_count",
+    "duration_sum",
+)
 
 
 def declared_vs_measured(period: Period, visibility: Visibility = None) -> list[StatRow]:
