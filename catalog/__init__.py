@@ -12,6 +12,7 @@ def init_app(app) -> None:
 
     app.jinja_env.globals["label"] = label
     app.extensions["catalog_cache"] = CatalogCache()
+    app.extensions["page_cache_peek"] = app.extensions["catalog_cache"].peek
     app.extensions["home_view"] = views.home
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

@@ -343,6 +343,14 @@ class CatalogCache:
     def invalidate(self) -> None:
         self._checked_at = 0.0
 
+    def peek(self, interval: float) -> int | None:
+        """The revision this worker checked less than ``interval`` seconds ago, without a query;
+        None when the check is due (then a request must go through the app to refresh it)."""
+        snap = self._snapshot
+        if snap is None or time.monotonic() - self._checked_at >= interval:
+            return None
+        return snap.revision
+
 
 def catalog() -> CatalogSnapshot:
     """The current published catalog for this worker, the same snapshot throughout a request (the

@@ -40,6 +40,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     configure_logging(app.config["LOG_LEVEL"])
     if app.config.get("PROXY_FIX", True):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+    if app.config.get("PAGE_MICROCACHE", True):
+        from core.pagecache import PageCacheMiddleware
+
+        app.wsgi_app = PageCacheMiddleware(app.wsgi_app, app)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(

@@ -27,6 +27,11 @@ def locale_object(code: str):
     return Locale.parse(code)
 
 
+def locale_code_for(wanted: str | None) -> str:
+    """The supported locale code for a ``lang`` cookie value (zh_CN for anything else)."""
+    return wanted if wanted in SUPPORTED_LOCALES else "zh_CN"
+
+
 def select_locale():
     """Simplified Chinese unless the visitor chose another supported locale (``lang`` cookie).
 

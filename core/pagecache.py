@@ -9,16 +9,23 @@ are rebuilt from the stored body, so per-request headers (CSP nonce, cookies) st
 
 from __future__ import annotations
 
+import logging
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Response, current_app, make_response, request, session
 from flask_login import current_user
+from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
 
-from core.i18n import select_locale
+from core.i18n import locale_code_for
+from core.security import security_headers
+
+access_log = logging.getLogger("portal.access")
 
 
 class LRU:
@@ -65,7 +72,7 @@ def anonymous_cache(version: Callable[[], Any], size: int = 2048) -> Callable:
                 cache = current_app.extensions.setdefault("page_cache", LRU(size))
             key = (
                 version(),
-                str(select_locale()),
+                locale_code_for(request.cookies.get("lang")),
                 request.path,
                 tuple(sorted(request.args.items(multi=True))),
             )
@@ -83,3 +90,75 @@ def anonymous_cache(version: Callable[[], Any], size: int = 2048) -> Callable:
         return wrapped
 
     return decorator
+
+
+class PageCacheMiddleware:
+    """A micro-cache in front of Flask for the pages :func:`anonymous_cache` has stored.
+
+    A GET without a session cookie whose page is in this worker's cache, for the data version the
+    worker checked within the last ``CATALOG_CHECK_SECONDS``, is answered here without entering
+    Flask — with fresh security headers (a new CSP nonce) — so public catalog pages cost little more
+    than serving bytes. Anything else (a session cookie, a version check that is due, a miss) goes to
+    the app, which refreshes the version and fills the cache. The version comes from
+    ``app.extensions['page_cache_peek']`` (registered by the feature that owns the data).
+    """
+
+    def __init__(self, wsgi_app, app) -> None:
+        self.wsgi_app = wsgi_app
+        self.app = app
+        self.session_cookie = app.config.get("SESSION_COOKIE_NAME", "session")
+        self.interval = float(app.config.get("CATALOG_CHECK_SECONDS", 1.0))
+
+    def __call__(self, environ, start_response):
+        hit = self._lookup(environ)
+        if hit is None:
+            return self.wsgi_app(environ, start_response)
+        body, status, mimetype, headers = hit
+        secure = environ.get("wsgi.url_scheme") == "https" or environ.get("HTTP_X_FORWARDED_PROTO") == "https"
+        out = [
+            ("Content-Type", _content_type(mimetype)),
+            ("Content-Length", str(len(body))),
+            ("Vary", _vary(dict(headers).get("Vary"))),  # the page depends on the (absent) session cookie
+            *[h for h in headers if h[0] != "Vary"],
+        ]
+        out += security_headers(secrets.token_urlsafe(16), secure)
+        etag = dict(headers).get("ETag")
+        if etag and environ.get("HTTP_IF_NONE_MATCH") == etag:
+            start_response(
+                "304 NOT MODIFIED", [h for h in out if h[0] not in ("Content-Length", "Content-Type")]
+            )
+            return [b""]
+        start_response(f"{status} {HTTP_STATUS_CODES.get(status, '').upper()}", out)
+        return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
+
+    def _lookup(self, environ):
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return None
+        cookies = environ.get("HTTP_COOKIE", "")
+        if self.session_cookie in cookies:
+            return None
+        peek = self.app.extensions.get("page_cache_peek")
+        cache = self.app.extensions.get("page_cache")
+        if peek is None or cache is None:
+            return None
+        version = peek(self.interval)
+        if version is None:
+            return None
+        lang = parse_cookie(cookies).get("lang") if cookies else None
+        path = environ.get("PATH_INFO", "") or "/"
+        path = path.encode("latin-1").decode("utf-8", "replace")
+        query = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace")  # WSGI strings
+        args = tuple(sorted(parse_qsl(query, keep_blank_values=True)))
+        hit = cache.get((version, locale_code_for(lang), path, args))
+        if hit is not None and access_log.isEnabledFor(logging.INFO):
+            access_log.info("%s %s %s", environ.get("REQUEST_METHOD"), path, hit[1], extra={"cache": "micro"})
+        return hit
+
+
+def _vary(stored: str | None) -> str:
+    parts = [p.strip() for p in (stored or "").split(",") if p.strip()]
+    return ", ".join([*parts, "Cookie"] if "Cookie" not in parts else parts)
+
+
+def _content_type(mimetype: str) -> str:
+    return f"{mimetype}; charset=utf-8" if mimetype.startswith("text/") else mimetype

@@ -176,3 +176,67 @@ def test_within_the_check_interval_a_warm_page_runs_no_query(make_app):
         assert client.get("/items/LJ-CR-001").status_code == 200
         assert client.get("/items/LJ-CJ-011").status_code == 200
     assert queries == []
+
+
+# The micro-cache in front of Flask ----------------------------------------------------------------
+
+
+def _count_flask_requests(app) -> dict:
+    seen = {"n": 0}
+
+    @app.before_request
+    def _count():
+        seen["n"] += 1
+
+    return seen
+
+
+def test_a_warm_anonymous_page_is_served_in_front_of_flask_with_fresh_headers(make_app):
+    app = make_app()
+    with app.app_context():
+        load_demo()
+    seen = _count_flask_requests(app)
+    client = app.test_client()
+    first = client.get("/items/LJ-CR-001")
+    second = client.get("/items/LJ-CR-001")
+    assert seen["n"] == 1, "the second request should not have entered Flask"
+    assert second.status_code == 200 and second.data == first.data
+    assert second.headers["Content-Type"] == first.headers["Content-Type"]
+    assert second.headers["Content-Security-Policy"] != first.headers["Content-Security-Policy"]  # new nonce
+    for name in ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
+        assert second.headers[name] == first.headers[name]
+    assert "Cookie" in second.headers["Vary"]
+
+
+def test_a_session_cookie_always_goes_through_flask(make_app):
+    app = make_app()
+    with app.app_context():
+        load_demo()
+    seen = _count_flask_requests(app)
+    client = app.test_client()
+    client.get("/items/LJ-CR-001")
+    client.set_cookie(app.config["SESSION_COOKIE_NAME"], "anything")
+    client.get("/items/LJ-CR-001")
+    assert seen["n"] == 2
+
+
+def test_the_micro_cache_steps_aside_when_the_revision_check_is_due(make_app):
+    app = make_app(CATALOG_CHECK_SECONDS=0)
+    with app.app_context():
+        load_demo()
+    seen = _count_flask_requests(app)
+    client = app.test_client()
+    client.get("/items/LJ-CR-001")
+    client.get("/items/LJ-CR-001")
+    assert seen["n"] == 2
+
+
+def test_conditional_api_requests_get_304_from_the_micro_cache(make_app):
+    app = make_app()
+    with app.app_context():
+        load_demo()
+    seen = _count_flask_requests(app)
+    client = app.test_client()
+    etag = client.get("/api/v1/items?q=hz").headers["ETag"]
+    response = client.get("/api/v1/items?q=hz", headers={"If-None-Match": etag})
+    assert response.status_code == 304 and seen["n"] == 1
