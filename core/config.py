@@ -87,6 +87,7 @@ def from_env() -> dict:
         "ARGON2_MEMORY_COST": 65536,
         "ARGON2_PARALLELISM": 2,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "PAGE_MICROCACHE": _bool("PAGE_MICROCACHE", True),
         "SMS_GATEWAY": os.environ.get("SMS_GATEWAY", "log"),
         "SMS_LOG_PATH": os.environ.get("SMS_LOG_PATH") or None,  # default: INSTANCE_DIR/sms.log
         "PORTAL_NAME": os.environ.get("PORTAL_NAME", "临江市公安局网上办事大厅"),
