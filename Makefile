@@ -1,7 +1,7 @@
 # The two commands a newcomer types: `make run` and `make test`. See README.md.
 SHELL := /bin/bash
 PY ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 # pytest-xdist: one worker per core (each with its own database); PYTEST_ARGS= runs serially.
