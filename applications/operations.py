@@ -201,30 +201,19 @@ def attach_document(
         raise DomainError(N_("该材料不接受此类文件。"))
     if len(app.documents) >= MAX_FILES_PER_APPLICATION:
         raise DomainError(N_("每件申请最多上传20个文件。"))
-    key = store_file(storage, clean)
-    for old in [d for d in app.documents if d.requirement == requirement and not d.for_correction]:
-        if app.state == State.DRAFT:
-            app.documents.remove(old)
-    row = ApplicationDocument(
-        requirement=requirement,
-        requirement_name=doc.name,
-        storage_key=key,
+    return _replace_document(
+        app,
+        requirement,
+        doc.name,
+        audit_action="application.document_upload",
+        audit_details={"requirement": doc.name, "size": clean.size, "sha256": clean.sha256},
+        storage_key=store_file(storage, clean),
         kind=clean.kind,
         mimetype=clean.mimetype,
         size=clean.size,
         sha256=clean.sha256,
         display_name=clean.display_name,
-        for_correction=app.state == State.CORRECTION_REQUESTED,
     )
-    app.documents.append(row)
-    db.session.flush()
-    audit.record(
-        "application.document_upload",
-        object_type="application",
-        object_id=app.id,
-        details={"requirement": doc.name, "size": clean.size, "sha256": clean.sha256},
-    )
-    return row
 
 
 def use_wallet_document(
@@ -238,12 +227,12 @@ def use_wallet_document(
     if wallet_doc.expires_on and wallet_doc.expires_on < date.today():
         raise DomainError(N_("该材料已过有效期，请重新上传。"))
     doc = _requirement(pinned_item(app), requirement)
-    for old in [d for d in app.documents if d.requirement == requirement and not d.for_correction]:
-        if app.state == State.DRAFT:
-            app.documents.remove(old)
-    row = ApplicationDocument(
-        requirement=requirement,
-        requirement_name=doc.name,
+    return _replace_document(
+        app,
+        requirement,
+        doc.name,
+        audit_action="application.document_from_wallet",
+        audit_details={"requirement": doc.name, "wallet_document": wallet_doc.id},
         storage_key=wallet_doc.storage_key,
         kind=wallet_doc.kind,
         mimetype=wallet_doc.mimetype,
@@ -251,16 +240,32 @@ def use_wallet_document(
         sha256=wallet_doc.sha256,
         display_name=wallet_doc.display_name,
         wallet_document_id=wallet_doc.id,
+    )
+
+
+def _replace_document(
+    app: Application,
+    requirement: int,
+    name: str,
+    *,
+    audit_action: str,
+    audit_details: dict,
+    **file_fields: Any,
+) -> ApplicationDocument:
+    """Give a file for one requirement: on a draft it replaces the earlier one; during a correction
+    it is added beside it, marked as the correction. Audited."""
+    if app.state == State.DRAFT:
+        for old in [d for d in app.documents if d.requirement == requirement and not d.for_correction]:
+            app.documents.remove(old)
+    row = ApplicationDocument(
+        requirement=requirement,
+        requirement_name=name,
         for_correction=app.state == State.CORRECTION_REQUESTED,
+        **file_fields,
     )
     app.documents.append(row)
     db.session.flush()
-    audit.record(
-        "application.document_from_wallet",
-        object_type="application",
-        object_id=app.id,
-        details={"requirement": doc.name, "wallet_document": wallet_doc.id},
-    )
+    audit.record(audit_action, object_type="application", object_id=app.id, details=audit_details)
     return row
 
 
@@ -494,13 +499,21 @@ def route_application(app: Application, item: ItemView):
     ).all()
     unit_codes = {u.id: u.code for u in db.session.scalars(select(Unit))}
     rules = [
-        RuleRef(r.id, r.position, item_code, cat_code, r.district, unit_codes[r.unit_id],
-                unit_codes.get(r.approving_unit_id) if r.approving_unit_id else None)
+        RuleRef(
+            r.id,
+            r.position,
+            item_code,
+            cat_code,
+            r.district,
+            unit_codes[r.unit_id],
+            unit_codes.get(r.approving_unit_id) if r.approving_unit_id else None,
+        )
         for r, item_code, cat_code in rows
     ]
     units = [UnitRef(u.code, u.kind.value, u.district) for u in db.session.scalars(select(Unit))]
-    return route(item.unit_kind, app.district, units, item_code=item.code, category=item.category.code,
-                 rules=rules)
+    return route(
+        item.unit_kind, app.district, units, item_code=item.code, category=item.category.code, rules=rules
+    )
 
 
 def _keep_in_wallet(app: Application, item: ItemView) -> None:
