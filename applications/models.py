@@ -48,7 +48,10 @@ class Application(db.Model):
     reference: Mapped[str | None] = mapped_column(String(20), unique=True)
     start_token: Mapped[str] = mapped_column(String(64), unique=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id", ondelete="RESTRICT"), index=True)
+    # active_history: the statistics roll-ups need the old value of these to refresh the old day/item
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("service_items.id", ondelete="RESTRICT"), index=True, active_history=True
+    )
     version_id: Mapped[int] = mapped_column(ForeignKey("item_versions.id", ondelete="RESTRICT"))
     state: Mapped[State] = mapped_column(str_enum(State, "application_state"), default=State.DRAFT)
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "application_channel"), default=Channel.ONLINE)
@@ -78,13 +81,16 @@ class Application(db.Model):
     promised_due: Mapped[date | None] = mapped_column(Date)
     legal_due: Mapped[date | None] = mapped_column(Date)
     due_soon_on: Mapped[date | None] = mapped_column(Date)
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
+    #: 办理时长: working days from 受理 to 办结, clock pauses excluded (see applications.stats.rollup,
+    #: which keeps it; None unless completed after being accepted).
+    working_days: Mapped[int | None] = mapped_column(Integer)
     correction_count: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), active_history=True)
 
     documents: Mapped[list[ApplicationDocument]] = relationship(
         back_populates="application", order_by="ApplicationDocument.id", cascade="all, delete-orphan"

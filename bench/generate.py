@@ -5,7 +5,9 @@
 
 Phases, each timed: the real migrations (``flask db upgrade``) and demo data (``flask demo load``), then
 citizens, then the applications with their status events, clock pauses and visits, streamed with COPY in
-batches (memory stays bounded), then the reference counters and sequences, then VACUUM ANALYZE.
+batches (memory stays bounded), then the reference counters and sequences, then the statistics
+roll-ups (``flask stats rebuild``; each completed application's working-day duration is written by
+the generator), then VACUUM ANALYZE.
 
 Every row goes through the live constraints (CHECKs, foreign keys, unique references): nothing is
 disabled. Each application is simulated through the transition table — submit, 受理 or 不予受理, 补正
@@ -40,7 +42,7 @@ BIN = Path(sys.executable).parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from applications.deadlines import ChineseCalendar, Pause, due_dates  # noqa: E402
+from applications.deadlines import ChineseCalendar, Pause, due_dates, elapsed_working_days  # noqa: E402
 from applications.reference import make_reference  # noqa: E402
 from auth.identity import id_check_char  # noqa: E402
 
@@ -107,6 +109,7 @@ APP_COLS = (
     "created_at",
     "updated_at",
     "submitted_at",
+    "working_days",
 )
 EVENT_COLS = (
     "application_id",
@@ -338,6 +341,12 @@ class OfficeClock:
 
 
 @lru_cache(maxsize=200_000)
+def _elapsed(first: date, last: date) -> int:
+    """Working days in (first, last]: elapsed_working_days for an application with no pause."""
+    return sum(1 for n in range(1, (last - first).days + 1) if _CAL.is_working_day(first + timedelta(days=n)))
+
+
+@lru_cache(maxsize=200_000)
 def _due(
     accepted_day: date, promised: int, legal: int, day_kind: str, instant: bool
 ) -> tuple[date, date, date]:
@@ -476,6 +485,16 @@ class Generator:
             key = (local_day(accepted_at), v.promised_days, v.legal_days, v.day_kind, v.instant)
             promised_due, legal_due, soon = _due_with(*key, tuple(closed)) if closed else _due(*key)
 
+        working_days = None
+        if state in ("approved", "refused", "delivered") and accepted_at is not None and completed_at:
+            done_pauses = [Pause(ts_dt(s), ts_dt(e), "补正") for s, e in pauses if e is not None and e <= now]
+            if done_pauses:
+                working_days = elapsed_working_days(
+                    _CAL, ts_dt(accepted_at), ts_dt(completed_at), done_pauses
+                )
+            else:
+                working_days = _elapsed(local_day(accepted_at), local_day(completed_at))
+
         app_unit = None if draft else unit.id
         for ts, frm, to, action, actor, role, note, details in happened:
             out.events.append((app_id, frm, to, action, actor, role, app_unit, note, details, ts_dt(ts)))
@@ -543,6 +562,7 @@ class Generator:
                 ts_dt(created),
                 ts_dt(happened[-1][0]),
                 ts_dt(submitted_at) if submitted_at is not None else None,
+                working_days,
             )
         )
         self.stats[state] = self.stats.get(state, 0) + 1
@@ -975,6 +995,21 @@ def run(
         figures["states"] = dict(sorted(gen.stats.items(), key=lambda kv: -kv[1]))
 
     t = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-gen-") as inst:
+        done = subprocess.run(
+            [str(BIN / "flask"), "stats", "rebuild", "--skip-working-days"],
+            cwd=ROOT,
+            env=flask_env(database_url, inst),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if done.returncode:
+        raise SystemExit(f"flask stats rebuild failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
+    figures["rollup_s"] = time.perf_counter() - t
+    log(f"statistics roll-ups: {done.stdout.strip()} ({figures['rollup_s']:.1f} s)")
+
+    t = time.perf_counter()
     with psycopg.connect(database_url, autocommit=True) as conn:
         for table in (
             "users",
@@ -983,6 +1018,8 @@ def run(
             "visits",
             "clock_pauses",
             "reference_counters",
+            "stats_daily",
+            "stats_monthly",
         ):
             conn.execute(f"VACUUM (ANALYZE) {table}")
     figures["analyze_s"] = time.perf_counter() - t

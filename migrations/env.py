@@ -72,6 +72,14 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def _sqlite_pragma(connection, pragma):
+    """Run a PRAGMA on the DBAPI connection outside any transaction (core/db.py turns pysqlite's
+    own transaction handling off, so a raw cursor is in autocommit)."""
+    cursor = connection.connection.driver_connection.cursor()
+    cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -98,6 +106,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a SQLite table by copy, drop and rename: with foreign keys on, the
+            # drop would cascade into every child table (visits, ratings, pauses …). Off for the
+            # migration (the pragma is a no-op inside a transaction, so before it), checked after.
+            _sqlite_pragma(connection, "foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -106,6 +120,12 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.rollback()
+            _sqlite_pragma(connection, "foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"foreign keys broken by the migration: {broken[:10]}")
 
 
 if context.is_offline_mode():

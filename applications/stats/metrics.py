@@ -18,13 +18,12 @@ Definitions:
   completed *that had a promised_due*. An application completed without ever being accepted (e.g.
   submitted → correction → resubmitted → refused) has no promise to keep: it is left out of both sides
   (``with_due`` says how many were counted; drill-down ``no_due`` lists the others).
-- avg_working_days = mean of :func:`applications.deadlines.elapsed_working_days` from ``accepted_at``
-  to ``completed_at`` over the completed applications that were accepted, with the
-  :func:`applications.calendar_models.load_calendar` calendar (chinese-calendar holidays, 调休 and
-  admin overrides) and the application's clock pauses excluded. Computed in Python over the
-  completed rows of the period (bounded by the period; the rows are streamed and applications without
-  a pause share one memoised result per (acceptance date, completion date) pair). Always working
-  days, also for the few 自然日 items, so the figure is comparable across items.
+- avg_working_days = mean of ``applications.working_days`` over the completed applications that were
+  accepted: :func:`applications.deadlines.elapsed_working_days` from ``accepted_at`` to
+  ``completed_at`` with the :func:`applications.calendar_models.load_calendar` calendar
+  (chinese-calendar holidays, 调休 and admin overrides) and the application's clock pauses excluded,
+  stored and kept current by :mod:`applications.stats.rollup`. Always working days, also for the few
+  自然日 items, so the figure is comparable across items.
 - one_time_rate (一次性告知率) = completed with ``correction_count`` = 1 ÷ completed with
   ``correction_count`` ≥ 1 (``None`` when no completed application needed a correction).
 - satisfaction = ratings of level 4–5 ÷ ratings, over the ratings of the applications completed in the
@@ -33,9 +32,12 @@ Definitions:
   ``declared_visits`` = 到现场次数 of the item's *current published* version; ``exceeds_declared``
   when the mean is higher.
 
-A rate whose denominator is zero is ``None`` (shown as "—"), never 0. Counts come from SQL
-(``GROUP BY``, the same statements on SQLite and PostgreSQL; the only dialect difference, the local
-day/month of a timestamp, is in :func:`local_month` / :func:`local_day`). ``visibility`` is ``None``
+A rate whose denominator is zero is ``None`` (shown as "—"), never 0. The grouped figures are sums
+over the daily and monthly roll-up tables that :mod:`applications.stats.rollup` keeps equal to the
+applications table (so any grouping over any period reads at most a few thousand rows); the
+drill-downs and the 改革清单's evidence read the applications themselves. The statements are the same
+on SQLite and PostgreSQL; the only dialect difference, the local day/month of a timestamp, is in
+:func:`local_month` / :func:`local_day`. ``visibility`` is ``None``
 (everything) or a set of unit ids: only applications whose accepting or approving unit is one of them
 (the same rule as :func:`applications.clerk.visible_clause`).
 """
@@ -49,13 +51,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, and_, case, cast, exists, false, func, literal_column, or_, select, true
+from sqlalchemy import Date, and_, cast, exists, false, func, literal_column, or_, select, true
 from sqlalchemy.sql import ColumnElement, Select
 
-from applications.calendar_models import load_calendar
-from applications.deadlines import Pause, WorkCalendar, elapsed_working_days, local_date
-from applications.models import Application, Channel, ClockPause, StatusEvent, Visit
+from applications.deadlines import local_date
+from applications.models import Application, Channel, StatusEvent, Visit
 from applications.ratings.models import Rating
+from applications.stats.models import MEASURES, StatsDaily, StatsMonthly
+from applications.stats.rollup import next_month
 from applications.workflow import COMPLETED, State
 from auth.models import Unit
 from catalog.models import Category, ItemVersion, ServiceItem
@@ -153,28 +156,9 @@ def visit_count() -> Any:
     )
 
 
-def _group(by: str, time_column: Any) -> tuple[Any, bool]:
-    """The GROUP BY expression for ``by`` and whether it needs the item version joined."""
-    if by == "item":
-        return Application.item_id, False
-    if by == "category":
-        return ItemVersion.category_id, True
-    if by == "unit":
-        return Application.unit_id, False
-    if by == "month":
-        return local_month(time_column), False
-    if by == "none":
-        return literal_column(f"'{ALL_KEY}'"), False
-    raise ValueError(f"unknown grouping {by!r}")
-
-
 def _grouped(stmt: Select, by: str, group: Any) -> Select:
     """GROUP BY ``group``, except for the single "none" row (a constant needs no grouping)."""
     return stmt if by == "none" else stmt.group_by(group)
-
-
-def _with_version(stmt: Select, needed: bool) -> Select:
-    return stmt.join(ItemVersion, ItemVersion.id == Application.version_id) if needed else stmt
 
 
 # Labels -------------------------------------------------------------------------------------------
@@ -364,135 +348,82 @@ class Stats:
         return {"rows": [r.as_dict(extra) for r in self.rows], "totals": self.totals.as_dict(extra)}
 
 
-def _count_completed(period: Period, by: str, visibility: Visibility) -> dict[Any, dict[str, int]]:
-    group, needs_version = _group(by, Application.completed_at)
-    inner = _with_version(
-        select(
-            group.label("gid"),
-            visit_count().label("nv"),
-            Application.promised_due.label("due"),
-            local_day(Application.completed_at).label("done_day"),
-            Application.correction_count.label("cc"),
-        ),
-        needs_version,
-    ).where(completed_in(period), visible(visibility))
-    sub = inner.subquery()
-
-    def n(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    stmt = select(
-        (group if by == "none" else sub.c.gid).label("gid"),
-        func.count().label("completed"),
-        n(sub.c.nv == 0).label("zero_visit"),
-        n(sub.c.nv <= 1).label("at_most_once"),
-        func.coalesce(func.sum(sub.c.nv), 0).label("visits_total"),
-        n(sub.c.due.is_not(None)).label("with_due"),
-        n(and_(sub.c.due.is_not(None), sub.c.done_day <= sub.c.due)).label("on_time"),
-        n(sub.c.cc >= 1).label("corrected"),
-        n(sub.c.cc == 1).label("corrected_once"),
-    )
-    stmt = _grouped(stmt, by, sub.c.gid)
-    return {r.gid: dict(r._mapping) for r in db.session.execute(stmt)}
-
-
-def _count_ratings(period: Period, by: str, visibility: Visibility) -> dict[Any, dict[str, int]]:
-    group, needs_version = _group(by, Application.completed_at)
-    stmt = _with_version(
-        select(
-            group.label("gid"),
-            func.count(Rating.id).label("rated"),
-            func.coalesce(func.sum(case((Rating.level >= SATISFIED_LEVEL, 1), else_=0)), 0).label(
-                "satisfied"
-            ),
-        )
-        .select_from(Application)
-        .join(Rating, Rating.application_id == Application.id),
-        needs_version,
-    ).where(completed_in(period), visible(visibility))
-    stmt = _grouped(stmt, by, group)
-    return {r.gid: dict(r._mapping) for r in db.session.execute(stmt)}
-
-
-def _count_submitted(period: Period, by: str, visibility: Visibility) -> dict[Any, dict[str, int]]:
-    group, needs_version = _group(by, Application.submitted_at)
-    stmt = _with_version(
-        select(
-            group.label("gid"),
-            func.count().label("submitted"),
-            func.coalesce(func.sum(case((Application.channel == Channel.ONLINE.value, 1), else_=0)), 0).label(
-                "online"
-            ),
-        ).select_from(Application),
-        needs_version,
-    ).where(submitted_in(period), visible(visibility))
-    stmt = _grouped(stmt, by, group)
-    return {r.gid: dict(r._mapping) for r in db.session.execute(stmt)}
-
-
-def _durations(
-    period: Period, by: str, visibility: Visibility, calendar: WorkCalendar | None = None
-) -> dict[Any, tuple[int, int]]:
-    """raw group value → (number of accepted-and-completed applications, sum of working days)."""
-    cal = calendar or load_calendar()
-    group, needs_version = _group(by, Application.completed_at)
-    where = (completed_in(period), visible(visibility), Application.accepted_at.is_not(None))
-    pauses: dict[int, list[Pause]] = defaultdict(list)
-    pause_rows = db.session.execute(
-        _with_version(
-            select(
-                ClockPause.application_id, ClockPause.started_at, ClockPause.ended_at, ClockPause.reason
-            ).join(Application, Application.id == ClockPause.application_id),
-            needs_version,
-        ).where(*where)
-    )
-    for app_id, started, ended, reason in pause_rows:
-        pauses[app_id].append(Pause(started, ended, reason))
-    memo: dict[tuple[date, date], int] = {}
-    out: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
-    rows = db.session.execute(
-        _with_version(
-            select(group.label("gid"), Application.id, Application.accepted_at, Application.completed_at),
-            needs_version,
-        )
-        .where(*where)
-        .execution_options(yield_per=2000)
-    )
-    for gid, app_id, accepted, completed in rows:
-        if completed < accepted:
-            continue  # inconsistent data: no meaningful duration
-        own = pauses.get(app_id)
-        if own:
-            days = elapsed_working_days(cal, accepted, completed, own)
+def _spans(period: Period) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
+    """Split ``period`` into the whole months inside it (read from ``stats_monthly``) and the days
+    before and after them (read from ``stats_daily``): at most two day ranges and one month range."""
+    days: list[tuple[date, date]] = []
+    first_month = last_month = None
+    d = period.start
+    while d <= period.end:
+        month_end = next_month(d) - timedelta(days=1)
+        if d.day == 1 and month_end <= period.end:
+            first_month = first_month or d
+            last_month = d
         else:
-            pair = (local_date(accepted), local_date(completed))
-            if pair not in memo:
-                memo[pair] = elapsed_working_days(cal, accepted, completed, ())
-            days = memo[pair]
-        acc = out[gid]
-        acc[0] += 1
-        acc[1] += days
-    return {k: (v[0], v[1]) for k, v in out.items()}
+            days.append((d, min(month_end, period.end)))
+        d = month_end + timedelta(days=1)
+    return days, (first_month, last_month) if first_month and last_month else None
 
 
-def _rows(period: Period, by: str, visibility: Visibility, calendar: WorkCalendar | None) -> list[StatRow]:
-    completed = _count_completed(period, by, visibility)
-    ratings = _count_ratings(period, by, visibility)
-    submitted = _count_submitted(period, by, visibility)
-    durations = _durations(period, by, visibility, calendar)
-    raw_keys = set(completed) | set(submitted) | set(ratings)
-    labels = _labels(by, raw_keys)
+def _rollup_group(by: str, table: Any, time_column: Any) -> Any:
+    if by == "item":
+        return table.c.item_id
+    if by == "category":
+        return table.c.category_id
+    if by == "unit":
+        return table.c.unit_id
+    if by == "month":
+        if _is_postgres():
+            return func.to_char(time_column, "YYYY-MM")
+        return func.strftime("%Y-%m", time_column)
+    if by == "none":
+        return literal_column(f"'{ALL_KEY}'")
+    raise ValueError(f"unknown grouping {by!r}")
+
+
+def _rollup_visible(table: Any, visibility: Visibility) -> ColumnElement[bool]:
+    if visibility is None:
+        return true()
+    if not visibility:
+        return false()
+    ids = sorted(visibility)
+    return or_(table.c.unit_id.in_(ids), table.c.approving_unit_id.in_(ids))
+
+
+def _sums(period: Period, by: str, visibility: Visibility) -> dict[Any, dict[str, int]]:
+    """raw group value → every additive count, summed from the roll-ups (see
+    :mod:`applications.stats.rollup`): whole months from ``stats_monthly``, the edges from
+    ``stats_daily``. A unit of 0 (none) comes back as ``None``."""
+    day_ranges, months = _spans(period)
+    daily, monthly = StatsDaily.__table__, StatsMonthly.__table__
+    parts = []
+    if day_ranges:
+        parts.append((daily, daily.c.day, or_(*(daily.c.day.between(a, b) for a, b in day_ranges))))
+    if months:
+        parts.append((monthly, monthly.c.month, monthly.c.month.between(*months)))
+    out: dict[Any, dict[str, int]] = {}
+    for table, time_column, where in parts:
+        group = _rollup_group(by, table, time_column)
+        stmt = select(group.label("gid"), *(func.sum(table.c[m]).label(m) for m in MEASURES)).where(
+            where, _rollup_visible(table, visibility)
+        )
+        stmt = _grouped(stmt, by, group)
+        for row in db.session.execute(stmt):
+            gid = None if by == "unit" and row.gid == 0 else row.gid
+            acc = out.setdefault(gid, dict.fromkeys(MEASURES, 0))
+            for m in MEASURES:
+                acc[m] += int(getattr(row, m) or 0)
+    return {gid: acc for gid, acc in out.items() if any(acc.values())}
+
+
+def _rows(period: Period, by: str, visibility: Visibility) -> list[StatRow]:
+    sums = _sums(period, by, visibility)
+    labels = _labels(by, sums)
     declared = {i.id: i.declared_visits for i in item_infos().values()} if by == "item" else {}
     rows = []
-    for raw in raw_keys:
+    for raw, counts in sums.items():
         key, label = labels[raw]
-        row = StatRow(key=key, label=label, declared_visits=declared.get(raw))
-        for source in (completed.get(raw), ratings.get(raw), submitted.get(raw)):
-            for name, value in (source or {}).items():
-                if name != "gid":
-                    setattr(row, name, int(value or 0))
-        row.duration_count, row.duration_sum = durations.get(raw, (0, 0))
-        rows.append(row)
+        rows.append(StatRow(key=key, label=label, declared_visits=declared.get(raw), **counts))
     if by == "month":
         rows.sort(key=lambda r: r.key)
     else:
@@ -500,15 +431,12 @@ def _rows(period: Period, by: str, visibility: Visibility, calendar: WorkCalenda
     return rows
 
 
-def compute(
-    period: Period, by: str = "none", visibility: Visibility = None, calendar: WorkCalendar | None = None
-) -> Stats:
+def compute(period: Period, by: str = "none", visibility: Visibility = None) -> Stats:
     """Every metric for ``period`` grouped ``by`` item / category / unit / month / none, plus totals,
     over the applications ``visibility`` allows (see the module docstring for the definitions)."""
     if by not in BY_CHOICES:
         raise ValueError(f"unknown grouping {by!r}")
-    cal = calendar or load_calendar()
-    rows = _rows(period, by, visibility, cal)
+    rows = _rows(period, by, visibility)
     if by == "none":
         totals = rows[0] if rows else StatRow(ALL_KEY, "合计")
     else:
@@ -520,22 +448,7 @@ def compute(
     return Stats(by=by, period=period, rows=rows, totals=totals)
 
 
-ADDITIVE_FIELDS = (
-    "completed",
-    "zero_visit",
-    "at_most_once",
-    "visits_total",
-    "with_due",
-    "on_time",
-    "corrected",
-    "corrected_once",
-    "rated",
-    "satisfied",
-    "submitted",
-    "online",
-    "duration_count",
-    "duration_sum",
-)
+ADDITIVE_FIELDS = MEASURES
 
 
 def declared_vs_measured(period: Period, visibility: Visibility = None) -> list[StatRow]:

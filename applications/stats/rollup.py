@@ -1,0 +1,466 @@
+"""Maintained daily and monthly roll-ups, so any statistic over any period reads a few thousand rows
+instead of a million applications (issue 6's speed target).
+
+**What is stored.** ``stats_daily`` holds, per local day × item × category × accepting unit ×
+approving unit, the additive counts of :data:`applications.stats.models.MEASURES`: the completion
+counts of the applications *completed* that day (state approved / refused / delivered) and the
+submission counts of those *submitted* that day. ``stats_monthly`` is the same summed per month.
+The working-day duration of a completed application (办理时长, pauses excluded, with the calendar of
+:func:`applications.calendar_models.load_calendar`) is stored on the application itself
+(``applications.working_days``) so that the roll-up is plain SQL.
+
+**How it stays true.** Nothing increments a counter. Every flush notes the applications whose
+statistics may have changed — an application whose state, dates, item, units, channel, due date or
+correction count changed, or one that gained or lost a visit, rating or clock pause — and the (day,
+item) slices they were in before the change. Just before the transaction commits, the
+:func:`refresh` step recomputes those applications' ``working_days`` and rewrites the daily rows of
+every touched (day, item) slice, then the monthly rows of their (month, item), *from the applications
+table*, in the same transaction. So the roll-ups equal the raw-table SQL after any kind of change (a
+late visit, a reopened application, a transfer, a rating, a calendar override), which
+``tests/stats/test_rollups.py`` checks change by change. Marking too much only costs time; a change
+made outside the ORM (a Core ``UPDATE`` of those columns) must call :func:`mark_applications`.
+
+**Concurrency.** On PostgreSQL each slice is rewritten under a transaction-scoped advisory lock taken
+in a fixed order; in READ COMMITTED the statements after the lock see every transaction that held it
+before, so two clerks completing applications of the same item on the same day cannot lose each
+other's counts. SQLite runs one writer at a time.
+
+``flask stats rebuild`` recomputes everything from scratch (after a bulk load, or to check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Connection,
+    Date,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
+from sqlalchemy.orm import Session, attributes
+
+from applications.calendar_models import CalendarOverride
+from applications.deadlines import ChineseCalendar, Pause, WorkCalendar, elapsed_working_days, local_date
+from applications.models import Application, Channel, ClockPause, Visit
+from applications.ratings.models import Rating
+from applications.stats.models import MEASURES, StatsDaily, StatsMonthly
+from applications.workflow import COMPLETED
+from catalog.models import ItemVersion
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+COMPLETED_VALUES = sorted(s.value for s in COMPLETED)
+SATISFIED_LEVEL = 4
+#: The application columns the statistics read (a change to any of them refreshes its slices).
+WATCHED = (
+    "state",
+    "completed_at",
+    "submitted_at",
+    "accepted_at",
+    "item_id",
+    "version_id",
+    "unit_id",
+    "approving_unit_id",
+    "channel",
+    "promised_due",
+    "correction_count",
+)
+#: A change to these moves the application to another (day, item) slice: the old one is refreshed too.
+KEYED = ("completed_at", "submitted_at", "item_id")
+_APPS = "stats.dirty_applications"
+_SLICES = "stats.dirty_slices"
+_DAYS = "stats.calendar_days"
+_LOCK_DAILY = 0x5D  # advisory lock namespaces (high bits of the 64-bit key)
+_LOCK_MONTHLY = 0x5E
+
+Slice = tuple[date, int]  # (local day or first of month, item id)
+
+
+# Day helpers ----------------------------------------------------------------------------------------
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+# Marking --------------------------------------------------------------------------------------------
+
+
+def mark_applications(session: Session, ids: Iterable[int | None]) -> None:
+    """Refresh these applications' working days and slices before ``session`` commits."""
+    session.info.setdefault(_APPS, set()).update(i for i in ids if i is not None)
+
+
+def _mark_slices(session: Session, values: Iterable[tuple[datetime | None, int | None]]) -> None:
+    slices = session.info.setdefault(_SLICES, set())
+    for moment, item_id in values:
+        if moment is not None and item_id is not None:
+            slices.add((local_date(moment), item_id))
+
+
+def _old_slices(obj: Application) -> list[tuple[datetime | None, int | None]]:
+    """The (moment, item) pairs the application was filed under before this flush."""
+    old: dict[str, Any] = {}
+    for name in KEYED:
+        hist = attributes.get_history(obj, name)
+        old[name] = hist.deleted[0] if hist.deleted else (hist.unchanged[0] if hist.unchanged else None)
+    return [(old["completed_at"], old["item_id"]), (old["submitted_at"], old["item_id"])]
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    apps: set[int] = session.info.setdefault(_APPS, set())
+    days: set[date] = session.info.setdefault(_DAYS, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, CalendarOverride):
+            days.add(inspect(obj).dict.get("day"))
+            days.update(attributes.get_history(obj, "day").deleted)
+    days.discard(None)  # type: ignore[arg-type]
+    for obj in session.new:
+        if isinstance(obj, Application):
+            apps.add(obj.id)
+        elif isinstance(obj, Visit | Rating | ClockPause):
+            apps.add(obj.application_id)
+    for obj in session.dirty:
+        if isinstance(obj, Application):
+            if any(attributes.get_history(obj, name).has_changes() for name in WATCHED):
+                apps.add(obj.id)
+                _mark_slices(session, _old_slices(obj))
+        elif isinstance(obj, Visit | Rating | ClockPause) and session.is_modified(obj):
+            apps.add(obj.application_id)
+            hist = attributes.get_history(obj, "application_id")
+            apps.update(i for i in hist.deleted if i is not None)
+    for obj in session.deleted:
+        if isinstance(obj, Application):
+            values = inspect(obj).dict
+            item = values.get("item_id")
+            _mark_slices(session, [(values.get("completed_at"), item), (values.get("submitted_at"), item)])
+        elif isinstance(obj, Visit | Rating | ClockPause):
+            apps.add(inspect(obj).dict.get("application_id"))
+    apps.discard(None)  # type: ignore[arg-type]
+
+
+def _before_commit(session: Session) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the last changes (commit would flush them after this hook), which may mark
+    if not any(session.info.get(k) for k in (_APPS, _SLICES, _DAYS)):
+        return
+    for day in sorted(session.info.pop(_DAYS, set())):
+        calendar_changed(session, day)
+    apps = session.info.pop(_APPS, set())
+    slices = session.info.pop(_SLICES, set())
+    refresh(session.connection(), apps, slices)
+
+
+def _forget(session: Session, transaction: Any) -> None:
+    """The outermost transaction ended (committed — the marks are spent — or rolled back: they are
+    moot). A savepoint rolled back keeps the marks: refreshing too much is harmless."""
+    if transaction.parent is None:
+        for key in (_APPS, _SLICES, _DAYS):
+            session.info.pop(key, None)
+
+
+def install(session: Any) -> None:
+    """Listen on ``session`` (the Flask-SQLAlchemy scoped session); idempotent."""
+    for name, fn in (
+        ("after_flush", _after_flush),
+        ("before_commit", _before_commit),
+        ("after_transaction_end", _forget),
+    ):
+        if not event.contains(session, name, fn):
+            event.listen(session, name, fn)
+
+
+# Refreshing -----------------------------------------------------------------------------------------
+
+
+def refresh(
+    conn: Connection,
+    app_ids: Iterable[int] = (),
+    slices: Iterable[Slice] = (),
+    calendar: WorkCalendar | None = None,
+) -> None:
+    """Recompute ``working_days`` of ``app_ids`` and rewrite the daily and monthly rows of their
+    current slices and of ``slices``."""
+    ids = sorted(set(app_ids))
+    todo = set(slices)
+    if ids:
+        update_working_days(conn, ids, calendar)
+        todo |= current_slices(conn, ids)
+    if not todo:
+        return
+    postgres = conn.dialect.name == "postgresql"
+    for day, item_id in sorted(todo):
+        if postgres:
+            _lock(conn, _LOCK_DAILY, day, item_id)
+        _rewrite_day(conn, day, item_id)
+    for month, item_id in sorted({(first_of_month(d), i) for d, i in todo}):
+        if postgres:
+            _lock(conn, _LOCK_MONTHLY, month, item_id)
+        _rewrite_month(conn, month, item_id)
+
+
+def _lock(conn: Connection, namespace: int, day: date, item_id: int) -> None:
+    key = (namespace << 56) | (day.toordinal() << 24) | (item_id & 0xFFFFFF)
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def current_slices(conn: Connection, ids: list[int]) -> set[Slice]:
+    """The (day, item) slices the applications are in now (completion day and submission day)."""
+    out: set[Slice] = set()
+    for chunk in _chunks(ids):
+        rows = conn.execute(
+            select(Application.item_id, Application.completed_at, Application.submitted_at).where(
+                Application.id.in_(chunk)
+            )
+        )
+        for item_id, completed_at, submitted_at in rows:
+            for moment in (completed_at, submitted_at):
+                if moment is not None:
+                    out.add((local_date(moment), item_id))
+    return out
+
+
+def _chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
+def working_days_of(
+    cal: WorkCalendar, state: str, accepted: datetime | None, completed: datetime | None, pauses: list[Pause]
+) -> int | None:
+    """办理时长 of one application: working days from 受理 to 办结, pauses excluded; None unless it was
+    completed (approved / refused / delivered) after being accepted."""
+    if state not in COMPLETED_VALUES or accepted is None or completed is None or completed < accepted:
+        return None
+    return elapsed_working_days(cal, accepted, completed, pauses)
+
+
+def update_working_days(conn: Connection, ids: list[int], calendar: WorkCalendar | None = None) -> int:
+    """Store the working days of these applications where they changed; returns how many changed.
+    ``updated_at`` is left alone: a recomputed figure is not a change of the application."""
+    cal = calendar
+    changed = []
+    for chunk in _chunks(ids):
+        pauses: dict[int, list[Pause]] = {}
+        for app_id, started, ended, reason in conn.execute(
+            select(
+                ClockPause.application_id, ClockPause.started_at, ClockPause.ended_at, ClockPause.reason
+            ).where(ClockPause.application_id.in_(chunk))
+        ):
+            pauses.setdefault(app_id, []).append(Pause(started, ended, reason))
+        rows = conn.execute(
+            select(
+                Application.id,
+                Application.state,
+                Application.accepted_at,
+                Application.completed_at,
+                Application.working_days,
+            ).where(Application.id.in_(chunk))
+        ).all()
+        for app_id, state, accepted, completed, stored in rows:
+            state = getattr(state, "value", state)
+            if cal is None and state in COMPLETED_VALUES and accepted is not None:
+                cal = load_calendar_on(conn)
+            value = working_days_of(cal, state, accepted, completed, pauses.get(app_id, []))  # type: ignore[arg-type]
+            if value != stored:
+                changed.append({"app_id": app_id, "days": value})
+    if changed:
+        table = Application.__table__
+        conn.execute(
+            update(table)
+            .where(table.c.id == bindparam("app_id"))
+            .values(working_days=bindparam("days"), updated_at=table.c.updated_at),
+            changed,
+        )
+    return len(changed)
+
+
+def load_calendar_on(conn: Connection) -> WorkCalendar:
+    """The working calendar (chinese-calendar plus the admin overrides) read over ``conn``."""
+    rows = conn.execute(select(CalendarOverride.day, CalendarOverride.working)).all()
+    return ChineseCalendar({day: working for day, working in rows})
+
+
+def _counts_select(conn: Connection, day: date | None = None, item_id: int | None = None) -> Any:
+    """One row per application with its day, item, key columns and 0/1 contributions to every
+    measure: a completion row on the day it was completed (approved / refused / delivered), a
+    submission row on the day it was submitted. Restricted to the slice (``day``, ``item_id``) when
+    given (then the day is a literal and the bounds are plain timestamp comparisons), else the whole
+    table with the local day computed in SQL."""
+    a = Application
+    nv = select(func.count(Visit.id)).where(Visit.application_id == a.id).correlate(a).scalar_subquery()
+
+    def flag(condition: Any) -> Any:
+        return case((condition, 1), else_=0)
+
+    def day_of(column: Any) -> Any:
+        return literal(day, Date) if day is not None else _local_day_sql(conn, column)
+
+    def where(column: Any) -> list[Any]:
+        if day is None:
+            return [column.is_not(None)]
+        lower, upper = _midnight(day), _midnight(day + timedelta(days=1))
+        return [a.item_id == item_id, column >= lower, column < upper]
+
+    def keys(column: Any) -> tuple[Any, ...]:
+        return (
+            day_of(column).label("day"),
+            a.item_id.label("item_id"),
+            ItemVersion.category_id.label("category_id"),
+            func.coalesce(a.unit_id, 0).label("unit_id"),
+            func.coalesce(a.approving_unit_id, 0).label("approving_unit_id"),
+        )
+
+    zero = literal(0)
+    completion = (
+        select(
+            *keys(a.completed_at),
+            literal(1).label("completed"),
+            flag(nv == 0).label("zero_visit"),
+            flag(nv <= 1).label("at_most_once"),
+            nv.label("visits_total"),
+            flag(a.promised_due.is_not(None)).label("with_due"),
+            flag(and_(a.promised_due.is_not(None), a.promised_due >= day_of(a.completed_at))).label(
+                "on_time"
+            ),
+            flag(a.correction_count >= 1).label("corrected"),
+            flag(a.correction_count == 1).label("corrected_once"),
+            flag(Rating.id.is_not(None)).label("rated"),
+            flag(Rating.level >= SATISFIED_LEVEL).label("satisfied"),
+            zero.label("submitted"),
+            zero.label("online"),
+            flag(a.working_days.is_not(None)).label("duration_count"),
+            func.coalesce(a.working_days, 0).label("duration_sum"),
+        )
+        .join(ItemVersion, ItemVersion.id == a.version_id)
+        .outerjoin(Rating, Rating.application_id == a.id)
+        .where(a.state.in_(COMPLETED_VALUES), *where(a.completed_at))
+    )
+    submission = (
+        select(
+            *keys(a.submitted_at),
+            *(zero.label(m) for m in MEASURES[: MEASURES.index("submitted")]),
+            literal(1).label("submitted"),
+            flag(a.channel == Channel.ONLINE.value).label("online"),
+            zero.label("duration_count"),
+            zero.label("duration_sum"),
+        )
+        .join(ItemVersion, ItemVersion.id == a.version_id)
+        .where(*where(a.submitted_at))
+    )
+    return union_all(completion, submission).subquery()
+
+
+_KEY_COLS = ("category_id", "unit_id", "approving_unit_id")
+
+
+def _insert_daily(conn: Connection, day: date | None = None, item_id: int | None = None) -> None:
+    rows = _counts_select(conn, day, item_id)
+    group = (rows.c.day, rows.c.item_id, *(rows.c[k] for k in _KEY_COLS))
+    source = select(*group, *(func.sum(rows.c[m]).label(m) for m in MEASURES)).group_by(*group)
+    conn.execute(insert(StatsDaily.__table__).from_select(["day", "item_id", *_KEY_COLS, *MEASURES], source))
+
+
+def _rewrite_day(conn: Connection, day: date, item_id: int) -> None:
+    t = StatsDaily.__table__
+    conn.execute(delete(t).where(t.c.day == day, t.c.item_id == item_id))
+    _insert_daily(conn, day, item_id)
+
+
+def _month_sql(conn: Connection, column: Any) -> Any:
+    """The first day of the month of a DATE column."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.date_trunc("month", column), Date)
+    return func.date(column, "start of month")
+
+
+def _insert_monthly(conn: Connection, month: date | None = None, item_id: int | None = None) -> None:
+    d = StatsDaily.__table__
+    month_col = literal(month, Date) if month is not None else _month_sql(conn, d.c.day)
+    group = (month_col.label("month"), d.c.item_id, *(d.c[k] for k in _KEY_COLS))
+    source = select(*group, *(func.sum(d.c[m]).label(m) for m in MEASURES)).group_by(
+        *(group[1:] if month is not None else (month_col, *group[1:]))
+    )
+    if month is not None:
+        source = source.where(d.c.item_id == item_id, d.c.day >= month, d.c.day < next_month(month))
+    conn.execute(
+        insert(StatsMonthly.__table__).from_select(["month", "item_id", *_KEY_COLS, *MEASURES], source)
+    )
+
+
+def _rewrite_month(conn: Connection, month: date, item_id: int) -> None:
+    t = StatsMonthly.__table__
+    conn.execute(delete(t).where(t.c.month == month, t.c.item_id == item_id))
+    _insert_monthly(conn, month, item_id)
+
+
+# Whole rebuild and calendar changes ----------------------------------------------------------------
+
+
+def rebuild(conn: Connection, *, working_days: bool = True) -> dict[str, int]:
+    """Recompute everything from the applications table: every working-day duration (unless
+    ``working_days`` is False, e.g. after a bulk load that wrote them), then every daily row (one
+    ``INSERT … SELECT … GROUP BY``) and every monthly row. Returns what it did, in numbers."""
+    changed = 0
+    if working_days:
+        ids = list(
+            conn.scalars(
+                select(Application.id).where(
+                    Application.state.in_(COMPLETED_VALUES) | Application.working_days.is_not(None)
+                )
+            )
+        )
+        changed = update_working_days(conn, ids)
+    conn.execute(delete(StatsMonthly.__table__))
+    conn.execute(delete(StatsDaily.__table__))
+    _insert_daily(conn)
+    _insert_monthly(conn)
+    return {
+        "working_days_changed": changed,
+        "daily_rows": conn.scalar(select(func.count()).select_from(StatsDaily.__table__)) or 0,
+        "monthly_rows": conn.scalar(select(func.count()).select_from(StatsMonthly.__table__)) or 0,
+    }
+
+
+def _local_day_sql(conn: Connection, column: Any) -> Any:
+    """The Asia/Shanghai date of a UTC timestamp column (China has no daylight saving)."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.timezone("Asia/Shanghai", column), Date)
+    return func.date(column, "+8 hours")
+
+
+def calendar_changed(session: Session, day: date) -> None:
+    """An admin made ``day`` a working day or not (a calendar override was added, changed or
+    removed): refresh every completed application whose 受理 … 办结 span counts that day."""
+    lower = _midnight(day)
+    ids = session.scalars(
+        select(Application.id).where(
+            Application.state.in_(COMPLETED_VALUES),
+            Application.accepted_at < lower,
+            Application.completed_at >= lower,
+        )
+    )
+    mark_applications(session, ids)
