@@ -44,8 +44,8 @@ def rebuild_command(skip_working_days: bool) -> None:
     figures = rollup.rebuild(db.session.connection(), working_days=not skip_working_days)
     db.session.commit()
     click.echo(
-        "roll-ups rebuilt in {:.1f} s: {daily_rows} daily rows, "
-        "{monthly_rows} monthly rows, {working_days_changed} durations changed".format(
+        "roll-ups rebuilt in {:.1f} s: {daily_rows} daily rows, {monthly_rows} monthly rows, "
+        "{reason_rows} reason rows, {working_days_changed} durations changed".format(
             time.perf_counter() - started, **figures
         )
     )

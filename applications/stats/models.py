@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Integer
+from sqlalchemy import Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import db
@@ -76,3 +76,20 @@ class StatsMonthly(_Counts, db.Model):
     category_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     approving_unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class StatsReason(db.Model):
+    """The 改革清单's evidence per local day of completion × item × units: how often each 补正 target
+    was named (``kind`` = ``correction``) and each reason of a bad rating was given
+    (``bad_reason``), how many bad ratings there were (``bad_rating``, reason "") and how many of
+    them cited the guide (``guide``, reason "")."""
+
+    __tablename__ = "stats_reasons"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    approving_unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(100), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)

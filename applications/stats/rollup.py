@@ -5,20 +5,23 @@ instead of a million applications (issue 6's speed target).
 approving unit, the additive counts of :data:`applications.stats.models.MEASURES`: the completion
 counts of the applications *completed* that day (state approved / refused / delivered) and the
 submission counts of those *submitted* that day. ``stats_monthly`` is the same summed per month.
-The working-day duration of a completed application (办理时长, pauses excluded, with the calendar of
+``stats_reasons`` counts, per day of completion × item × units, the 补正 targets named and the
+reasons of bad ratings (the 改革清单's evidence). The working-day duration of a completed
+application (办理时长, pauses excluded, with the calendar of
 :func:`applications.calendar_models.load_calendar`) is stored on the application itself
 (``applications.working_days``) so that the roll-up is plain SQL.
 
 **How it stays true.** Nothing increments a counter. Every flush notes the applications whose
 statistics may have changed — an application whose state, dates, item, units, channel, due date or
-correction count changed, or one that gained or lost a visit, rating or clock pause — and the (day,
-item) slices they were in before the change. Just before the transaction commits, the
-:func:`refresh` step recomputes those applications' ``working_days`` and rewrites the daily rows of
-every touched (day, item) slice, then the monthly rows of their (month, item), *from the applications
-table*, in the same transaction. So the roll-ups equal the raw-table SQL after any kind of change (a
-late visit, a reopened application, a transfer, a rating, a calendar override), which
-``tests/stats/test_rollups.py`` checks change by change. Marking too much only costs time; a change
-made outside the ORM (a Core ``UPDATE`` of those columns) must call :func:`mark_applications`.
+correction count changed, or one that gained or lost a visit, rating, clock pause or status event —
+and the (day, item) slices they were in before the change. Just before the transaction commits, the
+:func:`refresh` step recomputes those applications' ``working_days`` and rewrites the daily and
+reason rows of every touched (day, item) slice, then the monthly rows of their (month, item), *from
+the applications table*, in the same transaction. So the roll-ups equal the raw-table SQL after
+any kind of change (a late visit, a reopened application, a transfer, a rating, a calendar
+override), which ``tests/stats/test_rollups.py`` checks change by change. Marking too much only
+costs time; a change made outside the ORM (a Core ``UPDATE`` of those columns) must call
+:func:`mark_applications`.
 
 **Concurrency.** On PostgreSQL each slice is rewritten under a transaction-scoped advisory lock taken
 in a fixed order; in READ COMMITTED the statements after the lock see every transaction that held it
@@ -30,7 +33,8 @@ other's counts. SQLite runs one writer at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -57,15 +61,20 @@ from sqlalchemy.orm import Session, attributes
 
 from applications.calendar_models import CalendarOverride
 from applications.deadlines import ChineseCalendar, Pause, WorkCalendar, elapsed_working_days, local_date
-from applications.models import Application, Channel, ClockPause, Visit
+from applications.models import Application, Channel, ClockPause, StatusEvent, Visit
 from applications.ratings.models import Rating
-from applications.stats.models import MEASURES, StatsDaily, StatsMonthly
+from applications.stats.models import MEASURES, StatsDaily, StatsMonthly, StatsReason
 from applications.workflow import COMPLETED
 from catalog.models import ItemVersion
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 COMPLETED_VALUES = sorted(s.value for s in COMPLETED)
 SATISFIED_LEVEL = 4
+#: 不满意 and 非常不满意: a bad rating.
+BAD_LEVEL = 2
+#: Rating reasons that say the guide (办事指南) misled the citizen.
+GUIDE_REASONS = frozenset({"办事指南不准确", "办事指南不清楚", "guide", "guide_inaccurate"})
+REASON_LENGTH = 100  # stats_reasons.reason
 #: The application columns the statistics read (a change to any of them refreshes its slices).
 WATCHED = (
     "state",
@@ -141,14 +150,14 @@ def _after_flush(session: Session, _context: Any) -> None:
     for obj in session.new:
         if isinstance(obj, Application):
             apps.add(obj.id)
-        elif isinstance(obj, Visit | Rating | ClockPause):
+        elif isinstance(obj, Visit | Rating | ClockPause | StatusEvent):
             apps.add(obj.application_id)
     for obj in session.dirty:
         if isinstance(obj, Application):
             if any(attributes.get_history(obj, name).has_changes() for name in WATCHED):
                 apps.add(obj.id)
                 _mark_slices(session, _old_slices(obj))
-        elif isinstance(obj, Visit | Rating | ClockPause) and session.is_modified(obj):
+        elif isinstance(obj, Visit | Rating | ClockPause | StatusEvent) and session.is_modified(obj):
             apps.add(obj.application_id)
             hist = attributes.get_history(obj, "application_id")
             apps.update(i for i in hist.deleted if i is not None)
@@ -157,7 +166,7 @@ def _after_flush(session: Session, _context: Any) -> None:
             values = inspect(obj).dict
             item = values.get("item_id")
             _mark_slices(session, [(values.get("completed_at"), item), (values.get("submitted_at"), item)])
-        elif isinstance(obj, Visit | Rating | ClockPause):
+        elif isinstance(obj, Visit | Rating | ClockPause | StatusEvent):
             apps.add(inspect(obj).dict.get("application_id"))
     apps.discard(None)  # type: ignore[arg-type]
 
@@ -304,12 +313,33 @@ def load_calendar_on(conn: Connection) -> WorkCalendar:
     return ChineseCalendar({day: working for day, working in rows})
 
 
-def _counts_select(conn: Connection, day: date | None = None, item_id: int | None = None) -> Any:
+class _Slice:
+    """The bind parameters of a (day, item) slice: the statements below are built once with them
+    (building SQLAlchemy statements per commit cost more than running them)."""
+
+    day = bindparam("day", type_=Date)
+    item_id = bindparam("item_id")
+    lower = bindparam("lower", type_=Application.__table__.c.completed_at.type)
+    upper = bindparam("upper", type_=Application.__table__.c.completed_at.type)
+    month = bindparam("month", type_=Date)
+    next_month = bindparam("next_month", type_=Date)
+
+    @staticmethod
+    def params(day: date, item_id: int) -> dict[str, Any]:
+        return {
+            "day": day,
+            "item_id": item_id,
+            "lower": _midnight(day),
+            "upper": _midnight(day + timedelta(days=1)),
+        }
+
+
+def _counts_select(local_day: Callable[[Any], Any] | None = None) -> Any:
     """One row per application with its day, item, key columns and 0/1 contributions to every
     measure: a completion row on the day it was completed (approved / refused / delivered), a
-    submission row on the day it was submitted. Restricted to the slice (``day``, ``item_id``) when
-    given (then the day is a literal and the bounds are plain timestamp comparisons), else the whole
-    table with the local day computed in SQL."""
+    submission row on the day it was submitted. Without ``local_day``, restricted to the slice of
+    the :class:`_Slice` parameters (the day is a parameter and the bounds are timestamp comparisons);
+    with it, the whole table, the local day computed in SQL by ``local_day(column)``."""
     a = Application
     nv = select(func.count(Visit.id)).where(Visit.application_id == a.id).correlate(a).scalar_subquery()
 
@@ -317,13 +347,12 @@ def _counts_select(conn: Connection, day: date | None = None, item_id: int | Non
         return case((condition, 1), else_=0)
 
     def day_of(column: Any) -> Any:
-        return literal(day, Date) if day is not None else _local_day_sql(conn, column)
+        return _Slice.day if local_day is None else local_day(column)
 
     def where(column: Any) -> list[Any]:
-        if day is None:
+        if local_day is not None:
             return [column.is_not(None)]
-        lower, upper = _midnight(day), _midnight(day + timedelta(days=1))
-        return [a.item_id == item_id, column >= lower, column < upper]
+        return [a.item_id == _Slice.item_id, column >= _Slice.lower, column < _Slice.upper]
 
     def keys(column: Any) -> tuple[Any, ...]:
         return (
@@ -377,44 +406,127 @@ def _counts_select(conn: Connection, day: date | None = None, item_id: int | Non
 _KEY_COLS = ("category_id", "unit_id", "approving_unit_id")
 
 
-def _insert_daily(conn: Connection, day: date | None = None, item_id: int | None = None) -> None:
-    rows = _counts_select(conn, day, item_id)
+def _insert_daily(local_day: Callable[[Any], Any] | None = None) -> Any:
+    rows = _counts_select(local_day)
     group = (rows.c.day, rows.c.item_id, *(rows.c[k] for k in _KEY_COLS))
     source = select(*group, *(func.sum(rows.c[m]).label(m) for m in MEASURES)).group_by(*group)
-    conn.execute(insert(StatsDaily.__table__).from_select(["day", "item_id", *_KEY_COLS, *MEASURES], source))
+    return insert(StatsDaily.__table__).from_select(["day", "item_id", *_KEY_COLS, *MEASURES], source)
+
+
+def _insert_monthly(month_of: Callable[[Any], Any] | None = None) -> Any:
+    """Sum the daily rows per month: of the (month, item) of the :class:`_Slice` parameters, or of
+    everything (``month_of(day column)`` gives the first of the month in SQL)."""
+    d = StatsDaily.__table__
+    month_col = _Slice.month if month_of is None else month_of(d.c.day)
+    group = (month_col.label("month"), d.c.item_id, *(d.c[k] for k in _KEY_COLS))
+    source = select(*group, *(func.sum(d.c[m]).label(m) for m in MEASURES)).group_by(
+        *(group[1:] if month_of is None else (month_col, *group[1:]))
+    )
+    if month_of is None:
+        source = source.where(
+            d.c.item_id == _Slice.item_id, d.c.day >= _Slice.month, d.c.day < _Slice.next_month
+        )
+    return insert(StatsMonthly.__table__).from_select(["month", "item_id", *_KEY_COLS, *MEASURES], source)
+
+
+def _reason_selects(local_day: Callable[[Any], Any] | None = None) -> tuple[Any, Any]:
+    """The 补正 events and the bad ratings of the completed applications (of the slice, or all)."""
+    a = Application
+    if local_day is None:
+        done_day = _Slice.day
+        where = [
+            a.state.in_(COMPLETED_VALUES),
+            a.item_id == _Slice.item_id,
+            a.completed_at >= _Slice.lower,
+            a.completed_at < _Slice.upper,
+        ]
+    else:
+        done_day = local_day(a.completed_at)
+        where = [a.state.in_(COMPLETED_VALUES), a.completed_at.is_not(None)]
+    keys = (done_day, a.item_id, func.coalesce(a.unit_id, 0), func.coalesce(a.approving_unit_id, 0))
+    events = (
+        select(*keys, StatusEvent.details)
+        .join(StatusEvent, StatusEvent.application_id == a.id)
+        .where(StatusEvent.action == "request_correction", *where)
+    )
+    ratings = (
+        select(*keys, Rating.reasons)
+        .join(Rating, Rating.application_id == a.id)
+        .where(Rating.level <= BAD_LEVEL, *where)
+    )
+    return events, ratings
+
+
+@functools.cache
+def _slice_statements() -> dict[str, Any]:
+    daily, monthly, reasons = StatsDaily.__table__, StatsMonthly.__table__, StatsReason.__table__
+    events, ratings = _reason_selects()
+    return {
+        "delete_daily": delete(daily).where(daily.c.day == _Slice.day, daily.c.item_id == _Slice.item_id),
+        "insert_daily": _insert_daily(),
+        "delete_reasons": delete(reasons).where(
+            reasons.c.day == _Slice.day, reasons.c.item_id == _Slice.item_id
+        ),
+        "events": events,
+        "ratings": ratings,
+        "delete_monthly": delete(monthly).where(
+            monthly.c.month == _Slice.month, monthly.c.item_id == _Slice.item_id
+        ),
+        "insert_monthly": _insert_monthly(),
+    }
 
 
 def _rewrite_day(conn: Connection, day: date, item_id: int) -> None:
-    t = StatsDaily.__table__
-    conn.execute(delete(t).where(t.c.day == day, t.c.item_id == item_id))
-    _insert_daily(conn, day, item_id)
-
-
-def _month_sql(conn: Connection, column: Any) -> Any:
-    """The first day of the month of a DATE column."""
-    if conn.dialect.name == "postgresql":
-        return cast(func.date_trunc("month", column), Date)
-    return func.date(column, "start of month")
-
-
-def _insert_monthly(conn: Connection, month: date | None = None, item_id: int | None = None) -> None:
-    d = StatsDaily.__table__
-    month_col = literal(month, Date) if month is not None else _month_sql(conn, d.c.day)
-    group = (month_col.label("month"), d.c.item_id, *(d.c[k] for k in _KEY_COLS))
-    source = select(*group, *(func.sum(d.c[m]).label(m) for m in MEASURES)).group_by(
-        *(group[1:] if month is not None else (month_col, *group[1:]))
-    )
-    if month is not None:
-        source = source.where(d.c.item_id == item_id, d.c.day >= month, d.c.day < next_month(month))
-    conn.execute(
-        insert(StatsMonthly.__table__).from_select(["month", "item_id", *_KEY_COLS, *MEASURES], source)
-    )
+    st, params = _slice_statements(), _Slice.params(day, item_id)
+    conn.execute(st["delete_daily"], params)
+    conn.execute(st["insert_daily"], params)
+    conn.execute(st["delete_reasons"], params)
+    _write_reasons(conn, st["events"], st["ratings"], params)
 
 
 def _rewrite_month(conn: Connection, month: date, item_id: int) -> None:
-    t = StatsMonthly.__table__
-    conn.execute(delete(t).where(t.c.month == month, t.c.item_id == item_id))
-    _insert_monthly(conn, month, item_id)
+    st = _slice_statements()
+    params = {"month": month, "next_month": next_month(month), "item_id": item_id}
+    conn.execute(st["delete_monthly"], params)
+    conn.execute(st["insert_monthly"], params)
+
+
+def cites_guide(reasons: Iterable[str]) -> bool:
+    """A bad rating blames the guide (办事指南) when one of its reasons says so."""
+    return any(r in GUIDE_REASONS or "指南" in r for r in reasons)
+
+
+def _write_reasons(conn: Connection, events: Any, ratings: Any, params: dict[str, Any] | None = None) -> None:
+    """Count the 补正 targets named and the reasons of the bad ratings (the targets sit in the
+    events' JSON, so the counting is Python) and insert them into ``stats_reasons``."""
+    counts: dict[tuple, int] = {}
+
+    def add(key: list[Any], kind: str, reason: str) -> None:
+        k = (_as_date(key[0]), *key[1:], kind, reason[:REASON_LENGTH])
+        counts[k] = counts.get(k, 0) + 1
+
+    for *key, details in conn.execute(events, params or {}):
+        for entry in (details or {}).get("items", []) or []:
+            target = entry.get("target") if isinstance(entry, dict) else None
+            if target:
+                add(key, "correction", str(target))
+    for *key, reasons in conn.execute(ratings, params or {}):
+        named = [str(x) for x in (reasons or [])]
+        add(key, "bad_rating", "")
+        if cites_guide(named):
+            add(key, "guide", "")
+        for reason in named:
+            add(key, "bad_reason", reason)
+    if counts:
+        names = ("day", "item_id", "unit_id", "approving_unit_id", "kind", "reason")
+        conn.execute(
+            insert(StatsReason.__table__),
+            [dict(zip(names, k, strict=True)) | {"n": n} for k, n in counts.items()],
+        )
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 # Whole rebuild and calendar changes ----------------------------------------------------------------
@@ -436,13 +548,24 @@ def rebuild(conn: Connection, *, working_days: bool = True) -> dict[str, int]:
         changed = update_working_days(conn, ids)
     conn.execute(delete(StatsMonthly.__table__))
     conn.execute(delete(StatsDaily.__table__))
-    _insert_daily(conn)
-    _insert_monthly(conn)
+    conn.execute(delete(StatsReason.__table__))
+    local_day = functools.partial(_local_day_sql, conn)
+    conn.execute(_insert_daily(local_day))
+    conn.execute(_insert_monthly(functools.partial(_month_sql, conn)))
+    _write_reasons(conn, *_reason_selects(local_day))
     return {
         "working_days_changed": changed,
         "daily_rows": conn.scalar(select(func.count()).select_from(StatsDaily.__table__)) or 0,
         "monthly_rows": conn.scalar(select(func.count()).select_from(StatsMonthly.__table__)) or 0,
+        "reason_rows": conn.scalar(select(func.count()).select_from(StatsReason.__table__)) or 0,
     }
+
+
+def _month_sql(conn: Connection, column: Any) -> Any:
+    """The first day of the month of a DATE column."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.date_trunc("month", column), Date)
+    return func.date(column, "start of month")
 
 
 def _local_day_sql(conn: Connection, column: Any) -> Any:

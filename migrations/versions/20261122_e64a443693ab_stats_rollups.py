@@ -1,5 +1,6 @@
 """Statistics roll-ups: applications.working_days (办理时长 in working days, stored at completion) and
-the daily and monthly count tables that applications.stats.rollup keeps equal to the applications.
+the daily and monthly count tables and the 改革清单's reason counts that applications.stats.rollup keeps
+equal to the applications.
 
 Reviewed: the roll-up tables are derived data with no foreign keys; their primary key is the whole
 grouping key (no unit = 0). Existing data is backfilled here with frozen SQL (the module's rebuild
@@ -69,6 +70,16 @@ def upgrade():
     sa.Column('duration_count', sa.Integer(), nullable=False),
     sa.Column('duration_sum', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('month', 'item_id', 'category_id', 'unit_id', 'approving_unit_id', name=op.f('pk_stats_monthly'))
+    )
+    op.create_table('stats_reasons',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('approving_unit_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=100), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'item_id', 'unit_id', 'approving_unit_id', 'kind', 'reason', name=op.f('pk_stats_reasons'))
     )
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.add_column(sa.Column('working_days', sa.Integer(), nullable=True))
@@ -155,6 +166,48 @@ def _backfill(conn) -> None:
         INSERT INTO stats_monthly (month, item_id, category_id, unit_id, approving_unit_id, {", ".join(MEASURES)})
         SELECT {month}, item_id, category_id, unit_id, approving_unit_id, {sums} FROM stats_daily
         GROUP BY {month}, item_id, category_id, unit_id, approving_unit_id"""))
+    _backfill_reasons(conn, local_day("completed_at"))
+
+
+def _backfill_reasons(conn, done_day: str) -> None:
+    """stats_reasons: 补正 targets and bad-rating reasons of the completed applications."""
+    import json
+
+    counts = {}
+
+    def add(key, kind, reason):
+        k = (*key, kind, reason[:100])
+        counts[k] = counts.get(k, 0) + 1
+
+    keys = f"{done_day}, a.item_id, COALESCE(a.unit_id, 0), COALESCE(a.approving_unit_id, 0)"
+    done = f"a.state IN {DONE} AND a.completed_at IS NOT NULL"
+    for *key, details in conn.execute(sa.text(
+        f"SELECT {keys}, e.details FROM applications a JOIN status_events e ON e.application_id = a.id "
+        f"WHERE e.action = 'request_correction' AND {done}"
+    )):
+        details = json.loads(details) if isinstance(details, str) else details
+        for entry in (details or {}).get("items", []) or []:
+            target = entry.get("target") if isinstance(entry, dict) else None
+            if target:
+                add(tuple(key), "correction", str(target))
+    for *key, reasons in conn.execute(sa.text(
+        f"SELECT {keys}, r.reasons FROM applications a JOIN ratings r ON r.application_id = a.id "
+        f"WHERE r.level <= 2 AND {done}"
+    )):
+        reasons = [str(x) for x in ((json.loads(reasons) if isinstance(reasons, str) else reasons) or [])]
+        add(tuple(key), "bad_rating", "")
+        if any(x in ("办事指南不准确", "办事指南不清楚", "guide", "guide_inaccurate") or "指南" in x for x in reasons):
+            add(tuple(key), "guide", "")
+        for reason in reasons:
+            add(tuple(key), "bad_reason", reason)
+    if counts:
+        conn.execute(
+            sa.text(
+                "INSERT INTO stats_reasons (day, item_id, unit_id, approving_unit_id, kind, reason, n) "
+                "VALUES (:d, :i, :u, :a, :k, :r, :n)"
+            ),
+            [{"d": k[0], "i": k[1], "u": k[2], "a": k[3], "k": k[4], "r": k[5], "n": n} for k, n in counts.items()],
+        )
 
 
 def downgrade():
@@ -162,6 +215,7 @@ def downgrade():
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.drop_column('working_days')
 
+    op.drop_table('stats_reasons')
     op.drop_table('stats_monthly')
     op.drop_table('stats_daily')
     # ### end Alembic commands ###

@@ -6,6 +6,7 @@ aggregated in Python; durations straight from chinese-calendar. Runs on SQLite a
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +17,7 @@ from sqlalchemy import select, text
 
 from applications import clerk as ops
 from applications.calendar_models import CalendarOverride
-from applications.models import Application, ClockPause, Visit
+from applications.models import Application, ClockPause, StatusEvent, Visit
 from applications.ratings.models import Rating
 from applications.stats import metrics, rollup
 from applications.stats.metrics import Period
@@ -135,8 +136,47 @@ def expected_working_days() -> dict[int, int | None]:
     return out
 
 
+def expected_reasons(postgres: bool) -> dict[tuple, int]:
+    """(day, item, unit, approving unit, kind, reason) → count: the 补正 targets named for completed
+    applications and the reasons of their bad ratings (level ≤ 2), from the raw events and ratings."""
+    day = (
+        "CAST(a.completed_at AT TIME ZONE 'Asia/Shanghai' AS DATE)"
+        if postgres
+        else "date(a.completed_at, '+8 hours')"
+    )
+    keys = f"{day}, a.item_id, COALESCE(a.unit_id, 0), COALESCE(a.approving_unit_id, 0)"
+    done = "a.state IN ('approved', 'refused', 'delivered') AND a.completed_at IS NOT NULL"
+    out: dict[tuple, int] = defaultdict(int)
+    for d, item, unit_id, appr, details in db.session.execute(
+        text(f"""SELECT {keys}, e.details FROM applications a JOIN status_events e ON e.application_id = a.id
+                 WHERE e.action = 'request_correction' AND {done}""")
+    ):
+        details = json.loads(details) if isinstance(details, str) else details
+        for entry in details.get("items", []):
+            if entry.get("target"):
+                out[(_d(d), item, unit_id, appr, "correction", entry["target"])] += 1
+    for d, item, unit_id, appr, reasons in db.session.execute(
+        text(f"""SELECT {keys}, r.reasons FROM applications a JOIN ratings r ON r.application_id = a.id
+                 WHERE r.level <= 2 AND {done}""")
+    ):
+        reasons = json.loads(reasons) if isinstance(reasons, str) else reasons
+        out[(_d(d), item, unit_id, appr, "bad_rating", "")] += 1
+        if any("指南" in r for r in reasons):
+            out[(_d(d), item, unit_id, appr, "guide", "")] += 1
+        for r in reasons:
+            out[(_d(d), item, unit_id, appr, "bad_reason", r)] += 1
+    return dict(out)
+
+
+def stored_reasons() -> dict[tuple, int]:
+    rows = db.session.execute(
+        text("SELECT day, item_id, unit_id, approving_unit_id, kind, reason, n FROM stats_reasons")
+    )
+    return {(_d(r[0]), *r[1:6]): r[6] for r in rows}
+
+
 def assert_true_to_raw(postgres: bool) -> dict[tuple, dict[str, int]]:
-    """The stored durations and both roll-up tables equal what the raw tables say."""
+    """The stored durations and every roll-up table equal what the raw tables say."""
     db.session.expire_all()
     got_days = dict(db.session.execute(text("SELECT id, working_days FROM applications")).all())
     assert got_days == expected_working_days()
@@ -148,6 +188,7 @@ def assert_true_to_raw(postgres: bool) -> dict[tuple, dict[str, int]]:
         for m in MEASURES:
             acc[m] += counts[m]
     assert stored("stats_monthly") == dict(monthly)
+    assert stored_reasons() == expected_reasons(postgres)
     return daily
 
 
@@ -241,6 +282,49 @@ def test_a_rating_given_changed_and_withdrawn(generated, is_postgres):
         assert_true_to_raw(is_postgres)
         assert _totals().satisfied == before.satisfied
         db.session.delete(rating)
+        db.session.commit()
+        assert_true_to_raw(is_postgres)
+
+
+def test_correction_targets_and_bad_rating_reasons(generated, is_postgres):
+    with generated.app_context():
+        target = _completed()
+        db.session.add(
+            StatusEvent(
+                application_id=target.id,
+                from_state="accepted",
+                to_state="correction_requested",
+                action="request_correction",
+                details={
+                    "items": [{"target": "照片", "note": "背景不对"}, {"target": "户口簿", "note": "缺页"}]
+                },
+            )
+        )
+        db.session.commit()
+        assert_true_to_raw(is_postgres)
+        assert any(k[4] == "correction" and k[5] == "照片" for k in stored_reasons())
+        rated = select(Rating.application_id)
+        other = db.session.scalars(
+            select(Application)
+            .where(Application.state.in_(DONE), Application.id.not_in(rated))
+            .order_by(Application.id.desc())
+        ).first()
+        day = other.completed_at.astimezone(SHANGHAI).date()
+        rating = Rating(
+            application_id=other.id,
+            user_id=other.applicant_id,
+            unit_id=other.unit_id,
+            item_id=other.item_id,
+            level=1,
+            reasons=["办事指南不准确", "办理慢"],
+        )
+        db.session.add(rating)
+        db.session.commit()
+        assert_true_to_raw(is_postgres)
+        reform = metrics.reform_list(Period(day, day))
+        row = next(g for g in reform.guide if g.row.key == catalog().by_version(other.version_id).code)
+        assert row.guide_complaints >= 1 and ("办理慢", 1) in row.top_reasons
+        rating.reasons = ["服务态度"]
         db.session.commit()
         assert_true_to_raw(is_postgres)
 
