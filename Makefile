@@ -81,9 +81,13 @@ vendor:
 	for p in bootstrap bootstrap-icons htmx.org chart.js axe-core; do \
 		echo "$$p $$(node -p "require('./node_modules/$$p/package.json').version")"; done > static/vendor/VERSIONS
 
+# Extract every gettext string (the source language is Simplified Chinese) and start or update the
+# English catalog in translations/ (compile with `pybabel compile -d translations`).
 messages: dev-venv
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations
+	mkdir -p translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o translations/messages.pot core auth catalog applications templates
+	@if [ -d translations/en ]; then $(BIN)/pybabel update -i translations/messages.pot -d translations; \
+	else $(BIN)/pybabel init -i translations/messages.pot -d translations -l en; fi
 
 clean-venv:
 	rm -rf $(VENV)
