@@ -48,8 +48,8 @@ serve: venv
 	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
 	@$(BIN)/flask notify worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
-	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile /dev/null \
-		--error-logfile - --timeout 60 wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --workers $(WORKERS) --bind 127.0.0.1:$(PORT) \
+		--access-logfile /dev/null --error-logfile - --timeout 60 wsgi:app
 
 run: demo serve
 

@@ -92,19 +92,10 @@ def queue():
             "date_to": form.date_to.data,
             "reference": form.ref.data or None,
         }
-    after = None
     cursor = request.args.get("after", "")
-    if cursor:
-        due_s, _sep, id_s = cursor.partition("_")
-        try:
-            after = (date.fromisoformat(due_s) if due_s != "none" else None, int(id_s))
-        except ValueError:
-            after = None
+    after = ops.parse_queue_cursor(tab, cursor) if cursor else None
     rows = ops.queue_page(current_user, tab, after=after, filters=filters, today=_today())
-    next_cursor = None
-    if len(rows) == 30:
-        last = rows[-1]
-        next_cursor = f"{last.promised_due.isoformat() if last.promised_due else 'none'}_{last.id}"
+    next_cursor = ops.queue_cursor(tab, rows[-1]) if len(rows) == 30 else None
     names = {i.id: i.name for i in snap.items.values()}
     return render_template(
         "clerk/queue.html",
@@ -113,7 +104,11 @@ def queue():
         counts=ops.queue_counts(current_user, _today()),
         form=form,
         names=names,
-        labels=STATE_LABELS,
+        holders=ops.holder_names(current_user, rows),
+        # once per page rather than once per row: the row link's prefix and the translated labels
+        detail_prefix=url_for("clerk.detail", application_id=0).removesuffix("0"),
+        state_labels={state: _(label) for state, label in STATE_LABELS.items()},
+        channel_labels={"counter": _("窗口"), "online": _("网上")},
         tab_labels=TAB_LABELS,
         next_url=url_for("clerk.queue", **{**request.args.to_dict(), "tab": tab, "after": next_cursor})
         if next_cursor
@@ -129,11 +124,12 @@ def claim_next():
     if not SimpleForm().validate_on_submit():
         abort(400)
     app = ops.claim_next(current_user)
+    claimed_id = app.id if app is not None else None  # read before the commit expires it (no reload)
     db.session.commit()
-    if app is None:
+    if claimed_id is None:
         flash(_("待受理队列已空。"), "info")
         return redirect(url_for("clerk.queue"))
-    return redirect(url_for("clerk.detail", application_id=app.id))
+    return redirect(url_for("clerk.detail", application_id=claimed_id))
 
 
 # One application --------------------------------------------------------------------------------

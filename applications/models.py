@@ -134,6 +134,30 @@ class Application(db.Model):
             postgresql_where=text("state IN ('submitted', 'resubmitted') AND claimed_by_id IS NULL"),
             sqlite_where=text("state IN ('submitted', 'resubmitted') AND claimed_by_id IS NULL"),
         ),
+        # 已办结 newest completion first, keyset on (completed_at, id), read backwards: one ordered range
+        # per accepting unit and one per approving unit (clerk._done_page), and the capped count
+        Index(
+            "ix_applications_unit_done",
+            "unit_id",
+            "completed_at",
+            "id",
+            postgresql_where=text("state IN ('approved', 'refused', 'delivered', 'not_accepted')"),
+            sqlite_where=text("state IN ('approved', 'refused', 'delivered', 'not_accepted')"),
+        ),
+        Index(
+            "ix_applications_approving_done",
+            "approving_unit_id",
+            "completed_at",
+            "id",
+            postgresql_where=text(
+                "approving_unit_id IS NOT NULL"
+                " AND state IN ('approved', 'refused', 'delivered', 'not_accepted')"
+            ),
+            sqlite_where=text(
+                "approving_unit_id IS NOT NULL"
+                " AND state IN ('approved', 'refused', 'delivered', 'not_accepted')"
+            ),
+        ),
         Index("ix_applications_submitted", "submitted_at"),
         CheckConstraint(
             "state IN ('draft', 'withdrawn') OR reference IS NOT NULL", name="submitted_has_reference"

@@ -247,11 +247,14 @@ def summary(values: list[float]) -> dict:
 def portal(
     port: int, env: dict, access_log: Path, workers: int = 2, app: str = "wsgi:app"
 ) -> subprocess.Popen:
-    """gunicorn as bench/__main__.py starts it, plus an access log of each request's time in the worker
-    (%(D)s, microseconds), which tells the service time apart from the wait in front of the workers."""
+    """gunicorn as `make run` starts it (its gunicorn.conf.py, ``workers`` as in the Makefile), plus an
+    access log of each request's time in the worker (%(D)s, microseconds), which tells the service time
+    apart from the wait in front of the workers."""
     return subprocess.Popen(
         [
             str(BIN / "gunicorn"),
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
             "-w",
             str(workers),
             "-b",
@@ -391,7 +394,7 @@ def _profile_in_app(username: str, explain: bool) -> list[dict]:
     label = ["setup"]
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "INSERT")):
+        if label[0] != "setup" and statement.lstrip().upper().startswith(("SELECT", "UPDATE", "INSERT")):
             captured.append((label[0], statement, parameters))
 
     with app.test_request_context("/clerk/"):
@@ -405,6 +408,16 @@ def _profile_in_app(username: str, explain: bool) -> list[dict]:
             ops.queue_page(user, "pending", today=today)
             label[0] = "count"
             ops.queue_counts(user, today)
+            label[0] = "已办结 page 1"
+            rows = ops.queue_page(user, "done", today=today)
+            label[0] = "setup"
+            for _page in range(32):  # keyset pages: the 34th starts after 990 rows
+                after = ops.parse_queue_cursor("done", ops.queue_cursor("done", rows[-1]))
+                rows = ops.queue_page(user, "done", after=after, today=today) if rows else []
+            label[0] = "已办结 page 34"
+            if rows:
+                after = ops.parse_queue_cursor("done", ops.queue_cursor("done", rows[-1]))
+                ops.queue_page(user, "done", after=after, today=today)
             label[0] = "claim-next"
             ops.claim_next(user)
             db.session.flush()
@@ -412,12 +425,11 @@ def _profile_in_app(username: str, explain: bool) -> list[dict]:
             event.remove(engine, "before_cursor_execute", capture)
             db.session.rollback()
         out = []
-        tabs = iter(ops.TABS)
-        claim_steps = iter(("claim: UPDATE … SKIP LOCKED", "claim: reload", "claim: audit row"))
+        claim_steps = iter(("claim: UPDATE … SKIP LOCKED RETURNING", "claim: audit row"))
         cursor = db.session.connection().connection.dbapi_connection.cursor()
         for what, statement, params in captured:
             if what == "count":
-                what = f"count {next(tabs, '?')}"
+                what = "counts (every tab)"
             elif what == "claim-next":
                 what = next(claim_steps, "claim: other")
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, params)
@@ -626,7 +638,7 @@ def report(r: dict, log: Callable[[str], None] = print) -> None:
         if "plan" in row:
             log("    " + row["sql"].replace("\n", "\n    "))
             log("    " + row["plan"].replace("\n", "\n    "))
-    page_db = sum(x["ms"] for x in r["profile"] if x["what"].startswith(("queue", "count")))
+    page_db = sum(x["ms"] for x in r["profile"] if x["what"].startswith(("queue", "counts")))
     log(f"  queue page statements total {page_db:.1f} ms")
     ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
     log(

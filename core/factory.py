@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request
 from flask_babel import gettext
-from flask_login import current_user
+from flask_login import AnonymousUserMixin, UserMixin, current_user
+from sqlalchemy import inspect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import config as config_module
@@ -129,6 +130,24 @@ def _register_template_helpers(app: Flask) -> None:
         }
 
 
+def _request_user_id() -> str | None:
+    """The id of the user this request was made by, or None if anonymous.
+
+    The user Flask-Login already loaded for the request is read through its identity key: after a view
+    commits, its attributes are expired, and reading ``current_user.id`` or ``.is_active`` in an
+    ``after_request`` hook cost a new transaction and a SELECT of the user on every POST that commits.
+    """
+    user = g.get("_login_user")
+    if user is None:  # not looked at during the request: load it as before
+        user = current_user._get_current_object()
+    if user is None or not isinstance(user, UserMixin) or isinstance(user, AnonymousUserMixin):
+        return None
+    state = inspect(user, raiseerr=False)
+    if state is not None and state.identity is not None:
+        return str(state.identity[0])
+    return user.get_id().split(":")[0] if user.is_authenticated else None
+
+
 def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _start_timer():
@@ -139,20 +158,17 @@ def _register_request_hooks(app: Flask) -> None:
         if request.path.startswith("/static/"):
             return response
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        user_id = (
-            current_user.get_id().split(":")[0] if current_user and current_user.is_authenticated else None
-        )
         access_log.info(
             "%s %s %s",
             request.method,
             request.path,
             response.status_code,
-            extra={"ms": round(elapsed, 1), "user": user_id, "ip": request.remote_addr},
+            extra={"ms": round(elapsed, 1), "user": _request_user_id(), "ip": request.remote_addr},
         )
         return response
 
     @app.after_request
     def _no_store_for_private(response):
-        if current_user and current_user.is_authenticated:
+        if _request_user_id() is not None:
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -12,7 +12,7 @@ from applications.models import Application, Channel
 from applications.workflow import State
 from catalog.queries import catalog
 from core.db import db
-from tests.clerk.helpers import PS_COUNTER_ITEM, insert_submitted, login_staff, user
+from tests.clerk.helpers import PS_COUNTER_ITEM, insert_submitted, login_staff, unit, user
 
 REF = re.compile(r">(LJ\d{14}[0-9A-Z])</a>")
 
@@ -156,3 +156,98 @@ def test_keyset_pagination_returns_every_row_once_across_three_pages(world):
     flat = [ref for p in pages for ref in p]
     assert flat == ordered
     assert len(set(flat)) == 65 and set(flat) == all_refs
+
+
+def test_done_tab_lists_newest_completion_first_with_keyset_paging(world):
+    """已办结 is the unit's history, newest completion first (ties by id, newest first), applications
+    with no completion time last; the 下一页 links walk it without a gap or a repeat, both sides of the
+    unit (accepting and approving) included, and the count badge counts each application once."""
+    app = world
+    base = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+    with app.app_context():
+        dc01 = unit("LJ-PS-DC-01").id
+        done_states = [State.APPROVED, State.REFUSED, State.DELIVERED, State.NOT_ACCEPTED]
+        ids = []
+        for k in range(40):  # completion times out of insertion order, microseconds apart too
+            ids += insert_submitted(
+                1,
+                state=done_states[k % 4],
+                completed_at=base + timedelta(hours=(k * 7) % 40, microseconds=k),
+            )
+        ids += insert_submitted(12, state=State.APPROVED, completed_at=base + timedelta(hours=5))  # a tie
+        ids += insert_submitted(5, state=State.REFUSED)  # no completion time: last
+        # approved by this unit, accepted by another: on the approving side
+        ids += insert_submitted(
+            3, unit_code="LJ-PS-DC-02", approving_unit_id=dc01, state=State.APPROVED, completed_at=base
+        )
+        ids += insert_submitted(1, approving_unit_id=dc01, state=State.DELIVERED, completed_at=base)  # both
+        insert_submitted(2, unit_code="LJ-PS-DC-02", state=State.APPROVED, completed_at=base)  # not ours
+        insert_submitted(2, state=State.ACCEPTED, claimed_by_id=user("clerk_ps_dc_01").id)  # still open
+        db.session.commit()
+        rows = [db.session.get(Application, i) for i in ids]
+        far_past = datetime.min.replace(tzinfo=UTC)
+        newest_first = sorted(
+            rows, key=lambda a: (a.completed_at is not None, a.completed_at or far_past, a.id), reverse=True
+        )
+        ordered = [a.reference for a in newest_first]
+    assert len(ordered) == 61
+    client = app.test_client()
+    login_staff(client, "clerk_ps_dc_01")
+    url, pages = "/clerk/?tab=done", []
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        pages.append(REF.findall(page))
+        nxt = re.search(r'href="([^"]+)">下一页<', page)
+        url = nxt.group(1).replace("&amp;", "&") if nxt else None
+        assert len(pages) <= 3
+    assert [len(p) for p in pages] == [30, 30, 1]
+    assert [ref for p in pages for ref in p] == ordered
+    first = client.get("/clerk/?tab=done").get_data(as_text=True)
+    assert re.search(r'data-testid="count-done">61<', first)
+    # the newest: base + 39 h = 3 March 16:30 UTC, shown in Asia/Shanghai
+    assert "办结时间" in first and "2026-03-04 00:30" in first
+    # A cursor in another tab's format, or none at all, starts from the top.
+    for bad in ("2026-03-02_5", "garbage", "none_x"):
+        assert _refs(client, f"/clerk/?tab=done&after={bad}") == pages[0]
+    # Filters hold across the keyset pages too.
+    assert set(_refs(client, "/clerk/?tab=done&channel=counter")) == set()
+
+
+def test_done_tab_pages_through_the_undated_tail(world):
+    app = world
+    with app.app_context():
+        ids = insert_submitted(3, state=State.APPROVED, completed_at=datetime(2026, 3, 1, tzinfo=UTC))
+        ids += insert_submitted(31, state=State.NOT_ACCEPTED)
+        db.session.commit()
+        dated = [db.session.get(Application, i).reference for i in sorted(ids[:3], reverse=True)]
+        undated = [db.session.get(Application, i).reference for i in sorted(ids[3:], reverse=True)]
+        clerk = user("clerk_ps_dc_01")
+        first = ops.queue_page(clerk, "done")
+        assert ops.queue_cursor("done", first[-1]) == f"none_{first[-1].id}"
+        second = ops.queue_page(clerk, "done", after=ops.parse_queue_cursor("done", f"none_{first[-1].id}"))
+        assert [a.reference for a in first + second] == dated + undated
+        assert len(second) == 4
+
+
+def test_item_filter_keeps_the_chosen_item_selected_and_refuses_an_unknown_one(world):
+    app = world
+    with app.app_context():
+        item = catalog().items[PS_COUNTER_ITEM]
+        insert_submitted(1, item_code=PS_COUNTER_ITEM)
+        insert_submitted(1)
+        db.session.commit()
+        item_id, item_count = item.id, len(catalog().items)
+    client = app.test_client()
+    login_staff(client, "clerk_ps_dc_01")
+    item_select = re.compile(r'<select[^>]*name="item".*?</select>', re.S)
+    page = client.get(f"/clerk/?tab=pending&item={item_id}").get_data(as_text=True)
+    select_html = item_select.search(page).group(0)
+    assert select_html.count("<option") == item_count + 1  # 全部事项 and every item
+    assert re.findall(r"<option selected value=\"(\d*)\"", select_html) == [str(item_id)]
+    assert len(REF.findall(page)) == 1
+    unfiltered = client.get("/clerk/?tab=pending").get_data(as_text=True)
+    assert "<option selected" not in item_select.search(unfiltered).group(0)
+    # An id that is no item: the field says so and the queue is not filtered by it.
+    bad = client.get("/clerk/?tab=pending&item=999999").get_data(as_text=True)
+    assert "is-invalid" in re.search(r'<select[^>]*name="item"[^>]*>', bad).group(0)
+    assert len(REF.findall(bad)) == 2
