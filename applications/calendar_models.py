@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, String, select
+from sqlalchemy import Boolean, Connection, Date, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from applications.deadlines import ChineseCalendar
@@ -32,7 +32,8 @@ class CalendarOverride(db.Model):
         return f"<CalendarOverride {self.day} working={self.working}>"
 
 
-def load_calendar() -> ChineseCalendar:
-    """The working calendar as of now: chinese-calendar plus every override row (needs an app context)."""
-    rows = db.session.execute(select(CalendarOverride.day, CalendarOverride.working)).all()
+def load_calendar(conn: Connection | None = None) -> ChineseCalendar:
+    """The working calendar as of now: chinese-calendar plus every override row, read over ``conn``
+    (default: the app context's session)."""
+    rows = (conn or db.session).execute(select(CalendarOverride.day, CalendarOverride.working)).all()
     return ChineseCalendar({day: working for day, working in rows})

@@ -768,20 +768,28 @@ def flask_env(database_url: str, instance_dir: str) -> dict:
     }
 
 
+def run_flask(database_url: str, *args: str) -> str:
+    """``flask ARGS`` against the database (a throwaway instance folder); its output, or SystemExit."""
+    with tempfile.TemporaryDirectory(prefix="bench-gen-") as inst:
+        done = subprocess.run(
+            [str(BIN / "flask"), *args],
+            cwd=ROOT,
+            env=flask_env(database_url, inst),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if done.returncode:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
+    return done.stdout.strip()
+
+
 def prepare_schema(database_url: str, log: Callable[[str], None]) -> None:
     """The real migrations, then the demo catalog, accounts and routing rules."""
-    with tempfile.TemporaryDirectory(prefix="bench-gen-") as inst:
-        env = flask_env(database_url, inst)
-        for args in (["db", "upgrade"], ["demo", "load"]):
-            t = time.perf_counter()
-            done = subprocess.run(
-                [str(BIN / "flask"), *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-            )
-            if done.returncode:
-                raise SystemExit(
-                    f"flask {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}"
-                )
-            log(f"  flask {' '.join(args):12} {time.perf_counter() - t:6.1f} s")
+    for args in (["db", "upgrade"], ["demo", "load"]):
+        t = time.perf_counter()
+        run_flask(database_url, *args)
+        log(f"  flask {' '.join(args):12} {time.perf_counter() - t:6.1f} s")
 
 
 def citizen_password_hash(database_url: str) -> str:
@@ -995,19 +1003,9 @@ def run(
         figures["states"] = dict(sorted(gen.stats.items(), key=lambda kv: -kv[1]))
 
     t = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="bench-gen-") as inst:
-        done = subprocess.run(
-            [str(BIN / "flask"), "stats", "rebuild", "--skip-working-days"],
-            cwd=ROOT,
-            env=flask_env(database_url, inst),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    if done.returncode:
-        raise SystemExit(f"flask stats rebuild failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
+    output = run_flask(database_url, "stats", "rebuild", "--skip-working-days")
     figures["rollup_s"] = time.perf_counter() - t
-    log(f"statistics roll-ups: {done.stdout.strip()} ({figures['rollup_s']:.1f} s)")
+    log(f"statistics roll-ups: {output} ({figures['rollup_s']:.1f} s)")
 
     t = time.perf_counter()
     with psycopg.connect(database_url, autocommit=True) as conn:

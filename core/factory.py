@@ -137,15 +137,20 @@ def _request_user_id() -> str | None:
     commits, its attributes are expired, and reading ``current_user.id`` or ``.is_active`` in an
     ``after_request`` hook cost a new transaction and a SELECT of the user on every POST that commits.
     """
+    if "request_user_id" in g:  # both after-request hooks ask: work it out once
+        return g.request_user_id
     user = g.get("_login_user")
     if user is None:  # not looked at during the request: load it as before
         user = current_user._get_current_object()
-    if user is None or not isinstance(user, UserMixin) or isinstance(user, AnonymousUserMixin):
-        return None
-    state = inspect(user, raiseerr=False)
-    if state is not None and state.identity is not None:
-        return str(state.identity[0])
-    return user.get_id().split(":")[0] if user.is_authenticated else None
+    user_id = None
+    if user is not None and isinstance(user, UserMixin) and not isinstance(user, AnonymousUserMixin):
+        state = inspect(user, raiseerr=False)
+        if state is not None and state.identity is not None:
+            user_id = str(state.identity[0])
+        elif user.is_authenticated:
+            user_id = user.get_id().split(":")[0]
+    g.request_user_id = user_id
+    return user_id
 
 
 def _register_request_hooks(app: Flask) -> None:

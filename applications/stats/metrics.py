@@ -51,7 +51,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, and_, cast, exists, false, func, literal_column, or_, select, true
+from sqlalchemy import and_, exists, false, func, literal_column, or_, select, true
 from sqlalchemy.sql import ColumnElement, Select
 
 from applications.deadlines import local_date
@@ -118,19 +118,20 @@ def local_month(column: Any) -> ColumnElement[str]:
 
 def local_day(column: Any) -> ColumnElement[Any]:
     """The Asia/Shanghai date of a UTC timestamp column (comparable with a ``Date`` column)."""
-    if _is_postgres():
-        return cast(func.timezone("Asia/Shanghai", column), Date)
-    return func.date(column, "+8 hours")
+    return rollup.local_day_sql(_is_postgres(), column)
 
 
-def visible(visibility: Visibility) -> ColumnElement[bool]:
-    """Applications the viewer may see: all (``None``) or those of the given units."""
+def visible(visibility: Visibility, unit: Any = None, approving: Any = None) -> ColumnElement[bool]:
+    """Applications (or roll-up rows, given their ``unit`` and ``approving`` unit columns) the viewer
+    may see: all (``None``) or those whose accepting or approving unit is one of the given units."""
     if visibility is None:
         return true()
     if not visibility:
         return false()
     ids = sorted(visibility)
-    return or_(Application.unit_id.in_(ids), Application.approving_unit_id.in_(ids))
+    unit = Application.unit_id if unit is None else unit
+    approving = Application.approving_unit_id if approving is None else approving
+    return or_(unit.in_(ids), approving.in_(ids))
 
 
 def completed_in(period: Period) -> ColumnElement[bool]:
@@ -380,15 +381,6 @@ def _rollup_group(by: str, table: Any, time_column: Any) -> Any:
     raise ValueError(f"unknown grouping {by!r}")
 
 
-def _rollup_visible(table: Any, visibility: Visibility) -> ColumnElement[bool]:
-    if visibility is None:
-        return true()
-    if not visibility:
-        return false()
-    ids = sorted(visibility)
-    return or_(table.c.unit_id.in_(ids), table.c.approving_unit_id.in_(ids))
-
-
 def _sums(period: Period, by: str, visibility: Visibility) -> dict[Any, dict[str, int]]:
     """raw group value → every additive count, summed from the roll-ups (see
     :mod:`applications.stats.rollup`): whole months from ``stats_monthly``, the edges from
@@ -404,7 +396,7 @@ def _sums(period: Period, by: str, visibility: Visibility) -> dict[Any, dict[str
     for table, time_column, where in parts:
         group = _rollup_group(by, table, time_column)
         stmt = select(group.label("gid"), *(func.sum(table.c[m]).label(m) for m in MEASURES)).where(
-            where, _rollup_visible(table, visibility)
+            where, visible(visibility, table.c.unit_id, table.c.approving_unit_id)
         )
         stmt = _grouped(stmt, by, group)
         for row in db.session.execute(stmt):
@@ -683,10 +675,11 @@ def _reason_counts(period: Period, visibility: Visibility) -> dict[tuple[int, st
     ``stats_reasons`` roll-up (kinds: ``correction`` targets, ``bad_reason``, ``bad_rating`` and
     ``guide`` under the reason "")."""
     r = StatsReason.__table__
-    where = [r.c.day >= period.start, r.c.day <= period.end]
-    if visibility is not None:
-        ids = sorted(visibility)
-        where.append(or_(r.c.unit_id.in_(ids), r.c.approving_unit_id.in_(ids)) if ids else false())
+    where = [
+        r.c.day >= period.start,
+        r.c.day <= period.end,
+        visible(visibility, r.c.unit_id, r.c.approving_unit_id),
+    ]
     out: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
     rows = db.session.execute(
         select(r.c.item_id, r.c.kind, r.c.reason, func.sum(r.c.n))

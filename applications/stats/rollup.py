@@ -59,8 +59,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, attributes
 
-from applications.calendar_models import CalendarOverride
-from applications.deadlines import ChineseCalendar, Pause, WorkCalendar, elapsed_working_days, local_date
+from applications.calendar_models import CalendarOverride, load_calendar
+from applications.deadlines import Pause, WorkCalendar, elapsed_working_days, local_date
 from applications.models import Application, Channel, ClockPause, StatusEvent, Visit
 from applications.ratings.models import Rating
 from applications.stats.models import MEASURES, StatsDaily, StatsMonthly, StatsReason
@@ -292,7 +292,7 @@ def update_working_days(conn: Connection, ids: list[int], calendar: WorkCalendar
         for app_id, state, accepted, completed, stored in rows:
             state = getattr(state, "value", state)
             if cal is None and state in COMPLETED_VALUES and accepted is not None:
-                cal = load_calendar_on(conn)
+                cal = load_calendar(conn)
             value = working_days_of(cal, state, accepted, completed, pauses.get(app_id, []))  # type: ignore[arg-type]
             if value != stored:
                 changed.append({"app_id": app_id, "days": value})
@@ -305,12 +305,6 @@ def update_working_days(conn: Connection, ids: list[int], calendar: WorkCalendar
             changed,
         )
     return len(changed)
-
-
-def load_calendar_on(conn: Connection) -> WorkCalendar:
-    """The working calendar (chinese-calendar plus the admin overrides) read over ``conn``."""
-    rows = conn.execute(select(CalendarOverride.day, CalendarOverride.working)).all()
-    return ChineseCalendar({day: working for day, working in rows})
 
 
 class _Slice:
@@ -549,9 +543,10 @@ def rebuild(conn: Connection, *, working_days: bool = True) -> dict[str, int]:
     conn.execute(delete(StatsMonthly.__table__))
     conn.execute(delete(StatsDaily.__table__))
     conn.execute(delete(StatsReason.__table__))
-    local_day = functools.partial(_local_day_sql, conn)
+    postgres = conn.dialect.name == "postgresql"
+    local_day = functools.partial(local_day_sql, postgres)
     conn.execute(_insert_daily(local_day))
-    conn.execute(_insert_monthly(functools.partial(_month_sql, conn)))
+    conn.execute(_insert_monthly(functools.partial(_month_sql, postgres)))
     _write_reasons(conn, *_reason_selects(local_day))
     return {
         "working_days_changed": changed,
@@ -561,16 +556,16 @@ def rebuild(conn: Connection, *, working_days: bool = True) -> dict[str, int]:
     }
 
 
-def _month_sql(conn: Connection, column: Any) -> Any:
+def _month_sql(postgres: bool, column: Any) -> Any:
     """The first day of the month of a DATE column."""
-    if conn.dialect.name == "postgresql":
+    if postgres:
         return cast(func.date_trunc("month", column), Date)
     return func.date(column, "start of month")
 
 
-def _local_day_sql(conn: Connection, column: Any) -> Any:
+def local_day_sql(postgres: bool, column: Any) -> Any:
     """The Asia/Shanghai date of a UTC timestamp column (China has no daylight saving)."""
-    if conn.dialect.name == "postgresql":
+    if postgres:
         return cast(func.timezone("Asia/Shanghai", column), Date)
     return func.date(column, "+8 hours")
 

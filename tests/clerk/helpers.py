@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import threading
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -100,3 +101,22 @@ def login_staff(client, username: str, password: str = DEMO_PASSWORD):
     response = client.post("/login", data={"identifier": username, "password": password})
     assert response.status_code == 302, response.text
     return response
+
+
+def run_threads(n: int, target) -> list[BaseException]:
+    """Run ``target(i)`` for i < n in threads at once; the exceptions they raised."""
+    errors: list[BaseException] = []
+
+    def wrapped(i: int) -> None:
+        try:
+            target(i)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    return errors

@@ -16,28 +16,10 @@ from applications.workflow import InvalidTransition, State
 from auth.models import User
 from core.audit import AuditLog
 from core.db import db
-from tests.clerk.helpers import insert_submitted, login_staff, unit, user
+from tests.clerk.helpers import insert_submitted, login_staff, run_threads, unit, user
 from tests.factories import StaffFactory
 
 STALE_MESSAGE = "该申请已被其他人处理"
-
-
-def _run_threads(n: int, target) -> list[BaseException]:
-    errors: list[BaseException] = []
-
-    def wrapped(i: int) -> None:
-        try:
-            target(i)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return errors
 
 
 def test_twenty_clerks_claim_two_hundred_applications_each_exactly_once(world):
@@ -66,7 +48,7 @@ def test_twenty_clerks_claim_two_hundred_applications_each_exactly_once(world):
                 claimed[clerks[i]].append(got.id)
             db.session.remove()
 
-    errors = _run_threads(20, work)
+    errors = run_threads(20, work)
     assert errors == [], errors
     assert not any(isinstance(e, OperationalError) for e in errors)
     every = [aid for got in claimed.values() for aid in got]
@@ -124,7 +106,7 @@ def test_two_decisions_on_one_application_exactly_one_wins_each_round(world):
                 finally:
                     db.session.remove()
 
-        errors = _run_threads(2, decide)
+        errors = run_threads(2, decide)
         assert errors == [], errors
         assert sorted(outcome.values()) == ["lost", "won"], (aid, outcome)
 
@@ -176,7 +158,7 @@ def test_the_loser_of_a_decision_race_through_the_pages_sees_the_message(world):
             )
         pages[i] = r.get_data(as_text=True)
 
-    assert _run_threads(2, post) == []
+    assert run_threads(2, post) == []
     won = [i for i, text in pages.items() if STALE_MESSAGE not in text]
     lost = [i for i, text in pages.items() if STALE_MESSAGE in text]
     assert len(won) == 1 and len(lost) == 1, {i: t[:200] for i, t in pages.items()}

@@ -26,7 +26,7 @@ from applications.workflow import State
 from auth.models import User
 from catalog.queries import catalog
 from core.db import db
-from tests.clerk.helpers import insert_submitted, unit, user
+from tests.clerk.helpers import insert_submitted, run_threads, unit, user
 from tests.stats.helpers import SHANGHAI, sh
 from tests.stats.test_against_sql import generate
 
@@ -531,26 +531,18 @@ def test_concurrent_completions_of_one_item_on_one_day_are_all_counted(world, is
         ids = _accepted_today(n, holder)
         db.session.commit()
     start = threading.Barrier(n)
-    errors: list[BaseException] = []
 
     def work(i: int) -> None:
-        try:
-            with app.app_context():
-                clerk = db.session.get(User, holder_id)
-                db.session.get(Application, ids[i])
-                db.session.commit()
-                start.wait()
-                _approve(ids[i], clerk)
-                db.session.commit()
-                db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        with app.app_context():
+            clerk = db.session.get(User, holder_id)
+            db.session.get(Application, ids[i])
+            db.session.commit()
+            start.wait()
+            _approve(ids[i], clerk)
+            db.session.commit()
+            db.session.remove()
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    errors = run_threads(n, work)
     assert errors == []
     with app.app_context():
         daily = assert_true_to_raw(is_postgres)
