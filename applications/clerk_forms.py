@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -113,7 +114,7 @@ class CachedSelectField(SelectField):
     def pre_validate(self, form):
         # an empty value is for the validators (Optional, DataRequired) to judge, as with SelectField
         if self.data and self.data not in {str(v) for v, _label in self.choices}:
-            raise ValidationError(self.gettext("Not a valid choice."))
+            raise ValidationError(_("请从列表中选择"))
 
 
 class QueueFilterForm(FlaskForm):

@@ -250,4 +250,5 @@ def test_item_filter_keeps_the_chosen_item_selected_and_refuses_an_unknown_one(w
     # An id that is no item: the field says so and the queue is not filtered by it.
     bad = client.get("/clerk/?tab=pending&item=999999").get_data(as_text=True)
     assert "is-invalid" in re.search(r'<select[^>]*name="item"[^>]*>', bad).group(0)
+    assert "请从列表中选择" in bad
     assert len(REF.findall(bad)) == 2
