@@ -24,6 +24,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from applications.workflow import State
 from core.db import UTCDateTime, db, str_enum, utcnow
 
+#: The states a clerk still has work on; the open-queue indexes are partial on exactly this term, written
+#: as clerk._state_in renders it (SQLite uses a partial index only when the query repeats its terms).
+OPEN_STATES = (State.SUBMITTED, State.ACCEPTED, State.CORRECTION_REQUESTED, State.RESUBMITTED)
+OPEN_STATES_SQL = "state IN (" + ", ".join(f"'{s.value}'" for s in OPEN_STATES) + ")"
+
 
 class Channel(enum.StrEnum):
     ONLINE = "online"
@@ -109,7 +114,6 @@ class Application(db.Model):
     __table_args__ = (
         Index("ix_applications_applicant_updated", "applicant_id", "updated_at"),
         Index("ix_applications_unit_state", "unit_id", "state"),
-        Index("ix_applications_queue", "unit_id", "state", "claimed_by_id", "promised_due", "id"),
         Index("ix_applications_unit_submitted", "unit_id", "submitted_at", "id"),
         Index("ix_applications_completed", "completed_at", "state", "unit_id"),
         # the approving side of visible_clause's OR (only ~1 % of rows have an approving unit)
@@ -122,6 +126,27 @@ class Application(db.Model):
             "id",
             postgresql_where=text("approving_unit_id IS NOT NULL"),
             sqlite_where=text("approving_unit_id IS NOT NULL"),
+        ),
+        # The open tabs (clerk._open_page), one ordered range per accepting unit and one per approving
+        # unit, in the queues' order; the columns the tabs filter on are carried along (INCLUDE, PostgreSQL)
+        # so the tab counts (clerk._counts_statement) are index-only scans.
+        Index(
+            "ix_applications_open",
+            "unit_id",
+            text("coalesce(promised_due, '9999-12-31')"),
+            "id",
+            postgresql_include=["state", "claimed_by_id", "promised_due", "due_soon_on"],
+            postgresql_where=text(OPEN_STATES_SQL),
+            sqlite_where=text(OPEN_STATES_SQL),
+        ),
+        Index(
+            "ix_applications_approving_open",
+            "approving_unit_id",
+            text("coalesce(promised_due, '9999-12-31')"),
+            "id",
+            postgresql_include=["state", "claimed_by_id", "promised_due", "due_soon_on", "unit_id"],
+            postgresql_where=text(f"approving_unit_id IS NOT NULL AND {OPEN_STATES_SQL}"),
+            sqlite_where=text(f"approving_unit_id IS NOT NULL AND {OPEN_STATES_SQL}"),
         ),
         # claim_next's candidate scan, in its ORDER BY
         Index(
