@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from auth import operations as ops
 from auth.forms import ChangeMobileForm, ChangePasswordForm, LoginForm, LogoutForm, RegisterForm
@@ -49,7 +50,8 @@ def load_user(token: str) -> User | None:
     user_id, _sep, session_token = token.partition(":")
     if not user_id.isdigit() or not session_token:
         return None
-    user = db.session.get(User, int(user_id))
+    # the units come in the same statement: every staff page asks for them (queues, visibility)
+    user = db.session.get(User, int(user_id), options=[joinedload(User.units)])
     if user is None or not user.active:
         return None
     import hmac
