@@ -9,6 +9,7 @@ locked" when one upgrades a stale read snapshot; safe-method requests (GET/HEAD)
 from __future__ import annotations
 
 import enum
+import re
 from datetime import UTC, datetime
 
 from flask import current_app, has_request_context, request
@@ -114,3 +115,48 @@ def _sqlite_begin(conn):  # pragma: no cover - exercised via SQLite
 def is_postgres() -> bool:
     """True when the bound database is PostgreSQL."""
     return db.engine.dialect.name == "postgresql"
+
+
+# Read-only requests end in COMMIT on PostgreSQL ----------------------------------------------------------
+
+_READS = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+
+
+@event.listens_for(Engine, "begin")
+def _reads_only_so_far(conn) -> None:
+    conn.info["wrote"] = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_writes(conn, cursor, statement, parameters, context, executemany) -> None:
+    if not _READS.match(statement):
+        conn.info["wrote"] = True
+
+
+def init_read_only_commit(app) -> None:
+    """End a PostgreSQL request that only read with COMMIT rather than the session's ROLLBACK.
+
+    psycopg prepares a statement on a connection once it has run five times, and drops every prepared
+    statement on ROLLBACK (one prepared inside the rolled-back transaction would be gone on the server).
+    A read-only page view ended in ROLLBACK, so the portal's statements were parsed and planned anew on
+    every request — a queue page's four statements spent more time there than running. A transaction
+    that ran nothing but SELECTs (``_note_writes`` watches every statement) and holds no unflushed
+    change commits exactly as it would roll back, so this after-request hook commits it. Anything else
+    — a write, a pending change, an error response, a streamed body still to read the database — is
+    left to the usual teardown rollback.
+    """
+
+    @app.after_request
+    def _commit_read_only(response):
+        if response.status_code >= 500 or response.is_streamed or db.engine.dialect.name != "postgresql":
+            return response
+        session = db.session()  # this request's session (not the scoped proxy)
+        if not session.in_transaction() or session.new or session.dirty or session.deleted:
+            return response
+        if session.connection().info.get("wrote", True):
+            return response
+        try:
+            session.commit()
+        except Exception:  # noqa: BLE001 - leave it to the teardown rollback; the answer stands
+            session.rollback()
+        return response

@@ -14,7 +14,7 @@ from sqlalchemy import inspect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import config as config_module
-from core.db import db
+from core.db import db, init_read_only_commit
 from core.errors import init_errors
 from core.extensions import babel, csrf, limiter, login_manager, migrate
 from core.i18n import install_fast_gettext, select_locale
@@ -47,6 +47,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = PageCacheMiddleware(app.wsgi_app, app)  # type: ignore[method-assign]
 
     db.init_app(app)
+    init_read_only_commit(app)
     migrate.init_app(
         app, db, directory=str(config_module.BASE_DIR / "migrations"), render_as_batch=True, compare_type=True
     )
