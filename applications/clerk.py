@@ -100,18 +100,20 @@ def _state_in(*states: State) -> ColumnElement[bool]:
 # Claiming ---------------------------------------------------------------------------------------
 
 
-def claim_next(clerk: User) -> Application | None:
-    """Atomically claim the most urgent unclaimed application of the clerk's units, or None.
+def claim_next(clerk: User) -> int | None:
+    """Atomically claim the most urgent unclaimed application of the clerk's units; its id, or None.
 
     Most urgent: earliest promised due date, then earliest submission. The candidate is chosen and
     claimed in one conditional UPDATE; on PostgreSQL the sub-select skips rows another clerk has
     locked, so concurrent clerks never wait on or take the same row. The UPDATE returns the claimed
-    row itself (no second SELECT to load it): a claim is this statement and its audit row.
+    id and reference (no SELECT to load it, no ORM object built): a claim is this statement and its
+    audit row.
     """
     ids = unit_ids(clerk)
     if not ids:
         return None
     dialect = db.session.get_bind().dialect.name
+    table = Application.__table__
     for _attempt in range(5):
         candidate = (
             select(Application.id)
@@ -130,23 +132,21 @@ def claim_next(clerk: User) -> Application | None:
         )
         if dialect == "postgresql":
             candidate = candidate.with_for_update(skip_locked=True)
-        now = utcnow()
         stmt = (
-            update(Application)
-            .where(Application.id == candidate.scalar_subquery(), Application.claimed_by_id.is_(None))
-            .values(claimed_by_id=clerk.id, claimed_at=now, row_version=Application.row_version + 1)
-            .returning(Application)
-            .execution_options(synchronize_session=False, populate_existing=True)
+            update(table)
+            .where(table.c.id == candidate.scalar_subquery(), table.c.claimed_by_id.is_(None))
+            .values(claimed_by_id=clerk.id, claimed_at=utcnow(), row_version=table.c.row_version + 1)
+            .returning(table.c.id, table.c.reference)
         )
-        app = db.session.scalars(stmt).one_or_none()
-        if app is not None:
+        claimed = db.session.execute(stmt).one_or_none()
+        if claimed is not None:
             audit.record(
                 "application.claim",
                 object_type="application",
-                object_id=app.id,
-                details={"reference": app.reference},
+                object_id=claimed.id,
+                details={"reference": claimed.reference},
             )
-            return app
+            return claimed.id
         still_there = db.session.scalar(
             select(func.count())
             .select_from(Application)

@@ -123,8 +123,7 @@ def queue():
 def claim_next():
     if not SimpleForm().validate_on_submit():
         abort(400)
-    app = ops.claim_next(current_user)
-    claimed_id = app.id if app is not None else None  # read before the commit expires it (no reload)
+    claimed_id = ops.claim_next(current_user)
     db.session.commit()
     if claimed_id is None:
         flash(_("待受理队列已空。"), "info")

@@ -148,6 +148,6 @@ def test_another_units_applications_are_404_everywhere(world, viewer, own, forei
         viewer_user = user(viewer)
         taken = []
         while (got := ops.claim_next(viewer_user)) is not None:
-            taken.append(got.id)
+            taken.append(got)
         db.session.rollback()
     assert taken and not set(taken) & {aid for aid, _doc in seeded[foreign]}

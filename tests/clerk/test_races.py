@@ -45,7 +45,7 @@ def test_twenty_clerks_claim_two_hundred_applications_each_exactly_once(world):
                 db.session.commit()
                 if got is None:
                     break
-                claimed[clerks[i]].append(got.id)
+                claimed[clerks[i]].append(got)
             db.session.remove()
 
     errors = run_threads(20, work)
