@@ -61,19 +61,28 @@ def load_user(token: str) -> User | None:
     return user
 
 
+#: How stale the idle clock's stamp may get before a request renews it: renewing it on every request
+#: re-signed and re-sent the session cookie on every staff request.
+SEEN_REFRESH_SECONDS = 30
+
+
 def enforce_staff_idle_timeout():
-    """Staff sessions end after ``STAFF_IDLE_MINUTES`` without a request (signed-cookie clock)."""
+    """Staff sessions end after ``STAFF_IDLE_MINUTES`` without a request (signed-cookie clock).
+
+    The stamp is renewed at most every ``SEEN_REFRESH_SECONDS``, and the limit allows for that, so a
+    session never ends early and at most that much late."""
     if not current_user.is_authenticated or not current_user.is_staff:
         return None
     now = datetime.now(UTC).timestamp()
     last = session.get("seen")
     limit = timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"]).total_seconds()
-    if last is not None and now - float(last) > limit:
+    if last is not None and now - float(last) > limit + SEEN_REFRESH_SECONDS:
         logout_user()
         session.clear()
         flash(_("您已超过30分钟未操作，为安全起见已退出登录，请重新登录。"), "warning")
         return redirect(url_for("auth.login", next=request.full_path))
-    session["seen"] = now
+    if last is None or now - float(last) >= SEEN_REFRESH_SECONDS:
+        session["seen"] = now
     return None
 
 

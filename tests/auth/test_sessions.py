@@ -187,3 +187,19 @@ def test_citizen_sessions_have_no_idle_timeout(app, client):
     with client.session_transaction() as sess:
         sess["seen"] = time.time() - 3 * 3600
     assert _reaches_profile(client)
+
+
+def test_the_idle_stamp_is_renewed_at_most_every_30_seconds_and_the_cookie_only_then(app, client):
+    login_as(app, client, "clerk")
+    with client.session_transaction() as sess:
+        sess["seen"] = stamp = time.time() - 20
+    response = client.get("/profile")
+    assert response.status_code == 200
+    assert not any(c.startswith("portal_session=") for c in response.headers.getlist("Set-Cookie"))
+    with client.session_transaction() as sess:
+        assert sess["seen"] == stamp
+    _idle(client, 0.7)  # 42 seconds
+    response = client.get("/profile")
+    assert any(c.startswith("portal_session=") for c in response.headers.getlist("Set-Cookie"))
+    with client.session_transaction() as sess:
+        assert time.time() - sess["seen"] < 5
