@@ -153,4 +153,3 @@ def build_application_form(
         [("", _l("请选择"))] + [(u.code, u.name) for u in pickup_units] if pickup_units else []
     )
     return form
-

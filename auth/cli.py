@@ -31,8 +31,24 @@ DEMO_STAFF: list[tuple[str, str, Role, list[str]]] = [
     ("admin", "周敏", Role.ADMIN, []),
     ("auditor", "孙立", Role.AUDITOR, []),
 ]
-DEMO_CLERK_NAMES = ["王建国", "李明华", "陈静", "赵强", "黄丽", "吴涛", "徐娜", "朱军", "胡平", "郭芳",
-                    "何勇", "高洁", "林峰", "罗琳", "梁超", "宋雨"]
+DEMO_CLERK_NAMES = [
+    "王建国",
+    "李明华",
+    "陈静",
+    "赵强",
+    "黄丽",
+    "吴涛",
+    "徐娜",
+    "朱军",
+    "胡平",
+    "郭芳",
+    "何勇",
+    "高洁",
+    "林峰",
+    "罗琳",
+    "梁超",
+    "宋雨",
+]
 
 DEMO_CITIZEN = {
     "real_name": "张晓明",
@@ -55,8 +71,9 @@ def _fail(exc: DomainError) -> None:
 def create_user(username: str, real_name: str, role: str, units: tuple[str, ...], password: str) -> None:
     """Create a staff account."""
     try:
-        user = ops.create_staff(username=username, real_name=real_name, role=role,
-                                password=password, unit_codes=list(units))
+        user = ops.create_staff(
+            username=username, real_name=real_name, role=role, password=password, unit_codes=list(units)
+        )
     except DomainError as exc:
         _fail(exc)
     db.session.commit()
@@ -99,19 +116,25 @@ def ensure_demo_accounts() -> list[tuple[str, str, str]]:
     rows.append((DEMO_CITIZEN["mobile"], DEMO_PASSWORD, "群众（张晓明）"))
     known = set(db.session.scalars(select(Unit.code)))
     operational = db.session.scalars(
-        select(Unit).where(Unit.kind.in_(["police_station", "vehicle_office", "exit_entry", "public_order"]))
+        select(Unit)
+        .where(Unit.kind.in_(["police_station", "vehicle_office", "exit_entry", "public_order"]))
         .order_by(Unit.code)
     ).all()
     clerks = [
-        ("clerk_" + u.code.removeprefix("LJ-").replace("-", "_").lower(),
-         DEMO_CLERK_NAMES[i % len(DEMO_CLERK_NAMES)], Role.CLERK, [u.code])
+        (
+            "clerk_" + u.code.removeprefix("LJ-").replace("-", "_").lower(),
+            DEMO_CLERK_NAMES[i % len(DEMO_CLERK_NAMES)],
+            Role.CLERK,
+            [u.code],
+        )
         for i, u in enumerate(operational)
     ]
     for username, name, role, unit_codes in clerks + DEMO_STAFF:
         codes = [c for c in unit_codes if c in known]
         if db.session.scalar(select(User.id).where(User.username == username)) is None:
-            ops.create_staff(username=username, real_name=name, role=role, password=DEMO_PASSWORD,
-                             unit_codes=codes)
+            ops.create_staff(
+                username=username, real_name=name, role=role, password=DEMO_PASSWORD, unit_codes=codes
+            )
         unit_names = "、".join(
             db.session.scalars(select(Unit.name).where(Unit.code.in_(codes)).order_by(Unit.code))
         )

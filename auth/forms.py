@@ -70,9 +70,7 @@ class RegisterForm(FlaskForm):
         _l("居民身份证号码"),
         validators=[DataRequired(_l("请输入居民身份证号码")), id_number_format],
     )
-    mobile = MobileField(
-        _l("手机号码"), validators=[DataRequired(_l("请输入手机号码")), mobile_format]
-    )
+    mobile = MobileField(_l("手机号码"), validators=[DataRequired(_l("请输入手机号码")), mobile_format])
     password = PasswordField(
         _l("设置密码"),
         validators=[DataRequired(_l("请设置密码")), Length(max=128, message=_l("密码不能超过128个字符"))],
@@ -97,9 +95,7 @@ class LoginForm(FlaskForm):
         filters=[_strip],
         validators=[DataRequired(_l("请输入手机号码、身份证号码或工作账号")), Length(max=64)],
     )
-    password = PasswordField(
-        _l("密码"), validators=[DataRequired(_l("请输入密码")), Length(max=128)]
-    )
+    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码")), Length(max=128)])
 
 
 class ChangePasswordForm(FlaskForm):
@@ -121,9 +117,7 @@ class ChangePasswordForm(FlaskForm):
 
 
 class ChangeMobileForm(FlaskForm):
-    mobile = MobileField(
-        _l("新手机号码"), validators=[DataRequired(_l("请输入新手机号码")), mobile_format]
-    )
+    mobile = MobileField(_l("新手机号码"), validators=[DataRequired(_l("请输入新手机号码")), mobile_format])
     password = PasswordField(
         _l("登录密码"), validators=[DataRequired(_l("请输入登录密码以确认")), Length(max=128)]
     )

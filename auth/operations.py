@@ -84,9 +84,7 @@ def find_account(identifier: str) -> User | None:
     mobile = normalise_mobile(ident)
     id_number = normalise_id_number(ident)
     return db.session.scalars(
-        select(User).where(
-            or_(User.mobile == mobile, User.id_number == id_number, User.username == ident)
-        )
+        select(User).where(or_(User.mobile == mobile, User.id_number == id_number, User.username == ident))
     ).first()
 
 
@@ -142,18 +140,30 @@ def authenticate(identifier: str, password: str) -> User:
     key = _throttle_key(user, identifier)
     shown = mask_login_identifier(identifier)
     if _lock_state(key, now) is not None:
-        audit.record("login.refused_locked", object_type="user", object_id=user.id if user else None,
-                     details={"identifier": shown})
+        audit.record(
+            "login.refused_locked",
+            object_type="user",
+            object_id=user.id if user else None,
+            details={"identifier": shown},
+        )
         raise LoginFailed(ACCOUNT_LOCKED, locked=True)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         locked = _count_failure(key, now)
         reason = "disabled" if ok and user else "bad_credentials"
-        audit.record("login.failure", object_type="user", object_id=user.id if user else None,
-                     details={"identifier": shown, "reason": reason})
+        audit.record(
+            "login.failure",
+            object_type="user",
+            object_id=user.id if user else None,
+            details={"identifier": shown, "reason": reason},
+        )
         if locked:
-            audit.record("login.lockout", object_type="user", object_id=user.id if user else None,
-                         details={"identifier": shown, "minutes": current_app.config["LOCKOUT_MINUTES"]})
+            audit.record(
+                "login.lockout",
+                object_type="user",
+                object_id=user.id if user else None,
+                details={"identifier": shown, "minutes": current_app.config["LOCKOUT_MINUTES"]},
+            )
             raise LoginFailed(ACCOUNT_LOCKED, locked=True)
         raise LoginFailed(LOGIN_FAILED)
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
@@ -203,15 +213,25 @@ def change_mobile(user: User, *, mobile: str, password: str) -> None:
             db.session.flush()
     except IntegrityError as exc:
         raise FieldError("mobile", N_("该手机号码已被其他账号使用")) from exc
-    audit.record("account.mobile_change", object_type="user", object_id=user.id, actor=user,
-                 details={"from": old, "to": mobile})
+    audit.record(
+        "account.mobile_change",
+        object_type="user",
+        object_id=user.id,
+        actor=user,
+        details={"from": old, "to": mobile},
+    )
 
 
 # Staff ----------------------------------------------------------------------------------------
 
 
 def create_staff(
-    *, username: str, real_name: str, role: Role | str, password: str, unit_codes: list[str],
+    *,
+    username: str,
+    real_name: str,
+    role: Role | str,
+    password: str,
+    unit_codes: list[str],
     actor: User | None = None,
 ) -> User:
     """Create a staff account in ``unit_codes``. Raises :class:`DomainError` for a taken username,
@@ -226,13 +246,21 @@ def create_staff(
         raise FieldError("password", problems[0])
     units = _units_by_code(unit_codes)
     user = User(
-        role=role, username=username, real_name=real_name, password_hash=hash_password(password),
+        role=role,
+        username=username,
+        real_name=real_name,
+        password_hash=hash_password(password),
         units=units,
     )
     db.session.add(user)
     db.session.flush()
-    audit.record("staff.create", object_type="user", object_id=user.id, actor=actor,
-                 details={"username": username, "role": role.value, "units": unit_codes})
+    audit.record(
+        "staff.create",
+        object_type="user",
+        object_id=user.id,
+        actor=actor,
+        details={"username": username, "role": role.value, "units": unit_codes},
+    )
     return user
 
 
@@ -251,8 +279,9 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
     user.active = active
     if not active:
         user.rotate_session_token()
-    audit.record("staff.enable" if active else "staff.disable", object_type="user",
-                 object_id=user.id, actor=actor)
+    audit.record(
+        "staff.enable" if active else "staff.disable", object_type="user", object_id=user.id, actor=actor
+    )
 
 
 def reset_password(user: User, new_password: str, *, actor: User | None = None) -> None:

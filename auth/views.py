@@ -189,8 +189,9 @@ def change_mobile():
         return redirect(url_for("auth.profile"))
     if form.validate_on_submit():
         try:
-            ops.change_mobile(current_user._get_current_object(), mobile=form.mobile.data,
-                              password=form.password.data)
+            ops.change_mobile(
+                current_user._get_current_object(), mobile=form.mobile.data, password=form.password.data
+            )
         except FieldError as exc:
             db.session.rollback()
             _field_error(form, exc)

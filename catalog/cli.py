@@ -37,4 +37,3 @@ def load_command(path: Path) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(catalog_cli)
-
