@@ -71,6 +71,8 @@ def _seen_version(form) -> int | None:
 
 # Queues -----------------------------------------------------------------------------------------
 
+PAGE = 30  # rows on a queue page
+
 
 @bp.route("/")
 @staff_only
@@ -94,8 +96,10 @@ def queue():
         }
     cursor = request.args.get("after", "")
     after = ops.parse_queue_cursor(tab, cursor) if cursor else None
-    rows = ops.queue_page(current_user, tab, after=after, filters=filters, today=_today())
-    next_cursor = ops.queue_cursor(tab, rows[-1]) if len(rows) == 30 else None
+    # one row more than a page shows: 下一页 only when there is a next page, never an empty last one
+    rows = ops.queue_page(current_user, tab, after=after, filters=filters, today=_today(), per_page=PAGE + 1)
+    rows, more = rows[:PAGE], len(rows) > PAGE
+    next_cursor = ops.queue_cursor(tab, rows[-1]) if more else None
     names = {i.id: i.name for i in snap.items.values()}
     return render_template(
         "clerk/queue.html",

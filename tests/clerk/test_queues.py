@@ -162,6 +162,27 @@ def test_keyset_pagination_returns_every_row_once_across_three_pages(world):
     assert len(set(flat)) == 65 and set(flat) == all_refs
 
 
+def test_a_queue_of_exactly_two_pages_offers_no_empty_third(world):
+    """60 rows are two full pages: the second has no 下一页 that would lead to an empty page, on an
+    open tab and on 已办结 alike."""
+    app = world
+    with app.app_context():
+        insert_submitted(60)
+        insert_submitted(60, state=State.APPROVED, completed_at=datetime(2026, 3, 2, tzinfo=UTC))
+        db.session.commit()
+    client = app.test_client()
+    login_staff(client, "clerk_ps_dc_01")
+    for tab in ("pending", "done"):
+        url, sizes = f"/clerk/?tab={tab}", []
+        while url:
+            page = client.get(url).get_data(as_text=True)
+            sizes.append(len(REF.findall(page)))
+            nxt = re.search(r'href="([^"]+)">下一页<', page)
+            url = nxt.group(1).replace("&amp;", "&") if nxt else None
+            assert len(sizes) <= 3
+        assert sizes == [30, 30], tab
+
+
 def test_done_tab_lists_newest_completion_first_with_keyset_paging(world):
     """已办结 is the unit's history, newest completion first (ties by id, newest first), applications
     with no completion time last; the 下一页 links walk it without a gap or a repeat, both sides of the
