@@ -132,8 +132,9 @@ def edit_form(application_id: int):
         valid = form.validate()
         ops.save_form(app, _values_from(form, guide))  # keep what was typed, valid or not
         if form.pickup_unit.data:
-            unit = db.session.scalar(select(Unit).where(Unit.code == form.pickup_unit.data))
-            app.pickup_unit_id = unit.id if unit else None
+            # only a window this item offers: not any unit code a hand-made POST names
+            offered = {u.code: u.id for u in _pickup_units(item)} if "counter" in item.delivery else {}
+            app.pickup_unit_id = offered.get(form.pickup_unit.data)
         db.session.commit()
         if valid and "next" in request.form:
             return redirect(url_for("applications.edit_documents", application_id=app.id))

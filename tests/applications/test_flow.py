@@ -120,6 +120,28 @@ def test_counter_delivery_requires_a_counter(citizen_client):
     assert is_chinese(field_error(response.text, "pickup_unit"))
 
 
+def test_only_a_window_the_item_offers_is_kept_as_the_pickup_unit(app, citizen_client):
+    """A hand-made POST naming another kind of unit, or a code with a NUL byte, is refused at the field
+    (never a 500 on PostgreSQL) and sets no pickup unit; an offered window is kept."""
+    aid = start(citizen_client)
+    page = citizen_client.get(f"/applications/{aid}/form").text
+    offered = re.findall(r'<option value="(LJ-[A-Z0-9-]+)"', page)
+    assert offered and "LJ-EE" not in offered
+    for bad in ("LJ-EE", "LJ-\x00EE"):
+        response = post_form(citizen_client, aid, item_form(delivery_method="counter", pickup_unit=bad))
+        assert response.status_code == 422, bad
+        assert is_chinese(field_error(response.text, "pickup_unit"))
+        assert _app_row(app, aid).pickup_unit_id is None
+    assert (
+        post_form(
+            citizen_client, aid, item_form(delivery_method="counter", pickup_unit=offered[0])
+        ).status_code
+        == 302
+    )
+    with app.app_context():
+        assert db.session.get(Application, aid).pickup_unit.code == offered[0]
+
+
 def test_draft_is_saved_and_resumed_from_my_applications(app, citizen_client):
     aid = start(citizen_client)
     response = post_form(
