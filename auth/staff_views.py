@@ -170,10 +170,13 @@ def _unit_choices() -> list[tuple[str, str]]:
 @bp.route("/")
 @admin_only
 def staff_list():
-    q = (request.args.get("q") or "").strip()[:50]
+    # NUL never reaches PostgreSQL (it refuses such text); % and _ are searched for, not wildcards
+    q = (request.args.get("q") or "").replace("\x00", "").strip()[:50]
     stmt = select(User).where(User.role.in_(list(STAFF_ROLES))).order_by(User.username)
     if q:
-        stmt = stmt.where(User.username.contains(q) | User.real_name.contains(q))
+        stmt = stmt.where(
+            User.username.contains(q, autoescape=True) | User.real_name.contains(q, autoescape=True)
+        )
     return render_template("admin/staff_list.html", users=db.session.scalars(stmt).all(), q=q)
 
 

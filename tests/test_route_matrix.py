@@ -11,6 +11,7 @@ the catalog's own tests cover real items).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pytest
 
@@ -383,3 +384,56 @@ def test_post_to_a_get_only_route_is_refused(client, key):
     """A page that only shows things answers POST with 405, so nothing changes by accident."""
     response = client.post(TABLE[key].url, data={})
     assert response.status_code == 405
+
+
+# Every query parameter any page reads (filters, cursors, paging, redirects), for the probe below.
+QUERY_NAMES = (
+    "q",
+    "page",
+    "per_page",
+    "next",
+    "category",
+    "metric",
+    "key",
+    "table",
+    "v",
+    "before",
+    "after",
+    "a",
+    "b",
+    "depth",
+    "status",
+    "draft",
+    "tab",
+    "item",
+    "channel",
+    "date_from",
+    "date_to",
+    "from",
+    "to",
+    "by",
+    "ref",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "unit",
+    "district",
+    "code",
+)
+GET_ROWS = [k for k in TABLE if k[0] == "GET"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_nul_byte_in_any_query_parameter_never_makes_a_500(app, client, role):
+    """PostgreSQL refuses text with a NUL byte: no query parameter may carry one to the database."""
+    login_as(app, client, role)
+    failed = []
+    for _method, rule in GET_ROWS:
+        url = TABLE[("GET", rule)].url
+        for value in ("a\x00b", "\x00"):
+            query = urlencode(dict.fromkeys(QUERY_NAMES, value))
+            response = client.get(f"{url}{'&' if '?' in url else '?'}{query}")
+            if response.status_code >= 500:
+                failed.append(f"GET {url} ({value!r})")
+    assert failed == []

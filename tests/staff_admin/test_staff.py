@@ -150,3 +150,16 @@ def test_non_admins_get_403(app):
         login_as(app, c, role)
         assert c.get("/admin/staff/").status_code == 403
         assert c.post("/admin/staff/new", data={}).status_code == 403
+
+
+def test_the_staff_search_matches_text_literally(app):
+    """% and _ are searched for as themselves, not as SQL wildcards; a NUL byte is dropped."""
+    client, _ = _admin(app)
+    make_account(app, "clerk", username="clerk_zhang", real_name="张三")
+    make_account(app, "clerk", username="clerk_li", real_name="李四")
+    assert "clerk_zhang" in client.get("/admin/staff/?q=zhang").text
+    for q in ("%", "clerk%zhang", "clerk_l_"):
+        page = client.get("/admin/staff/", query_string={"q": q}).text
+        assert "clerk_zhang" not in page and "clerk_li" not in page, q
+    page = client.get("/admin/staff/", query_string={"q": "张\x00三"}).text
+    assert "clerk_zhang" in page and "clerk_li" not in page
