@@ -6,7 +6,6 @@ from functools import lru_cache
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from markupsafe import Markup, escape
 from wtforms import (
@@ -24,13 +23,14 @@ from wtforms.widgets import Select, html_params
 from applications.clerk import VISIT_PURPOSES
 from applications.forms import DISTRICT_CHOICES
 from auth.forms import IdNumberField, MobileField, chinese_name, id_number_format, mobile_format
+from core.forms import PortalForm
 
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(PortalForm):
     """Every decision carries the row version the clerk saw (a stale one gets a clear message)."""
 
     version = HiddenField()
@@ -69,7 +69,7 @@ class TransferForm(VersionedForm):
     )
 
 
-class VisitForm(FlaskForm):
+class VisitForm(PortalForm):
     at = DateTimeLocalField(_l("到场时间"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     place = StringField(
         _l("地点"), filters=[_strip], validators=[DataRequired(_l("请填写地点")), Length(max=100)]
@@ -117,7 +117,7 @@ class CachedSelectField(SelectField):
             raise ValidationError(_("请从列表中选择"))
 
 
-class QueueFilterForm(FlaskForm):
+class QueueFilterForm(PortalForm):
     class Meta:
         csrf = False
 
@@ -132,7 +132,7 @@ class QueueFilterForm(FlaskForm):
     ref = StringField(_l("办件编号"), filters=[_strip], validators=[Optional(), Length(max=20)])
 
 
-class WalkInForm(FlaskForm):
+class WalkInForm(PortalForm):
     item = SelectField(_l("办理事项"), choices=[], validators=[DataRequired(_l("请选择事项"))])
     real_name = StringField(
         _l("申请人姓名"),
@@ -147,7 +147,7 @@ class WalkInForm(FlaskForm):
     token = HiddenField()
 
 
-class RoutingRuleForm(FlaskForm):
+class RoutingRuleForm(PortalForm):
     position = IntegerField(
         _l("顺序（小的优先）"),
         default=100,
@@ -161,5 +161,5 @@ class RoutingRuleForm(FlaskForm):
     note = StringField(_l("说明"), filters=[_strip], validators=[Optional(), Length(max=200)])
 
 
-class SimpleForm(FlaskForm):
+class SimpleForm(PortalForm):
     """Buttons that only need the CSRF token."""

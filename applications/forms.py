@@ -4,12 +4,12 @@ fields, built into a WTForms class at run time from the pinned version's field d
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from auth.forms import IdNumberField, MobileField, chinese_name, id_number_format, mobile_format
 from catalog.queries import FieldView
+from core.forms import PortalForm
 
 DISTRICT_CHOICES = [
     ("", _l("请选择")),
@@ -30,17 +30,17 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class StartForm(FlaskForm):
+class StartForm(PortalForm):
     """The 在线申请 button: a one-time token makes a double click start one draft."""
 
     token = StringField(validators=[DataRequired(), Length(16, 64)])
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(PortalForm):
     """The final submit on the 核对信息 page."""
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """Any other POST button (withdraw, remove a file, resubmit)."""
 
 
@@ -74,7 +74,7 @@ def _build_field(f: FieldView):
             return StringField(filters=[_strip], validators=[*validators, Length(max=200)], **kwargs)
 
 
-class ApplicationFormBase(FlaskForm):
+class ApplicationFormBase(PortalForm):
     district = SelectField(
         _l("办理辖区（户籍地或居住地所在区）"),
         choices=DISTRICT_CHOICES,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
@@ -16,6 +15,7 @@ from auth.identity import (
     password_problems,
     validate_id_number,
 )
+from core.forms import PortalForm
 
 
 def _strip(value):
@@ -60,7 +60,7 @@ def chinese_name(form, field) -> None:
         raise ValidationError(_("姓名请填写与身份证一致的中文姓名"))
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(PortalForm):
     real_name = StringField(
         _l("真实姓名"),
         filters=[_strip],
@@ -89,7 +89,7 @@ class RegisterForm(FlaskForm):
             raise ValidationError("；".join(_(p) for p in problems))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     identifier = StringField(
         _l("手机号码 / 身份证号码 / 工作账号"),
         filters=[_strip],
@@ -98,7 +98,7 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码")), Length(max=128)])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PortalForm):
     current_password = PasswordField(
         _l("当前密码"), validators=[DataRequired(_l("请输入当前密码")), Length(max=128)]
     )
@@ -116,18 +116,18 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class ChangeMobileForm(FlaskForm):
+class ChangeMobileForm(PortalForm):
     mobile = MobileField(_l("新手机号码"), validators=[DataRequired(_l("请输入新手机号码")), mobile_format])
     password = PasswordField(
         _l("登录密码"), validators=[DataRequired(_l("请输入登录密码以确认")), Length(max=128)]
     )
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(PortalForm):
     """Logout is a POST with a CSRF token (a GET link could log people out from another site)."""
 
 
-class StaffForm(FlaskForm):
+class StaffForm(PortalForm):
     username = StringField(_l("工作账号"), filters=[_strip], validators=[DataRequired(), Length(3, 50)])
     real_name = StringField(_l("姓名"), filters=[_strip], validators=[DataRequired(), Length(2, 20)])
     role = SelectField(_l("角色"), choices=[])

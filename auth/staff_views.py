@@ -8,7 +8,6 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
@@ -19,6 +18,7 @@ from auth.policies import role_required
 from core import audit
 from core.db import db
 from core.errors import DomainError, FieldError
+from core.forms import PortalForm
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/admin/staff")
 admin_only = role_required(Role.ADMIN)
@@ -37,7 +37,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class StaffEditForm(FlaskForm):
+class StaffEditForm(PortalForm):
     real_name = StringField(
         _l("姓名"), filters=[_strip], validators=[DataRequired(_l("请填写姓名")), Length(max=50)]
     )
@@ -68,7 +68,7 @@ class StaffCreateForm(StaffEditForm):
     )
 
 
-class ResetForm(FlaskForm):
+class ResetForm(PortalForm):
     password = PasswordField(
         _l("临时密码"),
         validators=[DataRequired(_l("请填写临时密码"))],
@@ -76,7 +76,7 @@ class ResetForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """Disable / enable buttons."""
 
 

@@ -35,7 +35,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import Select, and_, or_, select
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional, ValidationError
@@ -45,6 +44,7 @@ from core.audit import AuditLog
 from core.db import db, writes_on_get
 from core.downloads import content_disposition
 from core.extensions import login_manager
+from core.forms import PortalForm
 from core.i18n import N_
 from core.masking import mask_text, mask_value
 from core.nav import add_nav
@@ -116,7 +116,7 @@ class LocalDateField(DateField):
         self.data = value
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(PortalForm):
     """The GET filter form of the audit list and its export (no CSRF token: it changes nothing)."""
 
     class Meta:

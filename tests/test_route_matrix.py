@@ -437,3 +437,38 @@ def test_a_nul_byte_in_any_query_parameter_never_makes_a_500(app, client, role):
             if response.status_code >= 500:
                 failed.append(f"GET {url} ({value!r})")
     assert failed == []
+
+
+def _form_field_names() -> set[str]:
+    """Every field name of every form class the app defines."""
+    from flask_wtf import FlaskForm
+
+    names, todo = set(), [FlaskForm]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        names.update(
+            getattr(value, "kwargs", {}).get("name") or key
+            for key, value in vars(cls).items()
+            if hasattr(value, "field_class")
+        )
+    return names
+
+
+POST_ROWS = [k for k in TABLE if k[0] == "POST"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_nul_byte_in_any_form_field_never_makes_a_500(app, client, role):
+    """Every form the app posts, with every field name any form has, each holding a NUL byte."""
+    login_as(app, client, role)
+    names = _form_field_names()
+    assert {"identifier", "reason", "ref", "to_unit"} <= names
+    failed = []
+    for _method, rule in POST_ROWS:
+        row = TABLE[("POST", rule)]
+        for value in ("a\x00b", "\x00"):
+            response = client.post(row.url, data={**(row.data or {}), **dict.fromkeys(names, value)})
+            if response.status_code >= 500:
+                failed.append(f"POST {row.url} ({value!r})")
+    assert failed == []

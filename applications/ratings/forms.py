@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from applications.ratings.operations import COMMENT_MAX, LEVEL_LABELS, REASONS
+from core.forms import PortalForm
 
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class RatingForm(FlaskForm):
+class RatingForm(PortalForm):
     level = RadioField(
         _l("满意程度"),
         choices=[(str(level), _l(label)) for level, label in LEVEL_LABELS.items()],
@@ -36,7 +36,7 @@ class RatingForm(FlaskForm):
             raise ValidationError(_l("请从列表中选择原因"))
 
 
-class FollowUpCloseForm(FlaskForm):
+class FollowUpCloseForm(PortalForm):
     outcome = TextAreaField(
         _l("核实整改情况"),
         filters=[_strip],

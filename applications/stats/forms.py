@@ -6,12 +6,12 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectField
 from wtforms.validators import InputRequired, ValidationError
 
 from core.audit_views import LocalDateField
+from core.forms import PortalForm
 
 #: The longest period one query may cover.
 MAX_YEARS = 3
@@ -34,7 +34,7 @@ def too_long(start: date, end: date) -> bool:
     return end >= limit
 
 
-class StatsFilterForm(FlaskForm):
+class StatsFilterForm(PortalForm):
     """``from``, ``to`` (local dates, both included) and ``by``; Chinese messages at the field."""
 
     class Meta:

@@ -7,7 +7,6 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -30,6 +29,7 @@ from wtforms.validators import (
 
 from auth.models import UnitKind
 from catalog.models import DayKind, Delivery, DocForm, DocSource, FieldType, ItemType, Requirement
+from core.forms import PortalForm
 
 KEY_RE = r"^[a-z][a-z0-9_]{0,39}$"
 KEY_MESSAGE = _l("只能由小写字母开头，包含小写字母、数字和下划线，最多40个字符")
@@ -188,7 +188,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class ItemForm(FlaskForm):
+class ItemForm(PortalForm):
     """Every 实施清单 field of an item, in the sections of the edit page."""
 
     # 基本信息
@@ -321,7 +321,7 @@ class NewItemForm(ItemForm):
     )
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(PortalForm):
     name = StringField(
         _l("材料名称"), filters=[_strip], validators=[DataRequired(_l("请填写材料名称")), Length(max=100)]
     )
@@ -378,7 +378,7 @@ class DocumentForm(FlaskForm):
         }
 
 
-class SituationForm(FlaskForm):
+class SituationForm(PortalForm):
     key = StringField(
         _l("情形键"),
         filters=[_strip],
@@ -402,7 +402,7 @@ class SituationForm(FlaskForm):
         }
 
 
-class FieldForm(FlaskForm):
+class FieldForm(PortalForm):
     key = StringField(
         _l("字段键"),
         filters=[_strip],
@@ -443,7 +443,7 @@ class FieldForm(FlaskForm):
         }
 
 
-class BundleForm(FlaskForm):
+class BundleForm(PortalForm):
     name = StringField(
         _l("名称"), filters=[_strip], validators=[DataRequired(_l("请填写名称")), Length(max=100)]
     )
@@ -465,7 +465,7 @@ class BundleForm(FlaskForm):
     )
 
 
-class CalendarForm(FlaskForm):
+class CalendarForm(PortalForm):
     day = DateField(_l("日期"), validators=[InputRequired(_l("请选择日期"))])
     working = SelectField(_l("该日"), choices=[("0", _l("不上班（休息日）")), ("1", _l("上班（工作日）"))])
     note = StringField(
@@ -476,11 +476,11 @@ class CalendarForm(FlaskForm):
     )
 
 
-class ImportForm(FlaskForm):
+class ImportForm(PortalForm):
     """The file comes from request.files (checked in the view)."""
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """Any POST button (publish, retire, delete, move)."""
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
@@ -22,6 +21,7 @@ from catalog.labels import LABELS
 from catalog.loader import bump_revision
 from core import audit
 from core.db import db
+from core.forms import PortalForm
 
 bp = Blueprint("units_admin", __name__, url_prefix="/admin/units")
 admin_only = role_required(Role.ADMIN)
@@ -39,7 +39,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class UnitForm(FlaskForm):
+class UnitForm(PortalForm):
     code = StringField(
         _l("单位编码"),
         filters=[_strip],
