@@ -5,7 +5,8 @@
 
 Phases, each timed: the real migrations (``flask db upgrade``) and demo data (``flask demo load``), then
 citizens, then the applications with their status events, clock pauses and visits, streamed with COPY in
-batches (memory stays bounded), then the reference counters and sequences, then the statistics
+batches (memory stays bounded), then the ratings (about a third of the completed applications, 差评
+with their follow-ups), then the reference counters and sequences, then the statistics
 roll-ups (``flask stats rebuild``; each completed application's working-day duration is written by
 the generator), then VACUUM ANALYZE.
 
@@ -874,6 +875,75 @@ def add_clerks(cur, ctx: Context, pw_hash: str, now: float, rng: random.Random) 
     return len(users)
 
 
+#: Share of completed applications their applicant rates (per mille), and the level mix by outcome:
+#: cumulative per-mille thresholds for 5 (非常满意), 4, 3, 2; the rest is 1 (非常不满意).
+RATED_PER_MILLE = 350
+LEVEL_MIX = {"granted": (720, 900, 960, 985), "refused": (350, 600, 780, 900)}
+
+
+def add_ratings(cur, now: float) -> dict:
+    """Ratings for about a third of the completed applications, by their applicants, within three days
+    of completion; a 差评 (level 1–2) names one reason and has its follow-up, due 15 working days on
+    and closed by a lead of the unit once that is past. Deterministic (hashes of the id), in SQL."""
+    from applications.ratings.operations import FOLLOW_UP_WORKING_DAYS, REASONS
+
+    def level(mix: tuple[int, ...]) -> str:
+        return "CASE " + " ".join(f"WHEN g < {t} THEN {5 - k}" for k, t in enumerate(mix)) + " ELSE 1 END"
+
+    cur.execute(
+        f"""
+        INSERT INTO ratings (application_id, user_id, unit_id, item_id, level, reasons, comment, created_at)
+        SELECT id, applicant_id, unit_id, item_id, lvl,
+               CASE WHEN lvl <= 2 THEN json_build_array((%(reasons)s::text[])[1 + h %% %(n_reasons)s])
+                    ELSE '[]'::json END,
+               '', least(completed_at + make_interval(mins => (h %% 4320)::int), %(now)s)
+          FROM (SELECT a.id, a.applicant_id, a.unit_id, a.item_id, a.completed_at, x.h,
+                       CASE WHEN a.state = 'refused' THEN {level(LEVEL_MIX["refused"])}
+                            ELSE {level(LEVEL_MIX["granted"])} END AS lvl
+                  FROM applications a,
+                       LATERAL (SELECT (a.id::bigint * 2654435761) %% 1000003 AS h,
+                                       (a.id::bigint * 40503) %% 1000 AS g) x
+                 WHERE a.state IN ('approved', 'refused', 'delivered') AND a.completed_at IS NOT NULL
+                   AND x.h %% 1000 < {RATED_PER_MILLE}) r
+        """,
+        {"reasons": list(REASONS), "n_reasons": len(REASONS), "now": ts_dt(now)},
+    )
+    rated = cur.rowcount
+    days = [
+        d
+        for (d,) in cur.execute(
+            "SELECT DISTINCT (created_at AT TIME ZONE 'Asia/Shanghai')::date FROM ratings WHERE level <= 2"
+        )
+    ]
+    dues = []
+    for d in days:
+        due, left = d, FOLLOW_UP_WORKING_DAYS
+        while left:
+            due += timedelta(days=1)
+            left -= _CAL.is_working_day(due)
+        dues.append((d, due))
+    cur.execute("CREATE TEMP TABLE follow_up_dues (day date PRIMARY KEY, due date) ON COMMIT DROP")
+    copy_rows(cur, "follow_up_dues", ("day", "due"), dues)
+    today = local_day(now)
+    cur.execute(
+        """
+        INSERT INTO rating_follow_ups (rating_id, unit_id, status, due_on, outcome, closed_by_id, closed_at,
+                                       created_at)
+        SELECT r.id, r.unit_id, CASE WHEN d.due < %(today)s THEN 'closed' ELSE 'open' END, d.due,
+               CASE WHEN d.due < %(today)s THEN '已电话回访申请人，说明办理依据并改进。' ELSE '' END,
+               CASE WHEN d.due < %(today)s THEN
+                    (SELECT min(uu.user_id) FROM user_units uu JOIN users u ON u.id = uu.user_id
+                      WHERE uu.unit_id = r.unit_id AND u.role = 'unit_lead') END,
+               CASE WHEN d.due < %(today)s THEN r.created_at + interval '5 days' END,
+               r.created_at
+          FROM ratings r JOIN follow_up_dues d ON d.day = (r.created_at AT TIME ZONE 'Asia/Shanghai')::date
+         WHERE r.level <= 2
+        """,
+        {"today": today},
+    )
+    return {"ratings": rated, "follow_ups": cur.rowcount}
+
+
 def copy_rows(cur, table: str, cols: tuple[str, ...], rows: list[tuple]) -> None:
     with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
         for row in rows:
@@ -987,13 +1057,29 @@ def run(
         )
 
         t = time.perf_counter()
+        figures["ratings"] = add_ratings(cur, now)
+        conn.commit()
+        log(
+            f"ratings: {figures['ratings']['ratings']:,} with {figures['ratings']['follow_ups']:,} 差评 "
+            f"follow-ups ({time.perf_counter() - t:.1f} s)"
+        )
+
+        t = time.perf_counter()
         counters = sorted(gen.counters.items())
         cur.executemany(
             "INSERT INTO reference_counters (day, last) VALUES (%s, %s) "
             "ON CONFLICT (day) DO UPDATE SET last = greatest(reference_counters.last, excluded.last)",
             counters,
         )
-        for table in ("users", "applications", "status_events", "visits", "clock_pauses"):
+        for table in (
+            "users",
+            "applications",
+            "status_events",
+            "visits",
+            "clock_pauses",
+            "ratings",
+            "rating_follow_ups",
+        ):
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 1) FROM {table}))"
@@ -1015,6 +1101,8 @@ def run(
             "status_events",
             "visits",
             "clock_pauses",
+            "ratings",
+            "rating_follow_ups",
             "reference_counters",
             "stats_daily",
             "stats_monthly",

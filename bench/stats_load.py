@@ -8,8 +8,8 @@ fixed periods (the last 30 days, year and two years) and random ones (any start,
 begin and end mid-month), for everybody and for one unit lead's units, and the JSON endpoint
 ``GET /api/v1/stats`` through the Flask test client; prints p50/p95 (target: any grouping over any
 period p95 ≤ 200 ms), and the 改革清单 and drill-downs over the same periods. Then it checks the
-figures against the raw table: the two-year totals of the roll-ups must equal a plain-SQL count over
-the applications.
+figures against the raw table: the two-year totals of the roll-ups (completed, zero-visit, duration,
+rated and satisfied) must equal a plain-SQL count over the applications and their ratings.
 """
 
 from __future__ import annotations
@@ -100,13 +100,16 @@ def run(database_url: str, *, random_periods: int = 12, log=print, seed: int = 1
             text(
                 """SELECT COUNT(*), SUM(CASE WHEN NOT EXISTS (SELECT 1 FROM visits v
                                          WHERE v.application_id = a.id) THEN 1 ELSE 0 END),
-                          SUM(COALESCE(a.working_days, 0))
-                   FROM applications a WHERE a.state IN ('approved', 'refused', 'delivered')
+                          SUM(COALESCE(a.working_days, 0)),
+                          COUNT(r.id), COUNT(r.id) FILTER (WHERE r.level >= 4)
+                   FROM applications a LEFT JOIN ratings r ON r.application_id = a.id
+                   WHERE a.state IN ('approved', 'refused', 'delivered')
                    AND a.completed_at >= :lo AND a.completed_at < :hi"""
             ),
             {"lo": two.lower, "hi": two.upper},
         ).one()
-        same = (totals.completed, totals.zero_visit, totals.duration_sum) == tuple(int(x or 0) for x in raw)
+        ours = (totals.completed, totals.zero_visit, totals.duration_sum, totals.rated, totals.satisfied)
+        same = ours == tuple(int(x or 0) for x in raw)
     log(
         f"stats: compute p50 {statistics.median(every):.1f} ms, p95 {_p95(every):.1f} ms, max "
         f"{max(every):.1f} ms over {len(every)} computations ({len(periods)} periods × 5 groupings × "
@@ -118,7 +121,8 @@ def run(database_url: str, *, random_periods: int = 12, log=print, seed: int = 1
         f"(500 rows + total) p50 {statistics.median(drill):.1f} ms, p95 {_p95(drill):.1f} ms"
     )
     log(
-        f"stats: two-year totals {totals.completed:,} completed, {totals.zero_visit:,} zero-visit — "
+        f"stats: two-year totals {totals.completed:,} completed, {totals.zero_visit:,} zero-visit, "
+        f"{totals.rated:,} rated ({totals.satisfied:,} satisfied) — "
         + ("equal to the raw-table SQL" if same else f"DIFFERENT from the raw-table SQL {tuple(raw)}")
     )
     if not same:
