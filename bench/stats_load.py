@@ -74,7 +74,7 @@ def run(database_url: str, *, random_periods: int = 12, log=print, seed: int = 1
             t = time.perf_counter()
             metrics.reform_list(period)
             reform.append((time.perf_counter() - t) * 1000)
-            for metric in ("zero_visit", "late", "online"):
+            for metric in ("zero_visit", "late", "online", "bad_rating"):
                 t = time.perf_counter()
                 metrics.drill_down(metric, "all", period)
                 drill.append((time.perf_counter() - t) * 1000)

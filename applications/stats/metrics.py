@@ -525,7 +525,8 @@ def _metric_clause(metric: str, nv: Any, by: str, key: str) -> ColumnElement[boo
         "rated": has_rating,
         "satisfied": rating_level >= SATISFIED_LEVEL,
         "unsatisfied": rating_level < SATISFIED_LEVEL,
-        "bad_rating": rating_level <= BAD_LEVEL,
+        # a semi-join, not a per-row look-up: counting two years of 差评 row by row took 3 s at 1M rows
+        "bad_rating": Application.id.in_(select(Rating.application_id).where(Rating.level <= BAD_LEVEL)),
         "submitted": true(),
         "online": Application.channel == Channel.ONLINE.value,
         "counter": Application.channel == Channel.COUNTER.value,
