@@ -513,7 +513,9 @@ def _metric_clause(metric: str, nv: Any, by: str, key: str) -> ColumnElement[boo
     has_rating = exists().where(Rating.application_id == Application.id)
     clauses: dict[str, Any] = {
         "completed": true(),
-        "zero_visit": nv == 0,
+        # an anti-join the planner can estimate: "count = 0" looked rare, so it sorted every completion
+        # of the period instead of reading the newest until 500 matched (0.2–0.7 s for 30 days at 1M)
+        "zero_visit": ~exists().where(Visit.application_id == Application.id),
         "at_most_once": nv <= 1,
         "over_once": nv > 1,
         "on_time": and_(Application.promised_due.is_not(None), done_day <= Application.promised_due),
