@@ -574,6 +574,35 @@ def _rolled_up_total(metric: str, key: str, period: Period, visibility: Visibili
     return getattr(row, plus) - (getattr(row, minus) if minus else 0)
 
 
+def _bad_rating_total(key: str, period: Period, visibility: Visibility, by: str) -> int | None:
+    """How many 差评 a drill-down lists, from ``stats_reasons`` (kind ``bad_rating``: per day of
+    completion × item × units). ``None`` for the category grouping: the roll-up does not know the
+    category of the version an application was made on, so those are counted."""
+    if by == "category":
+        return None
+    r = StatsReason.__table__
+    where = [
+        r.c.kind == "bad_rating",
+        r.c.day >= period.start,
+        r.c.day <= period.end,
+        visible(visibility, r.c.unit_id, r.c.approving_unit_id),
+    ]
+    if by == "none" and key not in ("", ALL_KEY):
+        return 0
+    if by == "month":
+        where.append(_rollup_group("month", r, r.c.day) == key)
+    elif by == "item":
+        where.append(r.c.item_id == select(ServiceItem.id).where(ServiceItem.code == key).scalar_subquery())
+    elif by == "unit":
+        unit_id = (
+            literal_column("0")
+            if key == NO_UNIT_KEY
+            else select(Unit.id).where(Unit.code == key).scalar_subquery()
+        )
+        where.append(r.c.unit_id == unit_id)
+    return int(db.session.scalar(select(func.coalesce(func.sum(r.c.n), 0)).where(*where)) or 0)
+
+
 def drill_down(
     metric: str,
     key: str,
@@ -598,7 +627,10 @@ def drill_down(
         key_clause(by, key, time_column),
         _metric_clause(metric, nv, by, key),
     ]
-    total = _rolled_up_total(metric, key, period, visibility, by)
+    if metric == "bad_rating":
+        total = _bad_rating_total(key, period, visibility, by)
+    else:
+        total = _rolled_up_total(metric, key, period, visibility, by)
     if total is None:
         total = db.session.scalar(select(func.count()).select_from(Application).where(*where)) or 0
     if total == 0:
