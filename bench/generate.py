@@ -875,6 +875,17 @@ def add_clerks(cur, ctx: Context, pw_hash: str, now: float, rng: random.Random) 
     return len(users)
 
 
+#: The tables the generator fills (each with an ``id`` sequence advanced past what it wrote).
+GENERATED_TABLES = (
+    "users",
+    "applications",
+    "status_events",
+    "visits",
+    "clock_pauses",
+    "ratings",
+    "rating_follow_ups",
+)
+
 #: Share of completed applications their applicant rates (per mille), and the level mix by outcome:
 #: cumulative per-mille thresholds for 5 (非常满意), 4, 3, 2; the rest is 1 (非常不满意).
 RATED_PER_MILLE = 350
@@ -1071,15 +1082,7 @@ def run(
             "ON CONFLICT (day) DO UPDATE SET last = greatest(reference_counters.last, excluded.last)",
             counters,
         )
-        for table in (
-            "users",
-            "applications",
-            "status_events",
-            "visits",
-            "clock_pauses",
-            "ratings",
-            "rating_follow_ups",
-        ):
+        for table in GENERATED_TABLES:
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 1) FROM {table}))"
@@ -1095,18 +1098,7 @@ def run(
 
     t = time.perf_counter()
     with psycopg.connect(database_url, autocommit=True) as conn:
-        for table in (
-            "users",
-            "applications",
-            "status_events",
-            "visits",
-            "clock_pauses",
-            "ratings",
-            "rating_follow_ups",
-            "reference_counters",
-            "stats_daily",
-            "stats_monthly",
-        ):
+        for table in (*GENERATED_TABLES, "reference_counters", "stats_daily", "stats_monthly"):
             conn.execute(f"VACUUM (ANALYZE) {table}")
     figures["analyze_s"] = time.perf_counter() - t
     log(f"VACUUM ANALYZE: {figures['analyze_s']:.1f} s")

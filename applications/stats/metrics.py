@@ -564,6 +564,8 @@ ROLLED_UP_COUNTS: dict[str, tuple[str, str | None]] = {
 def _rolled_up_total(metric: str, key: str, period: Period, visibility: Visibility, by: str) -> int | None:
     """How many applications a drill-down lists, from the roll-ups (``None``: not a rolled-up count,
     count the applications). Counting a two-year drill-down row by row took seconds at a million rows."""
+    if metric == "bad_rating":
+        return _bad_rating_total(key, period, visibility, by)
     if metric not in ROLLED_UP_COUNTS:
         return None
     stats = compute(period, by, visibility)
@@ -580,6 +582,8 @@ def _bad_rating_total(key: str, period: Period, visibility: Visibility, by: str)
     category of the version an application was made on, so those are counted."""
     if by == "category":
         return None
+    if by == "none" and key not in ("", ALL_KEY):
+        return 0
     r = StatsReason.__table__
     where = [
         r.c.kind == "bad_rating",
@@ -587,8 +591,6 @@ def _bad_rating_total(key: str, period: Period, visibility: Visibility, by: str)
         r.c.day <= period.end,
         visible(visibility, r.c.unit_id, r.c.approving_unit_id),
     ]
-    if by == "none" and key not in ("", ALL_KEY):
-        return 0
     if by == "month":
         where.append(_rollup_group("month", r, r.c.day) == key)
     elif by == "item":
@@ -627,10 +629,7 @@ def drill_down(
         key_clause(by, key, time_column),
         _metric_clause(metric, nv, by, key),
     ]
-    if metric == "bad_rating":
-        total = _bad_rating_total(key, period, visibility, by)
-    else:
-        total = _rolled_up_total(metric, key, period, visibility, by)
+    total = _rolled_up_total(metric, key, period, visibility, by)
     if total is None:
         total = db.session.scalar(select(func.count()).select_from(Application).where(*where)) or 0
     if total == 0:
