@@ -188,6 +188,7 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=1_000_000, help="applications for the clerk benchmark")
     parser.add_argument("--clerk-seconds", type=int, default=30)
+    parser.add_argument("--clerk-runs", type=int, default=3, help="clerk load runs (the host is noisy)")
     parser.add_argument("--think-ms", type=int, default=1000, help="clerk think time between page views")
     parser.add_argument("--keep-db", action="store_true", help="keep the clerk benchmark's database")
     args = parser.parse_args()
@@ -211,7 +212,7 @@ def main() -> None:
     if args.only in (None, "submit"):
         bench_submit(args.submissions, args.pg)
     if args.only in (None, "clerk"):
-        bench_clerk(args.pg, args.rows, args.clerk_seconds, args.think_ms, args.keep_db)
+        bench_clerk(args.pg, args.rows, args.clerk_seconds, args.think_ms, args.keep_db, args.clerk_runs)
     if args.only in (None, "stats"):
         bench_stats(args.pg, args.rows, args.keep_db)
 
@@ -239,8 +240,11 @@ def bench_stats(pg_admin_url: str, rows: int, keep_db: bool) -> None:
                 conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
-def bench_clerk(pg_admin_url: str, rows: int, seconds: int, think_ms: int, keep_db: bool) -> None:
-    """bench/generate.py fills a database of its own, bench/clerk_load.py runs 32 clerks against it."""
+def bench_clerk(
+    pg_admin_url: str, rows: int, seconds: int, think_ms: int, keep_db: bool, runs: int = 3
+) -> None:
+    """bench/generate.py fills a database of its own, bench/clerk_load.py runs 32 clerks against it
+    ``runs`` times."""
     from bench import clerk_load, generate
 
     if not pg_admin_url:
@@ -263,8 +267,13 @@ def bench_clerk(pg_admin_url: str, rows: int, seconds: int, think_ms: int, keep_
     try:
         print(f"clerk benchmark: generating {rows:,} applications into {db_name}", flush=True)
         generate.run(url, rows, log=log)
-        r = clerk_load.run(url, seconds=seconds, think_ms=think_ms, log=log)
-        clerk_load.report(r, log=log)
+        results = []
+        for i in range(runs):
+            log(f"--- clerk load run {i + 1} of {runs}")
+            results.append(clerk_load.run(url, seconds=seconds, think_ms=think_ms, log=log))
+            clerk_load.report(results[-1], log=log)
+        if runs > 1:
+            clerk_load.summarize_runs(results, log=log)
     finally:
         if keep_db:
             print(f"kept database {db_name}: {url}")
