@@ -111,6 +111,41 @@ def other_items(exclude_id: int | None = None) -> list[OtherItem]:
 # Drafts ------------------------------------------------------------------------------------------
 
 
+class StaleDraft(DomainError):
+    """The draft changed after the admin's page was drawn: saving would overwrite the other change."""
+
+
+def draft_token(item: ServiceItem) -> str:
+    """What the editor's pages send back with every change: the working version's number and a digest
+    of its whole record (fields, documents, situations, form fields). Any change by anyone — and a
+    draft discarded or published in between — gives another token."""
+    from catalog.loader import _canonical_hash
+
+    version = working_version(item)
+    if version is None:
+        return ""
+    return f"{version.version}-{_canonical_hash(record_of(version, item))[:20]}"
+
+
+def lock_for_edit(item: ServiceItem, token: str | None) -> None:
+    """Start a change to ``item``'s draft: take the item's row lock (PostgreSQL; a POST on SQLite
+    already holds the write lock), so concurrent edits of one item run one after the other, then
+    compare ``token`` — when the request brought one — with the draft as it is now.
+
+    Raises :class:`StaleDraft` if another change came in since the page was drawn. A request without
+    a token (a script, the API of tomorrow) changes the draft unconditionally, as an HTTP PUT without
+    If-Match does."""
+    db.session.execute(
+        select(ServiceItem.id)
+        .where(ServiceItem.id == item.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    db.session.expire_all()  # read what the lock's last holder committed, not what this request saw before
+    if token and token != draft_token(item):
+        raise StaleDraft("该草稿在您打开页面后已被其他管理员修改")
+
+
 def _copy(src: ItemVersion, number: int) -> ItemVersion:
     skip = {"id", "item_id", "version", "state", "created_at", "published_at", "source_hash"}
     columns = [c.key for c in ItemVersion.__table__.columns if c.key not in skip]

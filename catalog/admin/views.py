@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -154,7 +155,31 @@ def _item_form(version: ItemVersion, formdata=None) -> F.ItemForm:
     return form
 
 
-def _page(item: ServiceItem, form: F.ItemForm | None = None, problems=None, status: int = 200):
+def _posted_token() -> str | None:
+    """The draft token the page sent back (see :func:`ops.lock_for_edit`)."""
+    return request.form.get("draft") or None
+
+
+STALE_ITEM = _l(
+    "该草稿在您打开页面后已被其他管理员修改，本次没有保存。您填写的内容保留在下方，页面上方已是最新草稿；"
+    "核对后再次保存，将以您填写的内容为准。"
+)
+STALE_PART = _l(
+    "该草稿在您打开页面后已被其他管理员修改（条目可能已增删或调整顺序），本次没有保存。您填写的内容保留在下方，"
+    "请复制需要的内容，再从事项页重新打开这一条修改。"
+)
+STALE_ACTION = _l("该草稿在您打开页面后已被其他管理员修改，本次操作没有执行。请查看最新草稿后再操作。")
+
+
+def _page(
+    item: ServiceItem,
+    form: F.ItemForm | None = None,
+    problems=None,
+    status: int = 200,
+    token: str | None = None,
+):
+    """The item's editor page; ``token`` is the draft token its forms send back (by default the draft
+    as it is now; a form that failed validation keeps the one it was drawn with)."""
     version = ops.working_version(item)
     form = form or _item_form(version)
     versions = list(
@@ -172,6 +197,7 @@ def _page(item: ServiceItem, form: F.ItemForm | None = None, problems=None, stat
         action=F.ActionForm(),
         when=F.format_when,
         titles=PART_TITLES,
+        draft_token=token or ops.draft_token(item),
     ), status
 
 
@@ -183,11 +209,17 @@ def edit(code: str):
         return _page(item)
     form = _item_form(ops.working_version(item), request.form)
     if form.validate_on_submit():
+        try:
+            ops.lock_for_edit(item, _posted_token())
+        except ops.StaleDraft:
+            # the admin's values stay in the form, drawn with today's token: saving again is deliberate
+            form.form_errors.append(str(STALE_ITEM))
+            return _page(item, form, status=409)
         ops.update_item(item, form.values())
         db.session.commit()
         flash(_("已保存到草稿。发布前群众看到的仍是当前版本。"), "success")
         return redirect(url_for("catalog_admin.edit", code=code) + "#item-form")
-    return _page(item, form, status=422)
+    return _page(item, form, status=422, token=_posted_token())
 
 
 @bp.route("/catalog/items/<code>/<any(documents, situations, fields):kind>/new", methods=["GET", "POST"])
@@ -196,6 +228,7 @@ def part_new(code: str, kind: str):
     item = _item_or_404(code)
     form = PART_FORMS[kind]()
     if form.validate_on_submit():
+        ops.lock_for_edit(item, None)  # an addition overwrites nothing: it only waits its turn
         try:
             index = ops.add_part(item, kind, form.values())
         except FieldError as exc:
@@ -214,7 +247,7 @@ def _anchor(kind: str, index: int, item: ServiceItem) -> str:
     return f"{'sit' if kind == 'situations' else 'field'}-{part.key}"
 
 
-def _part_page(item: ServiceItem, kind: str, form, index: int | None):
+def _part_page(item: ServiceItem, kind: str, form, index: int | None, token: str | None = None):
     version = ops.working_version(item)
     keys = {s.key: [o.value for o in s.options] for s in version.situations}
     return render_template(
@@ -225,6 +258,7 @@ def _part_page(item: ServiceItem, kind: str, form, index: int | None):
         index=index,
         title=PART_TITLES[kind],
         situations=keys,
+        draft_token=token or ops.draft_token(item),
     )
 
 
@@ -257,14 +291,19 @@ def part_edit(code: str, kind: str, index: int):
     form = PART_FORMS[kind]()
     if form.validate_on_submit():
         try:
+            ops.lock_for_edit(item, _posted_token())
             ops.update_part(item, kind, index, form.values())
+        except ops.StaleDraft:
+            # the index may now name another entry: keep the old token, so this form cannot overwrite
+            form.form_errors.append(str(STALE_PART))
+            return _part_page(item, kind, form, index, token=_posted_token()), 409
         except FieldError as exc:
             getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, _(exc.message)]
         else:
             db.session.commit()
             flash(_("已保存到草稿。"), "success")
             return redirect(url_for("catalog_admin.edit", code=code) + f"#{_anchor(kind, index, item)}")
-    return _part_page(item, kind, form, index), 422
+    return _part_page(item, kind, form, index, token=_posted_token()), 422
 
 
 @bp.route(
@@ -275,7 +314,11 @@ def part_delete(code: str, kind: str, index: int):
     item = _item_or_404(code)
     if F.ActionForm().validate_on_submit():
         try:
+            ops.lock_for_edit(item, _posted_token())
             ops.remove_part(item, kind, index)
+        except ops.StaleDraft:
+            flash(str(STALE_ACTION), "warning")
+            return redirect(url_for("catalog_admin.edit", code=code) + f"#{kind}")
         except DomainError:
             abort(404)
         db.session.commit()
@@ -292,7 +335,11 @@ def part_move(code: str, kind: str, index: int):
     step = -1 if request.form.get("direction") == "up" else 1
     if F.ActionForm().validate_on_submit():
         try:
+            ops.lock_for_edit(item, _posted_token())
             ops.move_part(item, kind, index, step)
+        except ops.StaleDraft:
+            flash(str(STALE_ACTION), "warning")
+            return redirect(url_for("catalog_admin.edit", code=code) + f"#{kind}")
         except DomainError:
             abort(404)
         db.session.commit()
@@ -306,7 +353,12 @@ def publish(code: str):
     if not F.ActionForm().validate_on_submit():
         abort(400)
     try:
+        ops.lock_for_edit(item, _posted_token())  # publish what the admin reviewed, nothing newer
         version = ops.publish(item)
+    except ops.StaleDraft:
+        db.session.rollback()
+        flash(str(STALE_ACTION), "warning")
+        return redirect(url_for("catalog_admin.edit", code=code))
     except ops.PublishRefused as exc:
         db.session.rollback()
         return _page(item, problems=exc.problems, status=422)
@@ -325,7 +377,12 @@ def item_action(code: str, action: str):
     item = _item_or_404(code)
     if F.ActionForm().validate_on_submit():
         try:
+            if action == "discard":
+                ops.lock_for_edit(item, _posted_token())  # discard only the draft the admin saw
             {"discard": ops.discard_draft, "retire": ops.retire, "reinstate": ops.reinstate}[action](item)
+        except ops.StaleDraft:
+            db.session.rollback()
+            flash(str(STALE_ACTION), "warning")
         except DomainError as exc:
             db.session.rollback()
             flash(_(str(exc)), "warning")
