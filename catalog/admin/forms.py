@@ -465,6 +465,18 @@ class BundleForm(PortalForm):
     )
 
 
+class NewBundleForm(BundleForm):
+    code = StringField(
+        _l("编码"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("请填写编码")),
+            Length(max=40),
+            Regexp(r"^[A-Z][A-Z0-9-]{2,39}$", message=_l("由大写字母、数字和连字符组成，如 LJ-YJS-006")),
+        ],
+    )
+
+
 class CalendarForm(PortalForm):
     day = DateField(_l("日期"), validators=[InputRequired(_l("请选择日期"))])
     working = SelectField(_l("该日"), choices=[("0", _l("不上班（休息日）")), ("1", _l("上班（工作日）"))])
@@ -492,6 +504,7 @@ __all__ = [
     "FieldForm",
     "ImportForm",
     "ItemForm",
+    "NewBundleForm",
     "NewItemForm",
     "Optional",
     "SituationForm",

@@ -536,6 +536,78 @@ def bundle_record(bundle: Bundle) -> dict[str, Any]:
     }
 
 
+def bundle_token(bundle: Bundle) -> str:
+    """The bundle's counterpart of :func:`draft_token`: a digest of its record."""
+    from catalog.loader import _canonical_hash
+
+    return _canonical_hash(bundle_record(bundle))[:20]
+
+
+def lock_bundle(bundle: Bundle, token: str | None) -> None:
+    """As :func:`lock_for_edit`, for a bundle: its row lock, then the token check."""
+    db.session.execute(
+        select(Bundle.id)
+        .where(Bundle.id == bundle.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    db.session.expire_all()
+    if token and token != bundle_token(bundle):
+        raise StaleDraft("该一件事在您打开页面后已被其他管理员修改")
+
+
+def _bundle_items(item_codes: Iterable[str]) -> list[ServiceItem]:
+    codes = list(dict.fromkeys(item_codes))
+    if not codes:
+        raise FieldError("items", "至少包含一个事项")
+    found = {i.code: i for i in db.session.scalars(select(ServiceItem).where(ServiceItem.code.in_(codes)))}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise FieldError("items", "事项不存在：" + "、".join(missing))
+    return [found[c] for c in codes]
+
+
+def create_bundle(
+    *,
+    code: str,
+    name: str,
+    aliases: list[str],
+    description: str,
+    item_codes: Iterable[str],
+    partners: list[str],
+) -> Bundle:
+    """A new 一件事, public at once. Raises :class:`FieldError` for a taken code or unknown items."""
+    if db.session.scalar(select(Bundle.id).where(Bundle.code == code)) is not None:
+        raise FieldError("code", "该编码已被其他一件事使用")
+    items = _bundle_items(item_codes)
+    bundle = Bundle(code=code, name=name, aliases=aliases, description=description, partners=partners)
+    bundle.items = [BundleItem(item=item, position=pos) for pos, item in enumerate(items)]
+    db.session.add(bundle)
+    db.session.flush()
+    bump_revision()
+    audit.record(
+        "catalog.bundle_create",
+        object_type="bundle",
+        object_id=code,
+        details={"before": None, "after": bundle_record(bundle)},
+    )
+    return bundle
+
+
+def delete_bundle(bundle: Bundle) -> None:
+    """Remove a 一件事 (its items stay; applications never point at a bundle)."""
+    before = bundle_record(bundle)
+    db.session.delete(bundle)
+    db.session.flush()
+    bump_revision()
+    audit.record(
+        "catalog.bundle_delete",
+        object_type="bundle",
+        object_id=bundle.code,
+        details={"before": before, "after": None},
+    )
+
+
 def update_bundle(
     bundle: Bundle,
     *,
@@ -546,19 +618,13 @@ def update_bundle(
     partners: list[str],
 ) -> None:
     """Set a bundle's fields and its ordered items. Raises :class:`FieldError` for unknown codes."""
-    codes = list(dict.fromkeys(item_codes))
-    if not codes:
-        raise FieldError("items", "至少包含一个事项")
-    found = {i.code: i for i in db.session.scalars(select(ServiceItem).where(ServiceItem.code.in_(codes)))}
-    missing = [c for c in codes if c not in found]
-    if missing:
-        raise FieldError("items", "事项不存在：" + "、".join(missing))
+    items = _bundle_items(item_codes)
     before = bundle_record(bundle)
     bundle.name, bundle.aliases, bundle.description, bundle.partners = name, aliases, description, partners
     bundle.items.clear()
     db.session.flush()
-    for pos, code in enumerate(codes):
-        bundle.items.append(BundleItem(item_id=found[code].id, position=pos))
+    for pos, item in enumerate(items):
+        bundle.items.append(BundleItem(item_id=item.id, position=pos))
     bundle.source_hash = ""
     db.session.flush()
     db.session.refresh(bundle)

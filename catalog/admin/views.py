@@ -555,13 +555,46 @@ def bundles():
     return render_template("admin/bundles.html", bundles=list(rows))
 
 
-@bp.route("/catalog/bundles/<code>", methods=["GET", "POST"])
-@admin_only
-def bundle_edit(code: str):
+def _bundle_values(form: F.BundleForm) -> dict:
+    return {
+        "name": form.name.data,
+        "aliases": F.split_list(form.aliases.data),
+        "description": form.description.data or "",
+        "item_codes": F.split_list(form.items.data),
+        "partners": [p.strip() for p in (form.partners.data or "").splitlines() if p.strip()],
+    }
+
+
+def _bundle_or_404(code: str) -> Bundle:
     bundle = db.session.scalar(select(Bundle).where(Bundle.code == code))
     if bundle is None:
         abort(404)
+    return bundle
+
+
+@bp.route("/catalog/bundles/new", methods=["GET", "POST"])
+@admin_only
+def bundle_new():
+    form = F.NewBundleForm()
+    if form.validate_on_submit():
+        try:
+            bundle = ops.create_bundle(code=form.code.data, **_bundle_values(form))
+        except FieldError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, _(exc.message)]
+        else:
+            _commit_catalog()
+            flash(_("一件事“%(name)s”已创建，群众页面即时可见。", name=bundle.name), "success")
+            return redirect(url_for("catalog_admin.bundles"))
+    return render_template("admin/bundle.html", bundle=None, form=form), _status(422)
+
+
+@bp.route("/catalog/bundles/<code>", methods=["GET", "POST"])
+@admin_only
+def bundle_edit(code: str):
+    bundle = _bundle_or_404(code)
     form = F.BundleForm()
+    token, status = _posted_token(), _status(422)
     if request.method == "GET":
         form.name.data, form.description.data = bundle.name, bundle.description
         form.aliases.data = "、".join(bundle.aliases or [])
@@ -569,14 +602,12 @@ def bundle_edit(code: str):
         form.partners.data = "\n".join(bundle.partners or [])
     elif form.validate_on_submit():
         try:
-            ops.update_bundle(
-                bundle,
-                name=form.name.data,
-                aliases=F.split_list(form.aliases.data),
-                description=form.description.data or "",
-                item_codes=F.split_list(form.items.data),
-                partners=[p.strip() for p in (form.partners.data or "").splitlines() if p.strip()],
-            )
+            ops.lock_bundle(bundle, token)
+            ops.update_bundle(bundle, **_bundle_values(form))
+        except ops.StaleDraft:
+            db.session.rollback()
+            form.form_errors.append(str(STALE_ITEM))
+            token, status = None, 409  # the token is drawn anew below: saving again is deliberate
         except FieldError as exc:
             db.session.rollback()
             form.items.errors = [*form.items.errors, _(exc.message)]
@@ -584,7 +615,32 @@ def bundle_edit(code: str):
             _commit_catalog()
             flash(_("一件事已保存。"), "success")
             return redirect(url_for("catalog_admin.bundles"))
-    return render_template("admin/bundle.html", bundle=bundle, form=form), _status(422)
+    return render_template(
+        "admin/bundle.html",
+        bundle=bundle,
+        form=form,
+        action=F.ActionForm(),
+        draft_token=token or ops.bundle_token(bundle),
+    ), status
+
+
+@bp.route("/catalog/bundles/<code>/delete", methods=["POST"])
+@admin_only
+def bundle_delete(code: str):
+    bundle = _bundle_or_404(code)
+    if not F.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        ops.lock_bundle(bundle, _posted_token())
+    except ops.StaleDraft:
+        db.session.rollback()
+        flash(str(STALE_ACTION), "warning")
+        return redirect(url_for("catalog_admin.bundle_edit", code=code))
+    name = bundle.name
+    ops.delete_bundle(bundle)
+    _commit_catalog()
+    flash(_("一件事“%(name)s”已删除，其中的事项不受影响。", name=name), "success")
+    return redirect(url_for("catalog_admin.bundles"))
 
 
 # Working-day calendar ----------------------------------------------------------------------------

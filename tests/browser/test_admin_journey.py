@@ -72,3 +72,38 @@ def test_admin_edits_previews_publishes(admin_server, page, screenshot):
     screenshot(page, "public-page")
     api = page.request.get(f"{base}/api/v1/items/{CODE}").json()
     assert "学校在读证明" in str(api)
+
+
+def test_admin_creates_then_deletes_a_bundle_on_a_phone(admin_server, page, screenshot):
+    base = admin_server.url
+    account = make_account(admin_server.app, "admin")
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{base}/login")
+    page.locator("input[name=identifier]").fill(account.login)
+    page.locator("input[name=password]").fill(DEFAULT_PASSWORD)
+    page.locator("form button[type=submit]").last.click()
+    page.goto(f"{base}/admin/catalog/bundles/")
+    page.get_by_role("link", name="新建一件事").click()
+    page.get_by_label("编码", exact=True).fill("LJ-YJS-101")
+    page.get_by_label("名称", exact=True).fill("新生儿落户一件事")
+    page.get_by_label("包含的事项编码").fill("LJ-HJ-006\nLJ-HJ-404")
+    page.get_by_role("button", name="创建").click()
+    expect(page.locator("#items-error")).to_contain_text("LJ-HJ-404")
+    expect(page.get_by_label("名称", exact=True)).to_have_value("新生儿落户一件事")  # kept
+    violations = run_axe(page)
+    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(page, "bundle-new-refused")
+    page.get_by_label("包含的事项编码").fill("LJ-HJ-006\nLJ-HJ-001")
+    page.get_by_role("button", name="创建").click()
+    expect(page.locator(".alert-success")).to_contain_text("新生儿落户一件事")
+    page.goto(f"{base}/bundles/LJ-YJS-101")
+    expect(page.locator("h1")).to_contain_text("新生儿落户一件事")
+
+    page.goto(f"{base}/admin/catalog/bundles/LJ-YJS-101")
+    violations = run_axe(page)
+    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+    screenshot(page, "bundle-edit")
+    page.get_by_role("button", name="删除 新生儿落户一件事").click()
+    expect(page.locator(".alert-success")).to_contain_text("已删除")
+    assert page.request.get(f"{base}/bundles/LJ-YJS-101").status == 404
