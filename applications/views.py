@@ -61,10 +61,13 @@ def start(code: str):
 
 
 def _pickup_units(item) -> list[Unit]:
+    """The windows where this item's result can be collected (none unless it offers counter pickup)."""
+    if "counter" not in item.delivery:
+        return []
     return list(db.session.scalars(select(Unit).where(Unit.kind == item.unit_kind).order_by(Unit.code)))
 
 
-def _form_for(app: Application, item, guide, formdata=None):
+def _form_for(app: Application, item, guide, pickup_units: list[Unit], formdata=None):
     data = {
         "district": app.district,
         "contact_mobile": app.contact_mobile,
@@ -89,7 +92,7 @@ def _form_for(app: Application, item, guide, formdata=None):
     return build_application_form(
         guide.fields,
         item.delivery,
-        _pickup_units(item) if "counter" in item.delivery else [],
+        pickup_units,
         app.is_proxy,
         formdata=formdata,
         data=data,
@@ -127,13 +130,14 @@ def edit_form(application_id: int):
         return redirect(url_for("applications.detail", application_id=app.id))
     item = ops.pinned_item(app)
     guide = build_guide(item, app.answers)
+    pickup_units = _pickup_units(item)
     if request.method == "POST":
-        form = _form_for(app, item, guide, formdata=request.form)
+        form = _form_for(app, item, guide, pickup_units, formdata=request.form)
         valid = form.validate()
         ops.save_form(app, _values_from(form, guide))  # keep what was typed, valid or not
         if form.pickup_unit.data:
             # only a window this item offers: not any unit code a hand-made POST names
-            offered = {u.code: u.id for u in _pickup_units(item)} if "counter" in item.delivery else {}
+            offered = {u.code: u.id for u in pickup_units}
             app.pickup_unit_id = offered.get(form.pickup_unit.data)
         db.session.commit()
         if valid and "next" in request.form:
@@ -144,7 +148,7 @@ def edit_form(application_id: int):
         return render_template(
             "applications/form.html", app=app, item=item, guide=guide, form=form, step=1
         ), 422
-    form = _form_for(app, item, guide)
+    form = _form_for(app, item, guide, pickup_units)
     return render_template("applications/form.html", app=app, item=item, guide=guide, form=form, step=1)
 
 
