@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from catalog.admin.checks import OtherItem, Problem, publish_problems
 from catalog.admin.io import money, version_record
-from catalog.loader import bump_revision
+from catalog.loader import _canonical_hash, bump_revision
 from catalog.models import (
     Bundle,
     BundleItem,
@@ -119,8 +119,6 @@ def draft_token(item: ServiceItem) -> str:
     """What the editor's pages send back with every change: the working version's number and a digest
     of its whole record (fields, documents, situations, form fields). Any change by anyone — and a
     draft discarded or published in between — gives another token."""
-    from catalog.loader import _canonical_hash
-
     version = working_version(item)
     if version is None:
         return ""
@@ -135,15 +133,16 @@ def lock_for_edit(item: ServiceItem, token: str | None) -> None:
     Raises :class:`StaleDraft` if another change came in since the page was drawn. A request without
     a token (a script, the API of tomorrow) changes the draft unconditionally, as an HTTP PUT without
     If-Match does."""
-    db.session.execute(
-        select(ServiceItem.id)
-        .where(ServiceItem.id == item.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    db.session.expire_all()  # read what the lock's last holder committed, not what this request saw before
+    _lock_row(ServiceItem, item.id)
     if token and token != draft_token(item):
         raise StaleDraft("该草稿在您打开页面后已被其他管理员修改")
+
+
+def _lock_row(model: type[ServiceItem] | type[Bundle], row_id: int) -> None:
+    """Take ``row_id``'s row lock (``SELECT … FOR UPDATE``; SQLite's write lock already serialises a
+    POST), then forget what this request loaded, so it reads what the lock's last holder committed."""
+    db.session.execute(select(model.id).where(model.id == row_id).with_for_update())
+    db.session.expire_all()
 
 
 def _copy(src: ItemVersion, number: int) -> ItemVersion:
@@ -473,8 +472,6 @@ def publish(item: ServiceItem) -> ItemVersion:
     problems = check_draft(item, draft)
     if problems:
         raise PublishRefused(problems)
-    from catalog.loader import _canonical_hash
-
     current = version_in(item, VersionState.PUBLISHED)
     before = None
     if current is not None:
@@ -538,20 +535,12 @@ def bundle_record(bundle: Bundle) -> dict[str, Any]:
 
 def bundle_token(bundle: Bundle) -> str:
     """The bundle's counterpart of :func:`draft_token`: a digest of its record."""
-    from catalog.loader import _canonical_hash
-
     return _canonical_hash(bundle_record(bundle))[:20]
 
 
 def lock_bundle(bundle: Bundle, token: str | None) -> None:
     """As :func:`lock_for_edit`, for a bundle: its row lock, then the token check."""
-    db.session.execute(
-        select(Bundle.id)
-        .where(Bundle.id == bundle.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    db.session.expire_all()
+    _lock_row(Bundle, bundle.id)
     if token and token != bundle_token(bundle):
         raise StaleDraft("该一件事在您打开页面后已被其他管理员修改")
 
@@ -565,6 +554,12 @@ def _bundle_items(item_codes: Iterable[str]) -> list[ServiceItem]:
     if missing:
         raise FieldError("items", "事项不存在：" + "、".join(missing))
     return [found[c] for c in codes]
+
+
+def _bundle_changed(action: str, code: str, before: dict | None, after: dict | None) -> None:
+    """What every bundle change does once flushed: the public pages see it, the trail records it."""
+    bump_revision()
+    audit.record(action, object_type="bundle", object_id=code, details={"before": before, "after": after})
 
 
 def create_bundle(
@@ -584,13 +579,7 @@ def create_bundle(
     bundle.items = [BundleItem(item=item, position=pos) for pos, item in enumerate(items)]
     db.session.add(bundle)
     db.session.flush()
-    bump_revision()
-    audit.record(
-        "catalog.bundle_create",
-        object_type="bundle",
-        object_id=code,
-        details={"before": None, "after": bundle_record(bundle)},
-    )
+    _bundle_changed("catalog.bundle_create", code, None, bundle_record(bundle))
     return bundle
 
 
@@ -599,13 +588,7 @@ def delete_bundle(bundle: Bundle) -> None:
     before = bundle_record(bundle)
     db.session.delete(bundle)
     db.session.flush()
-    bump_revision()
-    audit.record(
-        "catalog.bundle_delete",
-        object_type="bundle",
-        object_id=bundle.code,
-        details={"before": before, "after": None},
-    )
+    _bundle_changed("catalog.bundle_delete", bundle.code, before, None)
 
 
 def update_bundle(
@@ -630,13 +613,7 @@ def update_bundle(
     db.session.refresh(bundle)
     after = bundle_record(bundle)
     if before != after:
-        bump_revision()
-        audit.record(
-            "catalog.bundle_update",
-            object_type="bundle",
-            object_id=bundle.code,
-            details={"before": before, "after": after},
-        )
+        _bundle_changed("catalog.bundle_update", bundle.code, before, after)
 
 
 # Working-day calendar ----------------------------------------------------------------------------
