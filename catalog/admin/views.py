@@ -169,6 +169,13 @@ STALE_PART = _l(
     "请复制需要的内容，再从事项页重新打开这一条修改。"
 )
 STALE_ACTION = _l("该草稿在您打开页面后已被其他管理员修改，本次操作没有执行。请查看最新草稿后再操作。")
+STALE_BUNDLE = _l(
+    "该一件事在您打开页面后已被其他管理员修改，本次没有保存。您填写的内容保留在表单中，其他管理员保存的内容列在表单上方；"
+    "核对后再次保存，将以您填写的内容为准。"
+)
+STALE_BUNDLE_ACTION = _l(
+    "该一件事在您打开页面后已被其他管理员修改，本次操作没有执行。请查看最新内容后再操作。"
+)
 
 
 def _page(
@@ -594,7 +601,7 @@ def bundle_new():
 def bundle_edit(code: str):
     bundle = _bundle_or_404(code)
     form = F.BundleForm()
-    token, status = _posted_token(), _status(422)
+    token, status, saved = _posted_token(), _status(422), None
     if request.method == "GET":
         form.name.data, form.description.data = bundle.name, bundle.description
         form.aliases.data = "、".join(bundle.aliases or [])
@@ -606,7 +613,8 @@ def bundle_edit(code: str):
             ops.update_bundle(bundle, **_bundle_values(form))
         except ops.StaleDraft:
             db.session.rollback()
-            form.form_errors.append(str(STALE_ITEM))
+            form.form_errors.append(str(STALE_BUNDLE))
+            saved = ops.bundle_record(bundle)  # what the other admin saved, beside what this one typed
             token, status = None, 409  # the token is drawn anew below: saving again is deliberate
         except FieldError as exc:
             db.session.rollback()
@@ -621,6 +629,7 @@ def bundle_edit(code: str):
         form=form,
         action=F.ActionForm(),
         draft_token=token or ops.bundle_token(bundle),
+        saved=saved,
     ), status
 
 
@@ -634,7 +643,7 @@ def bundle_delete(code: str):
         ops.lock_bundle(bundle, _posted_token())
     except ops.StaleDraft:
         db.session.rollback()
-        flash(str(STALE_ACTION), "warning")
+        flash(str(STALE_BUNDLE_ACTION), "warning")
         return redirect(url_for("catalog_admin.bundle_edit", code=code))
     name = bundle.name
     ops.delete_bundle(bundle)

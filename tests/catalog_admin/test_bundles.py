@@ -85,10 +85,14 @@ def test_a_stale_bundle_edit_or_delete_is_refused(small):
     assert r.status_code == 302
     r = a.post(f"/admin/catalog/bundles/{BUNDLE}", data=seen | {"name": "甲改的名称"})
     assert r.status_code == 409
-    assert "已被其他管理员修改" in form_alert(r.text)
+    assert "该一件事在您打开页面后已被其他管理员修改" in form_alert(r.text)
     assert input_value(r.text, "name") == "甲改的名称"
+    # what B saved is shown beside what A typed, so A can compare before saving again
+    assert "其他管理员保存的内容" in r.text and "乙改的名称" in r.text
     r2 = a.post(f"/admin/catalog/bundles/{BUNDLE}/delete", data={"draft": seen["draft"]})
-    assert r2.status_code == 302 and "本次操作没有执行" in a.get(f"/admin/catalog/bundles/{BUNDLE}").text
+    assert r2.status_code == 302
+    page = a.get(f"/admin/catalog/bundles/{BUNDLE}").text
+    assert "该一件事在您打开页面后已被其他管理员修改，本次操作没有执行" in page
     with small.app_context():
         assert db.session.scalar(select(Bundle.name).where(Bundle.code == BUNDLE)) == "乙改的名称"
     # the refused page carries today's token: saving again is deliberate
