@@ -267,13 +267,7 @@ def bench_clerk(
     try:
         print(f"clerk benchmark: generating {rows:,} applications into {db_name}", flush=True)
         generate.run(url, rows, log=log)
-        results = []
-        for i in range(runs):
-            log(f"--- clerk load run {i + 1} of {runs}")
-            results.append(clerk_load.run(url, seconds=seconds, think_ms=think_ms, log=log))
-            clerk_load.report(results[-1], log=log)
-        if runs > 1:
-            clerk_load.summarize_runs(results, log=log)
+        clerk_load.run_many(url, runs, log=log, seconds=seconds, think_ms=think_ms)
     finally:
         if keep_db:
             print(f"kept database {db_name}: {url}")
