@@ -23,13 +23,18 @@ def admin_server(live_server):
     return live_server
 
 
-def test_admin_edits_previews_publishes(admin_server, page, screenshot):
-    base = admin_server.url
-    account = make_account(admin_server.app, "admin")
-    page.goto(f"{base}/login")
+def _log_in_as_admin(server, page) -> str:
+    """Log a new admin account in through the login page; the server's base URL."""
+    account = make_account(server.app, "admin")
+    page.goto(f"{server.url}/login")
     page.locator("input[name=identifier]").fill(account.login)
     page.locator("input[name=password]").fill(DEFAULT_PASSWORD)
     page.locator("form button[type=submit]").last.click()
+    return server.url
+
+
+def test_admin_edits_previews_publishes(admin_server, page, screenshot):
+    base = _log_in_as_admin(admin_server, page)
     page.goto(f"{base}/admin/catalog/?q={CODE}")
     page.get_by_role("link", name="居民身份证首次申领").click()
     screenshot(page, "edit-page")
@@ -75,13 +80,8 @@ def test_admin_edits_previews_publishes(admin_server, page, screenshot):
 
 
 def test_admin_creates_then_deletes_a_bundle_on_a_phone(admin_server, page, screenshot):
-    base = admin_server.url
-    account = make_account(admin_server.app, "admin")
     page.set_viewport_size({"width": 375, "height": 812})
-    page.goto(f"{base}/login")
-    page.locator("input[name=identifier]").fill(account.login)
-    page.locator("input[name=password]").fill(DEFAULT_PASSWORD)
-    page.locator("form button[type=submit]").last.click()
+    base = _log_in_as_admin(admin_server, page)
     page.goto(f"{base}/admin/catalog/bundles/")
     page.get_by_role("link", name="新建一件事").click()
     page.get_by_label("编码", exact=True).fill("LJ-YJS-101")
