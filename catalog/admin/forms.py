@@ -309,16 +309,23 @@ class ItemForm(PortalForm):
         }
 
 
-class NewItemForm(ItemForm):
-    code = StringField(
-        _l("事项编码"),
+def _code_field(label, required, example: str) -> StringField:
+    """A catalog code: what URLs, exports and imports name an item or a bundle by."""
+    return StringField(
+        label,
         filters=[_strip],
         validators=[
-            DataRequired(_l("请填写事项编码")),
+            DataRequired(required),
             Length(max=40),
-            Regexp(r"^[A-Z][A-Z0-9-]{2,39}$", message=_l("由大写字母、数字和连字符组成，如 LJ-HJ-031")),
+            Regexp(
+                r"^[A-Z][A-Z0-9-]{2,39}$", message=_l("由大写字母、数字和连字符组成，如 %(e)s", e=example)
+            ),
         ],
     )
+
+
+class NewItemForm(ItemForm):
+    code = _code_field(_l("事项编码"), _l("请填写事项编码"), "LJ-HJ-031")
 
 
 class DocumentForm(PortalForm):
@@ -466,15 +473,7 @@ class BundleForm(PortalForm):
 
 
 class NewBundleForm(BundleForm):
-    code = StringField(
-        _l("编码"),
-        filters=[_strip],
-        validators=[
-            DataRequired(_l("请填写编码")),
-            Length(max=40),
-            Regexp(r"^[A-Z][A-Z0-9-]{2,39}$", message=_l("由大写字母、数字和连字符组成，如 LJ-YJS-006")),
-        ],
-    )
+    code = _code_field(_l("编码"), _l("请填写编码"), "LJ-YJS-006")
 
 
 class CalendarForm(PortalForm):
