@@ -5,14 +5,17 @@ def init_app(app) -> None:
     """Register the application tables, the citizen's and the clerk's pages, and the CLI commands."""
     from flask_babel import lazy_gettext as _l
 
-    # calendar_models and models register the tables; cli adds `flask demo load`.
-    from applications import calendar_models, clerk_views, cli, models, simulate, views  # noqa: F401
+    # models register the tables (and core.workdays' calendar ones); cli adds `flask demo load`.
+    from applications import calendar_views, clerk_views, cli, models, simulate, views  # noqa: F401
     from applications.operations import is_authorisation, referenced_storage_keys
     from applications.ratings import models as _rating_models  # noqa: F401
     from applications.sweep import register_cli
     from core.nav import add_nav
+    from core.workdays import models as _workday_models  # noqa: F401
 
     app.jinja_env.globals["is_authorisation"] = is_authorisation
+    app.jinja_env.globals["calendar_missing_year"] = calendar_views.missing_year
+    app.register_blueprint(calendar_views.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(clerk_views.bp)
     app.register_blueprint(clerk_views.admin_bp)

@@ -7,21 +7,33 @@ calendar overrides and stores the dates on the application.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
-from applications.models import Application
-from core.db import utcnow
+from sqlalchemy import or_, select
+
+from applications.deadlines import Pause, due_dates
+from applications.models import Application, State
+from applications.operations import notify, pinned_item
+from applications.stats.rollup import calendar_changed
+from auth.models import User
+from core import audit
+from core.db import db, utcnow
+from core.i18n import N_
+from core.workdays.models import CalendarYear, CalendarYearDay, load_calendar
+from core.workdays.rules import Arrangement, ChineseCalendar, format_arrangement
+
+#: Accepted and not yet decided: the applications whose due dates are stored and still matter.
+ACCEPTED_OPEN = (State.ACCEPTED, State.CORRECTION_REQUESTED, State.RESUBMITTED)
 
 
-def recompute_due_dates(app: Application) -> None:
-    """Store the promised and legal due dates and the day 80 % of the promise is used ('due soon')."""
-    from applications.calendar_models import load_calendar
-    from applications.deadlines import Pause, due_dates
-    from applications.operations import pinned_item
-
+def recompute_due_dates(app: Application, cal: ChineseCalendar | None = None) -> None:
+    """Store the promised and legal due dates and the day 80 % of the promise is used ('due soon'),
+    with ``cal`` (default: the calendar as stored now)."""
     if app.accepted_at is None:
         return
     item = pinned_item(app)
-    cal = load_calendar()
+    cal = cal or load_calendar()
     pauses = [Pause(p.started_at, p.ended_at, p.reason) for p in app.pauses]
     promised, legal = due_dates(
         cal,
@@ -55,3 +67,105 @@ def close_pauses(app: Application) -> None:
         p.ended_at = utcnow()
     if open_pauses:
         recompute_due_dates(app)
+
+
+# A year's 放假安排 ------------------------------------------------------------------------------------
+
+
+def enter_arrangement(arrangement: Arrangement, actor: User | None, note: str = "") -> CalendarChange:
+    """Store ``arrangement`` as its year's 放假安排 (replacing one entered before), then move every
+    date it changes: the due dates of open accepted applications (each move audited, and the citizen
+    told when the promised date moves) and the stored 办理时长 of completed ones (the stats roll-ups
+    refresh before commit). Audited as ``calendar.arrangement_set``. Flushes, never commits.
+    """
+    before = load_calendar()
+    row = db.session.get(CalendarYear, arrangement.year)
+    previous = row.arrangement() if row is not None else None
+    if row is None:
+        row = CalendarYear(year=arrangement.year)
+        db.session.add(row)
+    row.days.clear()
+    db.session.flush()
+    row.note = note[:200]
+    row.entered_by_id = actor.id if actor is not None else None
+    row.entered_at = utcnow()
+    row.days.extend(CalendarYearDay(day=d, working=False, name=n) for d, n in arrangement.holidays.items())
+    row.days.extend(
+        CalendarYearDay(day=d, working=True, name="调休上班") for d in sorted(arrangement.workdays)
+    )
+    db.session.flush()
+    audit.record(
+        "calendar.arrangement_set",
+        object_type="calendar",
+        object_id=str(arrangement.year),
+        details={
+            "before": format_arrangement(previous) if previous else before.source(arrangement.year),
+            "after": format_arrangement(arrangement),
+            "note": note,
+        },
+        actor=actor,
+    )
+    return apply_calendar_change(before, load_calendar(), arrangement.year)
+
+
+@dataclass
+class CalendarChange:
+    """What entering an arrangement moved: the days whose status changed and the applications whose
+    stored due dates moved (id → (old promised, new promised))."""
+
+    days: list[date] = field(default_factory=list)
+    moved: dict[int, tuple[date | None, date | None]] = field(default_factory=dict)
+
+
+def apply_calendar_change(before: ChineseCalendar, after: ChineseCalendar, year: int) -> CalendarChange:
+    """Recompute what depends on the days of ``year`` that ``before`` and ``after`` disagree on."""
+    change = CalendarChange()
+    d = date(year, 1, 1)
+    while d.year == year:
+        if before.is_working_day(d) != after.is_working_day(d):
+            change.days.append(d)
+        d += timedelta(days=1)
+    if not change.days:
+        return change
+    first = change.days[0]
+    for day in change.days:
+        calendar_changed(db.session, day)
+    candidates = db.session.scalars(
+        select(Application).where(
+            Application.state.in_(ACCEPTED_OPEN),
+            Application.accepted_at.is_not(None),
+            or_(Application.legal_due >= first, Application.state == State.CORRECTION_REQUESTED),
+        )
+    ).all()
+    for app in candidates:
+        old = (app.promised_due, app.legal_due)
+        recompute_due_dates(app, cal=after)
+        if (app.promised_due, app.legal_due) == old:
+            continue
+        change.moved[app.id] = (old[0], app.promised_due)
+        audit.record(
+            "application.due_dates_recomputed",
+            object_type="application",
+            object_id=app.id,
+            details={
+                "reason": f"{year} 年放假安排",
+                "before": {"promised_due": _iso(old[0]), "legal_due": _iso(old[1])},
+                "after": {"promised_due": _iso(app.promised_due), "legal_due": _iso(app.legal_due)},
+            },
+            actor=None,
+        )
+        if old[0] != app.promised_due and app.promised_due is not None:
+            notify(
+                app,
+                "due_date_moved",
+                N_("承诺办结日期调整"),
+                f"因 {year} 年法定节假日安排公布，您的申请 {app.reference} 的承诺办结日期由 "
+                f"{_iso(old[0])} 调整为 {app.promised_due.isoformat()}。",
+                sms=f"【临江公安】因{year}年节假日安排，您的申请{app.reference}承诺办结日期调整为{app.promised_due.isoformat()}。",
+            )
+    db.session.flush()
+    return change
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None

@@ -16,23 +16,23 @@ possible), the day it restarts does not (just like the acceptance day). The due 
 working (or calendar) days the pauses cover, so a pause over a holiday adds only the working days in
 it; overlapping pauses count each date once; dates before the acceptance date never count.
 
-The calendar is an interface (:class:`WorkCalendar`). :class:`ChineseCalendar` is the real one:
-chinese-calendar's published holidays *and* 调休 make-up working days, with admin overrides on top.
+The calendar is an interface (:class:`core.workdays.rules.WorkCalendar`, re-exported here with
+:class:`~core.workdays.rules.ChineseCalendar`, the real one: published holidays and 调休 make-up working
+days, admin arrangements and overrides, and the statutory holidays for a year nobody has published).
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from types import MappingProxyType
-from typing import Literal, Protocol
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
-from chinese_calendar.constants import holidays as _CC_HOLIDAYS
+from core.workdays.rules import ChineseCalendar, WorkCalendar
+
+__all__ = ["ChineseCalendar", "WorkCalendar"]  # re-exported: the arithmetic and its callers share them
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -43,49 +43,6 @@ DueState = Literal["on_time", "due_soon", "overdue"]
 DUE_SOON_AT = 0.8
 
 _ONE_DAY = timedelta(days=1)
-
-
-class WorkCalendar(Protocol):
-    """Anything that can say whether a local date is a working day."""
-
-    def is_working_day(self, d: date) -> bool: ...
-
-
-class ChineseCalendar:
-    """Chinese working days: public holidays and 调休 make-up working days, plus admin overrides.
-
-    ``overrides`` maps a date to ``True`` (a working day) or ``False`` (not a working day) and wins
-    over everything else — use it for a local holiday, a closure, or a year the library does not know
-    yet. chinese-calendar only carries the years the State Council has published (``covered_years``;
-    1.11.0 knows 2004–2026). A date outside those years with no override falls back to plain
-    Monday–Friday, so 2027's holidays count as working days until an admin enters them as overrides.
-    """
-
-    covered_years: tuple[int, int] = (min(_CC_HOLIDAYS).year, max(_CC_HOLIDAYS).year)
-
-    def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
-        self.overrides: Mapping[date, bool] = MappingProxyType(dict(overrides or {}))
-
-    def covers(self, d: date) -> bool:
-        """True when chinese-calendar has data for ``d``'s year (otherwise Monday–Friday is assumed)."""
-        return self.covered_years[0] <= d.year <= self.covered_years[1]
-
-    def is_working_day(self, d: date) -> bool:
-        if d in self.overrides:
-            return self.overrides[d]
-        if self.covers(d):
-            return _library_workday(d)
-        return d.weekday() < 5
-
-    def __repr__(self) -> str:
-        return f"ChineseCalendar(overrides={len(self.overrides)})"
-
-
-@functools.lru_cache(maxsize=16384)
-def _library_workday(d: date) -> bool:
-    """chinese-calendar's answer, memoised: its ``is_workday`` validates the date against the min and
-    max of its whole holiday table on every call, which dominated the scoreboard's duration metric."""
-    return chinese_calendar.is_workday(d)
 
 
 class CalendarDays:

@@ -51,7 +51,6 @@ from sqlalchemy import event, exists, func, select
 
 from applications import clerk as clerk_ops
 from applications import operations as ops
-from applications.calendar_models import load_calendar
 from applications.clock import recompute_due_dates
 from applications.deadlines import SHANGHAI, ChineseCalendar, add_working_days
 from applications.models import (
@@ -74,6 +73,7 @@ from catalog.queries import ItemView, catalog
 from core import audit
 from core.db import db, utcnow
 from core.storage import Storage, get_storage
+from core.workdays.models import load_calendar
 
 CLERK_KINDS = ("police_station", "vehicle_office", "exit_entry", "public_order")
 

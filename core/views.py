@@ -5,7 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from sqlalchemy import text
 
+from core.clock import local_today
 from core.db import db
+from core.workdays.models import entered_years
+from core.workdays.rules import missing_arrangement_year
 
 bp = Blueprint("core", __name__)
 
@@ -33,3 +36,25 @@ def healthz():
         db.session.rollback()
         return jsonify({"status": "error", "database": "error"}), 503
     return jsonify({"status": "ok", "database": "ok"})
+
+
+@bp.route("/readyz")
+def readyz():
+    """Readiness: 200 when the portal can serve, 503 naming the part that failed. ``warnings`` lists
+    what needs an operator soon without stopping service (next year's 放假安排 missing from 1 November).
+    """
+    checks: dict[str, str] = {}
+    warnings: list[str] = []
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception:  # noqa: BLE001 - any failure means the database is unusable
+        db.session.rollback()
+        checks["database"] = "error"
+    if checks["database"] == "ok":
+        year = missing_arrangement_year(local_today(), entered_years())
+        if year is not None:
+            warnings.append(f"calendar: no holiday arrangement for {year} (statutory holidays assumed)")
+    ok = all(v == "ok" for v in checks.values())
+    body = {"status": "ok" if ok else "error", "checks": checks, "warnings": warnings}
+    return jsonify(body), 200 if ok else 503

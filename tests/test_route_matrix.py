@@ -57,6 +57,7 @@ TABLE: dict[tuple[str, str], Row] = {
     # core
     ("GET", "/"): Row("/", every(200)),
     ("GET", "/healthz"): Row("/healthz", every(200)),
+    ("GET", "/readyz"): Row("/readyz", every(200)),
     ("GET", "/favicon.ico"): Row("/favicon.ico", every((301, "/static/favicon.svg"))),
     ("GET", "/static/<path:filename>"): Row("/static/css/portal.css", every(200)),
     # auth
@@ -266,6 +267,9 @@ TABLE: dict[tuple[str, str], Row] = {
             ("GET", "/admin/calendar/", "/admin/calendar/", 200, None),
             ("POST", "/admin/calendar/", "/admin/calendar/", 422, {}),
             ("POST", "/admin/calendar/<int:override_id>/delete", "/admin/calendar/999999/delete", 404, {}),
+            ("GET", "/admin/calendar/years/", "/admin/calendar/years/", 200, None),
+            ("GET", "/admin/calendar/years/<int:year>", "/admin/calendar/years/2027", 200, None),
+            ("POST", "/admin/calendar/years/<int:year>", "/admin/calendar/years/2027", 422, {}),
             ("GET", "/admin/units/", "/admin/units/", 200, None),
             ("GET", "/admin/units/new", "/admin/units/new", 200, None),
             ("POST", "/admin/units/new", "/admin/units/new", 422, {}),

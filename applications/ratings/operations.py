@@ -202,7 +202,7 @@ def rate(
 
 def follow_up_due(created: datetime) -> date:
     """15 Chinese working days after the local date of ``created`` (holidays and 调休 counted)."""
-    from applications.calendar_models import load_calendar
+    from core.workdays.models import load_calendar
 
     return add_working_days(load_calendar(), local_date(created), FOLLOW_UP_WORKING_DAYS)
 

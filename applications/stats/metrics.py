@@ -20,7 +20,7 @@ Definitions:
   (``with_due`` says how many were counted; drill-down ``no_due`` lists the others).
 - avg_working_days = mean of ``applications.working_days`` over the completed applications that were
   accepted: :func:`applications.deadlines.elapsed_working_days` from ``accepted_at`` to
-  ``completed_at`` with the :func:`applications.calendar_models.load_calendar` calendar
+  ``completed_at`` with the :func:`core.workdays.models.load_calendar` calendar
   (chinese-calendar holidays, 调休 and admin overrides) and the application's clock pauses excluded,
   stored and kept current by :mod:`applications.stats.rollup`. Always working days, also for the few
   自然日 items, so the figure is comparable across items.

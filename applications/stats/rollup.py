@@ -8,7 +8,7 @@ submission counts of those *submitted* that day. ``stats_monthly`` is the same s
 ``stats_reasons`` counts, per day of completion × item × units, the 补正 targets named and the
 reasons of bad ratings (the 改革清单's evidence). The working-day duration of a completed
 application (办理时长, pauses excluded, with the calendar of
-:func:`applications.calendar_models.load_calendar`) is stored on the application itself
+:func:`core.workdays.models.load_calendar`) is stored on the application itself
 (``applications.working_days``) so that the roll-up is plain SQL.
 
 **How it stays true.** Nothing increments a counter. Every flush notes the applications whose
@@ -59,13 +59,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, attributes
 
-from applications.calendar_models import CalendarOverride, load_calendar
 from applications.deadlines import Pause, WorkCalendar, elapsed_working_days, local_date
 from applications.models import Application, Channel, ClockPause, StatusEvent, Visit
 from applications.ratings.models import Rating
 from applications.stats.models import MEASURES, StatsDaily, StatsMonthly, StatsReason
 from applications.workflow import COMPLETED
 from catalog.models import ItemVersion
+from core.workdays.models import CalendarOverride, load_calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 COMPLETED_VALUES = sorted(s.value for s in COMPLETED)

@@ -487,6 +487,23 @@ class CalendarForm(PortalForm):
     )
 
 
+class ArrangementForm(PortalForm):
+    """A year's 放假安排, typed or pasted (the file upload, when used, is read in the view)."""
+
+    text = TextAreaField(
+        _l("放假安排"),
+        validators=[Length(max=4000)],
+        description=_l("每行一段：名称 日期，或 名称 起始日期 ~ 结束日期；调休上班的日期写“上班 日期”。"),
+        render_kw={"rows": 12, "spellcheck": "false"},
+    )
+    note = StringField(
+        _l("依据"),
+        filters=[_strip],
+        validators=[Length(max=200)],
+        description=_l("如：国务院办公厅关于2027年部分节假日安排的通知"),
+    )
+
+
 class ImportForm(PortalForm):
     """The file comes from request.files (checked in the view)."""
 
@@ -497,6 +514,7 @@ class ActionForm(PortalForm):
 
 __all__ = [
     "ActionForm",
+    "ArrangementForm",
     "BundleForm",
     "CalendarForm",
     "DocumentForm",

@@ -621,7 +621,7 @@ def update_bundle(
 
 def add_calendar_override(day: date, working: bool, note: str):
     """Declare ``day`` a working (or non-working) day whatever chinese-calendar says."""
-    from applications.calendar_models import CalendarOverride  # applications depends on catalog
+    from core.workdays.models import CalendarOverride  # applications depends on catalog
 
     if db.session.scalar(select(CalendarOverride.id).where(CalendarOverride.day == day)):
         raise FieldError("day", "该日期已有调整记录，请先删除")
@@ -638,7 +638,7 @@ def add_calendar_override(day: date, working: bool, note: str):
 
 
 def delete_calendar_override(override_id: int) -> None:
-    from applications.calendar_models import CalendarOverride
+    from core.workdays.models import CalendarOverride
 
     row = db.session.get(CalendarOverride, override_id)
     if row is None:

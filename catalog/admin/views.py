@@ -658,7 +658,7 @@ def bundle_delete(code: str):
 @bp.route("/calendar/", methods=["GET", "POST"])
 @admin_only
 def calendar():
-    from applications.calendar_models import CalendarOverride  # applications depends on catalog
+    from core.workdays.models import CalendarOverride  # applications depends on catalog
 
     form = F.CalendarForm()
     if form.validate_on_submit():

@@ -327,7 +327,7 @@ def test_calendar_overrides(small):
     assert "2027-01-04" in client.get("/admin/calendar/").text
     dup = client.post("/admin/calendar/", data={"day": "2027-01-04", "working": "1"})
     assert dup.status_code == 422 and "已有调整" in dup.text
-    from applications.calendar_models import CalendarOverride, load_calendar
+    from core.workdays.models import CalendarOverride, load_calendar
 
     with small.app_context():
         row = db.session.scalar(select(CalendarOverride))

@@ -10,7 +10,6 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from applications import clerk as ops
-from applications.calendar_models import load_calendar
 from applications.clerk_views import _today
 from applications.deadlines import Pause, counting_calendar, due_dates, local_date
 from applications.models import (
@@ -27,6 +26,7 @@ from applications.workflow import State
 from core.audit import AuditLog
 from core.db import db, utcnow
 from core.storage import get_storage
+from core.workdays.models import load_calendar
 from tests.auth.helpers import field_error
 from tests.clerk.helpers import (
     DEMO_PASSWORD,

@@ -72,15 +72,16 @@ def test_library_matches_the_published_schedule(year, off, worked):
         assert cal.is_working_day(d) is expected, d
 
 
-def test_library_stops_at_2026_and_2027_falls_back_to_monday_to_friday():
+def test_library_stops_at_2026_and_2027_falls_back_to_the_statutory_holidays():
     cal = ChineseCalendar()
     assert cal.covered_years == (2004, 2026)
     assert cal.covers(date(2026, 12, 31)) and not cal.covers(date(2027, 1, 1))
-    # 2027-01-01 is a Friday: 元旦 in fact, but with no data it counts as a working day …
-    assert cal.is_working_day(date(2027, 1, 1)) is True
+    # 2027-01-01 is a Friday: 元旦, a holiday even though nobody has entered 2027 yet …
+    assert cal.is_working_day(date(2027, 1, 1)) is False
     assert cal.is_working_day(date(2027, 1, 2)) is False  # Saturday
-    # … until an admin enters it.
-    assert ChineseCalendar({date(2027, 1, 1): False}).is_working_day(date(2027, 1, 1)) is False
+    assert cal.is_working_day(date(2027, 1, 4)) is True  # Monday
+    # … and an override still wins.
+    assert ChineseCalendar({date(2027, 1, 1): True}).is_working_day(date(2027, 1, 1)) is True
 
 
 def test_overrides_win_both_ways():

@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import select, text
 
 from applications import clerk as ops
-from applications.calendar_models import CalendarOverride
 from applications.models import Application, ClockPause, StatusEvent, Visit
 from applications.ratings.models import Rating
 from applications.stats import metrics, rollup
@@ -26,6 +25,7 @@ from applications.workflow import State
 from auth.models import User
 from catalog.queries import catalog
 from core.db import db
+from core.workdays.models import CalendarOverride
 from tests.clerk.helpers import insert_submitted, run_threads, unit, user
 from tests.stats.helpers import SHANGHAI, sh
 from tests.stats.test_against_sql import generate
