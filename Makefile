@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 # pytest-xdist: one worker per core (each with its own database); PYTEST_ARGS= runs serially.
 PYTEST_ARGS ?= -n auto --dist loadfile
+# pytest-cov: branch coverage ([tool.coverage.run] in pyproject.toml); the run fails below the floor
+# (2026-12-06: 84.7 % on SQLite, 85.1 % on PostgreSQL; the lower, rounded down, less 1). COV= skips it.
+COV ?= --cov --cov-branch --cov-report=term:skip-covered --cov-fail-under=83
 WORKERS ?= 2
 export FLASK_APP := wsgi.py
 
@@ -54,11 +57,12 @@ serve: venv
 run: demo serve
 
 test: dev-venv
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS) $(COV)
 
 lint: dev-venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: dev-venv
 	$(BIN)/ruff format .
@@ -85,7 +89,7 @@ vendor:
 # English catalog in translations/ (compile with `pybabel compile -d translations`).
 messages: dev-venv
 	mkdir -p translations
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o translations/messages.pot core auth catalog applications templates
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o translations/messages.pot core auth catalog applications audit_viewer demo portal templates
 	@if [ -d translations/en ]; then $(BIN)/pybabel update -i translations/messages.pot -d translations; \
 	else $(BIN)/pybabel init -i translations/messages.pot -d translations -l en; fi
 

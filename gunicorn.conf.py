@@ -5,6 +5,7 @@ workers and the address."""
 from __future__ import annotations
 
 import gc
+import sys
 
 
 def post_worker_init(worker) -> None:
@@ -17,3 +18,16 @@ def post_worker_init(worker) -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def on_starting(server) -> None:
+    """Refuse to start, with one line naming the setting, when a part the portal needs is missing."""
+    from core.preflight import problems
+    from portal import create_app
+
+    found = problems(create_app())
+    for line in found:
+        server.log.error("cannot start: %s", line)
+        print(f"cannot start: {line}", file=sys.stderr)
+    if found:
+        sys.exit(1)

@@ -1,5 +1,5 @@
 """WSGI entry point: ``gunicorn wsgi:app``; the flask CLI finds ``app`` here without FLASK_APP."""
 
-from core.factory import create_app
+from portal import create_app
 
 app = create_app()

@@ -1,15 +1,28 @@
-"""Applications: submission, uploads, wallet, workflow, routing, deadlines, queues, visits, ratings."""
+"""Applications, by concern (DESIGN §3):
+
+- ``models`` — the tables every part shares (applications, documents, wallet, events, pauses, visits,
+  routing rules, outbox);
+- ``submission`` — the citizen's application from draft to submit, and their pages;
+- ``documents`` — upload checks and the orphan-file sweeper;
+- ``workflow`` — the state table, deadlines, the clock, routing, the year's 放假安排;
+- ``clerk`` — claims, decisions and queues, the clerk's pages;
+- ``notify`` — the outbox, SMS gateways and the delivery worker;
+- ``ratings`` — 好差评 and bad-rating follow-ups;
+- ``stats`` — the scoreboard's roll-ups, metrics and exports.
+"""
 
 
 def init_app(app) -> None:
     """Register the application tables, the citizen's and the clerk's pages, and the CLI commands."""
     from flask_babel import lazy_gettext as _l
 
-    # models register the tables (and core.workdays' calendar ones); cli adds `flask demo load`.
-    from applications import calendar_views, clerk_views, cli, models, simulate, views  # noqa: F401
-    from applications.operations import is_authorisation, referenced_storage_keys
+    from applications import models  # noqa: F401 - registers the tables
+    from applications.clerk import views as clerk_views
+    from applications.documents.sweep import register_cli
     from applications.ratings import models as _rating_models  # noqa: F401
-    from applications.sweep import register_cli
+    from applications.submission import views
+    from applications.submission.operations import is_authorisation, referenced_storage_keys
+    from applications.workflow import calendar_views
     from core.nav import add_nav
     from core.workdays import models as _workday_models  # noqa: F401
 
@@ -26,9 +39,12 @@ def init_app(app) -> None:
     add_nav(app, "applications.authorisations", _l("代办授权"), roles={"citizen"})
     add_nav(app, "applications.messages", _l("消息"), roles={"citizen"})
     register_cli(app, referenced_storage_keys)
-    from applications.tasks import register_cli as register_notify_cli
+    from applications.notify.tasks import register_cli as register_notify_cli
 
     register_notify_cli(app)
+    from applications.submission.audit_repair import register_cli as register_audit_repair
+
+    register_audit_repair(app)
     from applications.stats import init_stats
 
     init_stats(app)

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from applications.workflow import State
+from applications.workflow.states import State
 from core.db import UTCDateTime, db, str_enum, utcnow
 
 #: The states a clerk still has work on; the open-queue indexes are partial on exactly this term, written
@@ -199,7 +199,7 @@ class RoutingRule(db.Model):
     """One ordered routing rule: item or category × applicant district → accepting (and approving) unit.
 
     A rule with neither item nor category matches every item; a rule without a district matches every
-    district. The first active rule by ``position`` wins (see applications/routing.py).
+    district. The first active rule by ``position`` wins (see applications/workflow/routing.py).
     """
 
     __tablename__ = "routing_rules"
@@ -331,23 +331,37 @@ class ReferenceCounter(db.Model):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class OutboxMessage(db.Model):
-    """A notification written in the same transaction as the change it reports (SMS + in-site)."""
+class CorrectionSignoff(db.Model):
+    """A clerk's request to ask for a second correction (an exception, DESIGN §3), waiting for a unit
+    lead of the unit to approve it in their own session — the lead's sign-off is never a password
+    typed on the clerk's screen."""
 
-    __tablename__ = "outbox"
+    __tablename__ = "correction_signoffs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(100))
-    body: Mapped[str] = mapped_column(Text)
-    sms_text: Mapped[str] = mapped_column(String(300), default="")
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    reason: Mapped[str] = mapped_column(String(300))
+    items: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    #: ``pending`` → ``approved`` (the correction was sent) or ``rejected`` (with the lead's note).
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(String(300))
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
+    application = relationship("Application")
+    requested_by = relationship("User", foreign_keys=[requested_by_id])
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="signoff_status"),
+        # one request waiting per application: a double click or a second clerk makes no second one
+        Index(
+            "uq_correction_signoffs_pending",
+            "application_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )

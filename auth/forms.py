@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from auth.identity import (
     IdNumberError,
@@ -15,11 +15,7 @@ from auth.identity import (
     password_problems,
     validate_id_number,
 )
-from core.forms import PortalForm
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from core.forms import PortalForm, strip
 
 
 class MobileField(StringField):
@@ -60,10 +56,19 @@ def chinese_name(form, field) -> None:
         raise ValidationError(_("姓名请填写与身份证一致的中文姓名"))
 
 
+def sms_code_field():
+    return StringField(
+        _l("短信验证码"),
+        filters=[strip],
+        validators=[DataRequired(_l("请输入短信验证码")), Regexp(r"^\d{6}$", message=_l("验证码为6位数字"))],
+        description=_l("点击“获取验证码”，验证码将发送到上面的手机号码，5分钟内有效"),
+    )
+
+
 class RegisterForm(PortalForm):
     real_name = StringField(
         _l("真实姓名"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(_l("请输入真实姓名")), Length(2, 20, _l("姓名应为2至20个字")), chinese_name],
     )
     id_number = IdNumberField(
@@ -71,6 +76,7 @@ class RegisterForm(PortalForm):
         validators=[DataRequired(_l("请输入居民身份证号码")), id_number_format],
     )
     mobile = MobileField(_l("手机号码"), validators=[DataRequired(_l("请输入手机号码")), mobile_format])
+    sms_code = sms_code_field()
     password = PasswordField(
         _l("设置密码"),
         validators=[DataRequired(_l("请设置密码")), Length(max=128, message=_l("密码不能超过128个字符"))],
@@ -92,7 +98,7 @@ class RegisterForm(PortalForm):
 class LoginForm(PortalForm):
     identifier = StringField(
         _l("手机号码 / 身份证号码 / 工作账号"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(_l("请输入手机号码、身份证号码或工作账号")), Length(max=64)],
     )
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码")), Length(max=128)])
@@ -118,8 +124,27 @@ class ChangePasswordForm(PortalForm):
 
 class ChangeMobileForm(PortalForm):
     mobile = MobileField(_l("新手机号码"), validators=[DataRequired(_l("请输入新手机号码")), mobile_format])
+    sms_code = sms_code_field()
     password = PasswordField(
         _l("登录密码"), validators=[DataRequired(_l("请输入登录密码以确认")), Length(max=128)]
+    )
+
+
+class ResetPasswordForm(PortalForm):
+    """忘记密码: the account's mobile number, the code sent to it, and the new password twice."""
+
+    mobile = MobileField(
+        _l("注册时使用的手机号码"), validators=[DataRequired(_l("请输入手机号码")), mobile_format]
+    )
+    sms_code = sms_code_field()
+    password = PasswordField(
+        _l("新密码"),
+        validators=[DataRequired(_l("请设置新密码")), Length(max=128, message=_l("密码不能超过128个字符"))],
+        description=_l("至少8位，混合使用字母、数字或符号，不能包含身份证号或手机号"),
+    )
+    password_confirm = PasswordField(
+        _l("确认新密码"),
+        validators=[DataRequired(_l("请再次输入新密码")), EqualTo("password", _l("两次输入的密码不一致"))],
     )
 
 
@@ -128,7 +153,7 @@ class LogoutForm(PortalForm):
 
 
 class StaffForm(PortalForm):
-    username = StringField(_l("工作账号"), filters=[_strip], validators=[DataRequired(), Length(3, 50)])
-    real_name = StringField(_l("姓名"), filters=[_strip], validators=[DataRequired(), Length(2, 20)])
+    username = StringField(_l("工作账号"), filters=[strip], validators=[DataRequired(), Length(3, 50)])
+    real_name = StringField(_l("姓名"), filters=[strip], validators=[DataRequired(), Length(2, 20)])
     role = SelectField(_l("角色"), choices=[])
     units = SelectMultipleField(_l("所属单位"), choices=[])

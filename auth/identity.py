@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from core.clock import local_today
 from core.i18n import N_
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -46,7 +47,7 @@ def validate_id_number(value: str, *, today: date | None = None) -> str:
         born = id_birth_date(number)
     except ValueError as exc:
         raise IdNumberError(N_("身份证号码中的出生日期不存在")) from exc
-    today = today or date.today()
+    today = today or local_today()
     if born > today:
         raise IdNumberError(N_("身份证号码中的出生日期晚于今天"))
     if born.year < 1900:

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, str_enum, utcnow
@@ -37,6 +37,18 @@ class Role(enum.StrEnum):
 
 
 STAFF_ROLES = frozenset({Role.CLERK, Role.UNIT_LEAD, Role.ADMIN, Role.AUDITOR})
+
+
+class Assurance(enum.IntEnum):
+    """How sure the bureau is of who holds a citizen account (DESIGN §6).
+
+    L0 registered; L1 the mobile number proven by an SMS code; L2 name and ID number matched against
+    the population register (人口信息核验), or the person verified in person at a counter.
+    """
+
+    L0 = 0
+    L1 = 1
+    L2 = 2
 
 
 class UnitKind(enum.StrEnum):
@@ -98,14 +110,24 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: :class:`Assurance` (0, 1, 2); staff accounts stay 0 (their identity is the bureau's business).
+    assurance: Mapped[int] = mapped_column(Integer, default=0)
+    #: How L2 was reached: ``register`` (人口信息核验) or ``counter`` (verified in person).
+    identity_source: Mapped[str | None] = mapped_column(String(20))
+    identity_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: A disputed account: another person proved the ID number; the account is disabled and its ID
+    #: number released (kept masked in ``frozen_reason``) until a counter resolves it.
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    frozen_reason: Mapped[str | None] = mapped_column(String(200))
 
     units: Mapped[list[Unit]] = relationship(secondary=user_units, order_by=Unit.code)
 
     __table_args__ = (
         CheckConstraint(
-            "role <> 'citizen' OR (mobile IS NOT NULL AND id_number IS NOT NULL)",
+            "role <> 'citizen' OR (mobile IS NOT NULL AND (id_number IS NOT NULL OR frozen_at IS NOT NULL))",
             name="citizen_identity",
         ),
+        CheckConstraint("assurance BETWEEN 0 AND 2", name="assurance_level"),
         CheckConstraint("role = 'citizen' OR username IS NOT NULL", name="staff_username"),
     )
 
@@ -145,6 +167,10 @@ class User(UserMixin, db.Model):
     def display_name(self) -> str:
         return self.real_name
 
+    @property
+    def level(self) -> Assurance:
+        return Assurance(self.assurance or 0)
+
     def rotate_session_token(self) -> None:
         self.session_token = secrets.token_hex(16)
 
@@ -165,3 +191,41 @@ class LoginThrottle(db.Model):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Resident(db.Model):
+    """One person of the population register (人口信息) the bureau keeps: the source of truth that
+    an account's name and ID number are checked against for L2 (see :mod:`auth.population`)."""
+
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    district: Mapped[str | None] = mapped_column(String(32))
+    #: ``normal``; ``cancelled`` (注销: died, emigrated) no longer verifies.
+    status: Mapped[str] = mapped_column(String(16), default="normal")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class VerificationCode(db.Model):
+    """A 6-digit SMS code, hashed (HMAC with the app's secret), for one purpose and one number:
+    5 minutes, single use, 5 tries."""
+
+    __tablename__ = "verification_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    mobile: Mapped[str] = mapped_column(String(11))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    #: A keyed hash of the requester's IP address, for the per-IP daily cap (never the address).
+    ip_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_verification_codes_mobile", "mobile", "purpose", "created_at"),
+        Index("ix_verification_codes_ip", "ip_hash", "created_at"),
+    )

@@ -10,15 +10,18 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from auth.identity import normalise_id_number, normalise_mobile, password_problems
-from auth.models import STAFF_ROLES, LoginThrottle, Role, Unit, User
+from auth.models import STAFF_ROLES, Assurance, LoginThrottle, Role, Unit, User
 from auth.passwords import hash_password, needs_rehash, verify_password
+from auth.population import PopulationRegister
 from core import audit
 from core.db import db, utcnow
 from core.errors import DomainError, FieldError
 from core.i18n import N_
-from core.masking import mask_login_identifier
+from core.masking import mask_id_number, mask_login_identifier
+from core.outbox import queue_message
 
 LOGIN_FAILED = N_("账号或密码不正确")
+PRIVILEGED = N_("管理员和审计员账号只能由系统运维人员通过命令行（flask users）管理，并记入审计（三权分立）")
 ACCOUNT_LOCKED = N_("登录失败次数过多，账号已锁定15分钟，请稍后再试")
 
 
@@ -33,30 +36,152 @@ class LoginFailed(DomainError):
 # Registration ---------------------------------------------------------------------------------
 
 
-def register_citizen(*, real_name: str, id_number: str, mobile: str, password: str) -> User:
-    """Create a citizen account. Raises :class:`FieldError` when the ID number or mobile is taken
-    or the password breaks the rules. The caller has validated formats."""
+#: Said for every refusal that would otherwise tell whether an ID number has an account.
+ID_NOT_REGISTRABLE = N_("该身份证号码无法在线注册。请核对姓名和号码，或携带本人身份证到任一公安窗口办理。")
+
+
+def register_citizen(
+    *,
+    real_name: str,
+    id_number: str,
+    mobile: str,
+    password: str,
+    register: PopulationRegister | None = None,
+    mobile_verified: bool = True,
+) -> User:
+    """Create a citizen account: L1 once the mobile is proven (the caller consumed the SMS code),
+    L2 when ``register`` confirms the name and ID number (人口信息核验).
+
+    An ID number another account already holds: if that account is L2, or this person does not
+    verify either, registration is refused with the neutral :data:`ID_NOT_REGISTRABLE`. If this
+    person verifies and the holder did not, the holder is frozen (disabled, sessions ended, the ID
+    number released to this account) and both are told — an ID number belongs to one account, and
+    the proven person wins (DESIGN §6). Raises :class:`FieldError` for a taken mobile or a weak
+    password. The caller has validated formats.
+    """
     id_number = normalise_id_number(id_number)
     mobile = normalise_mobile(mobile)
+    real_name = real_name.strip()
     problems = password_problems(password, id_number=id_number, mobile=mobile)
     if problems:
         raise FieldError("password", problems[0])
-    _ensure_free(id_number=id_number, mobile=mobile)
+    _ensure_free(id_number="", mobile=mobile)
+    verified = bool(mobile_verified and register is not None and register.verify(real_name, id_number))
+    holder = _id_holder(id_number)
+    if holder is not None:
+        if not verified or holder.level >= Assurance.L2:
+            raise FieldError("id_number", ID_NOT_REGISTRABLE)
+        _freeze_for_dispute(holder)
     user = User(
         role=Role.CITIZEN,
-        real_name=real_name.strip(),
+        real_name=real_name,
         id_number=id_number,
         mobile=mobile,
         password_hash=hash_password(password),
+        assurance=Assurance.L1 if mobile_verified else Assurance.L0,
     )
     try:
         with db.session.begin_nested():
             db.session.add(user)
             db.session.flush()
-    except IntegrityError as exc:  # a concurrent registration won the race
-        _ensure_free(id_number=id_number, mobile=mobile)
-        raise FieldError("id_number", N_("该身份证号码已注册，请直接登录")) from exc
+    except IntegrityError as exc:  # a concurrent registration won the race: say which number
+        _ensure_free(id_number="", mobile=mobile)
+        raise FieldError("id_number", ID_NOT_REGISTRABLE) from exc
     audit.record("account.register", object_type="user", object_id=user.id, actor=user)
+    if verified:
+        _raise_to_l2(user, "register", actor=user)
+    if holder is not None:
+        queue_message("account_frozen", user_id=holder.id)
+        queue_message("id_claimed", user_id=user.id)
+        audit.record(
+            "account.id_dispute",
+            object_type="user",
+            object_id=holder.id,
+            actor=user,
+            details={"frozen": holder.id, "claimed_by": user.id},
+        )
+    return user
+
+
+def _id_holder(id_number: str) -> User | None:
+    """The account that holds ``id_number`` now, if any."""
+    return db.session.scalar(select(User).where(User.id_number == id_number))
+
+
+def _freeze_for_dispute(holder: User) -> None:
+    holder.frozen_at = utcnow()
+    holder.frozen_reason = f"身份证号码 {mask_id_number(holder.id_number)} 已由本人实名认领"
+    holder.id_number = None
+    holder.active = False
+    holder.rotate_session_token()
+    db.session.flush()
+
+
+def _raise_to_l2(user: User, source: str, *, actor: User | None) -> None:
+    before = user.assurance
+    user.assurance = Assurance.L2
+    user.identity_source = source
+    user.identity_verified_at = utcnow()
+    audit.record(
+        "account.assurance_raise",
+        object_type="user",
+        object_id=user.id,
+        actor=actor,
+        details={"before": before, "after": int(Assurance.L2), "source": source},
+    )
+
+
+def verify_identity(user: User, register: PopulationRegister) -> bool:
+    """The account holder asks for 人口信息核验 of the name and ID number on their account: L2 when
+    the register confirms them (True), unchanged otherwise (False). Needs a proven mobile (L1)."""
+    if user.level >= Assurance.L2:
+        return True
+    if user.level < Assurance.L1 or not user.id_number:
+        raise DomainError(N_("请先验证手机号码，再进行实名核验。"))
+    if not register.verify(user.real_name, user.id_number):
+        audit.record("account.assurance_refused", object_type="user", object_id=user.id, actor=user)
+        return False
+    _raise_to_l2(user, "register", actor=user)
+    return True
+
+
+def verify_at_counter(user: User, clerk: User) -> None:
+    """A clerk has checked the person's ID card face to face: the account reaches L2 (audited with the
+    clerk as actor)."""
+    if user.level < Assurance.L2:
+        _raise_to_l2(user, "counter", actor=clerk)
+
+
+def mark_mobile_verified(user: User) -> None:
+    """The holder proved the mobile number (an SMS code): L0 → L1."""
+    if user.level < Assurance.L1:
+        user.assurance = Assurance.L1
+        audit.record(
+            "account.assurance_raise",
+            object_type="user",
+            object_id=user.id,
+            actor=user,
+            details={"before": 0, "after": 1, "source": "sms"},
+        )
+
+
+def reset_password_with_code(mobile: str, new_password: str) -> User:
+    """忘记密码: the SMS code for ``mobile`` was consumed by the caller; set the new password, prove
+    the mobile (L1) and end every session. Raises :class:`FieldError` for a weak password and
+    :class:`DomainError` (neutral) when no active citizen holds the number."""
+    user = db.session.scalar(
+        select(User).where(User.mobile == normalise_mobile(mobile), User.role == Role.CITIZEN)
+    )
+    if user is None or not user.active:
+        raise DomainError(N_("验证码错误或已过期，请重新获取"))
+    problems = password_problems(new_password, id_number=user.id_number or "", mobile=user.mobile or "")
+    if problems:
+        raise FieldError("password", problems[0])
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    user.rotate_session_token()
+    mark_mobile_verified(user)
+    audit.record("account.password_reset_by_sms", object_type="user", object_id=user.id, actor=user)
     return user
 
 
@@ -76,6 +201,15 @@ def _ensure_free(*, id_number: str, mobile: str, exclude_id: int | None = None) 
 
 
 # Login and lockout ----------------------------------------------------------------------------
+
+
+def find_citizen_by_mobile(mobile: str) -> User | None:
+    """The active citizen account holding ``mobile``, if any."""
+    return db.session.scalar(
+        select(User).where(
+            User.mobile == normalise_mobile(mobile), User.role == Role.CITIZEN, User.active.is_(True)
+        )
+    )
 
 
 def find_account(identifier: str) -> User | None:
@@ -199,7 +333,8 @@ def change_password(user: User, *, current: str, new: str) -> None:
 
 
 def change_mobile(user: User, *, mobile: str, password: str) -> None:
-    """Change the mobile number; the password confirms it is the account holder."""
+    """Change the mobile number; the password confirms it is the account holder, and the caller has
+    consumed the SMS code sent to the new number (so it is proven: L1)."""
     if not verify_password(user.password_hash, password):
         raise FieldError("password", N_("登录密码不正确"))
     mobile = normalise_mobile(mobile)
@@ -213,6 +348,7 @@ def change_mobile(user: User, *, mobile: str, password: str) -> None:
             db.session.flush()
     except IntegrityError as exc:
         raise FieldError("mobile", N_("该手机号码已被其他账号使用")) from exc
+    mark_mobile_verified(user)
     audit.record(
         "account.mobile_change",
         object_type="user",
@@ -239,6 +375,8 @@ def create_staff(
     role = Role(role)
     if role not in STAFF_ROLES:
         raise DomainError(N_("工作账号的角色必须是窗口人员、科室负责人、管理员或审计员"))
+    if actor is not None and role not in (Role.CLERK, Role.UNIT_LEAD):
+        raise FieldError("role", PRIVILEGED)
     if db.session.scalar(select(User.id).where(User.username == username)):
         raise FieldError("username", N_("该工作账号已存在"))
     problems = password_problems(password)
@@ -275,7 +413,10 @@ def _units_by_code(codes: list[str]) -> list[Unit]:
 
 
 def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
-    """Enable or disable an account; disabling ends every session at once."""
+    """Enable or disable an account; disabling ends every session at once. An admin on the web
+    (``actor`` given) cannot reach an admin or auditor account (三权分立)."""
+    if actor is not None and Role(user.role) not in (Role.CLERK, Role.UNIT_LEAD):
+        raise DomainError(PRIVILEGED)
     user.active = active
     if not active:
         user.rotate_session_token()
@@ -285,7 +426,10 @@ def set_active(user: User, active: bool, *, actor: User | None = None) -> None:
 
 
 def reset_password(user: User, new_password: str, *, actor: User | None = None) -> None:
-    """Set a temporary password that must be changed at next login; ends every session."""
+    """Set a temporary password that must be changed at next login; ends every session. An admin on
+    the web (``actor`` given) cannot reset an admin's or an auditor's password (三权分立)."""
+    if actor is not None and Role(user.role) not in (Role.CLERK, Role.UNIT_LEAD):
+        raise DomainError(PRIVILEGED)
     problems = password_problems(new_password)
     if problems:
         raise FieldError("password", problems[0])

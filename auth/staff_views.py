@@ -1,6 +1,6 @@
 """/admin/staff: admins create staff accounts, assign roles and units, disable accounts and reset
-passwords. 三权分立: nobody changes their own role, units or status; the last active admin can be
-neither disabled nor demoted; every change is audited with before and after values."""
+passwords. The rules (三权分立 among them: admin and auditor accounts are out of an admin's reach on the
+web) live in :mod:`auth.staff`; every change is audited with before and after values."""
 
 from __future__ import annotations
 
@@ -8,43 +8,37 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from auth import operations as auth_ops
 from auth.models import STAFF_ROLES, Role, Unit, User
 from auth.policies import role_required
-from core import audit
+from auth.staff import WEB_ROLES, set_staff_active, update_staff
 from core.db import db
-from core.errors import DomainError, FieldError
-from core.forms import PortalForm
+from core.errors import FieldError
+from core.forms import PortalForm, strip
+from core.transaction import transaction
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/admin/staff")
 admin_only = role_required(Role.ADMIN)
 
+#: What an admin may give on the web: 三权分立 keeps admin and auditor accounts out of an admin's reach.
 ROLE_CHOICES = [
     (Role.CLERK.value, _l("窗口/审核人员")),
     (Role.UNIT_LEAD.value, _l("科室负责人")),
-    (Role.ADMIN.value, _l("管理员")),
-    (Role.AUDITOR.value, _l("审计员")),
 ]
-SELF_CHANGE = _l("不能修改自己的角色、所属单位或账号状态，请由另一位管理员操作")
-LAST_ADMIN = _l("这是最后一个启用的管理员账号，不能停用或改为其他角色")
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class StaffEditForm(PortalForm):
     real_name = StringField(
-        _l("姓名"), filters=[_strip], validators=[DataRequired(_l("请填写姓名")), Length(max=50)]
+        _l("姓名"), filters=[strip], validators=[DataRequired(_l("请填写姓名")), Length(max=50)]
     )
     role = SelectField(
         _l("角色"),
         choices=ROLE_CHOICES,
-        description=_l("审计员只能查看审计记录，不能修改任何内容；管理员不能查看审计记录"),
+        description=_l("管理员和审计员账号由系统运维人员用命令行管理（三权分立），不能在此创建或修改"),
     )
     units = SelectMultipleField(
         _l("所属单位"), choices=[], description=_l("窗口人员和科室负责人只能处理所属单位的办件")
@@ -54,7 +48,7 @@ class StaffEditForm(PortalForm):
 class StaffCreateForm(StaffEditForm):
     username = StringField(
         _l("工作账号"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(_l("请填写工作账号")),
             Length(3, 50, _l("3至50个字符")),
@@ -78,79 +72,6 @@ class ResetForm(PortalForm):
 
 class ActionForm(PortalForm):
     """Disable / enable buttons."""
-
-
-# Rules -------------------------------------------------------------------------------------------
-
-
-def _snapshot(user: User) -> dict:
-    return {
-        "real_name": user.real_name,
-        "role": Role(user.role).value,
-        "units": [u.code for u in user.units],
-        "active": bool(user.active),
-    }
-
-
-def _active_admins() -> int:
-    return (
-        db.session.scalar(
-            select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.active.is_(True))
-        )
-        or 0
-    )
-
-
-def _guard(actor: User, target: User, *, demote: bool = False, disable: bool = False) -> None:
-    """Raise :class:`DomainError` for a change to oneself or one that leaves no active admin."""
-    if actor.id == target.id:
-        raise DomainError(str(SELF_CHANGE))
-    if (demote or disable) and Role(target.role) == Role.ADMIN and target.active and _active_admins() <= 1:
-        raise DomainError(str(LAST_ADMIN))
-
-
-def update_staff(actor: User, target: User, *, real_name: str, role: Role, unit_codes: list[str]) -> None:
-    """Change a staff account's name, role and units (never one's own). A role change ends the
-    account's sessions, so new rights and lost rights apply at once."""
-    before = _snapshot(target)
-    role_changed = Role(target.role) != role
-    units_changed = sorted(before["units"]) != sorted(unit_codes)
-    if role_changed or units_changed:
-        _guard(actor, target, demote=role_changed and Role(target.role) == Role.ADMIN)
-    if role not in STAFF_ROLES:
-        raise FieldError("role", _("角色无效"))
-    target.real_name = real_name
-    target.role = role
-    target.units = auth_ops._units_by_code(unit_codes)
-    if role_changed:
-        target.rotate_session_token()
-    db.session.flush()
-    after = _snapshot(target)
-    if before != after:
-        audit.record(
-            "staff.update",
-            object_type="user",
-            object_id=target.id,
-            details={"before": before, "after": after},
-        )
-
-
-def set_staff_active(actor: User, target: User, active: bool) -> None:
-    """Enable or disable; disabling rotates the session token so every open session ends at once."""
-    if target.active == active:
-        return
-    _guard(actor, target, disable=not active)
-    before = _snapshot(target)
-    target.active = active
-    if not active:
-        target.rotate_session_token()
-    db.session.flush()
-    audit.record(
-        "staff.disable" if not active else "staff.enable",
-        object_type="user",
-        object_id=target.id,
-        details={"before": before, "after": _snapshot(target)},
-    )
 
 
 # Views -------------------------------------------------------------------------------------------
@@ -186,7 +107,7 @@ def staff_new():
     form = StaffCreateForm()
     form.units.choices = _unit_choices()
     if form.validate_on_submit():
-        try:
+        with transaction() as tx:  # no form: a refusal without a field is shown at the role
             user = auth_ops.create_staff(
                 username=form.username.data,
                 real_name=form.real_name.data,
@@ -196,18 +117,14 @@ def staff_new():
                 actor=current_user,
             )
             user.must_change_password = True  # an initial password is known to the admin who set it
-            db.session.flush()
-        except FieldError as exc:
-            db.session.rollback()
-            field = getattr(form, exc.field, form.username)
-            field.errors = [*field.errors, _(exc.message)]
-        except DomainError as exc:
-            db.session.rollback()
-            form.role.errors = [*form.role.errors, _(str(exc))]
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("工作账号 %(u)s 已创建，首次登录须修改密码。", u=user.username), "success")
             return redirect(url_for("staff_admin.staff_list"))
+        if isinstance(tx.error, FieldError):
+            field = getattr(form, tx.error.field, form.username)
+            field.errors = [*field.errors, tx.message]
+        else:
+            form.role.errors = [*form.role.errors, tx.message]
     return render_template("admin/staff_form.html", form=form, user=None), (
         422 if request.method == "POST" else 200
     )
@@ -223,7 +140,7 @@ def staff_edit(user_id: int):
         form.role.data = Role(user.role).value
         form.units.data = [u.code for u in user.units]
     elif form.validate_on_submit():
-        try:
+        with transaction() as tx:  # no form: a FieldError naming no field of it is shown at the role
             update_staff(
                 current_user,
                 user,
@@ -231,16 +148,13 @@ def staff_edit(user_id: int):
                 role=Role(form.role.data),
                 unit_codes=list(form.units.data or []),
             )
-        except FieldError as exc:
-            db.session.rollback()
-            getattr(form, exc.field, form.role).errors.append(_(exc.message))
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(_(str(exc)))
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("已保存。"), "success")
             return redirect(url_for("staff_admin.staff_list"))
+        if isinstance(tx.error, FieldError):
+            getattr(form, tx.error.field, form.role).errors.append(tx.message)
+        else:
+            form.form_errors.append(tx.message)
     return render_template(
         "admin/staff_form.html",
         form=form,
@@ -248,6 +162,7 @@ def staff_edit(user_id: int):
         reset=ResetForm(),
         action=ActionForm(),
         is_self=user.id == current_user.id,
+        privileged=Role(user.role) not in WEB_ROLES,
     ), (422 if request.method == "POST" else 200)
 
 
@@ -257,13 +172,11 @@ def staff_active(user_id: int, what: str):
     user = _staff_or_404(user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction() as tx:
         set_staff_active(current_user, user, what == "enable")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(_(str(exc)), "danger")
+    if not tx.ok:
+        flash(tx.message, "danger")
         return redirect(url_for("staff_admin.staff_edit", user_id=user_id)), 303
-    db.session.commit()
     flash(_("账号已停用，其所有登录已立即失效。") if what == "disable" else _("账号已启用。"), "success")
     return redirect(url_for("staff_admin.staff_list"))
 
@@ -277,13 +190,9 @@ def staff_reset(user_id: int):
         flash(_("请在“我的账号”中修改自己的密码。"), "warning")
         return redirect(url_for("staff_admin.staff_edit", user_id=user_id))
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             auth_ops.reset_password(user, form.password.data, actor=current_user)
-        except FieldError as exc:
-            db.session.rollback()
-            form.password.errors = [*form.password.errors, _(exc.message)]
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("密码已重置，对方下次登录时必须修改。"), "success")
             return redirect(url_for("staff_admin.staff_list"))
     edit = StaffEditForm(obj=user)

@@ -31,6 +31,7 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -135,7 +136,7 @@ def _create_in_app(todo: list[dict]) -> None:
     from auth.models import User
     from auth.operations import create_staff
     from core.db import db
-    from core.factory import create_app
+    from portal import create_app
 
     app = create_app()
     with app.app_context():
@@ -274,7 +275,8 @@ def portal(
             app,
         ],
         cwd=ROOT,
-        env=env,
+        # one machine, but a shared database: the start-up check wants the key set explicitly
+        env={"SECRET_KEY": "bench-" + secrets.token_hex(16), **env},
         start_new_session=True,
     )
 
@@ -389,10 +391,10 @@ def _profile_in_app(username: str, explain: bool) -> list[dict]:
     from flask_login import login_user
     from sqlalchemy import event, select
 
-    from applications import clerk as ops
+    from applications.clerk import operations as ops
     from auth.models import User
     from core.db import db
-    from core.factory import create_app
+    from portal import create_app
 
     app = create_app()
     today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()

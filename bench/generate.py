@@ -43,16 +43,16 @@ BIN = Path(sys.executable).parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from applications.deadlines import ChineseCalendar, Pause, due_dates, elapsed_working_days  # noqa: E402
-from applications.reference import make_reference  # noqa: E402
+from applications.submission.reference import make_reference  # noqa: E402
+from applications.workflow.deadlines import ChineseCalendar, Pause, due_dates, elapsed_working_days  # noqa: E402
 from auth.identity import id_check_char  # noqa: E402
+from catalog.districts import DISTRICTS  # noqa: E402
 
 LOCAL = 8 * 3600  # Asia/Shanghai is UTC+8 all year
 DAY = 86400.0
 HOUR = 3600.0
 MINUTE = 60.0
 OFFICE_OPEN, OFFICE_CLOSE = 8.5 * HOUR, 17.5 * HOUR  # local seconds since midnight
-DISTRICTS = ("东城区", "西城区", "江南区", "高新区")
 CITIZEN_PASSWORD = "Bench-citizen-1"  # noqa: S105 - generated citizens and clerks can log in with it
 CITY_CLERKS = 60  # clerks doing the generated work, city-wide (about 25 applications a day each)
 # Submissions by local hour: online all day with office-hour and evening peaks.
@@ -200,7 +200,7 @@ class Context:
 
 
 def load_context(conn) -> Context:
-    from applications.routing import RuleRef, UnitRef, route
+    from applications.workflow.routing import RuleRef, UnitRef, route
 
     cur = conn.cursor()
     units = {}
@@ -355,7 +355,7 @@ def _due(
 
 
 def _due_with(accepted_day, promised, legal, day_kind, instant, pauses) -> tuple[date, date, date]:
-    """What applications.clock.recompute_due_dates stores: promised, legal and 'due soon' dates."""
+    """What applications.workflow.clock.recompute_due_dates stores: promised, legal and 'due soon' dates."""
     at = datetime(accepted_day.year, accepted_day.month, accepted_day.day, 4, tzinfo=UTC)  # local noon
     kw = {"day_kind": day_kind, "instant": instant, "pauses": pauses}
     promised_due, legal_due = due_dates(_CAL, at, promised_days=promised, legal_days=legal, **kw)
@@ -796,7 +796,7 @@ def prepare_schema(database_url: str, log: Callable[[str], None]) -> None:
 def citizen_password_hash(database_url: str) -> str:
     """One real Argon2 hash for every generated citizen (hashing 250k passwords would take a day)."""
     code = (
-        "from core.factory import create_app\nfrom auth.passwords import hash_password\n"
+        "from portal import create_app\nfrom auth.passwords import hash_password\n"
         f"app = create_app()\nwith app.app_context(): print(hash_password({CITIZEN_PASSWORD!r}))"
     )
     with tempfile.TemporaryDirectory(prefix="bench-gen-") as inst:

@@ -36,7 +36,7 @@ def run(database_url: str, *, random_periods: int = 12, log=print, seed: int = 1
     from applications.stats import metrics
     from auth.models import Unit
     from core.db import db
-    from core.factory import create_app
+    from portal import create_app
 
     app = create_app({"LOG_LEVEL": "WARNING", "RATELIMIT_ENABLED": False})
     rng = random.Random(seed)

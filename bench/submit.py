@@ -127,7 +127,7 @@ class Client:
 
 def bare_loop(photos: tuple[bytes, bytes], seconds: float) -> float:
     """Submissions' worth of file work per second in a plain loop (one process)."""
-    from applications.uploads import clean_upload
+    from applications.documents.uploads import clean_upload
     from core.storage import LocalStorage
 
     root = Path(tempfile.mkdtemp(prefix="bench-bare-"))

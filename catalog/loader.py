@@ -259,6 +259,7 @@ def _validate_item(chk: _Checker, fname: str, raw: Any) -> dict[str, Any]:
     item["promised_days"] = chk.integer(where, raw, "promised_days", 0, 365)
     item["day_kind"] = chk.choice(where, raw, "day_kind", {k.value: k for k in DayKind}, "working")
     item["instant"] = chk.boolean(where, raw, "instant")
+    item["min_assurance"] = chk.integer(where, raw, "min_assurance", 1, 2, default=1)
     item["fee"] = chk.money(where, raw.get("fee", 0), "fee")
     item["fee_note"] = chk.text(where, raw, "fee_note", required=False, max_len=200)
     item["visits"] = chk.integer(where, raw, "visits", 0, 2)
@@ -592,6 +593,7 @@ def build_version(rec: dict[str, Any], categories: dict[str, Category], *, numbe
         promised_days=rec["promised_days"],
         day_kind=rec["day_kind"],
         instant=rec["instant"],
+        min_assurance=rec["min_assurance"],
         fee=rec["fee"],
         fee_note=rec["fee_note"],
         visits=rec["visits"],

@@ -139,6 +139,9 @@ class ItemVersion(db.Model):
     promised_days: Mapped[int] = mapped_column(Integer)
     day_kind: Mapped[DayKind] = mapped_column(str_enum(DayKind, "day_kind"), default=DayKind.WORKING)
     instant: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The account assurance an applicant needs (1 = mobile proven; 2 = real-name verified, for items
+    #: that release personal records: 户籍证明, 亲属关系证明, 无犯罪记录证明, 出入境记录查询).
+    min_assurance: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     fee: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
     fee_note: Mapped[str] = mapped_column(String(200), default="")
     visits: Mapped[int] = mapped_column(Integer, default=0)

@@ -104,6 +104,7 @@ class ItemView:
     promised_days: int
     day_kind: str
     instant: bool
+    min_assurance: int
     fee: Decimal
     fee_note: str
     visits: int
@@ -225,6 +226,7 @@ def version_view(v: ItemVersion, code: str, categories: dict[int, CategoryView])
         promised_days=v.promised_days,
         day_kind=v.day_kind.value,
         instant=v.instant,
+        min_assurance=v.min_assurance or 1,
         fee=Decimal(v.fee or 0),
         fee_note=v.fee_note,
         visits=v.visits,

@@ -1,3 +1,4 @@
-"""The one shared package: application factory, configuration, database base, extensions, errors,
-security headers, logging, masking and the audit trail. It imports no feature package except inside
-:func:`core.factory.create_app`."""
+"""The one shared package, below every feature package: the base application factory, configuration,
+database base, extensions, errors, security headers, logging, masking, the audit trail, file storage,
+the one clock (:mod:`core.clock`) and the working-day calendar (:mod:`core.workdays`). It imports no
+feature package; :mod:`portal` wires them."""

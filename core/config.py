@@ -5,6 +5,7 @@ Nothing here opens a database connection; the SQLite default lives under ``insta
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -13,9 +14,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def instance_dir() -> Path:
-    """The writable instance folder (``INSTANCE_DIR`` or ``./instance``), created on demand."""
+    """The writable instance folder (``INSTANCE_DIR`` or ``./instance``), created on demand readable
+    by its owner only (it holds the SQLite database, the secret key, uploads and the SMS log)."""
     path = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
-    path.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        old = os.umask(0o077)
+        try:
+            path.mkdir(parents=True, mode=0o700, exist_ok=True)
+        finally:
+            os.umask(old)
     return path
 
 
@@ -35,6 +42,15 @@ def load_or_create_secret_key(folder: Path) -> str:
         fh.flush()
         os.fsync(fh.fileno())
     return key
+
+
+def _owner_only_file(path: Path) -> None:
+    """Create an empty ``path`` readable by its owner only (SQLite then gives its -wal and -shm files
+    the same mode); an existing file is left as it is."""
+    if path.exists() or str(path) == ":memory:" or not path.parent.exists():
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def normalise_database_url(url: str) -> str:
@@ -66,11 +82,16 @@ def from_env() -> dict:
     """Build the configuration mapping from environment variables (see README)."""
     inst = instance_dir()
     database_url = normalise_database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{inst / 'portal.db'}")
+    if database_url.startswith("sqlite:///"):
+        _owner_only_file(Path(database_url.removeprefix("sqlite:///")))
     redis_url = os.environ.get("REDIS_URL") or None
-    secret = os.environ.get("SECRET_KEY") or load_or_create_secret_key(inst)
+    secret_from_env = os.environ.get("SECRET_KEY")
+    secret = secret_from_env or load_or_create_secret_key(inst)
     https = _bool("HTTPS", False)
     return {
         "SECRET_KEY": secret,
+        # generated into the instance folder: fine for one machine, wrong for several (core.preflight)
+        "SECRET_KEY_GENERATED": not secret_from_env,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "REDIS_URL": redis_url,
@@ -87,6 +108,9 @@ def from_env() -> dict:
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down must not lock people out: count in memory meanwhile and log it (Flask-Limiter).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "STAFF_IDLE_MINUTES": int(os.environ.get("STAFF_IDLE_MINUTES", "30")),
@@ -102,4 +126,10 @@ def from_env() -> dict:
         "SMS_LOG_PATH": os.environ.get("SMS_LOG_PATH") or None,  # default: INSTANCE_DIR/sms.log
         "PORTAL_NAME": os.environ.get("PORTAL_NAME", "临江市公安局网上办事大厅"),
         "CONSULT_PHONE": os.environ.get("CONSULT_PHONE", "0570-110"),
+        # How many reverse proxies in front of gunicorn set X-Forwarded-For/-Proto (0: trust none, so
+        # no client can choose its own address for the rate limits, the lockout and the audit trail).
+        "TRUSTED_PROXY_HOPS": int(os.environ.get("TRUSTED_PROXY_HOPS", "0") or 0),
+        # Requests larger than this are refused with 413 before anything reads them (uploads are 10 MB).
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024))),
+        "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
     }

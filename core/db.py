@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from core import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -29,8 +31,8 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware UTC (use as a *callable* default)."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware UTC (use as a *callable* default): :func:`core.clock.now`."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

@@ -1,4 +1,4 @@
-"""Flask extension singletons, initialised in :func:`core.factory.create_app`."""
+"""Flask extension singletons, initialised in :func:`core.factory.create_base_app`."""
 
 from __future__ import annotations
 

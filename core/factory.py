@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request
 from flask_babel import gettext
 from flask_login import AnonymousUserMixin, UserMixin, current_user
 from sqlalchemy import inspect
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from core import config as config_module
+from core.clock import SHANGHAI
 from core.db import db, init_read_only_commit
 from core.errors import init_errors
 from core.extensions import babel, csrf, limiter, login_manager, migrate
@@ -26,8 +27,19 @@ from core.security import init_security
 access_log = logging.getLogger("portal.access")
 
 
-def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the app from the environment plus ``overrides`` (tests). Opens no database connection."""
+class BoundedIntConverter(IntegerConverter):
+    """``<int:id>`` that fits the database's 64-bit integers: a longer number in a URL is a 404, not
+    an overflow deep in the driver (a 500)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """The app with core only (configuration, database, extensions, security, errors, core pages),
+    from the environment plus ``overrides`` (tests). Opens no database connection. The feature
+    packages are wired by the composition root, :func:`portal.create_app`."""
     app = Flask(
         __name__.split(".")[0],
         root_path=str(config_module.BASE_DIR),
@@ -38,13 +50,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_module.from_env())
     if overrides:
         app.config.update(overrides)
+        if "SECRET_KEY" in overrides:
+            app.config.setdefault("SECRET_KEY_GENERATED", False)
+            app.config["SECRET_KEY_GENERATED"] = overrides.get("SECRET_KEY_GENERATED", False)
     configure_logging(app.config["LOG_LEVEL"])
-    if app.config.get("PROXY_FIX", True):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     if app.config.get("PAGE_MICROCACHE", True):
         from core.pagecache import PageCacheMiddleware
 
         app.wsgi_app = PageCacheMiddleware(app.wsgi_app, app)  # type: ignore[method-assign]
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops > 0:  # outermost: the cache, the limits and the audit see the proxy's word, nobody else's
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    app.url_map.converters["int"] = BoundedIntConverter
 
     db.init_app(app)
     init_read_only_commit(app)
@@ -58,6 +75,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         default_translation_directories=str(config_module.BASE_DIR / "translations"),
     )
     limiter.init_app(app)
+    if app.config.get("RATELIMIT_STORAGE_URI", "").startswith("memory://") and not app.testing:
+        logging.getLogger("portal").warning(
+            "rate limits are counted per worker process (no REDIS_URL): with N workers a client gets up "
+            "to N times each limit; account lockout is unaffected (it lives in the database)"
+        )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录后再继续。"
@@ -70,36 +92,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_template_helpers(app)
     _register_request_hooks(app)
 
-    # Feature packages, in dependency order (core ← auth ← catalog ← applications).
-    from auth import cli as auth_cli
-    from auth import models as _auth_models  # noqa: F401 - register tables
-    from auth.views import bp as auth_bp
-    from auth.views import enforce_staff_idle_timeout
     from core import audit as _audit  # noqa: F401 - register tables
     from core.views import bp as core_bp
 
     app.register_blueprint(core_bp)
-    from core.audit_views import init_audit_viewer
-
-    init_audit_viewer(app)
-    app.register_blueprint(auth_bp)
-    app.before_request(enforce_staff_idle_timeout)
-    auth_cli.init_app(app)
-    from auth.staff_views import init_staff_admin
-
-    init_staff_admin(app)
-
-    from catalog import init_app as init_catalog
-
-    init_catalog(app)
-
-    from applications import init_app as init_applications
-
-    init_applications(app)
     return app
-
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -110,18 +107,9 @@ def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from auth.forms import LogoutForm
-    from auth.policies import can_manage_staff, can_read_audit, has_role
-
     app.jinja_env.filters["mask_id"] = mask_id_number
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["local_time"] = local_time
-    app.jinja_env.globals.update(
-        has_role=has_role,
-        can_read_audit=can_read_audit,
-        can_manage_staff=can_manage_staff,
-        logout_form=LogoutForm,
-    )
 
     @app.context_processor
     def portal_context():

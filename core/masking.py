@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
-# 18-digit ID numbers (last may be X) and 15-digit legacy ones; 11-digit mainland mobiles.
+# 18-digit ID numbers (last may be X) and 15-digit legacy ones, standing alone (not inside a reference
+# number such as LJ202612060005505); 11-digit mainland mobiles. A candidate is masked only when it can be
+# an ID number: a real birth date in its place. The check character is deliberately not required: a
+# mistyped ID number in a log line is still somebody's ID number.
 _ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
-_ID15_RE = re.compile(r"(?<!\d)(\d{6})(\d{6})(\d{3})(?!\d)")
+_ID15_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{6})(\d{3})(?![0-9A-Za-z])")
+
+
+def _real_birth_date(text: str) -> bool:
+    try:
+        born = date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return False
+    return 1880 <= born.year <= 2100
+
+
+def looks_like_id_number(value: str) -> bool:
+    """True for an 18-character number (the last may be X) with a real birth date (YYYYMMDD), or a
+    15-digit legacy number with a real birth date (19YYMMDD)."""
+    value = value.strip().upper()
+    if len(value) == 18 and value[:17].isdigit() and (value[17].isdigit() or value[17] == "X"):
+        return _real_birth_date(value[6:14])
+    if len(value) == 15 and value.isdigit():
+        return _real_birth_date("19" + value[6:12])
+    return False
+
+
 _MOBILE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 
 
@@ -47,8 +72,12 @@ def mask_login_identifier(value: str) -> str:
 
 def mask_text(text: str) -> str:
     """Mask every ID number and mobile number found inside free text."""
-    text = _ID_RE.sub(lambda m: mask_id_number(m.group(0)), text)
-    text = _ID15_RE.sub(lambda m: mask_id_number(m.group(0)), text)
+    text = _ID_RE.sub(
+        lambda m: mask_id_number(m.group(0)) if looks_like_id_number(m.group(0)) else m.group(0), text
+    )
+    text = _ID15_RE.sub(
+        lambda m: mask_id_number(m.group(0)) if looks_like_id_number(m.group(0)) else m.group(0), text
+    )
     return _MOBILE_RE.sub(lambda m: mask_mobile(m.group(0)), text)
 
 

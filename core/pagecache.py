@@ -114,7 +114,7 @@ class PageCacheMiddleware:
         if hit is None:
             return self.wsgi_app(environ, start_response)
         body, status, mimetype, headers = hit
-        secure = environ.get("wsgi.url_scheme") == "https" or environ.get("HTTP_X_FORWARDED_PROTO") == "https"
+        secure = environ.get("wsgi.url_scheme") == "https"  # set by ProxyFix only for a trusted proxy
         out = [
             ("Content-Type", _content_type(mimetype)),
             ("Content-Length", str(len(body))),

@@ -14,7 +14,7 @@ in is validated against the exact key pattern before it touches the file system,
 
 A file and the database row that references it are written in that order: save the file, then flush and
 commit the row. If the commit fails the file is an orphan; ``flask storage sweep``
-(:mod:`applications.sweep`) deletes unreferenced files once they are older than a grace period.
+(:mod:`applications.documents.sweep`) deletes unreferenced files once they are older than a grace period.
 
 Another backend (an S3-compatible store, say) only has to implement :class:`Storage`; put an instance in
 ``app.extensions["storage"]`` before the first request and :func:`get_storage` returns it.

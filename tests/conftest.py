@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 
 from core.config import normalise_database_url
 from core.db import db
-from core.factory import create_app
+from portal import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

@@ -43,6 +43,9 @@ class CitizenFactory(Base):
     id_number = factory.Sequence(lambda n: _id_number(n))
     mobile = factory.Sequence(_unique_mobile)
     password_hash = factory.LazyFunction(lambda: hash_password(DEFAULT_PASSWORD))
+    #: Test citizens are real-name verified (L2) unless a test says otherwise (assurance=1 or 0).
+    assurance = 2
+    identity_source = "register"
 
 
 class StaffFactory(Base):

@@ -11,7 +11,7 @@ import pytest
 
 from core.logging import PIIMaskingFilter, configure_logging
 from core.masking import mask_id_number, mask_login_identifier, mask_mobile, mask_text, mask_value
-from tests.auth.helpers import login, make_id_number, registration_data
+from tests.auth.helpers import login, make_id_number, register_with_code, registration_data
 
 ID = make_id_number("330106", "19851112", 457)
 ID_X = "11010519491231002X"
@@ -126,7 +126,7 @@ def test_register_and_login_never_log_or_show_full_numbers(make_app, json_log):
     app = make_app(LOG_LEVEL="INFO")
     configure_logging("INFO", stream=json_log)  # the new app replaced the fixture's handler
     client = app.test_client()
-    data = registration_data(id_number=ID, mobile=MOBILE)
+    data = register_with_code(client, app, registration_data(id_number=ID, mobile=MOBILE))
     registered = client.post("/register", data=data, follow_redirects=True)
     client.post("/logout")
     # A failed login form keeps what the visitor typed (their own input), so it is not checked here.

@@ -65,12 +65,20 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/login"): Row("/login", split(422, HOME), {"identifier": "", "password": ""}),
     ("GET", "/register"): Row("/register", split(200, HOME)),
     ("POST", "/register"): Row("/register", split(422, HOME), {}),
+    # 获取验证码 re-renders the page it was pressed on (an empty number: the error at the field)
+    ("POST", "/register/code"): Row("/register/code", split(200, HOME), {}),
+    ("GET", "/forgot"): Row("/forgot", split(200, PROFILE)),
+    ("POST", "/forgot"): Row("/forgot", split(422, PROFILE), {}),
+    ("POST", "/forgot/code"): Row("/forgot/code", split(200, PROFILE), {}),
     ("POST", "/logout"): Row("/logout", every(HOME)),
     ("GET", "/profile"): Row("/profile", split(LOGIN, 200)),
     ("POST", "/profile/password"): Row("/profile/password", split(LOGIN, 422), {}),
     ("POST", "/profile/mobile"): Row(
         "/profile/mobile", {"anonymous": LOGIN, "citizen": 422, **dict.fromkeys(STAFF, PROFILE)}, {}
     ),
+    ("POST", "/profile/mobile/code"): Row("/profile/mobile/code", split(LOGIN, 200), {}),
+    # 人口信息核验: done (citizens here are L2 already) or nothing to check (staff): back to the profile
+    ("POST", "/profile/verify"): Row("/profile/verify", split(LOGIN, PROFILE), {}),
     # catalog (public)
     ("GET", "/search"): Row("/search?q=护照", every(200)),
     ("GET", "/category/<code>"): Row(f"/category/{MISSING}", every(404)),
@@ -184,6 +192,19 @@ TABLE: dict[tuple[str, str], Row] = {
         },
         {},
     ),
+    # a unit lead's sign-off of a second correction (another unit's or a missing one: 404)
+    **{
+        (method, "/clerk/signoffs/<int:signoff_id>"): Row(
+            "/clerk/signoffs/999999",
+            {
+                "anonymous": LOGIN,
+                "unit_lead": 404,
+                **dict.fromkeys(("citizen", "clerk", "admin", "auditor"), 403),
+            },
+            data,
+        )
+        for method, data in (("GET", None), ("POST", {}))
+    },
     ("GET", "/admin/routing/"): Row(
         "/admin/routing/",
         {

@@ -11,7 +11,6 @@ def init_ratings(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from applications.ratings import models as _models  # noqa: F401 - register tables
-    from applications.ratings import operations as _operations  # noqa: F401 - completion hook
     from applications.ratings import views
     from core.nav import add_nav
 

@@ -7,11 +7,7 @@ from wtforms import RadioField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from applications.ratings.operations import COMMENT_MAX, LEVEL_LABELS, REASONS
-from core.forms import PortalForm
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from core.forms import PortalForm, strip
 
 
 class RatingForm(PortalForm):
@@ -27,7 +23,7 @@ class RatingForm(PortalForm):
     )
     comment = TextAreaField(
         _l("意见建议（选填）"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=COMMENT_MAX, message=_l("意见建议最多%(max)d字", max=COMMENT_MAX))],
     )
 
@@ -39,7 +35,7 @@ class RatingForm(PortalForm):
 class FollowUpCloseForm(PortalForm):
     outcome = TextAreaField(
         _l("核实整改情况"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(_l("请填写核实整改情况")),
             Length(max=2000, message=_l("核实整改情况最多2000字")),

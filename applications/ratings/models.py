@@ -21,6 +21,12 @@ class RatingLevel(enum.IntEnum):
     VERY_DISSATISFIED = 1
 
 
+#: 满意度 counts a rating of this level or better (满意 and 非常满意).
+SATISFIED_FROM = RatingLevel.SATISFIED
+#: A rating of this level or worse is a 差评 (不满意 and 非常不满意): it opens a follow-up.
+BAD_UP_TO = RatingLevel.DISSATISFIED
+
+
 class FollowUpStatus(enum.StrEnum):
     OPEN = "open"
     CLOSED = "closed"

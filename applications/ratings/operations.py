@@ -2,12 +2,10 @@
 
 Plain arguments in, models out, domain errors raised; ``flush()``, never ``commit()``.
 
-**The invitation is hooked, not called.** :func:`invite_rating` runs from a ``before_flush`` listener
-whenever an :class:`~applications.models.Application` is flushed with its ``state`` changed to
-approved or refused (办结), so every path to completion — the clerk's approve and refuse today, any
-later one — invites in the same transaction as the decision, without the clerk's code knowing about
-ratings. The invitation is idempotent (one ``rating_invite`` message per application), so an explicit
-call as well does no harm. 已送达 (delivered) follows approved and is not a second invitation.
+**The invitation is called where completion happens**: the clerk's approve and refuse call
+:func:`invite_rating` in the same transaction as the decision, so reading them tells the whole story.
+The invitation is idempotent (one ``rating_invite`` message per application). 已送达 (delivered)
+follows approved and is not a second invitation.
 
 **One rating per application** is the ``ratings.application_id`` unique constraint; the insert runs in
 a savepoint and a losing concurrent insert becomes :class:`AlreadyRated` with a friendly message.
@@ -23,19 +21,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import case, event, exists, inspect, select
+from sqlalchemy import case, exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from applications.deadlines import add_working_days, local_date
-from applications.models import Application, OutboxMessage
-from applications.ratings.models import FollowUpStatus, Rating, RatingFollowUp, RatingLevel
-from applications.workflow import COMPLETED, State
+from applications.models import Application
+from applications.notify.send import send_to
+from applications.ratings.models import BAD_UP_TO, FollowUpStatus, Rating, RatingFollowUp, RatingLevel
+from applications.workflow.deadlines import add_working_days, local_date
+from applications.workflow.states import COMPLETED, State
 from auth.models import Role, Unit, User, user_units
 from core import audit
 from core.db import db, utcnow
 from core.errors import DomainError, FieldError, NotFound
 from core.i18n import N_
+from core.outbox import OutboxMessage
+from core.workdays.models import load_calendar
 
 #: Level → label, best first (the order of the form).
 LEVEL_LABELS: dict[int, str] = {
@@ -49,10 +49,9 @@ LEVEL_LABELS: dict[int, str] = {
 REASONS: tuple[str, ...] = ("办事指南不准确", "材料重复提交", "办理慢", "服务态度", "系统不好用", "其他")
 COMMENT_MAX = 500
 #: Levels that open a follow-up (差评).
-BAD_LEVELS = frozenset({RatingLevel.DISSATISFIED, RatingLevel.VERY_DISSATISFIED})
+BAD_LEVELS = frozenset(level for level in RatingLevel if level <= BAD_UP_TO)
 FOLLOW_UP_WORKING_DAYS = 15
 INVITE_KIND = "rating_invite"
-_INVITING_STATES = frozenset({State.APPROVED, State.REFUSED})
 
 
 class AlreadyRated(DomainError):
@@ -73,50 +72,19 @@ def invite_rating(app: Application, *, at: datetime | None = None) -> OutboxMess
     """
     if State(app.state) not in COMPLETED:
         raise DomainError(N_("办件办结后才能邀请评价。"))
-    session = db.session()
-    invited: set[int] = session.info.setdefault("rating_invited", set())
-    if app.id in invited:
+    if db.session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.application_id == app.id, OutboxMessage.kind == INVITE_KIND
+        )
+    ):
         return None
-    with session.no_autoflush:
-        if session.scalar(
-            select(OutboxMessage.id).where(
-                OutboxMessage.application_id == app.id, OutboxMessage.kind == INVITE_KIND
-            )
-        ):
-            invited.add(app.id)
-            return None
-    invited.add(app.id)
-    msg = OutboxMessage(
-        user_id=app.applicant_id,
-        application_id=app.id,
-        kind=INVITE_KIND,
-        title=N_("请对本次办事进行评价"),
-        body=f"您的申请 {app.reference} 已办结，欢迎对本次服务进行“好差评”，您的意见将帮助我们改进。",
-        sms_text=f"【临江公安】您的申请{app.reference}已办结，请登录网站对本次服务进行评价。",
-        **({"created_at": at} if at else {}),
+    msg = send_to(
+        app.applicant_id, INVITE_KIND, application_id=app.id, created_at=at, reference=app.reference
     )
-    session.add(msg)
     audit.record(
         "rating.invite", object_type="application", object_id=app.id, details={"reference": app.reference}
     )
     return msg
-
-
-@event.listens_for(Session, "before_flush")
-def _invite_on_completion(session: Session, _context, _instances) -> None:
-    """Invite when an application is flushed with its state changed to approved or refused."""
-    for obj in list(session.dirty):
-        if not isinstance(obj, Application) or obj.id is None:
-            continue
-        history = inspect(obj).attrs.state.history
-        if history.added and State(history.added[0]) in _INVITING_STATES:
-            invite_rating(obj)
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget_invited(session: Session) -> None:
-    session.info.pop("rating_invited", None)
 
 
 # Rating -----------------------------------------------------------------------------------------
@@ -202,7 +170,6 @@ def rate(
 
 def follow_up_due(created: datetime) -> date:
     """15 Chinese working days after the local date of ``created`` (holidays and 调休 counted)."""
-    from core.workdays.models import load_calendar
 
     return add_working_days(load_calendar(), local_date(created), FOLLOW_UP_WORKING_DAYS)
 
@@ -236,17 +203,14 @@ def open_follow_up(rating: Rating, *, at: datetime | None = None) -> RatingFollo
     reference = app.reference if app else ""
     leads = unit_leads(rating.unit_id)
     for lead in leads:
-        db.session.add(
-            OutboxMessage(
-                user_id=lead.id,
-                application_id=rating.application_id,
-                kind="rating_follow_up",
-                title=N_("收到差评，请跟进整改"),
-                body=f"办件 {reference} 收到“{LEVEL_LABELS[rating.level]}”评价，"
-                f"请于 {follow_up.due_on} 前核实整改并记录结果。",
-                sms_text=f"【临江公安】办件{reference}收到差评，请于{follow_up.due_on}前跟进。",
-                created_at=when,
-            )
+        send_to(
+            lead.id,
+            "rating_follow_up",
+            application_id=rating.application_id,
+            created_at=when,
+            reference=reference,
+            level=LEVEL_LABELS[rating.level],
+            due=follow_up.due_on,
         )
     audit.record(
         "rating.follow_up_open",

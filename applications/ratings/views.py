@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from applications.models import Application
-from applications.operations import pinned_item
 from applications.ratings import operations as ops
 from applications.ratings.forms import FollowUpCloseForm, RatingForm
 from applications.ratings.models import FollowUpStatus
+from applications.submission.operations import pinned_item
 from auth.models import Role
 from auth.policies import role_required
+from core.clock import local_today
 from core.db import db
-from core.errors import DomainError, FieldError, NotFound
+from core.errors import FieldError, NotFound
+from core.transaction import transaction
 
 bp = Blueprint("ratings", __name__)
 citizen_only = role_required(Role.CITIZEN)
 lead_only = role_required(Role.UNIT_LEAD)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _today() -> date:
-    return datetime.now(UTC).astimezone(SHANGHAI).date()
+    return local_today()
 
 
 @bp.route("/applications/<int:application_id>/rate", methods=["GET", "POST"])
@@ -47,7 +47,7 @@ def rate(application_id: int):
             "ratings/rate.html", app=app, item=item, form=form, rating=existing, labels=ops.LEVEL_LABELS
         )
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             ops.rate(
                 app,
                 current_user,
@@ -55,17 +55,12 @@ def rate(application_id: int):
                 reasons=form.reasons.data or [],
                 comment=form.comment.data or "",
             )
-            db.session.commit()
-        except ops.AlreadyRated as exc:
-            db.session.rollback()
-            flash(_(str(exc)), "info")
-            return redirect(url_for("ratings.rate", application_id=application_id))
-        except FieldError as exc:
-            db.session.rollback()
-            getattr(form, exc.field).errors = [_(exc.message)]
-        else:
+        if tx.ok:
             flash(_("感谢您的评价！"), "success")
             return redirect(url_for("applications.detail", application_id=application_id))
+        if isinstance(tx.error, ops.AlreadyRated):
+            flash(tx.message, "info")
+            return redirect(url_for("ratings.rate", application_id=application_id))
     status = 422 if request.method == "POST" else 200
     return render_template(
         "ratings/rate.html", app=app, item=item, form=form, rating=None, labels=ops.LEVEL_LABELS
@@ -105,19 +100,14 @@ def follow_up(follow_up_id: int):
         flash(_("该差评跟进已办结。"), "info")
         return redirect(url_for("ratings.follow_up", follow_up_id=item.id))
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             ops.close_follow_up(item, current_user, outcome=form.outcome.data)
-            db.session.commit()
-        except FieldError as exc:
-            db.session.rollback()
-            form.outcome.errors = [_(exc.message)]
-        except DomainError as exc:
-            db.session.rollback()
-            flash(_(str(exc)), "warning")
-            return redirect(url_for("ratings.follow_up", follow_up_id=follow_up_id))
-        else:
+        if tx.ok:
             flash(_("已记录核实整改情况，差评跟进已办结。"), "success")
             return redirect(url_for("ratings.follow_ups"))
+        if not isinstance(tx.error, FieldError):  # a FieldError is shown at its field, below
+            flash(tx.message, "warning")
+            return redirect(url_for("ratings.follow_up", follow_up_id=follow_up_id))
     status = 422 if request.method == "POST" else 200
     return render_template(
         "ratings/follow_up.html",

@@ -1,30 +1,22 @@
 """Every statistics table as rows of plain values, written as CSV (UTF-8 with BOM) or .xlsx.
 
-A text cell a spreadsheet would run as a formula (it starts with = + - @, a tab or a carriage return,
-or their full-width forms) gets a leading apostrophe, in the CSV and in the workbook alike; in the
-workbook every text cell is also typed as a string, so openpyxl never writes a formula. Numbers stay
+The writing itself, and the escaping of formula-looking text, is :mod:`core.exports`. Numbers stay
 numbers. Rates are exported as percentages with one decimal, an empty cell when undefined.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell.cell import TYPE_STRING
 
 from applications.stats.metrics import Drill, PublicCase, Reform, StatRow, Stats, excess_visits
-from applications.workflow import STATE_LABELS, State
-from core.audit_views import csv_cell
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from applications.workflow.states import STATE_LABELS, State
+from core.clock import SHANGHAI
+from core.exports import Sheet, csv_bytes, xlsx_bytes
 
 
 @dataclass
@@ -212,46 +204,11 @@ def public_cases_table(cases: Sequence[PublicCase]) -> Table:
 # Writers ------------------------------------------------------------------------------------------
 
 
-def _text_or_number(value: Any) -> Any:
-    if isinstance(value, bool):
-        return csv_cell("是" if value else "否")
-    if isinstance(value, int | float):
-        return value
-    return csv_cell(value)
-
-
 def to_csv(table: Table) -> bytes:
     """UTF-8 with a BOM (so Excel reads the Chinese), CRLF lines, formula-looking cells escaped."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([csv_cell(h) for h in table.headers])
-    for row in table.rows:
-        writer.writerow([_text_or_number(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csv_bytes(table.headers, table.rows)
 
 
 def to_xlsx(table: Table) -> bytes:
     """One worksheet: the headers in bold, then the rows; text cells escaped and typed as strings."""
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _safe_sheet_title(table.title)
-    for r, row in enumerate([table.headers, *table.rows], start=1):
-        for c, value in enumerate(row, start=1):
-            value = _text_or_number(value)
-            cell = sheet.cell(row=r, column=c)
-            cell.value = value
-            if isinstance(value, str):
-                cell.data_type = TYPE_STRING
-            if r == 1:
-                cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _safe_sheet_title(title: str) -> str:
-    cleaned = "".join(ch for ch in title if ch not in "[]:*?/\\")
-    return (cleaned or "Sheet")[:31]
+    return xlsx_bytes([Sheet(table.title, table.headers, table.rows)])

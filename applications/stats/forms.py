@@ -10,8 +10,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectField
 from wtforms.validators import InputRequired, ValidationError
 
-from core.audit_views import LocalDateField
-from core.forms import PortalForm
+from core.forms import LocalDateField, PortalForm
 
 #: The longest period one query may cover.
 MAX_YEARS = 3

@@ -19,7 +19,7 @@ Definitions:
   submitted → correction → resubmitted → refused) has no promise to keep: it is left out of both sides
   (``with_due`` says how many were counted; drill-down ``no_due`` lists the others).
 - avg_working_days = mean of ``applications.working_days`` over the completed applications that were
-  accepted: :func:`applications.deadlines.elapsed_working_days` from ``accepted_at`` to
+  accepted: :func:`applications.workflow.deadlines.elapsed_working_days` from ``accepted_at`` to
   ``completed_at`` with the :func:`core.workdays.models.load_calendar` calendar
   (chinese-calendar holidays, 调休 and admin overrides) and the application's clock pauses excluded,
   stored and kept current by :mod:`applications.stats.rollup`. Always working days, also for the few
@@ -49,23 +49,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, false, func, literal_column, or_, select, true
 from sqlalchemy.sql import ColumnElement, Select
 
-from applications.deadlines import local_date
 from applications.models import Application, Channel, Visit
 from applications.ratings.models import Rating
 from applications.stats import rollup
 from applications.stats.models import MEASURES, StatsDaily, StatsMonthly, StatsReason
 from applications.stats.rollup import next_month
-from applications.workflow import COMPLETED, State
+from applications.workflow.deadlines import local_date
+from applications.workflow.states import COMPLETED, State
 from auth.models import Unit
 from catalog.models import Category, ItemVersion, ServiceItem
+from core.clock import SHANGHAI
 from core.db import db
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 By = Literal["item", "category", "unit", "month", "none"]
 BY_CHOICES: tuple[str, ...] = ("item", "category", "unit", "month", "none")
 PUBLIC_BY = frozenset({"category", "month"})

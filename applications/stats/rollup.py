@@ -37,7 +37,6 @@ import functools
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Connection,
@@ -59,19 +58,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, attributes
 
-from applications.deadlines import Pause, WorkCalendar, elapsed_working_days, local_date
 from applications.models import Application, Channel, ClockPause, StatusEvent, Visit
-from applications.ratings.models import Rating
+from applications.ratings.models import BAD_UP_TO, SATISFIED_FROM, Rating
 from applications.stats.models import MEASURES, StatsDaily, StatsMonthly, StatsReason
-from applications.workflow import COMPLETED
+from applications.workflow.deadlines import Pause, WorkCalendar, elapsed_working_days, local_date
+from applications.workflow.states import COMPLETED
 from catalog.models import ItemVersion
+from core.clock import SHANGHAI
 from core.workdays.models import CalendarOverride, load_calendar
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 COMPLETED_VALUES = sorted(s.value for s in COMPLETED)
-SATISFIED_LEVEL = 4
-#: 不满意 and 非常不满意: a bad rating.
-BAD_LEVEL = 2
+SATISFIED_LEVEL = int(SATISFIED_FROM)
+BAD_LEVEL = int(BAD_UP_TO)
 #: Rating reasons that say the guide (办事指南) misled the citizen.
 GUIDE_REASONS = frozenset({"办事指南不准确", "办事指南不清楚", "guide", "guide_inaccurate"})
 REASON_LENGTH = 100  # stats_reasons.reason

@@ -9,9 +9,8 @@ Every figure comes from :mod:`applications.stats.metrics`.
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,6 +22,7 @@ from applications.stats.forms import StatsFilterForm, first_error, with_defaults
 from applications.stats.metrics import Period, Visibility
 from auth.policies import role_required
 from core import audit
+from core.clock import local_now, local_today
 from core.db import db, writes_on_get
 from core.downloads import content_disposition
 from core.extensions import login_manager
@@ -32,7 +32,6 @@ from core.pagecache import anonymous_cache
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 api_bp = Blueprint("stats_api", __name__, url_prefix="/api/v1")
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 STAFF_ROLES = ("unit_lead", "admin", "auditor")
 ALL_SEEING = frozenset({"admin", "auditor"})
 API_BY = ("item", "category", "unit", "month")
@@ -62,7 +61,7 @@ PUBLIC_TABLES = ("public_categories", "public_cases")
 
 
 def today() -> date:
-    return datetime.now(SHANGHAI).date()
+    return local_today()
 
 
 def visibility_of(user: Any) -> Visibility:
@@ -273,7 +272,7 @@ def _export(kind: str):
     table = _table(name)
     if isinstance(table, tuple):
         return _bad_request(table[0])
-    stamp = datetime.now(SHANGHAI).strftime("%Y%m%d-%H%M%S")
+    stamp = local_now().strftime("%Y%m%d-%H%M%S")
     if kind == "csv":
         body, mimetype = exports.to_csv(table), "text/csv; charset=utf-8"
     else:

@@ -18,6 +18,7 @@ FIELD_LABELS = {
     "promised_days": "承诺时限",
     "day_kind": "计时方式",
     "instant": "即办件",
+    "min_assurance": "申请人账号要求",
     "fee": "收费标准",
     "fee_note": "收费说明",
     "visits": "到现场次数",

@@ -9,7 +9,6 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
     IntegerField,
     SelectField,
@@ -29,7 +28,7 @@ from wtforms.validators import (
 
 from auth.models import UnitKind
 from catalog.models import DayKind, Delivery, DocForm, DocSource, FieldType, ItemType, Requirement
-from core.forms import PortalForm
+from core.forms import LocalDateField, PortalForm, strip
 
 KEY_RE = r"^[a-z][a-z0-9_]{0,39}$"
 KEY_MESSAGE = _l("只能由小写字母开头，包含小写字母、数字和下划线，最多40个字符")
@@ -184,23 +183,19 @@ class _Parsed:
             raise ValidationError(str(exc)) from exc
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 class ItemForm(PortalForm):
     """Every 实施清单 field of an item, in the sections of the edit page."""
 
     # 基本信息
     name = StringField(
         _l("事项名称"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(_l("请填写事项名称")), Length(max=100)],
         description=_l("与实施清单一致的正式名称"),
     )
     aliases = TextAreaField(
         _l("别名和俗称"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=2000)],
         description=_l("群众会搜索的说法，用逗号或顿号分隔，如：驾照到期、换驾照"),
     )
@@ -209,16 +204,16 @@ class ItemForm(PortalForm):
     unit_kind = SelectField(_l("实施单位类型"), choices=UNIT_KIND_CHOICES)
     description = TextAreaField(
         _l("简介"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=2000)],
         description=_l("一两句话，显示在办事指南和搜索结果中"),
     )
     popular = BooleanField(_l("在首页“常办事项”中显示"))
     # 法律与条件
     legal_basis = TextAreaField(
-        _l("设定依据"), filters=[_strip], validators=[DataRequired(_l("请填写设定依据")), Length(max=5000)]
+        _l("设定依据"), filters=[strip], validators=[DataRequired(_l("请填写设定依据")), Length(max=5000)]
     )
-    conditions = TextAreaField(_l("受理条件"), filters=[_strip], validators=[Length(max=5000)])
+    conditions = TextAreaField(_l("受理条件"), filters=[strip], validators=[Length(max=5000)])
     # 时限与收费
     legal_days = IntegerField(
         _l("法定时限（天）"),
@@ -231,6 +226,13 @@ class ItemForm(PortalForm):
     )
     day_kind = SelectField(_l("计时方式"), choices=DAY_KIND_CHOICES)
     instant = BooleanField(_l("即办件（受理当场办结）"))
+    min_assurance = SelectField(
+        _l("申请人账号要求"),
+        choices=[(1, _l("手机号已验证（L1）")), (2, _l("已实名核验（L2）：出具个人信息的事项"))],
+        coerce=int,
+        default=1,
+        description=_l("户籍证明、亲属关系证明、无犯罪记录证明、出入境记录查询等出具个人信息的事项须 L2"),
+    )
     fee = DecimalField(
         _l("收费标准（元）"),
         places=2,
@@ -240,12 +242,12 @@ class ItemForm(PortalForm):
         ],
         description=_l("免费填 0"),
     )
-    fee_note = StringField(_l("收费说明"), filters=[_strip], validators=[Length(max=200)])
+    fee_note = StringField(_l("收费说明"), filters=[strip], validators=[Length(max=200)])
     # 跑动与网办
     visits = SelectField(_l("到现场次数"), choices=VISIT_CHOICES, coerce=int)
     visit_reason = StringField(
         _l("到现场原因"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=200)],
         description=_l("需要到现场时必须说明，如：采集人像和指纹"),
     )
@@ -254,7 +256,7 @@ class ItemForm(PortalForm):
     )
     proxy_allowed = BooleanField(_l("允许亲友代办"))
     # 结果与送达
-    result_name = StringField(_l("办理结果名称"), filters=[_strip], validators=[Length(max=100)])
+    result_name = StringField(_l("办理结果名称"), filters=[strip], validators=[Length(max=100)])
     e_certificate = BooleanField(_l("结果以电子证照签发"))
     delivery = SelectMultipleField(
         _l("送达方式"),
@@ -262,13 +264,13 @@ class ItemForm(PortalForm):
         description=_l("可多选；选择电子证照须同时勾选“结果以电子证照签发”"),
     )
     # 办理地点与咨询
-    counters = StringField(_l("办理窗口"), filters=[_strip], validators=[Length(max=300)])
-    hours = StringField(_l("办公时间"), filters=[_strip], validators=[Length(max=200)])
-    phone = StringField(_l("咨询电话"), filters=[_strip], validators=[Length(max=40)])
-    complaint_phone = StringField(_l("投诉电话"), filters=[_strip], validators=[Length(max=40)])
+    counters = StringField(_l("办理窗口"), filters=[strip], validators=[Length(max=300)])
+    hours = StringField(_l("办公时间"), filters=[strip], validators=[Length(max=200)])
+    phone = StringField(_l("咨询电话"), filters=[strip], validators=[Length(max=40)])
+    complaint_phone = StringField(_l("投诉电话"), filters=[strip], validators=[Length(max=40)])
     faq = TextAreaField(
         _l("常见问题"),
-        filters=[_strip],
+        filters=[strip],
         validators=[_Parsed(parse_faq)],
         description=_l("每行一条：问题|回答"),
     )
@@ -291,6 +293,7 @@ class ItemForm(PortalForm):
             "promised_days": self.promised_days.data,
             "day_kind": DayKind(self.day_kind.data),
             "instant": bool(self.instant.data),
+            "min_assurance": int(self.min_assurance.data or 1),
             "fee": self.fee.data,
             "fee_note": self.fee_note.data or "",
             "visits": self.visits.data,
@@ -313,7 +316,7 @@ def _code_field(label, required, example: str) -> StringField:
     """A catalog code: what URLs, exports and imports name an item or a bundle by."""
     return StringField(
         label,
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(required),
             Length(max=40),
@@ -330,7 +333,7 @@ class NewItemForm(ItemForm):
 
 class DocumentForm(PortalForm):
     name = StringField(
-        _l("材料名称"), filters=[_strip], validators=[DataRequired(_l("请填写材料名称")), Length(max=100)]
+        _l("材料名称"), filters=[strip], validators=[DataRequired(_l("请填写材料名称")), Length(max=100)]
     )
     form = SelectField(_l("材料形式"), choices=DOC_FORM_CHOICES)
     copies = IntegerField(
@@ -348,22 +351,22 @@ class DocumentForm(PortalForm):
     )
     issuer = StringField(
         _l("核发单位"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=100)],
         description=_l("来源为政府部门核发时必填"),
     )
-    notes = TextAreaField(_l("备注"), filters=[_strip], validators=[Length(max=2000)])
+    notes = TextAreaField(_l("备注"), filters=[strip], validators=[Length(max=2000)])
     accept = SelectMultipleField(
         _l("允许上传的文件类型"), choices=ACCEPT_CHOICES, default=["jpg", "png", "pdf"]
     )
     when = StringField(
         _l("适用情形"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=300), _Parsed(parse_when)],
         description=_l("留空表示总是需要；如 applicant=proxy 表示仅代办时需要，多个值用逗号分隔"),
     )
-    blank_form = StringField(_l("空白表格链接"), filters=[_strip], validators=[Length(max=200)])
-    sample = StringField(_l("填写样例链接"), filters=[_strip], validators=[Length(max=200)])
+    blank_form = StringField(_l("空白表格链接"), filters=[strip], validators=[Length(max=200)])
+    sample = StringField(_l("填写样例链接"), filters=[strip], validators=[Length(max=200)])
 
     def validate_issuer(self, field) -> None:
         if self.source.data == DocSource.GOVERNMENT.value and not field.data:
@@ -388,12 +391,12 @@ class DocumentForm(PortalForm):
 class SituationForm(PortalForm):
     key = StringField(
         _l("情形键"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(_l("请填写情形键")), Regexp(KEY_RE, message=KEY_MESSAGE)],
         description=_l("材料和表单字段的“适用情形”用它引用本问题，如 applicant"),
     )
     question = StringField(
-        _l("问题"), filters=[_strip], validators=[DataRequired(_l("请填写问题")), Length(max=200)]
+        _l("问题"), filters=[strip], validators=[DataRequired(_l("请填写问题")), Length(max=200)]
     )
     options = TextAreaField(
         _l("选项"),
@@ -412,24 +415,24 @@ class SituationForm(PortalForm):
 class FieldForm(PortalForm):
     key = StringField(
         _l("字段键"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(_l("请填写字段键")), Regexp(KEY_RE, message=KEY_MESSAGE)],
     )
     label = StringField(
-        _l("字段名称"), filters=[_strip], validators=[DataRequired(_l("请填写字段名称")), Length(max=100)]
+        _l("字段名称"), filters=[strip], validators=[DataRequired(_l("请填写字段名称")), Length(max=100)]
     )
     type = SelectField(_l("类型"), choices=FIELD_TYPE_CHOICES)
     required = BooleanField(_l("必填"))
     options = TextAreaField(
         _l("下拉选项"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=2000)],
         description=_l("类型为下拉选择时填写，每行一个，至少两个"),
     )
-    help = StringField(_l("填写说明"), filters=[_strip], validators=[Length(max=300)])
+    help = StringField(_l("填写说明"), filters=[strip], validators=[Length(max=300)])
     when = StringField(
         _l("适用情形"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=300), _Parsed(parse_when)],
         description=_l("留空表示总是显示；如 applicant=proxy"),
     )
@@ -452,21 +455,21 @@ class FieldForm(PortalForm):
 
 class BundleForm(PortalForm):
     name = StringField(
-        _l("名称"), filters=[_strip], validators=[DataRequired(_l("请填写名称")), Length(max=100)]
+        _l("名称"), filters=[strip], validators=[DataRequired(_l("请填写名称")), Length(max=100)]
     )
     aliases = StringField(
-        _l("别名"), filters=[_strip], validators=[Length(max=500)], description=_l("用逗号或顿号分隔")
+        _l("别名"), filters=[strip], validators=[Length(max=500)], description=_l("用逗号或顿号分隔")
     )
-    description = TextAreaField(_l("说明"), filters=[_strip], validators=[Length(max=2000)])
+    description = TextAreaField(_l("说明"), filters=[strip], validators=[Length(max=2000)])
     items = TextAreaField(
         _l("包含的事项编码"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(_l("至少包含一个事项"))],
         description=_l("每行一个事项编码，按办理顺序排列"),
     )
     partners = TextAreaField(
         _l("其他部门的事项"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=2000)],
         description=_l("每行一个，仅作文字说明"),
     )
@@ -477,11 +480,11 @@ class NewBundleForm(BundleForm):
 
 
 class CalendarForm(PortalForm):
-    day = DateField(_l("日期"), validators=[InputRequired(_l("请选择日期"))])
+    day = LocalDateField(_l("日期"), validators=[InputRequired(_l("请选择日期"))])
     working = SelectField(_l("该日"), choices=[("0", _l("不上班（休息日）")), ("1", _l("上班（工作日）"))])
     note = StringField(
         _l("说明"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=100)],
         description=_l("如：市政府临时放假、调休上班"),
     )
@@ -498,7 +501,7 @@ class ArrangementForm(PortalForm):
     )
     note = StringField(
         _l("依据"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=200)],
         description=_l("如：国务院办公厅关于2027年部分节假日安排的通知"),
     )

@@ -7,7 +7,6 @@ validation on it) and the version diff, so what is checked is exactly what would
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +28,7 @@ from catalog.models import (
     VersionState,
 )
 from core.db import db
+from core.exports import Sheet, xlsx_bytes
 
 ITEM_TYPE_NAMES = {
     ItemType.PERMIT: "行政许可",
@@ -66,6 +66,7 @@ def version_record(v: ItemVersion, code: str, category_code: str) -> dict[str, A
         "promised_days": v.promised_days,
         "day_kind": v.day_kind.value,
         "instant": bool(v.instant),
+        "min_assurance": v.min_assurance or 1,
         "fee": money(v.fee) or 0,
         "fee_note": v.fee_note,
         "visits": v.visits,
@@ -244,6 +245,7 @@ XLSX_ITEM_COLUMNS = [
     ("promised_days", "承诺时限"),
     ("day_kind", "计时方式"),
     ("instant", "即办件"),
+    ("min_assurance", "账号要求"),
     ("fee", "收费标准（元）"),
     ("fee_note", "收费说明"),
     ("visits", "到现场次数"),
@@ -272,19 +274,16 @@ XLSX_DOC_COLUMNS = [
 
 
 def export_xlsx() -> bytes:
-    """An .xlsx for the legal office: sheet 事项 (one row per item) and sheet 申请材料."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    """An .xlsx for the legal office: sheet 事项 (one row per item) and sheet 申请材料.
 
+    Written by :func:`core.exports.xlsx_bytes`: text a spreadsheet would run as a formula (an item
+    named ``=HYPERLINK(…)``) is escaped and stored as a string, numbers stay numbers, 是/否 for flags.
+    """
     from catalog.labels import label
 
     data = export_data()
-    wb = Workbook()
-    items = wb.active
-    items.title = "事项"
-    items.append([title for _, title in XLSX_ITEM_COLUMNS])
-    docs = wb.create_sheet("申请材料")
-    docs.append([title for _, title in XLSX_DOC_COLUMNS])
+    item_rows: list[list[Any]] = []
+    doc_rows: list[list[Any]] = []
     for rec in data["items"]:
         row = []
         for key, _ in XLSX_ITEM_COLUMNS:
@@ -293,15 +292,13 @@ def export_xlsx() -> bytes:
                 value = "、".join(str(label("delivery", d)) for d in value)
             elif key == "day_kind":
                 value = str(label("day_kind", value))
-            elif isinstance(value, bool):
-                value = "是" if value else "否"
             row.append(value)
-        items.append(row)
+        item_rows.append(row)
         for d in rec["documents"]:
             when = "；".join(
                 f"{k}={'/'.join(v) if isinstance(v, list) else v}" for k, v in (d.get("when") or {}).items()
             )
-            docs.append(
+            doc_rows.append(
                 [
                     rec["code"],
                     rec["name"],
@@ -315,18 +312,12 @@ def export_xlsx() -> bytes:
                     d["notes"],
                 ]
             )
-    for ws in (items, docs):
-        ws.freeze_panes = "A2"
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for col in ws.columns:
-            width = min(60, max(8, *(len(str(c.value or "")) * 2 for c in col[:50])))
-            ws.column_dimensions[col[0].column_letter].width = width
-            for c in col[1:]:
-                c.alignment = Alignment(wrap_text=True, vertical="top")
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return xlsx_bytes(
+        [
+            Sheet("事项", [t for _, t in XLSX_ITEM_COLUMNS], item_rows, fit_columns=True, wrap=True),
+            Sheet("申请材料", [t for _, t in XLSX_DOC_COLUMNS], doc_rows, fit_columns=True, wrap=True),
+        ]
+    )
 
 
 __all__ = ["CatalogError", "export_data", "export_xlsx", "export_yaml", "import_text", "version_record"]

@@ -36,6 +36,7 @@ from catalog.search import build_entry, search_text
 from core import audit
 from core.db import db, utcnow
 from core.errors import DomainError, FieldError
+from core.workdays.models import CalendarOverride
 
 PARTS = ("documents", "situations", "fields")
 
@@ -269,6 +270,7 @@ ITEM_FIELDS = (
     "promised_days",
     "day_kind",
     "instant",
+    "min_assurance",
     "fee",
     "fee_note",
     "visits",
@@ -621,7 +623,6 @@ def update_bundle(
 
 def add_calendar_override(day: date, working: bool, note: str):
     """Declare ``day`` a working (or non-working) day whatever chinese-calendar says."""
-    from core.workdays.models import CalendarOverride  # applications depends on catalog
 
     if db.session.scalar(select(CalendarOverride.id).where(CalendarOverride.day == day)):
         raise FieldError("day", "该日期已有调整记录，请先删除")
@@ -638,7 +639,6 @@ def add_calendar_override(day: date, working: bool, note: str):
 
 
 def delete_calendar_override(override_id: int) -> None:
-    from core.workdays.models import CalendarOverride
 
     row = db.session.get(CalendarOverride, override_id)
     if row is None:

@@ -17,32 +17,24 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from auth.models import Role, Unit, UnitKind
 from auth.policies import role_required
+from catalog.districts import district_choices
 from catalog.labels import LABELS
 from catalog.loader import bump_revision
 from core import audit
 from core.db import db
-from core.forms import PortalForm
+from core.forms import PortalForm, strip
+from core.transaction import transaction
 
 bp = Blueprint("units_admin", __name__, url_prefix="/admin/units")
 admin_only = role_required(Role.ADMIN)
-DISTRICTS = [
-    ("", _l("全市（不分辖区）")),
-    ("东城区", "东城区"),
-    ("西城区", "西城区"),
-    ("江南区", "江南区"),
-    ("高新区", "高新区"),
-]
+DISTRICTS = district_choices(_l("全市（不分辖区）"))
 FIELDS = ("name", "district", "parent_id", "address", "phone", "hours")
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class UnitForm(PortalForm):
     code = StringField(
         _l("单位编码"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(_l("请填写单位编码")),
             Length(2, 32),
@@ -51,21 +43,21 @@ class UnitForm(PortalForm):
     )
     kind = SelectField(_l("单位类型"), choices=[(k.value, LABELS["unit_kind"][k.value]) for k in UnitKind])
     name = StringField(
-        _l("单位名称"), filters=[_strip], validators=[DataRequired(_l("请填写单位名称")), Length(2, 100)]
+        _l("单位名称"), filters=[strip], validators=[DataRequired(_l("请填写单位名称")), Length(2, 100)]
     )
     district = SelectField(_l("辖区"), choices=DISTRICTS, validators=[Optional()])
     parent = SelectField(_l("上级单位"), choices=[], validators=[Optional()])
-    address = StringField(_l("地址"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    address = StringField(_l("地址"), filters=[strip], validators=[Optional(), Length(max=200)])
     phone = StringField(
         _l("电话"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             Optional(),
             Length(max=32),
             Regexp(r"^[0-9\-+ ]*$", message=_l("电话只能包含数字、空格、+ 和 -")),
         ],
     )
-    hours = StringField(_l("办公时间"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    hours = StringField(_l("办公时间"), filters=[strip], validators=[Optional(), Length(max=200)])
 
 
 def _form(unit: Unit | None, formdata=None) -> UnitForm:
@@ -116,17 +108,17 @@ def new_unit():
         if db.session.scalar(select(Unit.id).where(Unit.code == form.code.data)):
             form.code.errors = [*form.code.errors, _("该单位编码已存在")]
         else:
-            unit = Unit(code=form.code.data, kind=UnitKind(form.kind.data), **_values(form))
-            db.session.add(unit)
-            db.session.flush()
-            audit.record(
-                "unit.create",
-                object_type="unit",
-                object_id=unit.code,
-                details={"after": {"kind": unit.kind.value, **_values(form)}},
-            )
-            bump_revision()
-            db.session.commit()
+            with transaction():
+                unit = Unit(code=form.code.data, kind=UnitKind(form.kind.data), **_values(form))
+                db.session.add(unit)
+                db.session.flush()
+                audit.record(
+                    "unit.create",
+                    object_type="unit",
+                    object_id=unit.code,
+                    details={"after": {"kind": unit.kind.value, **_values(form)}},
+                )
+                bump_revision()
             flash(_("单位已添加。"), "success")
             return redirect(url_for("units_admin.units"))
     status = 422 if request.method == "POST" else 200
@@ -146,19 +138,19 @@ def edit_unit(code: str):
         if _creates_cycle(unit, values["parent_id"]):
             form.parent.errors = [*form.parent.errors, _("上级单位不能是本单位或其下级单位")]
         else:
-            before = {f: getattr(unit, f) for f in FIELDS}
-            for f, v in values.items():
-                setattr(unit, f, v)
-            after = {f: getattr(unit, f) for f in FIELDS}
-            if before != after:
-                audit.record(
-                    "unit.update",
-                    object_type="unit",
-                    object_id=unit.code,
-                    details={"before": before, "after": after},
-                )
-                bump_revision()
-            db.session.commit()
+            with transaction():
+                before = {f: getattr(unit, f) for f in FIELDS}
+                for f, v in values.items():
+                    setattr(unit, f, v)
+                after = {f: getattr(unit, f) for f in FIELDS}
+                if before != after:
+                    audit.record(
+                        "unit.update",
+                        object_type="unit",
+                        object_id=unit.code,
+                        details={"before": before, "after": after},
+                    )
+                    bump_revision()
             flash(_("单位信息已保存。"), "success")
             return redirect(url_for("units_admin.units"))
     status = 422 if request.method == "POST" else 200

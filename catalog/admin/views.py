@@ -4,7 +4,6 @@ import/export, bundles) and the working-day calendar. Admins only; no audit trai
 from __future__ import annotations
 
 import re
-from datetime import date
 from types import SimpleNamespace
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -19,6 +18,7 @@ from catalog.admin import forms as F
 from catalog.admin import operations as ops
 from catalog.admin.diff import diff_records
 from catalog.admin.io import CatalogError, export_xlsx, export_yaml, import_text
+from catalog.application_form import build_application_form
 from catalog.guide import build_guide
 from catalog.models import (
     Bundle,
@@ -30,8 +30,10 @@ from catalog.models import (
     VersionState,
 )
 from catalog.queries import CategoryView, version_view
+from core.clock import local_today
 from core.db import db
-from core.errors import DomainError, FieldError
+from core.transaction import show_error, transaction
+from core.workdays.models import CalendarOverride
 
 bp = Blueprint("catalog_admin", __name__, url_prefix="/admin")
 admin_only = role_required(Role.ADMIN)
@@ -54,10 +56,9 @@ def _category_views() -> dict[int, CategoryView]:
     return {c.id: CategoryView(c.code, c.name, c.description, c.icon, c.position) for c in _categories()}
 
 
-def _commit_catalog() -> None:
-    """Commit a change to what citizens see; this worker looks at the new revision at once (the
-    others within ``CATALOG_CHECK_SECONDS``)."""
-    db.session.commit()
+def _catalog_changed() -> None:
+    """After committing a change to what citizens see: this worker looks at the new revision at once
+    (the others within ``CATALOG_CHECK_SECONDS``)."""
     current_app.extensions["catalog_cache"].invalidate()
 
 
@@ -123,14 +124,11 @@ def new_item():
     if form.validate_on_submit():
         values = form.values()
         category = db.session.get(Category, values.pop("category_id"))
-        try:
+        with transaction(form) as tx:
             item = ops.create_item(
                 code=form.code.data, name=values.pop("name"), category=category, values=values
             )
-        except FieldError as exc:
-            getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, _(exc.message)]
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("事项已创建为草稿，添加申请材料后即可发布。"), "success")
             return redirect(url_for("catalog_admin.edit", code=item.code))
     if request.method == "GET":
@@ -216,16 +214,17 @@ def edit(code: str):
         return _page(item)
     form = _item_form(ops.working_version(item), request.form)
     if form.validate_on_submit():
-        try:
+        with transaction() as tx:  # no form: a stale draft gets its own message, not the operation's
             ops.lock_for_edit(item, _posted_token())
-        except ops.StaleDraft:
+            ops.update_item(item, form.values())
+        if tx.ok:
+            flash(_("已保存到草稿。发布前群众看到的仍是当前版本。"), "success")
+            return redirect(url_for("catalog_admin.edit", code=code) + "#item-form")
+        if isinstance(tx.error, ops.StaleDraft):
             # the admin's values stay in the form, drawn with today's token: saving again is deliberate
             form.form_errors.append(str(STALE_ITEM))
             return _page(item, form, status=409)
-        ops.update_item(item, form.values())
-        db.session.commit()
-        flash(_("已保存到草稿。发布前群众看到的仍是当前版本。"), "success")
-        return redirect(url_for("catalog_admin.edit", code=code) + "#item-form")
+        show_error(form, tx.error)
     return _page(item, form, status=422, token=_posted_token())
 
 
@@ -235,13 +234,10 @@ def part_new(code: str, kind: str):
     item = _item_or_404(code)
     form = PART_FORMS[kind]()
     if form.validate_on_submit():
-        ops.lock_for_edit(item, None)  # an addition overwrites nothing: it only waits its turn
-        try:
+        with transaction(form) as tx:
+            ops.lock_for_edit(item, None)  # an addition overwrites nothing: it only waits its turn
             index = ops.add_part(item, kind, form.values())
-        except FieldError as exc:
-            getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, _(exc.message)]
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("已添加到草稿。"), "success")
             return redirect(url_for("catalog_admin.edit", code=code) + f"#{_anchor(kind, index, item)}")
     return _part_page(item, kind, form, None), _status(422)
@@ -297,19 +293,17 @@ def part_edit(code: str, kind: str, index: int):
         return _part_page(item, kind, form, index)
     form = PART_FORMS[kind]()
     if form.validate_on_submit():
-        try:
+        with transaction() as tx:  # no form: a stale draft gets its own message, not the operation's
             ops.lock_for_edit(item, _posted_token())
             ops.update_part(item, kind, index, form.values())
-        except ops.StaleDraft:
+        if tx.ok:
+            flash(_("已保存到草稿。"), "success")
+            return redirect(url_for("catalog_admin.edit", code=code) + f"#{_anchor(kind, index, item)}")
+        if isinstance(tx.error, ops.StaleDraft):
             # the index may now name another entry: keep the old token, so this form cannot overwrite
             form.form_errors.append(str(STALE_PART))
             return _part_page(item, kind, form, index, token=_posted_token()), 409
-        except FieldError as exc:
-            getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, _(exc.message)]
-        else:
-            db.session.commit()
-            flash(_("已保存到草稿。"), "success")
-            return redirect(url_for("catalog_admin.edit", code=code) + f"#{_anchor(kind, index, item)}")
+        show_error(form, tx.error)
     return _part_page(item, kind, form, index, token=_posted_token()), 422
 
 
@@ -320,15 +314,14 @@ def part_edit(code: str, kind: str, index: int):
 def part_delete(code: str, kind: str, index: int):
     item = _item_or_404(code)
     if F.ActionForm().validate_on_submit():
-        try:
+        with transaction() as tx:
             ops.lock_for_edit(item, _posted_token())
             ops.remove_part(item, kind, index)
-        except ops.StaleDraft:
+        if isinstance(tx.error, ops.StaleDraft):
             flash(str(STALE_ACTION), "warning")
             return redirect(url_for("catalog_admin.edit", code=code) + f"#{kind}")
-        except DomainError:
+        if not tx.ok:  # no such entry
             abort(404)
-        db.session.commit()
         flash(_("已从草稿中删除。"), "success")
     return redirect(url_for("catalog_admin.edit", code=code) + f"#{kind}")
 
@@ -341,15 +334,14 @@ def part_move(code: str, kind: str, index: int):
     item = _item_or_404(code)
     step = -1 if request.form.get("direction") == "up" else 1
     if F.ActionForm().validate_on_submit():
-        try:
+        with transaction() as tx:
             ops.lock_for_edit(item, _posted_token())
             ops.move_part(item, kind, index, step)
-        except ops.StaleDraft:
+        if isinstance(tx.error, ops.StaleDraft):
             flash(str(STALE_ACTION), "warning")
             return redirect(url_for("catalog_admin.edit", code=code) + f"#{kind}")
-        except DomainError:
+        if not tx.ok:  # no such entry
             abort(404)
-        db.session.commit()
     return redirect(url_for("catalog_admin.edit", code=code) + f"#{kind}")
 
 
@@ -359,21 +351,18 @@ def publish(code: str):
     item = _item_or_404(code)
     if not F.ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction() as tx:
         ops.lock_for_edit(item, _posted_token())  # publish what the admin reviewed, nothing newer
         version = ops.publish(item)
-    except ops.StaleDraft:
-        db.session.rollback()
+    if isinstance(tx.error, ops.StaleDraft):
         flash(str(STALE_ACTION), "warning")
         return redirect(url_for("catalog_admin.edit", code=code))
-    except ops.PublishRefused as exc:
-        db.session.rollback()
-        return _page(item, problems=exc.problems, status=422)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(_(str(exc)), "warning")
+    if isinstance(tx.error, ops.PublishRefused):
+        return _page(item, problems=tx.error.problems, status=422)
+    if not tx.ok:
+        flash(tx.message, "warning")
         return redirect(url_for("catalog_admin.edit", code=code))
-    _commit_catalog()
+    _catalog_changed()
     flash(_("第 %(v)s 版已发布，群众页面即时更新。", v=version.version), "success")
     return redirect(url_for("catalog_admin.edit", code=code))
 
@@ -383,18 +372,16 @@ def publish(code: str):
 def item_action(code: str, action: str):
     item = _item_or_404(code)
     if F.ActionForm().validate_on_submit():
-        try:
+        with transaction() as tx:
             if action == "discard":
                 ops.lock_for_edit(item, _posted_token())  # discard only the draft the admin saw
             {"discard": ops.discard_draft, "retire": ops.retire, "reinstate": ops.reinstate}[action](item)
-        except ops.StaleDraft:
-            db.session.rollback()
+        if isinstance(tx.error, ops.StaleDraft):
             flash(str(STALE_ACTION), "warning")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(_(str(exc)), "warning")
+        elif not tx.ok:
+            flash(tx.message, "warning")
         else:
-            _commit_catalog()
+            _catalog_changed()
             flash(
                 {
                     "discard": _("草稿已放弃。"),
@@ -456,7 +443,6 @@ def preview_documents(code: str):
 def preview_form(code: str):
     """The online application form as the citizen will see it (answers from the query string);
     submitting it validates and shows the messages, and saves nothing."""
-    from applications.forms import build_application_form  # applications depends on catalog
 
     item = _item_or_404(code)
     view = _view_for(item)
@@ -504,7 +490,7 @@ def export_catalog_yaml():
     return Response(
         export_yaml(),
         mimetype="application/x-yaml",
-        headers={"Content-Disposition": f"attachment; filename=catalog-{date.today():%Y%m%d}.yaml"},
+        headers={"Content-Disposition": f"attachment; filename=catalog-{local_today():%Y%m%d}.yaml"},
     )
 
 
@@ -514,7 +500,7 @@ def export_catalog_xlsx():
     return Response(
         export_xlsx(),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename=catalog-{date.today():%Y%m%d}.xlsx"},
+        headers={"Content-Disposition": f"attachment; filename=catalog-{local_today():%Y%m%d}.xlsx"},
     )
 
 
@@ -531,18 +517,21 @@ def import_catalog():
             problems = [_("请选择 .yaml 或 .json 文件")]
         else:
             try:
-                text = upload.read(5 * 1024 * 1024 + 1).decode("utf-8")
-                if len(text) > 5 * 1024 * 1024:
-                    raise CatalogError([_("文件不能超过 5 MB")])
-                result = import_text(text, name)
+                with transaction() as tx:
+                    text = upload.read(5 * 1024 * 1024 + 1).decode("utf-8")
+                    if len(text) > 5 * 1024 * 1024:
+                        raise CatalogError([_("文件不能超过 5 MB")])
+                    result = import_text(text, name)
             except UnicodeDecodeError:
                 problems = [_("文件应为 UTF-8 编码")]
-            except CatalogError as exc:
-                db.session.rollback()
+            except CatalogError as exc:  # not a DomainError: the helper rolls back and re-raises it
                 problems = exc.problems
             else:
-                _commit_catalog()
-                flash(_("导入完成。"), "success")
+                if tx.ok:
+                    _catalog_changed()
+                    flash(_("导入完成。"), "success")
+                else:
+                    problems = [tx.message]
     elif request.method == "POST":
         problems = [_("页面已过期，请重新提交。")]
     return render_template("admin/import.html", form=form, problems=problems, result=result), (
@@ -584,13 +573,10 @@ def _bundle_or_404(code: str) -> Bundle:
 def bundle_new():
     form = F.NewBundleForm()
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             bundle = ops.create_bundle(code=form.code.data, **_bundle_values(form))
-        except FieldError as exc:
-            db.session.rollback()
-            getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, _(exc.message)]
-        else:
-            _commit_catalog()
+        if tx.ok:
+            _catalog_changed()
             flash(_("一件事“%(name)s”已创建，群众页面即时可见。", name=bundle.name), "success")
             return redirect(url_for("catalog_admin.bundles"))
     return render_template("admin/bundle.html", bundle=None, form=form), _status(422)
@@ -608,21 +594,19 @@ def bundle_edit(code: str):
         form.items.data = "\n".join(bi.item.code for bi in bundle.items)
         form.partners.data = "\n".join(bundle.partners or [])
     elif form.validate_on_submit():
-        try:
+        with transaction() as tx:  # no form: a stale bundle gets its own message, not the operation's
             ops.lock_bundle(bundle, token)
             ops.update_bundle(bundle, **_bundle_values(form))
-        except ops.StaleDraft:
-            db.session.rollback()
+        if tx.ok:
+            _catalog_changed()
+            flash(_("一件事已保存。"), "success")
+            return redirect(url_for("catalog_admin.bundles"))
+        if isinstance(tx.error, ops.StaleDraft):
             form.form_errors.append(str(STALE_BUNDLE))
             saved = ops.bundle_record(bundle)  # what the other admin saved, beside what this one typed
             token, status = None, 409  # the token is drawn anew below: saving again is deliberate
-        except FieldError as exc:
-            db.session.rollback()
-            form.items.errors = [*form.items.errors, _(exc.message)]
         else:
-            _commit_catalog()
-            flash(_("一件事已保存。"), "success")
-            return redirect(url_for("catalog_admin.bundles"))
+            show_error(form, tx.error)  # the item codes
     return render_template(
         "admin/bundle.html",
         bundle=bundle,
@@ -639,15 +623,14 @@ def bundle_delete(code: str):
     bundle = _bundle_or_404(code)
     if not F.ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction() as tx:
         ops.lock_bundle(bundle, _posted_token())
-    except ops.StaleDraft:
-        db.session.rollback()
+        name = bundle.name
+        ops.delete_bundle(bundle)
+    if not tx.ok:  # the bundle changed since the page was drawn (StaleDraft)
         flash(str(STALE_BUNDLE_ACTION), "warning")
         return redirect(url_for("catalog_admin.bundle_edit", code=code))
-    name = bundle.name
-    ops.delete_bundle(bundle)
-    _commit_catalog()
+    _catalog_changed()
     flash(_("一件事“%(name)s”已删除，其中的事项不受影响。", name=name), "success")
     return redirect(url_for("catalog_admin.bundles"))
 
@@ -658,17 +641,12 @@ def bundle_delete(code: str):
 @bp.route("/calendar/", methods=["GET", "POST"])
 @admin_only
 def calendar():
-    from core.workdays.models import CalendarOverride  # applications depends on catalog
 
     form = F.CalendarForm()
     if form.validate_on_submit():
-        try:
+        with transaction(form) as tx:
             ops.add_calendar_override(form.day.data, form.working.data == "1", form.note.data or "")
-        except FieldError as exc:
-            db.session.rollback()
-            form.day.errors = [*form.day.errors, _(exc.message)]
-        else:
-            db.session.commit()
+        if tx.ok:
             flash(_("已添加。"), "success")
             return redirect(url_for("catalog_admin.calendar"))
     rows = db.session.scalars(select(CalendarOverride).order_by(CalendarOverride.day.desc())).all()
@@ -679,11 +657,10 @@ def calendar():
 @admin_only
 def calendar_delete(override_id: int):
     if F.ActionForm().validate_on_submit():
-        try:
+        with transaction() as tx:
             ops.delete_calendar_override(override_id)
-        except DomainError:
+        if not tx.ok:  # no such override
             abort(404)
-        db.session.commit()
         flash(_("已删除。"), "success")
     return redirect(url_for("catalog_admin.calendar"))
 

@@ -7,10 +7,11 @@ import threading
 
 from sqlalchemy import func, select
 
-from applications.models import Application, OutboxMessage, ReferenceCounter, StatusEvent
-from applications.workflow import State
+from applications.models import Application, ReferenceCounter, StatusEvent
+from applications.workflow.states import State
 from core.audit import AuditLog
 from core.db import db
+from core.outbox import OutboxMessage
 from tests.auth.helpers import login
 
 from .helpers import ITEM, ITEM_ANSWERS, ready_draft

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from applications import operations as ops
 from applications.models import ApplicationDocument, TrustLevel, WalletDocument
+from applications.submission import operations as ops
 from core.db import db
 from core.storage import get_storage
 from tests.auth.helpers import login

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from applications.models import Application, ApplicationDocument, WalletDocument
-from applications.workflow import State
+from applications.workflow.states import State
 from core.db import db
 from tests.auth.helpers import login_as
 

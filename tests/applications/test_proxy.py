@@ -4,7 +4,7 @@ documents asked, acting person and principal kept, the principal's ID masked eve
 from __future__ import annotations
 
 from applications.models import Application
-from applications.workflow import State
+from applications.workflow.states import State
 from core.db import db
 from tests.auth.helpers import field_error, input_value, is_chinese
 

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from applications import operations as ops
 from applications.models import Application
+from applications.submission import operations as ops
 from catalog.loader import load
 from catalog.queries import catalog
 from core.db import db

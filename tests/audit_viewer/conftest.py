@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.audit_views import init_audit_viewer
+from audit_viewer.views import init_audit_viewer
 
 
 @pytest.fixture

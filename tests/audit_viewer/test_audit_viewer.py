@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from core import audit, audit_views
+from audit_viewer import views as audit_views
+from core import audit
 from core.audit import AuditLog
 from core.db import db
 from tests.auth.helpers import field_error, input_value, is_chinese, login_as, make_id_number

@@ -8,14 +8,19 @@ from dataclasses import dataclass
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
-from auth.identity import id_check_char
+from auth.identity import id_check_char, normalise_mobile
 from auth.models import Role
 from core.db import db
+from core.outbox import OutboxMessage
 from tests.factories import DEFAULT_PASSWORD, CitizenFactory, StaffFactory
 
 ROLES = ("anonymous", "citizen", "clerk", "unit_lead", "admin", "auditor")
 STRONG_PASSWORD = "Lj-2026-strong"
+#: The flash after “获取验证码”, the same whether or not the number can receive an SMS.
+CODE_SENT = "如该号码可以接收短信，验证码已发送，5 分钟内有效。"
+WRONG_CODE = "验证码错误或已过期，请重新获取"
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,58 @@ def registration_data(**overrides) -> dict[str, str]:
     return data
 
 
+# SMS codes -------------------------------------------------------------------------------------
+
+
+def sms_to(app: Flask, mobile: str) -> list[str]:
+    """The texts of every SMS queued to ``mobile`` (outbox rows with ``to_mobile``), oldest first."""
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                select(OutboxMessage.sms_text)
+                .where(OutboxMessage.to_mobile == normalise_mobile(mobile))
+                .order_by(OutboxMessage.id)
+            )
+        )
+
+
+def sms_count(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def code_for(app: Flask, mobile: str) -> str:
+    """The 6-digit code in the newest SMS queued to ``mobile`` — what the person reads on the phone."""
+    texts = sms_to(app, mobile)
+    assert texts, f"no SMS queued to {mobile}"
+    match = re.search(r"(?<!\d)\d{6}(?!\d)", texts[-1])
+    assert match, texts[-1]
+    return match.group(0)
+
+
+def with_code(client: FlaskClient, app: Flask, code_url: str, data: dict, *, prefix: str = "") -> dict:
+    """Press the page's “获取验证码”: post the page's ``data`` to ``code_url`` (the page comes back,
+    everything typed kept, with the neutral flash), read the code from the outbox, and return ``data``
+    with ``<prefix>sms_code`` filled in. ``prefix`` is a form prefix such as ``"mb-"``."""
+    before = len(sms_to(app, data[f"{prefix}mobile"]))
+    response = client.post(code_url, data=data)
+    assert response.status_code == 200, response.status_code
+    assert CODE_SENT in response.text, field_error(response.text, f"{prefix}mobile")
+    assert len(sms_to(app, data[f"{prefix}mobile"])) == before + 1, "no SMS queued"
+    return {**data, f"{prefix}sms_code": code_for(app, data[f"{prefix}mobile"])}
+
+
+def register_with_code(client: FlaskClient, app: Flask, data: dict) -> dict:
+    """The registration page's ``data`` with ``sms_code`` filled in from the SMS sent to its mobile."""
+    return with_code(client, app, "/register/code", data)
+
+
+def register(client: FlaskClient, app: Flask, data: dict | None = None, **overrides):
+    """Register through the real pages: ask for the code, then post the whole form with it."""
+    data = registration_data(**overrides) if data is None else {**data, **overrides}
+    return client.post("/register", data=register_with_code(client, app, data))
+
+
 def csrf_token(page: str) -> str:
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
         r'value="([^"]+)"[^>]*name="csrf_token"', page
@@ -95,6 +152,13 @@ def input_value(page: str, name: str) -> str | None:
     assert tag, f"no input named {name}"
     value = re.search(r'\bvalue="([^"]*)"', tag.group(0))
     return html.unescape(value.group(1)) if value else None
+
+
+def flashes(page: str) -> list[str]:
+    """The texts of the flash messages at the top of the page (the form's own alert has a role)."""
+    return [
+        html.unescape(m).strip() for m in re.findall(r'<div class="alert alert-\w+">(.*?)</div>', page, re.S)
+    ]
 
 
 def form_alert(page: str) -> str | None:

@@ -26,33 +26,48 @@ def _register(**overrides) -> User:
 
 @pytest.fixture
 def lost_race(monkeypatch):
-    """Make the first duplicate check miss, as if a concurrent request inserted in between."""
-    real = ops._ensure_free
-    calls = {"n": 0}
+    """Make the first look-ups miss, as if a concurrent request inserted in between: the first
+    ``_ensure_free`` (registration's mobile check, or the mobile change's) and the first look-up of
+    the ID number's holder. Whatever is inserted then meets the unique index."""
+    real_free, real_holder = ops._ensure_free, ops._id_holder
+    calls = {"n": 0, "holder": 0}
 
     def racing(**kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
             return None
-        return real(**kwargs)
+        return real_free(**kwargs)
+
+    def racing_holder(id_number):
+        calls["holder"] += 1
+        if calls["holder"] == 1:
+            return None
+        return real_holder(id_number)
 
     monkeypatch.setattr(ops, "_ensure_free", racing)
+    monkeypatch.setattr(ops, "_id_holder", racing_holder)
     return calls
 
 
 @pytest.mark.parametrize(
-    ("overrides", "field"),
-    [({"mobile": "13700001111"}, "id_number"), ({"id_number": make_id_number(seq=777)}, "mobile")],
+    ("overrides", "field", "message"),
+    [
+        ({"mobile": "13700001111"}, "id_number", ops.ID_NOT_REGISTRABLE),
+        ({"id_number": make_id_number(seq=777)}, "mobile", "该手机号码已被其他账号使用"),
+    ],
+    ids=["same-id-number", "same-mobile"],
 )
 def test_concurrent_duplicate_registration_is_refused_by_the_unique_index(
-    app_ctx, lost_race, overrides, field
+    app_ctx, lost_race, overrides, field, message
 ):
     _register()
     db.session.commit()
+    lost_race.update(n=0, holder=0)  # the race is the second registration's
     with pytest.raises(FieldError) as info:
         _register(**overrides)
-    assert info.value.field == field
-    assert lost_race["n"] == 2
+    assert (info.value.field, info.value.message) == (field, message)
+    assert lost_race["n"] == 2  # the missed check, then the one after the unique index said no
+    assert lost_race["holder"] == 1  # the holder was never found: the index, not the look-up, refused
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
 

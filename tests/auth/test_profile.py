@@ -1,12 +1,34 @@
-"""The profile page: masked numbers, change password, change mobile (password required); errors
-in Chinese next to their fields."""
+"""The profile page: masked numbers, change password, change mobile (password and an SMS code sent
+to the new number required); errors in Chinese next to their fields."""
 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from auth.models import User
+from core.db import db
 from core.masking import mask_id_number, mask_mobile
-from tests.auth.helpers import STRONG_PASSWORD, field_error, input_value, is_chinese, login, login_as
+from tests.auth.helpers import (
+    STRONG_PASSWORD,
+    WRONG_CODE,
+    code_for,
+    field_error,
+    input_value,
+    is_chinese,
+    login,
+    login_as,
+    sms_to,
+    with_code,
+)
+
+#: A well-formed code, for the cases that never get as far as checking it.
+SOME_CODE = "123456"
+
+
+def _mobile_code(app, client, data: dict) -> dict:
+    """Press 获取验证码 on the mobile form: the code goes to the new number (``mb-mobile``)."""
+    return with_code(client, app, "/profile/mobile/code", data, prefix="mb-")
 
 
 def _change_password(client, current, new, confirm=None):
@@ -74,7 +96,7 @@ def test_password_change_errors_next_to_fields(app, client, current, new, confir
 
 def test_mobile_change_needs_the_password(app, client):
     login_as(app, client, "citizen")
-    data = {"mb-mobile": "13600001111", "mb-password": "Wrong-1x"}
+    data = _mobile_code(app, client, {"mb-mobile": "13600001111", "mb-password": "Wrong-1x"})
     response = client.post("/profile/mobile", data=data)
     assert response.status_code == 422
     assert field_error(response.text, "mb-password") == "登录密码不正确"
@@ -97,7 +119,15 @@ def test_mobile_change_errors_next_to_field(app, client, mobile, message):
     other = make_account(app)
     account = login_as(app, client, "citizen")
     mobile = {"SAME": account.mobile, "TAKEN": other.mobile}.get(mobile, mobile)
-    response = client.post("/profile/mobile", data={"mb-mobile": mobile, "mb-password": account.password})
+    data = {"mb-mobile": mobile, "mb-password": account.password}
+    if mobile in (account.mobile, other.mobile):
+        data = _mobile_code(app, client, data)  # a valid code: the test is about the number
+    else:  # no code is sent to a malformed number: the code button says why, at the field
+        sent = client.post("/profile/mobile/code", data=data)
+        assert sent.status_code == 200
+        assert message in field_error(sent.text, "mb-mobile")
+        data["mb-sms_code"] = SOME_CODE
+    response = client.post("/profile/mobile", data=data)
     assert response.status_code == 422
     error = field_error(response.text, "mb-mobile")
     assert error and message in error, error
@@ -105,10 +135,39 @@ def test_mobile_change_errors_next_to_field(app, client, mobile, message):
 
 def test_mobile_change_moves_the_login(app, client):
     account = login_as(app, client, "citizen")
-    data = {"mb-mobile": "136 0000 1111", "mb-password": account.password}
+    data = _mobile_code(app, client, {"mb-mobile": "136 0000 1111", "mb-password": account.password})
     response = client.post("/profile/mobile", data=data, follow_redirects=True)
     assert response.status_code == 200
     assert "手机号码已更新" in response.text
     assert 'data-testid="masked-mobile">136****1111<' in response.text
     assert login(app.test_client(), "13600001111").status_code == 302
     assert login(app.test_client(), account.mobile).status_code == 422
+
+
+def test_the_code_goes_to_the_new_number_and_only_its_code_works(app, client):
+    account = login_as(app, client, "citizen")
+    typed = {"mb-mobile": "13600001111", "mb-password": account.password}
+    sent = client.post("/profile/mobile/code", data=typed)
+    assert sent.status_code == 200
+    assert input_value(sent.text, "mb-mobile") == "13600001111"  # what was typed stays
+    assert len(sms_to(app, "13600001111")) == 1 and "更换" in sms_to(app, "13600001111")[0]
+    assert sms_to(app, account.mobile) == []
+    # no code, a wrong code, or the right code for another number: refused at the code field
+    response = client.post("/profile/mobile", data=typed)
+    assert field_error(response.text, "mb-sms_code") == "请输入短信验证码"
+    data = {**typed, "mb-sms_code": code_for(app, "13600001111")}
+    wrong = f"{(int(data['mb-sms_code']) + 1) % 10**6:06d}"
+    for attempt in ({**data, "mb-sms_code": wrong}, {**data, "mb-mobile": "13600002222"}):
+        response = client.post("/profile/mobile", data=attempt)
+        assert response.status_code == 422
+        assert field_error(response.text, "mb-sms_code") == WRONG_CODE
+    with app.app_context():
+        assert db.session.scalar(select(User.mobile).where(User.id == account.id)) == account.mobile
+    assert client.post("/profile/mobile", data=data).status_code == 302
+
+
+def test_staff_cannot_ask_for_a_mobile_code(app, client):
+    login_as(app, client, "clerk")
+    response = client.post("/profile/mobile/code", data={"mb-mobile": "13600001111"})
+    assert response.status_code == 200
+    assert sms_to(app, "13600001111") == []

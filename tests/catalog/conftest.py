@@ -26,7 +26,7 @@ from flask import Flask
 from catalog.loader import LoadResult
 from catalog.queries import CatalogSnapshot, build_snapshot
 from core.db import db
-from core.factory import create_app
+from portal import create_app
 from tests.catalog.helpers import catalog_revision, load_demo
 from tests.conftest import TEST_CONFIG, _truncate_all
 

@@ -4,6 +4,8 @@ retire, pinning, audit with before/after."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 
 from catalog.admin import operations as ops
@@ -233,7 +235,7 @@ def _file_application(app, version_number: int, code: str = CODE) -> int:
 
 def test_an_application_stays_pinned_to_its_version(small):
     from applications.models import Application
-    from applications.operations import pinned_item
+    from applications.submission.operations import pinned_item
     from catalog.guide import build_guide
 
     app_id = _file_application(small, 1)
@@ -251,7 +253,7 @@ def test_an_application_stays_pinned_to_its_version(small):
 
 def test_retire_hides_the_item_and_keeps_filed_applications(small):
     from applications.models import Application
-    from applications.operations import pinned_item
+    from applications.submission.operations import pinned_item
 
     app_id = _file_application(small, 1)
     client = admin_client(small)
@@ -321,19 +323,34 @@ def test_bundle_edit(small):
 
 
 def test_calendar_overrides(small):
+    from core.workdays.models import CalendarOverride, load_calendar
+
+    monday, saturday = date(2027, 1, 4), date(2027, 1, 9)
+    with small.app_context():
+        # an ordinary Monday works and an ordinary Saturday does not, before any override
+        assert load_calendar().is_working_day(monday) is True
+        assert load_calendar().is_working_day(saturday) is False
     client = admin_client(small)
     r = client.post("/admin/calendar/", data={"day": "2027-01-04", "working": "0", "note": "临时放假"})
     assert r.status_code == 302
     assert "2027-01-04" in client.get("/admin/calendar/").text
     dup = client.post("/admin/calendar/", data={"day": "2027-01-04", "working": "1"})
     assert dup.status_code == 422 and "已有调整" in dup.text
-    from core.workdays.models import CalendarOverride, load_calendar
+    r = client.post("/admin/calendar/", data={"day": "2027-01-09", "working": "1", "note": "调休上班"})
+    assert r.status_code == 302
 
     with small.app_context():
-        row = db.session.scalar(select(CalendarOverride))
-        assert load_calendar() is not None
+        row = db.session.scalar(select(CalendarOverride).where(CalendarOverride.day == monday))
+        assert (row.working, row.note) == (False, "临时放假")
+        calendar = load_calendar()
+        assert calendar.is_working_day(monday) is False  # the day off the admin set
+        assert calendar.is_working_day(saturday) is True  # the Saturday the admin made a working day
+        assert calendar.is_working_day(date(2027, 1, 5)) is True  # the days around are untouched
     assert client.post(f"/admin/calendar/{row.id}/delete").status_code == 302
     assert "2027-01-04" not in client.get("/admin/calendar/").text
+    with small.app_context():
+        assert load_calendar().is_working_day(monday) is True  # deleted: a working day again
+        assert load_calendar().is_working_day(saturday) is True
 
 
 def test_auditor_reads_the_item_history(small):

@@ -78,7 +78,7 @@ ROLES = ("anonymous", "citizen", "clerk", "unit_lead", "auditor", "admin")
 
 @pytest.fixture(scope="module")
 def routes():
-    from core.factory import create_app
+    from portal import create_app
     from tests.conftest import TEST_CONFIG
 
     app = wire(create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": "sqlite://"}))

@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from applications.models import Application, Channel, StatusEvent
-from applications.reference import make_reference
-from applications.workflow import State
+from applications.submission.reference import make_reference
+from applications.workflow.states import State
 from auth.models import Unit, User
 from catalog.queries import catalog
 from core.db import db, utcnow

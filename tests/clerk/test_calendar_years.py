@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select
 
 import core.clock
-from applications.clock import recompute_due_dates
-from applications.models import Application, OutboxMessage
-from applications.workflow import State
+from applications.models import Application
+from applications.workflow.clock import recompute_due_dates
+from applications.workflow.states import State
 from core.audit import AuditLog
 from core.db import db
+from core.outbox import OutboxMessage
 from core.workdays.models import CalendarYear, load_calendar
 from tests.clerk.helpers import PS_COUNTER_ITEM, insert_submitted, login_staff
 

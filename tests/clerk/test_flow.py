@@ -5,31 +5,31 @@ the audited ID reveal and document views, and refused transitions."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from applications import clerk as ops
-from applications.clerk_views import _today
-from applications.deadlines import Pause, counting_calendar, due_dates, local_date
+import applications.workflow.clock
+from applications.clerk import operations as ops
+from applications.clerk.views import _today
 from applications.models import (
     Application,
     ApplicationDocument,
     ClockPause,
-    OutboxMessage,
+    CorrectionSignoff,
     TrustLevel,
     Visit,
     WalletDocument,
 )
-from applications.operations import pinned_item, resubmit
-from applications.workflow import State
+from applications.submission.operations import pinned_item, resubmit
+from applications.workflow.deadlines import SHANGHAI, local_date
+from applications.workflow.states import State
 from core.audit import AuditLog
 from core.db import db, utcnow
+from core.outbox import OutboxMessage
 from core.storage import get_storage
-from core.workdays.models import load_calendar
 from tests.auth.helpers import field_error
 from tests.clerk.helpers import (
-    DEMO_PASSWORD,
     PS_COUNTER_ITEM,
     citizen,
     insert_submitted,
@@ -39,7 +39,6 @@ from tests.clerk.helpers import (
 )
 from tests.uploads import corpus
 
-NEEDS_LEAD = "再次要求补正须经本单位科室负责人同意"
 STALE_OR_INVALID = "当前状态下不能执行此操作"
 
 
@@ -102,28 +101,33 @@ def test_claim_next_takes_the_most_urgent_first(world):
         assert all("application.claim" in _audit_actions(a) for a in order)
 
 
-def test_accept_correct_resubmit_second_correction_and_approve_by_mail(world):
+#: The clerk's clock for the acceptance test: 受理 on Monday 3 March 2025, 10:00 in Beijing (no holiday
+#: in March; 清明 is Friday 4 April), a correction asked on Wednesday 5 March at 15:00 and answered
+#: on Wednesday 19 March at 09:00.
+SUBMITTED_AT = datetime(2025, 3, 3, 9, 0, tzinfo=SHANGHAI)
+ACCEPTED_AT = datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)
+CORRECTION_ASKED_AT = datetime(2025, 3, 5, 15, 0, tzinfo=SHANGHAI)
+CORRECTION_ANSWERED_AT = datetime(2025, 3, 19, 9, 0, tzinfo=SHANGHAI)
+
+
+def test_accept_correct_resubmit_second_correction_and_approve_by_mail(world, monkeypatch):
     app = world
     client = _clerk(app)
-    (aid,) = _claimed(app, item_code=PS_COUNTER_ITEM)
+    # accepted_at set beforehand: 受理 keeps a given acceptance time, so the dates below are fixed.
+    (aid,) = _claimed(app, item_code=PS_COUNTER_ITEM, submitted_at=SUBMITTED_AT, accepted_at=ACCEPTED_AT)
 
-    # 受理: the stored dates are those of applications.deadlines for the item.
+    # 受理: 夫妻投靠落户 promises 5 working days (legal limit 20), the acceptance day not counted.
     r = client.post(f"/clerk/applications/{aid}/accept", data={"version": _version(app, aid)})
     assert r.status_code == 302
     with app.app_context():
         a = _get(app, aid)
         item = pinned_item(a)
-        assert a.state == State.ACCEPTED and a.accepted_at is not None
-        expected = due_dates(
-            load_calendar(),
-            a.accepted_at,
-            promised_days=item.promised_days,
-            legal_days=item.legal_days,
-            day_kind=item.day_kind,
-            instant=item.instant,
-            pauses=[],
-        )
-        assert (a.promised_due, a.legal_due) == expected
+        assert (item.promised_days, item.legal_days, item.day_kind) == (5, 20, "working")
+        assert a.state == State.ACCEPTED and a.accepted_at == ACCEPTED_AT
+        # promised: 03-04 Tue(1) 03-05(2) 03-06(3) 03-07 Fri(4), [weekend], 03-10 Mon(5)
+        # legal: 03-04..07 (1-4), 03-10..14 (5-9), 03-17..21 (10-14), 03-24..28 (15-19), 03-31 Mon (20)
+        assert (a.promised_due, a.legal_due) == (date(2025, 3, 10), date(2025, 3, 31))
+        assert a.due_soon_on == date(2025, 3, 7)  # 80 % of 5 = 4 working days
         assert a.promised_due > local_date(a.accepted_at)  # 5 working days, not instant
         assert (
             db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "accepted")).user_id
@@ -161,84 +165,62 @@ def test_accept_correct_resubmit_second_correction_and_approve_by_mail(world):
         msg = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "correction"))
         assert msg.user_id == a.applicant_id and "照片不清晰" in msg.body and msg.sms_text
 
-        # The pause ran for a while: move acceptance and the pause start back two weeks, so the
-        # resubmission has working days to add.
-        a.accepted_at = utcnow() - timedelta(days=20)
-        pause.started_at = utcnow() - timedelta(days=14)
+        # The correction was asked on Wednesday 5 March and is answered on Wednesday 19 March (the
+        # clock that closes the pause is frozen there).
+        pause.started_at = CORRECTION_ASKED_AT
         db.session.commit()
         a = _get(app, aid)
-        cal, item = load_calendar(), pinned_item(a)
-        unpaused = due_dates(
-            cal,
-            a.accepted_at,
-            promised_days=item.promised_days,
-            legal_days=item.legal_days,
-            day_kind=item.day_kind,
-            instant=item.instant,
-            pauses=[],
-        )
-        resubmit(a, citizen())
-        db.session.commit()
+        with monkeypatch.context() as frozen:
+            frozen.setattr(applications.workflow.clock, "utcnow", lambda: CORRECTION_ANSWERED_AT)
+            resubmit(a, citizen())
+            db.session.commit()
         a = _get(app, aid)
         (pause,) = a.pauses
-        assert pause.ended_at is not None
+        assert pause.ended_at == CORRECTION_ANSWERED_AT
         assert a.state == State.RESUBMITTED
-        counting = counting_calendar(cal, item.day_kind)
-        paused_days = sum(
-            1
-            for n in range((local_date(pause.ended_at) - local_date(pause.started_at)).days + 1)
-            if counting.is_working_day(local_date(pause.started_at) + timedelta(days=n))
-        )
-        assert paused_days >= 8
-        moved = sum(
-            1
-            for n in range(1, (a.promised_due - unpaused[0]).days + 1)
-            if counting.is_working_day(unpaused[0] + timedelta(days=n))
-        )
-        assert moved == paused_days
-        assert (a.promised_due, a.legal_due) == due_dates(
-            cal,
-            a.accepted_at,
-            promised_days=item.promised_days,
-            legal_days=item.legal_days,
-            day_kind=item.day_kind,
-            instant=item.instant,
-            pauses=[Pause(pause.started_at, pause.ended_at, pause.reason)],
-        )
+        # The pause covers (03-05, 03-19]: 03-06, 03-07, 03-10..14, 03-17, 03-18, 03-19 = 10 working
+        # days, so both dates move on by 10 working days:
+        # promised 03-10 → 03-11..14 (1-4), 03-17..21 (5-9), 03-24 Mon (10)
+        # legal 03-31 → 04-01..03 (1-3), [04-04 Fri 清明, weekend], 04-07..11 (4-8), 04-14 (9), 04-15 (10)
+        assert (a.promised_due, a.legal_due) == (date(2025, 3, 24), date(2025, 4, 15))
+        assert a.due_soon_on == date(2025, 3, 21)  # 03-07 + the same 10 working days
         lead = user("lead_dc")
 
-    # A second correction is an exception: no lead, a wrong password, no reason — all refused.
+    # A second correction is an exception: without a reason it is refused; with one it waits for the
+    # unit lead, who approves it in their own session (no password is ever typed on the clerk's screen).
     second = {"target": "结婚证", "note-结婚证": "仍不清晰"}
     r = client.post(f"/clerk/applications/{aid}/correction", data={**second, "version": _version(app, aid)})
-    assert r.status_code == 422 and NEEDS_LEAD in r.get_data(as_text=True)
-    r = client.post(
-        f"/clerk/applications/{aid}/correction",
-        data={
-            **second,
-            "lead": lead.id,
-            "lead_password": "wrong-password",
-            "exception_reason": "原件模糊",
-            "version": _version(app, aid),
-        },
-    )
-    assert r.status_code == 422 and NEEDS_LEAD in r.get_data(as_text=True)
-    r = client.post(
-        f"/clerk/applications/{aid}/correction",
-        data={**second, "lead": lead.id, "lead_password": DEMO_PASSWORD, "version": _version(app, aid)},
-    )
     assert r.status_code == 422 and "请填写再次补正的理由" in r.get_data(as_text=True)
-    with app.app_context():
-        assert _get(app, aid).correction_count == 1
     r = client.post(
         f"/clerk/applications/{aid}/correction",
-        data={
-            **second,
-            "lead": lead.id,
-            "lead_password": DEMO_PASSWORD,
-            "exception_reason": "原件模糊无法核验",
-            "version": _version(app, aid),
-        },
+        data={**second, "exception_reason": "原件模糊无法核验", "version": _version(app, aid)},
+        follow_redirects=True,
     )
+    assert "已提交本单位科室负责人审批" in r.get_data(as_text=True)
+    with app.app_context():
+        a = _get(app, aid)
+        assert a.correction_count == 1 and a.state == State.RESUBMITTED  # nothing sent yet
+        (signoff,) = db.session.scalars(select(CorrectionSignoff)).all()
+        signoff_id = signoff.id
+    # a double click makes no second request
+    r = client.post(
+        f"/clerk/applications/{aid}/correction",
+        data={**second, "exception_reason": "原件模糊无法核验", "version": _version(app, aid)},
+        follow_redirects=True,
+    )
+    assert "等待科室负责人审批" in r.get_data(as_text=True)
+    with app.app_context():
+        assert len(db.session.scalars(select(CorrectionSignoff)).all()) == 1
+    # the clerk cannot approve it; the lead sees it on the 工作台 and approves
+    assert client.get(f"/clerk/signoffs/{signoff_id}").status_code == 403
+    other_lead = app.test_client()
+    login_staff(other_lead, "lead_xc")  # a lead of another unit: not theirs to see
+    assert other_lead.get(f"/clerk/signoffs/{signoff_id}").status_code == 404
+    assert other_lead.post(f"/clerk/signoffs/{signoff_id}", data={"decision": "approve"}).status_code == 404
+    lead_client = app.test_client()
+    login_staff(lead_client, "lead_dc")
+    assert f"/clerk/signoffs/{signoff_id}" in lead_client.get("/clerk/").get_data(as_text=True)
+    r = lead_client.post(f"/clerk/signoffs/{signoff_id}", data={"decision": "approve"})
     assert r.status_code == 302
     with app.app_context():
         a = _get(app, aid)
@@ -246,6 +228,12 @@ def test_accept_correct_resubmit_second_correction_and_approve_by_mail(world):
         details = a.events[-1].details
         assert details["second"] is True and details["approved_by"] == lead.id
         assert details["reason"] == "原件模糊无法核验"
+        assert (
+            db.session.scalar(
+                select(AuditLog).where(AuditLog.action == "application.signoff_approve")
+            ).actor_id
+            == lead.id
+        )
         resubmit(a, citizen())
         db.session.commit()
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from applications import clerk as ops
-from applications.clerk_views import _today
+from applications.clerk import operations as ops
+from applications.clerk.views import _today
 from applications.models import ApplicationDocument
-from applications.workflow import State
+from applications.workflow.states import State
 from core.db import db
 from core.storage import get_storage
 from tests.clerk.helpers import VO_ITEM, insert_submitted, login_staff, user

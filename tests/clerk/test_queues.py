@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from applications import clerk as ops
-from applications.clerk import QUEUE_STATES as QUEUE
-from applications.clerk_views import _today
+from applications.clerk import operations as ops
+from applications.clerk.operations import QUEUE_STATES as QUEUE
+from applications.clerk.views import _today
 from applications.models import Application, Channel
-from applications.workflow import State
+from applications.workflow.states import State
 from catalog.queries import catalog
 from core.db import db, utcnow
 from tests.clerk.helpers import PS_COUNTER_ITEM, insert_submitted, login_staff, unit, user
@@ -47,6 +47,15 @@ def test_each_tab_holds_exactly_its_applications_and_the_counts_match(world):
                 due_soon_on=today + timedelta(days=8),
             ),
             "correction": insert_submitted(1, state=State.CORRECTION_REQUESTED, claimed_by_id=colleague),
+            # waiting for the citizen's 补正 past its (frozen) promised date: the clock is stopped, so
+            # it is under 待补正 only, never 即将超期 or 已超期
+            "paused_late": insert_submitted(
+                1,
+                state=State.CORRECTION_REQUESTED,
+                claimed_by_id=colleague,
+                promised_due=today - timedelta(days=2),
+                due_soon_on=today - timedelta(days=4),
+            ),
             "due_soon": insert_submitted(
                 1,
                 state=State.ACCEPTED,
@@ -82,7 +91,7 @@ def test_each_tab_holds_exactly_its_applications_and_the_counts_match(world):
     expected = {
         "pending": r["pending"],
         "mine": r["mine_new"] | r["mine_accepted"] | r["overdue"],
-        "correction": r["correction"],
+        "correction": r["correction"] | r["paused_late"],
         "due_soon": r["due_soon"] | r["due_today"],
         "overdue": r["overdue"],
         "done": r["done"] | r["late_done"],
@@ -325,8 +334,16 @@ def test_open_tabs_of_a_two_unit_lead_page_in_due_order_across_both_sides_of_eac
             "pending": lambda a: a.state in QUEUE and a.claimed_by_id is None,
             "mine": lambda a: a.claimed_by_id == lead.id,
             "correction": lambda a: a.state == State.CORRECTION_REQUESTED,
-            "due_soon": lambda a: a.due_soon_on is not None and a.due_soon_on <= today <= a.promised_due,
-            "overdue": lambda a: a.promised_due is not None and a.promised_due < today,
+            "due_soon": lambda a: (
+                a.due_soon_on is not None
+                and a.due_soon_on <= today <= a.promised_due
+                and a.state != State.CORRECTION_REQUESTED
+            ),
+            "overdue": lambda a: (
+                a.promised_due is not None
+                and a.promised_due < today
+                and a.state != State.CORRECTION_REQUESTED
+            ),
         }
         far = date(9999, 12, 31)
         counts = ops.queue_counts(lead, today)

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from applications import clerk as ops
+from applications.clerk import operations as ops
 from applications.models import Application, StatusEvent
-from applications.workflow import InvalidTransition, State
+from applications.workflow.states import InvalidTransition, State
 from auth.models import User
 from core.audit import AuditLog
 from core.db import db

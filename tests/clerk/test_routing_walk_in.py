@@ -7,18 +7,19 @@ import secrets
 
 from sqlalchemy import func, select
 
-from applications import clerk as ops
+from applications.clerk import operations as ops
 from applications.models import Application, ApplicationDocument, Channel, RoutingRule
-from applications.operations import start_application, submit
-from applications.reference import is_valid_reference
-from applications.workflow import State
+from applications.submission.operations import start_application, submit
+from applications.submission.reference import is_valid_reference
+from applications.workflow.states import State
 from auth.models import User
 from catalog.guide import build_guide
 from catalog.models import Category
 from catalog.queries import catalog
 from core.audit import AuditLog
 from core.db import db
-from tests.auth.helpers import field_error, make_id_number
+from core.outbox import OutboxMessage
+from tests.auth.helpers import field_error, input_value, make_id_number
 from tests.clerk.helpers import PS_ITEM, VO_ITEM, citizen, login_staff, unit, user
 
 
@@ -28,7 +29,12 @@ def _submit_complete(item_code: str, district: str) -> Application:
     app = start_application(citizen(), item, {}, secrets.token_urlsafe(16))
     guide = build_guide(item, app.answers or {})
     values = {"mobile": "13912345678", "date": "2026-01-05", "id_number": make_id_number()}
-    app.form_data = {f.key: values.get(f.type, "测试内容") for f in guide.fields}
+    app.form_data = {
+        f.key: f.options[0]
+        if f.type == "select"
+        else (True if f.type == "checkbox" else values.get(f.type, "测试内容"))
+        for f in guide.fields
+    }
     app.district = district
     app.delivery_method = "mail" if "mail" in item.delivery else item.delivery[0]
     app.delivery_address = {
@@ -172,6 +178,7 @@ def test_walk_in_for_a_new_person_creates_the_account_and_a_counter_application(
             "id_number": number,
             "mobile": "13955550001",
             "district": "东城区",
+            "identity_checked": "y",
             "token": secrets.token_urlsafe(24),
         },
     )
@@ -188,6 +195,14 @@ def test_walk_in_for_a_new_person_creates_the_account_and_a_counter_application(
         assert db.session.scalar(
             select(AuditLog).where(AuditLog.action == "account.counter_create")
         ).object_id == str(person.id)
+        # checked face to face: real-name verified, and told how to set a password on their own phone
+        assert person.assurance == 2 and person.identity_source == "counter"
+        activation = db.session.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.user_id == person.id, OutboxMessage.kind == "account_activation"
+            )
+        )
+        assert "忘记密码" in activation.sms_text
 
 
 def test_walk_in_for_a_known_id_number_uses_that_account(world):
@@ -206,6 +221,7 @@ def test_walk_in_for_a_known_id_number_uses_that_account(world):
             "id_number": number,
             "mobile": "13800000001",
             "district": "东城区",
+            "identity_checked": "y",
             "token": secrets.token_urlsafe(24),
         },
     )
@@ -215,3 +231,61 @@ def test_walk_in_for_a_known_id_number_uses_that_account(world):
         a = db.session.get(Application, aid)
         assert a.applicant_id == known_id and a.channel == Channel.COUNTER and len(a.visits) == 1
         assert db.session.scalar(select(func.count()).select_from(User)) == users_before
+
+
+def _walk_in(client, **overrides):
+    data = {
+        "item": PS_ITEM,
+        "real_name": "张晓明",
+        "id_number": "330102199003071230",
+        "mobile": "13800000001",
+        "district": "东城区",
+        "identity_checked": "y",
+        "token": secrets.token_urlsafe(24),
+    }
+    data.update(overrides)
+    return client.post("/clerk/walk-in", data={k: v for k, v in data.items() if v is not None})
+
+
+def test_walk_in_needs_the_id_card_checked_face_to_face(world):
+    client = world.test_client()
+    login_staff(client, "clerk_ps_dc_01")
+    with world.app_context():
+        before = db.session.scalar(select(func.count()).select_from(Application))
+    r = _walk_in(
+        client,
+        identity_checked=None,
+        real_name="陈小芳",
+        id_number=make_id_number("330102", "19750101", 556),
+        mobile="13955550002",
+    )
+    assert (
+        r.status_code == 422 and field_error(r.text, "identity_checked") == "请先当面核验申请人的身份证件原件"
+    )
+    assert input_value(r.text, "real_name") == "陈小芳"
+    with world.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Application)) == before
+
+
+def test_a_known_id_number_with_another_name_is_not_attached(world):
+    """Typing someone else's ID number must not put the application on their account."""
+    client = world.test_client()
+    login_staff(client, "clerk_ps_dc_01")
+    with world.app_context():
+        before = db.session.scalar(select(func.count()).select_from(Application))
+    r = _walk_in(client, real_name="王冒名")
+    assert r.status_code == 422
+    assert "姓名与该身份证号码已登记的账号不一致" in field_error(r.text, "real_name")
+    assert "张晓明" not in r.text  # the holder's name is never shown
+    with world.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Application)) == before
+        assert db.session.scalar(select(AuditLog).where(AuditLog.action == "account.counter_attach")) is None
+
+
+def test_attaching_a_known_account_is_audited_with_the_clerk(world):
+    client = world.test_client()
+    login_staff(client, "clerk_ps_dc_01")
+    assert _walk_in(client).status_code == 302
+    with world.app_context():
+        row = db.session.scalar(select(AuditLog).where(AuditLog.action == "account.counter_attach"))
+        assert row.actor_id == user("clerk_ps_dc_01").id and row.object_id == str(citizen().id)

@@ -13,7 +13,15 @@ from auth.models import User
 from core.audit import AuditImmutable, AuditLog
 from core.db import db, utcnow
 from core.masking import mask_id_number, mask_mobile
-from tests.auth.helpers import STRONG_PASSWORD, login, login_as, make_account, registration_data
+from tests.auth.helpers import (
+    STRONG_PASSWORD,
+    login,
+    login_as,
+    make_account,
+    register,
+    registration_data,
+    with_code,
+)
 
 
 def _rows(app, action: str | None = None) -> list[AuditLog]:
@@ -40,7 +48,7 @@ def _assert_no_full_numbers(row: AuditLog, *numbers: str) -> None:
 
 def test_registration_is_audited(app, client):
     data = registration_data()
-    assert client.post("/register", data=data).status_code == 302
+    assert register(client, app, data).status_code == 302
     row = _only(app, "account.register")
     with app.app_context():
         user = db.session.scalar(select(User))
@@ -143,6 +151,7 @@ def test_failed_password_change_writes_no_row(app, client):
 def test_mobile_change_is_audited_masked(app, client):
     account = login_as(app, client, "citizen")
     data = {"mb-mobile": "13600001111", "mb-password": account.password}
+    data = with_code(client, app, "/profile/mobile/code", data, prefix="mb-")
     response = client.post("/profile/mobile", data=data)
     assert response.status_code == 302
     row = _only(app, "account.mobile_change")
@@ -156,6 +165,7 @@ def test_mobile_change_to_a_taken_number_is_refused(app, client):
     other = make_account(app)
     account = login_as(app, client, "citizen")
     data = {"mb-mobile": other.mobile, "mb-password": account.password}
+    data = with_code(client, app, "/profile/mobile/code", data, prefix="mb-")
     response = client.post("/profile/mobile", data=data)
     assert response.status_code == 422
     assert "该手机号码已被其他账号使用" in response.text

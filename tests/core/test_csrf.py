@@ -7,7 +7,15 @@ import re
 
 import pytest
 
-from tests.auth.helpers import STRONG_PASSWORD, csrf_token, make_account, registration_data
+from tests.auth.helpers import (
+    STRONG_PASSWORD,
+    csrf_token,
+    make_account,
+    register_with_code,
+    registration_data,
+    sms_to,
+    with_code,
+)
 
 CSRF_MESSAGE = "页面已过期或表单校验失败，请刷新页面后重新提交。"
 
@@ -53,11 +61,26 @@ def test_login_with_token_works(csrf_app):
 def test_register_without_token_is_refused_with_token_works(csrf_app):
     client = csrf_app.test_client()
     _refused(client.post("/register", data=registration_data()))
+    _refused(client.post("/register/code", data=registration_data()))  # 获取验证码 is a form post too
+    assert sms_to(csrf_app, registration_data()["mobile"]) == []
     assert client.get("/profile").status_code == 302
     token = csrf_token(client.get("/register").text)
-    response = client.post("/register", data={**registration_data(), "csrf_token": token})
+    data = register_with_code(client, csrf_app, {**registration_data(), "csrf_token": token})
+    response = client.post("/register", data=data)
     assert response.status_code == 302
     assert client.get("/profile").status_code == 200
+
+
+def test_forgot_without_token_is_refused(csrf_app):
+    client = csrf_app.test_client()
+    account = make_account(csrf_app)
+    data = {"mobile": account.mobile, "password": STRONG_PASSWORD, "password_confirm": STRONG_PASSWORD}
+    _refused(client.post("/forgot/code", data=data))
+    assert sms_to(csrf_app, account.mobile) == []
+    token = csrf_token(client.get("/forgot").text)
+    data = with_code(client, csrf_app, "/forgot/code", {**data, "csrf_token": token})
+    _refused(client.post("/forgot", data={k: v for k, v in data.items() if k != "csrf_token"}))
+    assert client.post("/forgot", data=data).status_code == 302
 
 
 def test_token_from_another_session_is_refused(csrf_app):
@@ -95,13 +118,30 @@ def test_mobile_change_without_token_is_refused(csrf_app):
     client = csrf_app.test_client()
     account = _login(csrf_app, client)
     data = {"mb-mobile": "13600001111", "mb-password": account.password}
-    _refused(client.post("/profile/mobile", data=data))
+    _refused(client.post("/profile/mobile/code", data=data))
+    assert sms_to(csrf_app, "13600001111") == []
     page = client.get("/profile").text
-    assert "136****1111" not in page
     token = csrf_token(page)
-    response = client.post("/profile/mobile", data={**data, "mb-csrf_token": token})
+    data = with_code(client, csrf_app, "/profile/mobile/code", {**data, "mb-csrf_token": token}, prefix="mb-")
+    _refused(client.post("/profile/mobile", data={k: v for k, v in data.items() if k != "mb-csrf_token"}))
+    assert "136****1111" not in client.get("/profile").text
+    response = client.post("/profile/mobile", data=data)
     assert response.status_code == 302, response.text
     assert "136****1111" in client.get("/profile").text
+
+
+def test_profile_verification_without_token_is_refused(csrf_app):
+    client = csrf_app.test_client()
+    account = make_account(csrf_app, assurance=1, identity_source=None)
+    token = csrf_token(client.get("/login").text)
+    client.post(
+        "/login", data={"identifier": account.login, "password": account.password, "csrf_token": token}
+    )
+    _refused(client.post("/profile/verify"))
+    page = client.get("/profile").text
+    assert 'action="/profile/verify"' in page
+    response = client.post("/profile/verify", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/profile")
 
 
 def _forms_without_token(page: str) -> list[str]:
@@ -116,7 +156,7 @@ def _forms_without_token(page: str) -> list[str]:
 
 def test_every_rendered_form_carries_a_token(csrf_app):
     client = csrf_app.test_client()
-    for path in ("/login", "/register"):
+    for path in ("/login", "/register", "/forgot"):
         assert _forms_without_token(client.get(path).text) == [], path
     _login(csrf_app, client)
     assert _forms_without_token(client.get("/profile").text) == []

@@ -1,7 +1,9 @@
 """Rate limits on login and registration (Flask-Limiter): the 11th login POST in a minute from one
-address, or the 4th registration, is answered 429 with a Chinese page."""
+address, or the 4th registration, or the 6th “获取验证码”, is answered 429 with a Chinese page."""
 
 from __future__ import annotations
+
+import pytest
 
 from tests.auth.helpers import registration_data
 
@@ -32,6 +34,18 @@ def test_registration_is_rate_limited(make_app):
     statuses = [client.post("/register", data=bad).status_code for _ in range(3)]
     assert statuses == [422, 422, 422]
     response = client.post("/register", data=bad)
+    assert response.status_code == 429
+    assert "操作过于频繁" in response.text
+
+
+@pytest.mark.parametrize("url", ["/register/code", "/forgot/code"])
+def test_sms_code_requests_are_rate_limited(make_app, url):
+    app = make_app(RATELIMIT_ENABLED=True)
+    client = app.test_client()
+    bad = registration_data(mobile="123")  # refused at the field, so no code and no cool-down
+    statuses = [client.post(url, data=bad).status_code for _ in range(5)]
+    assert statuses == [200] * 5
+    response = client.post(url, data=bad)
     assert response.status_code == 429
     assert "操作过于频繁" in response.text
 

@@ -14,6 +14,7 @@ PAGES = [
     ("/", True, 200),
     ("/login", False, 200),
     ("/register", False, 200),
+    ("/forgot", False, 200),
     ("/profile", True, 200),
     ("/no-such-page", False, 404),
     ("/healthz", False, 200),
@@ -74,9 +75,14 @@ def test_hsts_over_https(app, path, logged_in, status):
     assert max_age >= 180 * 24 * 3600
 
 
-def test_hsts_behind_a_tls_proxy(client):
-    response = client.get("/login", headers={"X-Forwarded-Proto": "https"})
-    assert "Strict-Transport-Security" in response.headers
+def test_hsts_behind_a_tls_proxy(make_app):
+    """Behind a trusted proxy (``TRUSTED_PROXY_HOPS``) its X-Forwarded-Proto counts; by default no
+    client's header does."""
+    headers = {"X-Forwarded-Proto": "https"}
+    proxied = make_app(TRUSTED_PROXY_HOPS=1).test_client().get("/login", headers=headers)
+    assert "Strict-Transport-Security" in proxied.headers
+    direct = make_app().test_client().get("/login", headers=headers)
+    assert "Strict-Transport-Security" not in direct.headers
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from applications.deadlines import SHANGHAI
+from applications.workflow.deadlines import SHANGHAI
 
 
 def cst(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:

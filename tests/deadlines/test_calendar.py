@@ -7,7 +7,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from applications.deadlines import CALENDAR_DAYS, ChineseCalendar, add_calendar_days, add_working_days
+from applications.workflow.deadlines import (
+    CALENDAR_DAYS,
+    ChineseCalendar,
+    add_calendar_days,
+    add_working_days,
+)
 
 # 国务院办公厅关于2025年部分节假日安排的通知 (国办发明电〔2024〕12号): the weekdays off and the
 # weekend days worked (调休).

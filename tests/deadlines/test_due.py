@@ -1,6 +1,6 @@
 """Due dates, pauses, elapsed days and due states over real 2025 periods, each count written out.
 
-Convention (applications.deadlines): the acceptance day is not counted; a pause covers the dates
+Convention (applications.workflow.deadlines): the acceptance day is not counted; a pause covers the dates
 after its start date up to and including its end date.
 """
 
@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from applications.deadlines import (
+from applications.workflow.deadlines import (
     CALENDAR_DAYS,
     ChineseCalendar,
     Pause,

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from applications.deadlines import ChineseCalendar, add_working_days
+from applications.workflow.deadlines import ChineseCalendar, add_working_days
 
 DAYS = st.dates(min_value=date(2003, 6, 1), max_value=date(2028, 6, 30))
 OVERRIDES = st.dictionaries(DAYS, st.booleans(), max_size=30)

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from applications.models import OutboxMessage
 from core.db import db
+from core.outbox import OutboxMessage
 from tests.factories import CitizenFactory
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -65,7 +65,7 @@ class RecordingGateway:
         self.delay = delay
         self._lock = threading.Lock()
 
-    def send_sms(self, mobile: str, text: str) -> None:
+    def send_sms(self, mobile: str, text: str, *, key: str = "") -> None:
         if self.delay:
             time.sleep(self.delay)
         with self._lock:
@@ -80,7 +80,7 @@ class FailingGateway:
         self.error = error
         self._lock = threading.Lock()
 
-    def send_sms(self, mobile: str, text: str) -> None:
+    def send_sms(self, mobile: str, text: str, *, key: str = "") -> None:
         with self._lock:
             self.calls += 1
         raise ConnectionError(self.error)
@@ -93,7 +93,7 @@ class FirstCallFailsGateway(RecordingGateway):
         super().__init__(delay)
         self.refused: list[str] = []
 
-    def send_sms(self, mobile: str, text: str) -> None:
+    def send_sms(self, mobile: str, text: str, *, key: str = "") -> None:
         with self._lock:
             first = text not in self.refused
             if first:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from applications.notify import deliver_pending
 from core.db import db
+from core.outbox import deliver_pending
 
 from .conftest import T0, FirstCallFailsGateway, RecordingGateway, add_messages, outbox_rows
 

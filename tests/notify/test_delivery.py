@@ -7,9 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from applications.models import OutboxMessage
-from applications.notify import CLAIM_LEASE, deliver_pending, requeue_failed, retry_delay
 from core.db import db
+from core.outbox import CLAIM_LEASE, OutboxMessage, deliver_pending, requeue_failed, retry_delay
 from tests.auth.helpers import login
 from tests.factories import StaffFactory
 
@@ -149,7 +148,7 @@ def test_a_message_being_sent_is_invisible_to_another_worker(make_app, app, citi
     seen: list[dict] = []
 
     class PeekingGateway(RecordingGateway):
-        def send_sms(self, mobile: str, text: str) -> None:
+        def send_sms(self, mobile: str, text: str, *, key: str = "") -> None:
             with other.app_context():  # a second worker: its own engine and session
                 seen.append(deliver_pending(inner, now=T0))
             super().send_sms(mobile, text)
@@ -173,7 +172,7 @@ def test_a_crashed_send_is_retried_once_its_lease_runs_out(app_ctx, citizen):
     add_messages(citizen.id, 1)
 
     class CrashingGateway:
-        def send_sms(self, mobile: str, text: str) -> None:
+        def send_sms(self, mobile: str, text: str, *, key: str = "") -> None:
             raise Crash
 
     with pytest.raises(Crash):

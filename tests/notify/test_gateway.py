@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from applications.notify import LogFileGateway, deliver_pending, get_gateway
+from core.outbox import LogFileGateway, deliver_pending, get_gateway
 
 from .conftest import T0, add_messages
 

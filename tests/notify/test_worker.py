@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from applications import tasks
-from applications.notify import deliver_pending
+from applications.notify import tasks as tasks
 from core.db import db
+from core.outbox import deliver_pending
 
 from .conftest import FailingGateway, RecordingGateway, add_messages, outbox_rows
 
@@ -114,23 +114,27 @@ def test_worker_loop_survives_a_failing_pass(make_app, app, citizen, monkeypatch
     assert "outbox delivery pass failed" in caplog.text
 
 
-def test_huey_runs_the_delivery_task_immediately_in_tests(app_ctx, tmp_path, citizen):
+def test_notify_deliver_sends_the_due_messages_once_and_prints_the_counts(app_ctx, tmp_path, citizen):
+    """``flask notify deliver``: one pass, for an operator (the worker loop is the only job runner)."""
     _with_cli(app_ctx)
-    assert tasks.huey.immediate
     add_messages(citizen.id, 1)
-    tasks.deliver_outbox()  # enqueued, and run at once in immediate mode
+    result = app_ctx.test_cli_runner().invoke(args=["notify", "deliver"])
+    assert result.exit_code == 0 and "sent=1" in result.output
     (row,) = outbox_rows()
     assert row.sent_at is not None
     (line,) = (tmp_path / "instance" / "sms.log").read_text(encoding="utf-8").splitlines()
     assert json.loads(line)["text"] == "【临江公安】测试短信0"
+    again = app_ctx.test_cli_runner().invoke(args=["notify", "deliver"])
+    assert "sent=0" in again.output
+    assert len((tmp_path / "instance" / "sms.log").read_text(encoding="utf-8").splitlines()) == 1
 
 
 WORKER_SCRIPT = textwrap.dedent(
     """
     from flask.cli import ScriptInfo
 
-    from applications.tasks import register_cli
-    from core.factory import create_app
+    from applications.notify.tasks import register_cli
+    from portal import create_app
 
     app = create_app()
     if "notify" not in app.cli.commands:
@@ -180,3 +184,77 @@ def test_the_worker_process_delivers_and_exits_cleanly_on_a_signal(
     assert len(lines) == 2 and citizen.mobile not in "".join(lines)
     with app.app_context():
         db.session.remove()
+
+
+KILLABLE_WORKER = textwrap.dedent(
+    """
+    import os, time
+    from flask.cli import ScriptInfo
+
+    from core.outbox import LogFileGateway
+    from portal import create_app
+
+    send = LogFileGateway.send_sms
+
+    def slow(self, mobile, text, *, key=""):
+        send(self, mobile, text, key=key)  # accepted by the gateway ...
+        time.sleep(float(os.environ["SLOW"]))  # ... and the worker may die before recording it
+
+    LogFileGateway.send_sms = slow
+    app = create_app()
+    args = ["notify", "worker", "--interval", "0.1", "--name", "worker-1"]
+    app.cli.main(args=args, prog_name="flask", obj=ScriptInfo(create_app=lambda: app))
+    """
+)
+
+
+def test_a_worker_killed_mid_batch_sends_each_sms_exactly_once_and_resumes_at_once(
+    app, database_url, tmp_path, citizen
+):
+    """kill -9 between a send and its commit: the restarted worker takes its leases back at once
+    (no five-minute wait) and the gateway recognises the idempotency key, so nothing is sent twice."""
+    instance = tmp_path / "worker-instance"
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "FLASK_APP"}}
+    env.update(
+        DATABASE_URL=database_url,
+        INSTANCE_DIR=str(instance),
+        SECRET_KEY="test-secret-key-not-for-production",
+        PYTHONPATH=str(ROOT),
+    )
+    with app.app_context():
+        add_messages(citizen.id, 10)
+    log = instance / "sms.log"
+
+    def lines() -> list[dict]:
+        return [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+
+    first = subprocess.Popen(
+        [sys.executable, "-c", KILLABLE_WORKER],
+        cwd=ROOT,
+        env={**env, "SLOW": "0.4"},
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert _wait_until(lambda: len(lines()) >= 3, timeout=30), "the first worker sent nothing"
+        first.kill()  # SIGKILL: no cleanup, a lease left behind
+        first.wait(10)
+        with app.app_context():
+            assert any(r.sent_at is None and r.leased_by == "worker-1" for r in outbox_rows())
+        second = subprocess.Popen(
+            [sys.executable, "-c", KILLABLE_WORKER],
+            cwd=ROOT,
+            env={**env, "SLOW": "0"},
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            with app.app_context():
+                done = _wait_until(lambda: all(r.sent_at is not None for r in outbox_rows()), timeout=30)
+            assert done, "the restarted worker did not finish (waiting for a lease to run out?)"
+        finally:
+            second.terminate()
+            second.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    keys = [x["key"] for x in lines()]
+    assert len(keys) == 10 and len(set(keys)) == 10  # every message once, none twice

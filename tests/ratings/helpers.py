@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from applications import clerk as clerk_ops
+from applications.clerk import operations as clerk_ops
 from applications.models import Application
-from applications.workflow import State
+from applications.workflow.states import State
 from auth.models import User
 from core.db import db
 from tests.auth.helpers import login

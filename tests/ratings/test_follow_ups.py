@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from applications.models import OutboxMessage
 from applications.ratings import operations as ops
 from applications.ratings.models import FollowUpStatus, Rating, RatingFollowUp
 from core.audit import AuditLog
 from core.db import db
 from core.errors import FieldError, NotFound
+from core.outbox import OutboxMessage
 from tests.clerk.helpers import citizen, unit, user
 
 from .helpers import LEAD, citizen_login, completed, one_completed, staff_login

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from applications.models import OutboxMessage
 from applications.ratings.operations import INVITE_KIND, invite_rating
 from core.audit import AuditLog
 from core.db import db
+from core.outbox import OutboxMessage
 
 from .helpers import accepted, completed
 
@@ -32,7 +32,7 @@ def test_approve_and_refuse_invite_once(world):
             assert msg.user_id == app.applicant_id
             assert app.reference in msg.body and msg.sms_text and "评价" in msg.title
         # delivery is not a second invitation, nor is an explicit call
-        from applications import clerk as clerk_ops
+        from applications.clerk import operations as clerk_ops
         from tests.clerk.helpers import user
 
         clerk_ops.mark_delivered(approved, user("clerk_ps_dc_01"))
@@ -59,7 +59,7 @@ def test_invitation_rolls_back_with_the_decision(world):
         app = accepted()
         db.session.commit()
         aid = app.id
-        from applications import clerk as clerk_ops
+        from applications.clerk import operations as clerk_ops
         from tests.clerk.helpers import user
 
         clerk_ops.approve(app, user("clerk_ps_dc_01"), delivery="mail", carrier="EMS", tracking="1")

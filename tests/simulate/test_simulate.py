@@ -7,14 +7,15 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-import applications.simulate  # noqa: F401 - registers `flask demo simulate`
-from applications.deadlines import local_date
-from applications.models import Application, ApplicationDocument, Channel, OutboxMessage, StatusEvent, Visit
+import demo.simulate  # noqa: F401 - registers `flask demo simulate`
+from applications.models import Application, ApplicationDocument, Channel, StatusEvent, Visit
 from applications.ratings.models import Rating, RatingFollowUp
-from applications.simulate import simulate
-from applications.workflow import COMPLETED
+from applications.workflow.deadlines import local_date
+from applications.workflow.states import COMPLETED
 from catalog.queries import catalog
 from core.db import db, utcnow
+from core.outbox import OutboxMessage
+from demo.simulate import simulate
 
 DONE = {s.value for s in COMPLETED}
 

@@ -3,6 +3,7 @@ at once, reset password, 三权分立 (no self-change, never lose the last admin
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from auth.models import Role, User
@@ -104,29 +105,37 @@ def test_reset_password_forces_a_change_and_ends_sessions(app):
 
 
 def test_nobody_changes_their_own_role_units_or_status(app):
-    client, me = _admin(app)
-    make_account(app, "admin")  # not the last admin, so only the self rule applies
-    r = client.post(f"/admin/staff/{me.id}", data={"real_name": "我", "role": "auditor", "units": []})
-    assert r.status_code == 422 and "不能修改自己的角色" in r.text
-    r = client.post(f"/admin/staff/{me.id}/disable", follow_redirects=True)
-    assert "不能修改自己的角色" in r.text
-    with app.app_context():
-        user = db.session.get(User, me.id)
-        assert user.role == Role.ADMIN and user.active
-
-
-def test_last_active_admin_cannot_be_disabled_or_demoted(app):
-    """Through the pages an admin can only act on another admin while two are active, so the rule
-    is checked on the guard itself too (e.g. an actor whose account was disabled a moment ago)."""
+    """The rule is kept by the operation (an admin's own account is also out of reach on the web)."""
     import pytest
 
-    from auth.staff_views import LAST_ADMIN, _guard
+    from auth.staff import SELF_CHANGE, update_staff
     from core.errors import DomainError
 
     client, me = _admin(app)
-    other = make_account(app, "admin")
-    assert client.post(f"/admin/staff/{other.id}/disable").status_code == 302  # me remains
+    clerk = make_account(app, "clerk")
+    r = client.post(f"/admin/staff/{me.id}/disable", follow_redirects=True)
+    assert "三权分立" in r.text
     with app.app_context():
+        user = db.session.get(User, me.id)
+        assert user.role == Role.ADMIN and user.active
+        own = db.session.get(User, clerk.id)
+        with pytest.raises(DomainError, match=str(SELF_CHANGE)):
+            update_staff(own, own, real_name="我", role=Role.UNIT_LEAD, unit_codes=[])
+
+
+def test_last_active_admin_cannot_be_disabled_or_demoted(app):
+    """The web cannot reach admin accounts at all now (三权分立), so the rule is checked on the guard
+    itself (the CLI, or an actor whose account was disabled a moment ago)."""
+    import pytest
+
+    from auth.staff import LAST_ADMIN, _guard
+    from core.errors import DomainError
+
+    _client, me = _admin(app)
+    other = make_account(app, "admin")
+    with app.app_context():
+        db.session.get(User, other.id).active = False
+        db.session.commit()
         actor, target = db.session.get(User, other.id), db.session.get(User, me.id)
         for kwargs in ({"disable": True}, {"demote": True}):
             with pytest.raises(DomainError, match=str(LAST_ADMIN)):
@@ -134,14 +143,44 @@ def test_last_active_admin_cannot_be_disabled_or_demoted(app):
         _guard(actor, target)  # a change that keeps the admin is fine
 
 
-def test_admins_can_create_auditors_but_not_read_the_trail(app):
+@pytest.mark.parametrize("role", ["auditor", "admin"])
+def test_admins_cannot_create_or_reach_admin_and_auditor_accounts(app, role):
+    """三权分立: an admin who could make an auditor account could read the audit trail of their own acts."""
     client, _ = _admin(app)
     r = client.post(
         "/admin/staff/new",
-        data={"username": "audit_li", "real_name": "李审", "role": "auditor", "password": STRONG_PASSWORD},
+        data={"username": "priv_li", "real_name": "李审", "role": role, "password": STRONG_PASSWORD},
     )
-    assert r.status_code == 302
+    assert r.status_code == 422
+    target = make_account(app, role)
+    page = client.get(f"/admin/staff/{target.id}")
+    assert 'data-testid="privileged"' in page.text and "/password" not in page.text
+    assert "三权分立" in client.post(f"/admin/staff/{target.id}/disable", follow_redirects=True).text
+    r = client.post(f"/admin/staff/{target.id}/password", data={"password": "Lj-2026-reset-it"})
+    assert r.status_code == 422 and "三权分立" in r.text
+    r = client.post(f"/admin/staff/{target.id}", data={"real_name": "改名", "role": "clerk", "units": []})
+    assert r.status_code == 422
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.username == "priv_li")) is None
+        user = db.session.get(User, target.id)
+        assert user.active and user.role == Role(role) and not user.must_change_password
     assert client.get("/audit/").status_code in (403, 404)
+
+
+def test_a_forced_password_change_is_enforced_on_every_request(app):
+    """A reset password must be changed before anything else: not just a redirect after login."""
+    client, _ = _admin(app)
+    clerk = make_account(app, "clerk")
+    assert (
+        client.post(f"/admin/staff/{clerk.id}/password", data={"password": "Lj-2026-reset-it"}).status_code
+        == 302
+    )
+    other = app.test_client()
+    other.post("/login", data={"identifier": clerk.login, "password": "Lj-2026-reset-it"})
+    for url in ("/clerk/", "/", "/stats", "/items/LJ-HJ-001"):
+        r = other.get(url)
+        assert r.status_code == 302 and r.headers["Location"].endswith("/profile"), url
+    assert other.get("/profile").status_code == 200
 
 
 def test_non_admins_get_403(app):

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from applications.models import Application, Channel, ClockPause, StatusEvent, Visit
 from applications.ratings.models import Rating
-from applications.reference import make_reference
-from applications.workflow import State
+from applications.submission.reference import make_reference
+from applications.workflow.states import State
 from catalog.queries import catalog
 from core.db import db
 from tests.clerk.helpers import citizen, unit

@@ -17,7 +17,7 @@ from applications.models import Channel
 from applications.stats import metrics
 from applications.stats.metrics import Period
 from applications.stats.models import MEASURES
-from applications.workflow import State
+from applications.workflow.states import State
 from core.db import db
 from tests.clerk.helpers import unit
 from tests.stats.helpers import SHANGHAI, add_app, sh

@@ -23,11 +23,11 @@ from datetime import date
 
 import pytest
 
-from applications.deadlines import ChineseCalendar
 from applications.models import Channel
 from applications.stats import metrics
 from applications.stats.metrics import Period
-from applications.workflow import State
+from applications.workflow.deadlines import ChineseCalendar
+from applications.workflow.states import State
 from core.db import db
 from tests.clerk.helpers import unit
 from tests.stats.helpers import add_app, sh

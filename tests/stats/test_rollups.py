@@ -15,13 +15,13 @@ import chinese_calendar
 import pytest
 from sqlalchemy import select, text
 
-from applications import clerk as ops
+from applications.clerk import operations as ops
 from applications.models import Application, ClockPause, StatusEvent, Visit
 from applications.ratings.models import Rating
 from applications.stats import metrics, rollup
 from applications.stats.metrics import Period
 from applications.stats.models import MEASURES
-from applications.workflow import State
+from applications.workflow.states import State
 from auth.models import User
 from catalog.queries import catalog
 from core.db import db

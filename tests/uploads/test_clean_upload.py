@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from applications import uploads
-from applications.uploads import MAX_BYTES, MAX_PIXELS, CleanFile, UploadRejected, clean_upload
+from applications.documents import uploads as uploads
+from applications.documents.uploads import MAX_BYTES, MAX_PIXELS, CleanFile, UploadRejected, clean_upload
 from tests.uploads import corpus as c
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -8,7 +8,7 @@ import time
 import pytest
 from flask import Flask, has_app_context
 
-from applications.sweep import register_cli, sweep_orphans
+from applications.documents.sweep import register_cli, sweep_orphans
 from core.storage import LocalStorage, get_storage
 
 

@@ -1,47 +1,31 @@
-"""Application forms: the standard part (district, contact, 亲友代办, delivery) plus the item's own
-fields, built into a WTForms class at run time from the pinned version's field definitions."""
+"""The application form of an item, built at run time from a catalog version's field definitions:
+the standard part (district, contact, 亲友代办, delivery) plus the item's own fields.
+
+It lives with the catalog because the catalog editor previews it and the citizen's application
+fills it; both build it from the same :class:`~catalog.queries.FieldView` definitions.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from auth.forms import IdNumberField, MobileField, chinese_name, id_number_format, mobile_format
+from catalog.districts import district_choices
 from catalog.queries import FieldView
-from core.forms import PortalForm
+from core.forms import PortalForm, strip
 
-DISTRICT_CHOICES = [
-    ("", _l("请选择")),
-    ("东城区", "东城区"),
-    ("西城区", "西城区"),
-    ("江南区", "江南区"),
-    ("高新区", "高新区"),
-]
+DISTRICT_CHOICES = district_choices()
 RELATIONSHIPS = ["配偶", "父母", "子女", "兄弟姐妹", "祖父母、外祖父母", "孙子女、外孙子女", "其他近亲属"]
 DELIVERY_LABELS = {
     "mail": _l("免费邮寄到家"),
     "counter": _l("到窗口领取"),
     "ecert": _l("电子证照（存入我的材料）"),
 }
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-class StartForm(PortalForm):
-    """The 在线申请 button: a one-time token makes a double click start one draft."""
-
-    token = StringField(validators=[DataRequired(), Length(16, 64)])
-
-
-class SubmitForm(PortalForm):
-    """The final submit on the 核对信息 page."""
-
-
-class ActionForm(PortalForm):
-    """Any other POST button (withdraw, remove a file, resubmit)."""
 
 
 def field_name(key: str) -> str:
@@ -54,7 +38,7 @@ def _build_field(f: FieldView):
     kwargs = {"label": f.label, "description": f.help}
     match f.type:
         case "textarea":
-            return TextAreaField(filters=[_strip], validators=[*validators, Length(max=2000)], **kwargs)
+            return TextAreaField(filters=[strip], validators=[*validators, Length(max=2000)], **kwargs)
         case "date":
             return DateField(validators=validators, format="%Y-%m-%d", **kwargs)
         case "select":
@@ -69,9 +53,9 @@ def _build_field(f: FieldView):
                 validators=[InputRequired(required_msg)] if f.required else [Optional()], **kwargs
             )
         case "address":
-            return StringField(filters=[_strip], validators=[*validators, Length(max=200)], **kwargs)
+            return StringField(filters=[strip], validators=[*validators, Length(max=200)], **kwargs)
         case _:
-            return StringField(filters=[_strip], validators=[*validators, Length(max=200)], **kwargs)
+            return StringField(filters=[strip], validators=[*validators, Length(max=200)], **kwargs)
 
 
 class ApplicationFormBase(PortalForm):
@@ -84,7 +68,7 @@ class ApplicationFormBase(PortalForm):
         _l("联系电话"), validators=[DataRequired(_l("请填写联系电话")), mobile_format]
     )
     principal_name = StringField(
-        _l("被代办人姓名"), filters=[_strip], validators=[Optional(), Length(2, 20), chinese_name]
+        _l("被代办人姓名"), filters=[strip], validators=[Optional(), Length(2, 20), chinese_name]
     )
     principal_id_number = IdNumberField(
         _l("被代办人居民身份证号码"), validators=[Optional(), id_number_format]
@@ -97,12 +81,12 @@ class ApplicationFormBase(PortalForm):
     delivery_method = RadioField(
         _l("结果送达方式"), choices=[], validators=[DataRequired(_l("请选择结果送达方式"))]
     )
-    recipient = StringField(_l("收件人"), filters=[_strip], validators=[Optional(), Length(2, 20)])
+    recipient = StringField(_l("收件人"), filters=[strip], validators=[Optional(), Length(2, 20)])
     recipient_mobile = MobileField(_l("收件人电话"), validators=[Optional(), mobile_format])
     mail_district = SelectField(_l("收件地址所在区"), choices=DISTRICT_CHOICES, validators=[Optional()])
     mail_address = StringField(
         _l("详细地址（街道、小区、门牌号）"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(5, 200, _l("请填写5至200字的详细地址"))],
     )
     pickup_unit = SelectField(_l("领取窗口"), choices=[], validators=[Optional()])
@@ -153,3 +137,28 @@ def build_application_form(
         [("", _l("请选择"))] + [(u.code, u.name) for u in pickup_units] if pickup_units else []
     )
     return form
+
+
+def stored_problems(
+    fields: tuple[FieldView, ...], delivery: tuple[str, ...], is_proxy: bool, values: dict
+) -> list[tuple[str, str]]:
+    """Run the form's own validation again on values saved earlier (a draft saved with a mistake, a
+    hand-made request): ``(label, message)`` for every field that fails, in form order.
+
+    ``values`` holds the form's field names (``district``, ``f_<key>`` …) and the stored values;
+    dates may be ISO strings. The pickup window is not checked here (its choices depend on units).
+    """
+    formdata = MultiDict()
+    for key, value in values.items():
+        if value is None or value is False or value == "":
+            continue
+        formdata[key] = (
+            "y" if value is True else (value.isoformat() if isinstance(value, date) else str(value))
+        )
+    form = build_application_form(fields, delivery, [], is_proxy, formdata=formdata, meta={"csrf": False})
+    form.validate()
+    out = []
+    for field in form:
+        if field.errors and field.name != "pickup_unit":
+            out.append((str(field.label.text), str(field.errors[0])))
+    return out

@@ -26,15 +26,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
+from core import clock
+from core.clock import SHANGHAI, local_date
 from core.workdays.rules import ChineseCalendar, WorkCalendar
 
-__all__ = ["ChineseCalendar", "WorkCalendar"]  # re-exported: the arithmetic and its callers share them
+# re-exported: the arithmetic and its callers share them
+__all__ = ["SHANGHAI", "ChineseCalendar", "WorkCalendar", "local_date"]
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 DayKind = Literal["working", "calendar"]
 DueState = Literal["on_time", "due_soon", "overdue"]
@@ -76,11 +77,6 @@ class Pause:
         _aware(self.start)
         if self.end is not None and _aware(self.end) < self.start:
             raise ValueError("a pause cannot end before it starts")
-
-
-def local_date(moment: datetime) -> date:
-    """The Asia/Shanghai calendar date of an aware ``moment``; naive datetimes raise ValueError."""
-    return _aware(moment).astimezone(SHANGHAI).date()
 
 
 def add_working_days(cal: WorkCalendar, start: date, n: int) -> date:
@@ -135,7 +131,7 @@ def due_dates(
     if promised_days < 0 or legal_days < 0:
         raise ValueError("day counts must not be negative")
     accepted = local_date(accepted_at)
-    today = local_date(now) if now is not None else local_date(datetime.now(UTC))
+    today = local_date(now if now is not None else clock.now())
     extra = sum(1 for d in _paused_dates(pauses, after=accepted, today=today) if counting.is_working_day(d))
     if instant:
         promised_days = legal_days = 0

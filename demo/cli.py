@@ -7,9 +7,12 @@ import os
 import click
 from sqlalchemy import select
 
+from applications.models import RoutingRule
 from auth.cli import DEMO_PASSWORD, demo, ensure_demo_accounts
+from auth.models import Unit
 from catalog.cli import DEMO_DATA
 from catalog.loader import CatalogError, load
+from catalog.models import Category
 from core.db import db
 
 # (category code, district, accepting unit code, note): rules a city would really keep.
@@ -20,9 +23,6 @@ DEMO_RULES = [
 
 def ensure_demo_rules() -> int:
     """Create the demo routing rules that do not exist yet; return how many were added."""
-    from applications.models import RoutingRule
-    from auth.models import Unit
-    from catalog.models import Category
 
     added = 0
     for category_code, district, unit_code, note in DEMO_RULES:

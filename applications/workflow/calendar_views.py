@@ -7,12 +7,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from applications.clock import enter_arrangement
+from applications.workflow.clock import enter_arrangement
 from auth.models import Role
 from auth.policies import role_required
 from catalog.admin.forms import ArrangementForm
 from core.clock import local_today
 from core.db import db
+from core.transaction import transaction
 from core.workdays.models import CalendarYear, entered_years, load_calendar
 from core.workdays.rules import (
     ArrangementError,
@@ -78,19 +79,20 @@ def year(year: int):
             except ArrangementError as exc:
                 form.text.errors.append(str(exc))
             else:
-                change = enter_arrangement(arrangement, current_user, form.note.data or "")
-                db.session.commit()
-                flash(
-                    _(
-                        "已保存 %(year)s 年放假安排：%(days)s 天的工作日状态改变，"
-                        "%(moved)s 件办件的办结期限已重新计算并通知申请人。",
-                        year=year,
-                        days=len(change.days),
-                        moved=len(change.moved),
-                    ),
-                    "success",
-                )
-                return redirect(url_for("calendar_years.year", year=year))
+                with transaction(form) as tx:
+                    change = enter_arrangement(arrangement, current_user, form.note.data or "")
+                if tx.ok:
+                    flash(
+                        _(
+                            "已保存 %(year)s 年放假安排：%(days)s 天的工作日状态改变，"
+                            "%(moved)s 件办件的办结期限已重新计算并通知申请人。",
+                            year=year,
+                            days=len(change.days),
+                            moved=len(change.moved),
+                        ),
+                        "success",
+                    )
+                    return redirect(url_for("calendar_years.year", year=year))
     status = 422 if request.method == "POST" else 200
     return render_template(
         "admin/calendar_year.html",

@@ -9,9 +9,9 @@ decision gets a clear message instead of a second decision. ``flush()``, never `
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,23 +27,41 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 
-from applications.clock import recompute_due_dates
-from applications.models import OPEN_STATES, Application, ClockPause, TrustLevel, Visit, WalletDocument
-from applications.operations import (
-    get_own_application,  # noqa: F401 - re-exported for symmetry
-    notify,
-    pinned_item,
+from applications.documents.uploads import CleanFile
+from applications.models import (
+    OPEN_STATES,
+    Application,
+    Channel,
+    ClockPause,
+    CorrectionSignoff,
+    StatusEvent,
+    TrustLevel,
+    Visit,
+    WalletDocument,
+)
+from applications.notify.send import notify, send_to
+from applications.ratings.operations import invite_rating
+from applications.submission.operations import (
+    _next_reference,
+    route_application,
+    start_application,
     store_file,
     transition,
 )
-from applications.uploads import CleanFile
-from applications.workflow import Action, InvalidTransition, State
-from auth.models import Role, Unit, User
+from applications.submission.pinned import pinned_item
+from applications.workflow.clock import recompute_due_dates
+from applications.workflow.states import Action, InvalidTransition, State
+from auth.models import Assurance, Role, Unit, User
+from auth.operations import verify_at_counter
+from auth.passwords import hash_password
 from core import audit
+from core.clock import SHANGHAI, local_today
 from core.db import db, utcnow
 from core.errors import DomainError, FieldError, NotFound
 from core.i18n import N_
+from core.outbox import queue_message
 from core.storage import Storage
 
 QUEUE_STATES = (State.SUBMITTED, State.RESUBMITTED)
@@ -219,13 +237,7 @@ def accept(app: Application, clerk: User, seen_version: int | None = None) -> No
     if app.accepted_at is None:
         app.accepted_at = utcnow()
     recompute_due_dates(app)
-    notify(
-        app,
-        "accepted",
-        N_("申请已受理"),
-        f"您的申请 {app.reference} 已受理，承诺于 {app.promised_due} 前办结。",
-        sms=f"【临江公安】您的申请{app.reference}已受理，承诺{app.promised_due}前办结。",
-    )
+    notify(app, "accepted", reference=app.reference, due=app.promised_due)
 
 
 def not_accept(
@@ -241,12 +253,7 @@ def not_accept(
     transition(app, Action.NOT_ACCEPT, clerk, note=f"{reason}（依据：{legal_basis}）")
     app.completed_at = utcnow()
     app.claimed_by_id = None
-    notify(
-        app,
-        "not_accepted",
-        N_("申请不予受理"),
-        f"您的申请 {app.reference} 不予受理：{reason}（依据：{legal_basis}）",
-    )
+    notify(app, "not_accepted", reference=app.reference, reason=reason, legal_basis=legal_basis)
 
 
 def request_correction(
@@ -254,34 +261,41 @@ def request_correction(
     clerk: User,
     items: list[dict[str, str]],
     *,
-    lead: User | None = None,
     exception_reason: str = "",
     seen_version: int | None = None,
-) -> None:
-    """一次性告知补正: every deficiency at once. A second request on the same application is an
-    exception: it needs a unit lead of the unit and a reason, and it is counted."""
+) -> str:
+    """一次性告知补正: every deficiency at once; returns ``"sent"``.
+
+    A second request on the same application is an exception (DESIGN §3): it is not sent but waits
+    for a unit lead of the unit as a :class:`CorrectionSignoff` (reason required; one waiting per
+    application), and ``"awaiting_lead"`` is returned. Raises :class:`FieldError` for no item or no
+    reason, :class:`DomainError` when a request is already waiting.
+    """
     items = [i for i in items if (i.get("note") or "").strip()]
     if not items:
         raise FieldError("items", N_("请勾选需要补正的材料或内容，并逐项写明要求"))
     _check_version(app, seen_version)  # first: a decision made meanwhile is "处理过", not "未领取"
     _require_holder(app, clerk)
-    second = app.correction_count >= 1
-    if second:
-        if (
-            lead is None
-            or Role(lead.role) != Role.UNIT_LEAD
-            or not (set(unit_ids(lead)) & {app.unit_id, app.approving_unit_id})
-        ):
-            raise FieldError("lead", N_("再次要求补正须经本单位科室负责人同意"))
+    if app.correction_count >= 1:
         if not exception_reason.strip():
             raise FieldError("exception_reason", N_("请填写再次补正的理由"))
+        _request_signoff(app, clerk, items, exception_reason.strip()[:300])
+        return "awaiting_lead"
+    _issue_correction(app, clerk, items)
+    return "sent"
+
+
+def _issue_correction(
+    app: Application, actor: User, items: list[dict[str, str]], *, lead: User | None = None, reason: str = ""
+) -> None:
+    second = lead is not None
     transition(
-        app, Action.REQUEST_CORRECTION, clerk, note="；".join(f"{i['target']}：{i['note']}" for i in items)
+        app, Action.REQUEST_CORRECTION, actor, note="；".join(f"{i['target']}：{i['note']}" for i in items)
     )
     app.events[-1].details = {
         "items": items,
         "second": second,
-        **({"approved_by": lead.id, "reason": exception_reason} if second else {}),
+        **({"approved_by": lead.id, "reason": reason} if lead is not None else {}),
     }
     app.correction_count += 1
     if app.accepted_at is not None:
@@ -289,9 +303,104 @@ def request_correction(
     notify(
         app,
         "correction",
-        N_("请补正材料"),
-        f"您的申请 {app.reference} 需要补正：" + "；".join(f"{i['target']}：{i['note']}" for i in items),
-        sms=f"【临江公安】您的申请{app.reference}需补正材料，请登录查看。",
+        reference=app.reference,
+        items="；".join(f"{i['target']}：{i['note']}" for i in items),
+    )
+
+
+def _request_signoff(
+    app: Application, clerk: User, items: list[dict[str, str]], reason: str
+) -> CorrectionSignoff:
+    signoff = CorrectionSignoff(
+        application_id=app.id, requested_by_id=clerk.id, unit_id=app.unit_id, reason=reason, items=items
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(signoff)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise DomainError(N_("该办件已有一项再次补正申请在等待科室负责人审批。")) from exc
+    audit.record(
+        "application.signoff_request",
+        object_type="application",
+        object_id=app.id,
+        actor=clerk,
+        details={"signoff": signoff.id, "reason": reason, "items": items},
+    )
+    for lead in unit_leads_of(app.unit_id):
+        send_to(
+            lead.id, "signoff_request", application_id=app.id, reference=app.reference, clerk=clerk.real_name
+        )
+    return signoff
+
+
+def unit_leads_of(unit_id: int | None) -> list[User]:
+    """The active unit leads of a unit."""
+    if unit_id is None:
+        return []
+    return [
+        u
+        for u in db.session.scalars(
+            select(User).where(User.role == Role.UNIT_LEAD, User.active.is_(True)).order_by(User.id)
+        )
+        if unit_id in unit_ids(u)
+    ]
+
+
+def pending_signoffs(lead: User) -> list[CorrectionSignoff]:
+    """The second-correction requests waiting for ``lead`` (their units), oldest first."""
+    units = unit_ids(lead)
+    if Role(lead.role) != Role.UNIT_LEAD or not units:
+        return []
+    return list(
+        db.session.scalars(
+            select(CorrectionSignoff)
+            .where(CorrectionSignoff.status == "pending", CorrectionSignoff.unit_id.in_(units))
+            .order_by(CorrectionSignoff.created_at, CorrectionSignoff.id)
+        )
+    )
+
+
+def get_signoff(lead: User, signoff_id: int) -> CorrectionSignoff:
+    """A sign-off of one of the lead's units, else :class:`NotFound` (a clerk gets 404 too)."""
+    signoff = db.session.get(CorrectionSignoff, signoff_id)
+    if signoff is None or Role(lead.role) != Role.UNIT_LEAD or signoff.unit_id not in unit_ids(lead):
+        raise NotFound()
+    return signoff
+
+
+def decide_signoff(signoff: CorrectionSignoff, lead: User, *, approve: bool, note: str = "") -> None:
+    """The lead approves (the correction goes out now, in the requesting clerk's name, counted as a
+    second one) or rejects (with a note) a waiting request; both audited, the clerk told. Raises
+    :class:`DomainError` when it was decided already or the application moved on meanwhile."""
+    if signoff.status != "pending":
+        raise DomainError(N_("该申请已处理。"))
+    if not approve and not note.strip():
+        raise FieldError("note", N_("请填写不同意的理由"))
+    app = signoff.application
+    requester = db.session.get(User, signoff.requested_by_id)
+    if approve:
+        try:
+            _issue_correction(app, requester, signoff.items, lead=lead, reason=signoff.reason)
+        except InvalidTransition as exc:
+            raise DomainError(N_("该办件状态已变化，不能再要求补正；请驳回此申请。")) from exc
+    signoff.status = "approved" if approve else "rejected"
+    signoff.decided_by_id = lead.id
+    signoff.decided_at = utcnow()
+    signoff.note = note.strip()[:300]
+    audit.record(
+        "application.signoff_approve" if approve else "application.signoff_reject",
+        object_type="application",
+        object_id=app.id,
+        actor=lead,
+        details={"signoff": signoff.id, "note": signoff.note},
+    )
+    send_to(
+        signoff.requested_by_id,
+        "signoff_decided",
+        application_id=app.id,
+        reference=app.reference,
+        outcome="同意，补正告知已发出" if approve else f"不同意：{signoff.note}",
     )
 
 
@@ -331,13 +440,8 @@ def approve(
         "counter": "请到窗口领取",
         "ecert": "电子证照已存入“我的材料”",
     }[delivery]
-    notify(
-        app,
-        "approved",
-        N_("申请已办结"),
-        f"您的申请 {app.reference} 已办结（准予）。{how}。",
-        sms=f"【临江公安】您的申请{app.reference}已办结，{how}。",
-    )
+    notify(app, "approved", reference=app.reference, how=how)
+    invite_rating(app)
 
 
 def _certificate_in_wallet(
@@ -384,7 +488,8 @@ def refuse(app: Application, clerk: User, *, reason: str, seen_version: int | No
     transition(app, Action.REFUSE, clerk, note=reason)
     app.completed_at = utcnow()
     app.claimed_by_id = None
-    notify(app, "refused", N_("申请已办结（不予许可）"), f"您的申请 {app.reference} 不予许可：{reason}")
+    notify(app, "refused", reference=app.reference, reason=reason)
+    invite_rating(app)
 
 
 def transfer(
@@ -401,7 +506,6 @@ def transfer(
     app.unit_id = to_unit.id
     app.claimed_by_id = None
     app.routing_rule = f"转办：{reason}"[:120]
-    from applications.models import StatusEvent
 
     app.events.append(
         StatusEvent(
@@ -492,7 +596,6 @@ def audit_document_view(app: Application, document_id: int) -> None:
 
 TABS = ("pending", "mine", "correction", "due_soon", "overdue", "done")
 DONE_STATES = (State.APPROVED, State.REFUSED, State.DELIVERED, State.NOT_ACCEPTED)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DONE_COUNT_CAP = 1000
 
 
@@ -506,10 +609,13 @@ def _tab_clauses(tab: str) -> list:
     if tab == "correction":
         return [_state_in(State.CORRECTION_REQUESTED)]
     today = bindparam("today", type_=Date)
+    # a case waiting for the citizen's 补正 has its clock stopped: it is listed under 待补正, never as
+    # due soon or overdue (its own deadline is the correction's)
+    running = Application.state != State.CORRECTION_REQUESTED
     if tab == "due_soon":
-        return [Application.due_soon_on <= today, Application.promised_due >= today]
+        return [Application.due_soon_on <= today, Application.promised_due >= today, running]
     if tab == "overdue":
-        return [Application.promised_due < today]
+        return [Application.promised_due < today, running]
     raise ValueError(f"not an open tab: {tab}")
 
 
@@ -613,7 +719,7 @@ def queue_page(
     已办结 by completion, newest first (:func:`_done_page`)."""
     if tab == "done":
         return _done_page(user, after, per_page, filters or {})
-    today = today or datetime.now(UTC).astimezone(SHANGHAI).date()
+    today = today or local_today()
     return _open_page(user, tab, after, per_page, filters or {}, today)
 
 
@@ -733,7 +839,7 @@ def _done_rows(user: User, where: list, order: tuple, limit: int, params: dict) 
 
 def queue_counts(user: User, today: date | None = None) -> dict[str, int]:
     """Every tab's count for the navigation in one statement (:func:`_counts_statement`)."""
-    today = today or datetime.now(UTC).astimezone(SHANGHAI).date()
+    today = today or local_today()
     sides = db.session.execute(
         _counts_statement(), {"unit_ids": unit_ids(user) or [-1], "user_id": user.id, "today": today}
     ).all()
@@ -768,8 +874,16 @@ def _counts_statement():
             func.count().filter(and_(_state_in(*QUEUE_STATES), Application.claimed_by_id.is_(None))),
             func.count().filter(Application.claimed_by_id == bindparam("user_id")),
             func.count().filter(_state_in(State.CORRECTION_REQUESTED)),
-            func.count().filter(and_(Application.due_soon_on <= today, Application.promised_due >= today)),
-            func.count().filter(Application.promised_due < today),
+            func.count().filter(
+                and_(
+                    Application.due_soon_on <= today,
+                    Application.promised_due >= today,
+                    Application.state != State.CORRECTION_REQUESTED,
+                )
+            ),
+            func.count().filter(
+                and_(Application.promised_due < today, Application.state != State.CORRECTION_REQUESTED)
+            ),
             select(func.count()).select_from(done).scalar_subquery(),
         ).where(column.in_(ids), _state_in(*OPEN_STATES), *only)
 
@@ -777,12 +891,47 @@ def _counts_statement():
     return union_all(side(Application.unit_id), side(Application.approving_unit_id, not_accepting))
 
 
+def register_walk_in_citizen(clerk: User, *, real_name: str, id_number: str, mobile: str) -> User:
+    """The walk-in's citizen account, for a person whose ID card the clerk has checked face to face.
+
+    An existing account with this ID number is used only when the name on it is the name on the card
+    (else :class:`FieldError` at the name: the clerk checks the card again); the clerk's in-person
+    check raises it to L2, and the attachment is audited. Otherwise a new account is made at L2
+    (``counter``) with a random password nobody knows, and an activation SMS tells the person to set
+    a password with 忘记密码 on their own phone. Raises :class:`FieldError` when a new account's mobile
+    is another account's.
+    """
+    citizen = db.session.scalar(select(User).where(User.id_number == id_number))
+    if citizen is not None:
+        if citizen.real_name != real_name.strip():
+            raise FieldError("real_name", N_("姓名与该身份证号码已登记的账号不一致，请再次核对身份证件"))
+        verify_at_counter(citizen, clerk)
+        audit.record(
+            "account.counter_attach", object_type="user", object_id=citizen.id, actor=clerk, details={}
+        )
+        return citizen
+    if db.session.scalar(select(User.id).where(User.mobile == mobile)):
+        raise FieldError("mobile", N_("该手机号码已被其他账号使用"))
+    citizen = User(
+        role=Role.CITIZEN,
+        real_name=real_name.strip(),
+        id_number=id_number,
+        mobile=mobile,
+        password_hash=hash_password(secrets.token_urlsafe(24)),
+        assurance=int(Assurance.L1),  # the clerk copied the number from the person in front of them
+    )
+    db.session.add(citizen)
+    db.session.flush()
+    audit.record("account.counter_create", object_type="user", object_id=citizen.id, actor=clerk)
+    verify_at_counter(citizen, clerk)
+    queue_message("account_activation", user_id=citizen.id)
+    return citizen
+
+
 def register_walk_in(
     clerk: User, *, citizen: User, item, answers: dict[str, str], district: str, token: str
 ) -> Application:
     """A counter (walk-in) application: channel = counter, one visit recorded, claimed by the clerk."""
-    from applications.models import Channel
-    from applications.operations import _next_reference, route_application, start_application
 
     app = start_application(citizen, item, answers, token)
     if app.state != State.DRAFT:
@@ -797,17 +946,12 @@ def register_walk_in(
     if app.unit_id not in mine and clerk.units:
         app.unit_id = clerk.units[0].id
     app.routing_rule = "窗口受理"
-    app.reference = _next_reference(date.today())
+    app.reference = _next_reference(local_today())
     app.submitted_at = utcnow()
     app.claimed_by_id = clerk.id
     app.claimed_at = utcnow()
     transition(app, Action.SUBMIT, clerk, note="窗口受理")
     unit = db.session.get(Unit, app.unit_id)
     record_visit(app, clerk, at=None, place=unit.name if unit else "窗口", purpose="窗口受理")
-    notify(
-        app,
-        "submitted",
-        N_("窗口申请已登记"),
-        f"您在窗口办理的「{item.name}」已登记，办件编号 {app.reference}。",
-    )
+    notify(app, "walk_in", item=item.name, reference=app.reference)
     return app

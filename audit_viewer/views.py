@@ -12,20 +12,16 @@ script) cannot show a full ID or mobile number on screen or in the export.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     Flask,
-    Response,
     abort,
     render_template,
     request,
@@ -36,15 +32,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Select, and_, or_, select
-from wtforms import DateField, StringField
+from wtforms import StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from core import audit
 from core.audit import AuditLog
+from core.clock import SHANGHAI, local_now
 from core.db import db, writes_on_get
-from core.downloads import content_disposition
+from core.exports import CSV_MIMETYPE, csv_stream, download_response
 from core.extensions import login_manager
-from core.forms import PortalForm
+from core.forms import LocalDateField, PortalForm, strip
 from core.i18n import N_
 from core.masking import mask_text, mask_value
 from core.nav import add_nav
@@ -54,9 +51,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 AUDITOR_ROLE = "auditor"
 PAGE_SIZE = 50
 EXPORT_ROW_CAP = 100_000
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 # Role names as shown (``auth.models.Role.label`` lives in a feature package core may not import).
 ROLE_LABELS = {
@@ -93,29 +88,6 @@ def _auditors_only():
 # The filter form ----------------------------------------------------------------------------------
 
 
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
-class LocalDateField(DateField):
-    """A calendar date (Asia/Shanghai) as ``YYYY-MM-DD``, with a Chinese message when it is not one."""
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        text = (valuelist[0] if valuelist else "").strip()
-        if not text:
-            self.data = None
-            return
-        try:
-            value = datetime.strptime(text, "%Y-%m-%d").date()
-        except ValueError:
-            self.data = None
-            raise ValueError(_("请输入正确的日期，格式为 年-月-日，例如 2024-03-01")) from None
-        if not FIRST_YEAR <= value.year <= LAST_YEAR:
-            self.data = None
-            raise ValueError(_("日期应在 %(first)s 年至 %(last)s 年之间", first=FIRST_YEAR, last=LAST_YEAR))
-        self.data = value
-
-
 class AuditFilterForm(PortalForm):
     """The GET filter form of the audit list and its export (no CSRF token: it changes nothing)."""
 
@@ -124,25 +96,25 @@ class AuditFilterForm(PortalForm):
 
     actor = StringField(
         _l("操作人"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=64, message=_l("操作人不能超过64个字符"))],
         description=_l("用户名或账号标识中包含的文字"),
     )
     action = StringField(
         _l("操作类型"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=64, message=_l("操作类型不能超过64个字符"))],
         description=_l("按开头匹配，例如 login. 或 application."),
     )
     object_type = StringField(
         _l("对象类型"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=64, message=_l("对象类型不能超过64个字符"))],
         description=_l("例如 application、user"),
     )
     object_id = StringField(
         _l("对象编号"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=64, message=_l("对象编号不能超过64个字符"))],
     )
     date_from = LocalDateField(_l("开始日期"), validators=[Optional()])
@@ -395,21 +367,12 @@ CSV_HEADER = (
     N_("IP地址"),
     N_("详情"),
 )
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection). Full-width
-# forms too, as a precaution: some CJK spreadsheet set-ups convert them while parsing.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 CHUNK_ROWS = 500
 
 
-def csv_cell(value: Any) -> str:
-    """A cell as text, with a leading apostrophe when a spreadsheet would read it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-def _csv_record(row: Any, labels: Labels) -> list[str]:
+def _csv_record(row: Any, labels: Labels) -> list[Any]:
     entry = to_entry(row, labels)
-    values = (
+    return [
         entry.id,
         entry.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
         entry.actor_label,
@@ -419,41 +382,30 @@ def _csv_record(row: Any, labels: Labels) -> list[str]:
         entry.object_id,
         entry.ip,
         entry.details,
-    )
-    return [csv_cell(v) for v in values]
+    ]
 
 
-def csv_rows(stmt: Select, cap: int) -> Iterator[str]:
-    """The BOM, the Chinese header row and up to ``cap`` rows of ``stmt``, a chunk of text at a time.
-
-    When more rows match than ``cap``, a last line says the export stopped there.
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
+def _records(stmt: Select, cap: int) -> Iterator[list[Any]]:
+    """Up to ``cap`` rows of ``stmt`` as CSV records; when more match, a last line saying so."""
     labels = Labels.current()
-    writer.writerow([_(h) for h in CSV_HEADER])
-    yield "\ufeff" + flush()
     result = db.session.execute(stmt.limit(cap + 1).execution_options(yield_per=CHUNK_ROWS))
     try:
         for n, row in enumerate(result, start=1):
             if n > cap:
-                note = _("已达到导出上限 %(cap)s 条，更早的记录未导出，请缩小日期范围后分批导出。", cap=cap)
-                writer.writerow(["", csv_cell(note)])
+                yield [
+                    "",
+                    _("已达到导出上限 %(cap)s 条，更早的记录未导出，请缩小日期范围后分批导出。", cap=cap),
+                ]
                 break
-            writer.writerow(_csv_record(row, labels))
-            if n % CHUNK_ROWS == 0:
-                yield flush()
+            yield _csv_record(row, labels)
     finally:
         result.close()
-    if buffer.tell():
-        yield flush()
+
+
+def csv_rows(stmt: Select, cap: int) -> Iterator[bytes]:
+    """The BOM, the Chinese header row and up to ``cap`` rows of ``stmt``, a chunk at a time
+    (:func:`core.exports.csv_stream`: cells that look like formulas are escaped)."""
+    return csv_stream([_(h) for h in CSV_HEADER], _records(stmt, cap), chunk_rows=CHUNK_ROWS)
 
 
 @bp.get("/export.csv")
@@ -469,17 +421,13 @@ def export():
     own_id = row.id
     db.session.commit()
     stmt = filtered(filters).where(AuditLog.id != own_id)  # not the export's own row
-    stamp = datetime.now(SHANGHAI).strftime("%Y%m%d-%H%M%S")
-    response = Response(
-        stream_with_context(chunk.encode("utf-8") for chunk in csv_rows(stmt, EXPORT_ROW_CAP)),
-        mimetype="text/csv",
+    stamp = local_now().strftime("%Y%m%d-%H%M%S")
+    return download_response(
+        stream_with_context(csv_rows(stmt, EXPORT_ROW_CAP)),
+        f"审计日志-{stamp}.csv",
+        f"audit-log-{stamp}.csv",
+        CSV_MIMETYPE,
     )
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = content_disposition(
-        f"审计日志-{stamp}.csv", f"audit-log-{stamp}.csv"
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def init_audit_viewer(app: Flask) -> None:

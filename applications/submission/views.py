@@ -11,19 +11,24 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from applications import operations as ops
-from applications.forms import ActionForm, StartForm, SubmitForm, build_application_form, field_name
-from applications.models import Application, ApplicationDocument, OutboxMessage
-from applications.uploads import UploadRejected, clean_upload
-from applications.workflow import CLOSED, STATE_LABELS, InvalidTransition, State
-from auth.models import Role, Unit
+from applications.documents.uploads import MAX_BYTES, UploadRejected, clean_upload
+from applications.models import Application, ApplicationDocument, WalletDocument
+from applications.submission import operations as ops
+from applications.submission.forms import ActionForm, StartForm, SubmitForm
+from applications.workflow.states import CLOSED, STATE_LABELS, InvalidTransition, State
+from auth.models import Assurance, Role, Unit
 from auth.policies import role_required
+from catalog.application_form import build_application_form, field_name
 from catalog.guide import build_guide
+from catalog.models import ItemVersion
 from catalog.queries import catalog
 from core.db import db
 from core.downloads import private_download_headers
 from core.errors import DomainError, NotFound
+from core.extensions import limiter
+from core.outbox import OutboxMessage
 from core.storage import get_storage
+from core.transaction import transaction
 
 bp = Blueprint("applications", __name__)
 citizen_only = role_required(Role.CITIZEN)
@@ -48,9 +53,12 @@ def start(code: str):
     form = StartForm()
     if form.validate_on_submit():
         answers = {s.key: request.form.get(s.key, "") for s in item.situations}
-        app = ops.start_application(current_user, item, answers, form.token.data)
-        db.session.commit()
-        return redirect(url_for("applications.edit_form", application_id=app.id))
+        with transaction() as tx:
+            app = ops.start_application(current_user, item, answers, form.token.data)
+        if tx.ok:
+            return redirect(url_for("applications.edit_form", application_id=app.id))
+        flash(tx.message, "warning")
+        return redirect(url_for("auth.profile"))
     answers = {s.key: request.args.get(s.key, "") for s in item.situations}
     guide = build_guide(item, answers)
     form.token.data = secrets.token_urlsafe(24)
@@ -134,17 +142,25 @@ def edit_form(application_id: int):
     if request.method == "POST":
         form = _form_for(app, item, guide, pickup_units, formdata=request.form)
         valid = form.validate()
-        ops.save_form(app, _values_from(form, guide))  # keep what was typed, valid or not
+        values = _values_from(form, guide)
         if form.pickup_unit.data:
             # only a window this item offers: not any unit code a hand-made POST names
             offered = {u.code: u.id for u in pickup_units}
-            app.pickup_unit_id = offered.get(form.pickup_unit.data)
-        db.session.commit()
-        if valid and "next" in request.form:
+            values["pickup_unit_id"] = offered.get(form.pickup_unit.data)
+        with transaction(form) as tx:
+            ops.save_form(app, values)  # keep what was typed, valid or not
+        if tx.ok and valid and "next" in request.form:
             return redirect(url_for("applications.edit_documents", application_id=app.id))
-        if valid:
-            flash(_("草稿已保存。"), "success")
-            return redirect(url_for("applications.edit_form", application_id=app.id))
+        if tx.ok and "next" not in request.form:
+            # 保存草稿 checks nothing but what cannot be stored (a date that is no date): a half-filled
+            # form is a saved draft, not a failure; the rest is checked on 下一步 and at submit
+            unreadable = [f for f in form if f.process_errors]
+            if not unreadable:
+                flash(_("草稿已保存。提交前会检查是否填写完整。"), "success")
+                return redirect(url_for("applications.edit_form", application_id=app.id))
+            for f in form:
+                f.errors = list(f.process_errors)
+            form.form_errors.clear()
         return render_template(
             "applications/form.html", app=app, item=item, guide=guide, form=form, step=1
         ), 422
@@ -163,8 +179,8 @@ def edit_documents(application_id: int):
     errors: dict[int, str] = {}
     form = ActionForm()
     if request.method == "POST" and form.validate_on_submit():
-        errors = _take_uploads(app, guide)
-        db.session.commit()
+        with transaction():
+            errors = _take_uploads(app, guide)  # a refused file gets its message; the others are kept
         if not errors and "next" in request.form:
             return redirect(url_for("applications.review", application_id=app.id))
         if not errors:
@@ -193,7 +209,6 @@ def _take_uploads(app: Application, guide) -> dict[int, str]:
         choice = request.form.get(f"wallet-{d.position}")
         if choice and choice.isdigit():
             wallet_ids[d.position] = int(choice)
-    from applications.models import WalletDocument
 
     for d in guide.to_bring:
         upload = request.files.get(f"doc-{d.position}")
@@ -219,24 +234,20 @@ def _take_uploads(app: Application, guide) -> dict[int, str]:
 
 
 def ops_max_bytes() -> int:
-    from applications.uploads import MAX_BYTES
 
     return MAX_BYTES
 
 
 @bp.route("/applications/<int:application_id>/principal", methods=["POST"])
 @citizen_only
+@limiter.limit("10 per hour")
 def request_principal(application_id: int):
     """Ask the principal to confirm the authorisation online instead of uploading a 委托书."""
     app = _own(application_id)
     if ActionForm().validate_on_submit():
-        try:
+        with transaction() as tx:
             ops.request_principal_confirmation(app, current_user)
-            db.session.commit()
-            flash(_("已通知被代办人，请其登录后在“代办授权”中确认。确认后无需上传授权委托书。"), "success")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(_(str(exc)), "warning")
+        flash(_(ops.PRINCIPAL_ASKED) if tx.ok else tx.message, "info" if tx.ok else "warning")
     return redirect(url_for("applications.edit_documents", application_id=application_id))
 
 
@@ -260,15 +271,12 @@ def authorisations():
 @citizen_only
 def confirm_authorisation(application_id: int):
     if ActionForm().validate_on_submit():
-        try:
+        with transaction() as tx:  # NotFound goes on to the 404 page
             ops.confirm_as_principal(current_user, application_id)
-            db.session.commit()
+        if tx.ok:
             flash(_("已确认授权。"), "success")
-        except NotFound:
-            abort(404)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(_(str(exc)), "warning")
+        else:
+            flash(tx.message, "warning")
     return redirect(url_for("applications.authorisations"))
 
 
@@ -277,13 +285,10 @@ def confirm_authorisation(application_id: int):
 def remove_document(application_id: int, document_id: int):
     app = _own(application_id)
     if ActionForm().validate_on_submit():
-        try:
+        with transaction() as tx:  # NotFound goes on to the 404 page
             ops.remove_document(app, document_id)
-        except NotFound:
-            abort(404)
-        except DomainError as exc:
-            flash(_(str(exc)), "warning")
-        db.session.commit()
+        if not tx.ok:
+            flash(tx.message, "warning")
     return redirect(url_for("applications.edit_documents", application_id=app.id))
 
 
@@ -321,19 +326,15 @@ def submit(application_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        ops.submit(app, current_user)
-        db.session.commit()
-    except ops.AlreadySubmitted:
-        db.session.rollback()
-        return redirect(url_for("applications.done", application_id=application_id))
+        with transaction() as tx:
+            ops.submit(app, current_user)
     except StaleDataError:
-        db.session.rollback()
+        # not a DomainError: the helper has rolled back and re-raised it
         return redirect(url_for("applications.done", application_id=application_id))
-    except ops.IncompleteApplication:
-        db.session.rollback()
+    if isinstance(tx.error, ops.IncompleteApplication):
         flash(_("申请还不完整，请按提示补充后再提交。"), "danger")
         return redirect(url_for("applications.review", application_id=application_id))
-    return redirect(url_for("applications.done", application_id=app.id))
+    return redirect(url_for("applications.done", application_id=application_id))  # submitted, maybe already
 
 
 @bp.route("/applications/<int:application_id>/done")
@@ -361,7 +362,6 @@ def my_applications():
         .limit(200)
     ).all()
     names = {i.version_id: i.name for i in catalog().items.values()}
-    from catalog.models import ItemVersion
 
     missing = {a.version_id for a in apps} - set(names)
     if missing:
@@ -402,11 +402,11 @@ def withdraw(application_id: int):
     app = _own(application_id)
     if ActionForm().validate_on_submit():
         try:
-            ops.withdraw(app, current_user, request.form.get("reason", "")[:200])
-            db.session.commit()
+            with transaction():
+                ops.withdraw(app, current_user, request.form.get("reason", "")[:200])
             flash(_("申请已撤回。"), "info")
         except (InvalidTransition, StaleDataError):
-            db.session.rollback()
+            # not DomainErrors: the helper has rolled back and re-raised them
             flash(_("当前状态不能撤回，请刷新后查看最新进度。"), "warning")
     return redirect(url_for("applications.detail", application_id=application_id))
 
@@ -420,21 +420,20 @@ def answer_correction(application_id: int):
         return redirect(url_for("applications.detail", application_id=app.id))
     item = ops.pinned_item(app)
     guide = build_guide(item, app.answers)
-    errors = _take_uploads(app, guide)
-    if errors:
-        db.session.commit()  # keep the files that were accepted
-        for message in errors.values():
-            flash(message, "danger")
+    resubmit = "resubmit" in request.form
+    try:
+        with transaction():
+            errors = _take_uploads(app, guide)  # the accepted files are kept even when one is refused
+            if resubmit and not errors:
+                ops.resubmit(app, current_user)
+    except (InvalidTransition, StaleDataError):
+        # not DomainErrors: the helper has rolled back and re-raised them
+        flash(_("当前状态不能提交补正，请刷新后查看。"), "warning")
         return redirect(url_for("applications.detail", application_id=app.id))
-    if "resubmit" in request.form:
-        try:
-            ops.resubmit(app, current_user)
-        except (InvalidTransition, StaleDataError):
-            db.session.rollback()
-            flash(_("当前状态不能提交补正，请刷新后查看。"), "warning")
-            return redirect(url_for("applications.detail", application_id=app.id))
+    for message in errors.values():
+        flash(message, "danger")
+    if resubmit and not errors:
         flash(_("补正材料已提交，请等待审核。"), "success")
-    db.session.commit()
     return redirect(url_for("applications.detail", application_id=app.id))
 
 
@@ -475,11 +474,8 @@ def wallet():
 @citizen_only
 def wallet_delete(wallet_id: int):
     if ActionForm().validate_on_submit():
-        try:
+        with transaction():  # NotFound goes on to the 404 page
             ops.delete_wallet_document(current_user, wallet_id, get_storage())
-        except NotFound:
-            abort(404)
-        db.session.commit()
         flash(_("材料已删除。"), "info")
     return redirect(url_for("applications.wallet"))
 
@@ -487,7 +483,6 @@ def wallet_delete(wallet_id: int):
 @bp.route("/me/wallet/<int:wallet_id>/file")
 @citizen_only
 def wallet_file(wallet_id: int):
-    from applications.models import WalletDocument
 
     doc = db.session.scalar(
         select(WalletDocument).where(
@@ -496,6 +491,13 @@ def wallet_file(wallet_id: int):
     )
     if doc is None:
         abort(404)
+    if doc.source_application_id is not None and current_user.level < Assurance.L2:
+        # an e-certificate the bureau issued: downloading it needs real-name verification (DESIGN §6)
+        flash(
+            _("下载电子证照须实名认证（L2）：请在“个人中心”进行人口信息核验，或到任一公安窗口核验。"),
+            "warning",
+        )
+        return redirect(url_for("applications.wallet"))
     return _file_response(doc.storage_key, doc.mimetype, doc.display_name)
 
 

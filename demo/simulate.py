@@ -15,16 +15,11 @@ that declare visits mostly get that many (采集照片指纹 / 核验原件 / �
 within the promise; some are late, and applications whose next step would fall after now stay open
 (so the last days' queues are alive and some of them are overdue).
 
-**Timestamps.** The operations stamp ``utcnow()``. Without monkeypatching anything, every step runs
-at real time and then its new rows are moved to the simulated moment: ``created_at`` /
-``submitted_at`` / ``claimed_at`` / ``accepted_at`` / ``completed_at`` / ``updated_at`` of the
-application, the status events' ``at``, visits' ``at``, clock pauses' start and end, documents' and
-wallet rows' ``created_at``, outbox messages' ``created_at`` (and ``sent_at``: the SMS of a simulated
-past is never sent), ratings' and follow-ups' ``created_at`` / ``closed_at``. Rows written by the
-step are recognised as those stamped at or after the run's start. Due dates are recomputed from the
-simulated acceptance (and pause) times; the reference number is re-issued for the simulated
-submission date (from that day's counter, so it stays unique). The audit trail is append-only and
-keeps the real time of each step; one ``demo.simulate`` audit row records the run.
+**Time.** Each step of an application's life runs inside :func:`core.clock.travel` at its simulated
+moment, so the real operations write that moment everywhere they ask the one clock: timestamps, the
+reference number's date, due dates and pauses, ratings and the audit rows. Nothing is re-stamped
+afterwards. The messages a step queues are marked delivered at their own moment: the SMS of a
+simulated past is never sent. One ``demo.simulate`` audit row records the run.
 
 Simulated citizens get a random password nobody knows, hashed with the cheapest Argon2 parameters
 (brute-force resistance is pointless for a random 128-bit secret, and it keeps the run fast).
@@ -49,31 +44,28 @@ import click
 from flask import current_app
 from sqlalchemy import event, exists, func, select
 
-from applications import clerk as clerk_ops
-from applications import operations as ops
-from applications.clock import recompute_due_dates
-from applications.deadlines import SHANGHAI, ChineseCalendar, add_working_days
-from applications.models import (
-    Application,
-    ApplicationDocument,
-    ClockPause,
-    OutboxMessage,
-    StatusEvent,
-    Visit,
-    WalletDocument,
-)
+from applications.clerk import operations as clerk_ops
+from applications.documents.uploads import CleanFile, clean_upload
+from applications.models import Application
 from applications.ratings import operations as rating_ops
 from applications.ratings.models import RatingFollowUp
-from applications.uploads import CleanFile, clean_upload
-from applications.workflow import State
+from applications.submission import operations as ops
+from applications.workflow.deadlines import SHANGHAI, ChineseCalendar, add_working_days
+from applications.workflow.states import State
 from auth.cli import demo, ensure_demo_accounts
+from auth.identity import id_check_char
 from auth.models import Role, Unit, User
+from auth.operations import register_citizen
+from auth.population import DatabaseRegister, import_residents
+from catalog.districts import DISTRICTS
 from catalog.guide import build_guide
 from catalog.queries import ItemView, catalog
-from core import audit
+from core import audit, clock
 from core.db import db, utcnow
+from core.outbox import OutboxMessage
 from core.storage import Storage, get_storage
 from core.workdays.models import load_calendar
+from demo.cli import ensure_demo_rules
 
 CLERK_KINDS = ("police_station", "vehicle_office", "exit_entry", "public_order")
 
@@ -180,7 +172,6 @@ class Simulation:
         self.fake = Faker("zh_CN")
         self.fake.seed_instance(seed)
         self.now = now or utcnow()
-        self.run_start = utcnow() - timedelta(seconds=1)
         self.echo = echo
         self.stats = Stats()
         self.cal: ChineseCalendar = load_calendar()
@@ -207,8 +198,6 @@ class Simulation:
     # People --------------------------------------------------------------------------------------
 
     def _new_citizen(self) -> User:
-        from auth.identity import id_check_char
-        from auth.operations import register_citizen
 
         while True:
             mobile = (
@@ -223,11 +212,15 @@ class Simulation:
                 break
         self.taken_mobiles.add(mobile)
         self.taken_ids.add(id_number)
+        name = self.fake.name()
+        # a simulated resident of the city: in the population register, so registering verifies (L2)
+        import_residents([{"身份证号码": id_number, "姓名": name}])
         user = register_citizen(
-            real_name=self.fake.name(),
+            real_name=name,
             id_number=id_number,
             mobile=mobile,
             password="Sim-" + secrets.token_urlsafe(16),
+            register=DatabaseRegister(),
         )
         self.stats.citizens += 1
         return user
@@ -262,49 +255,26 @@ class Simulation:
             return self.working_slot(start)
         return _utc(d, self.rng.randrange(9, 16), self.rng.randrange(60))
 
-    # Stamping ------------------------------------------------------------------------------------
+    # Simulated time ------------------------------------------------------------------------------
 
     def _track(self, _session: Any, instance: Any) -> None:
-        self.fresh.append(instance)
+        if isinstance(instance, OutboxMessage):
+            self.fresh.append(instance)
 
-    def stamp(self, app: Application, t: datetime) -> None:
-        """Move the rows the last step wrote (stamped at real time) to the simulated moment ``t``."""
-        for obj in self.fresh:
-            match obj:
-                case StatusEvent() | Visit():
-                    obj.at = t
-                case ClockPause():
-                    obj.started_at = t
-                case OutboxMessage():
-                    obj.created_at = obj.sent_at = t
-                case ApplicationDocument() | WalletDocument():
-                    obj.created_at = t
-                case Application():
-                    obj.created_at = t - timedelta(minutes=self.rng.randrange(5, 40))
-                case User():
-                    obj.created_at = t - timedelta(minutes=self.rng.randrange(40, 90))
-        self.fresh.clear()
-        app.updated_at = t
-
-    def redate(self, app: Application) -> None:
-        """Recompute the due dates from the simulated times; the messages quoting them follow."""
-        old = str(app.promised_due)
-        recompute_due_dates(app)
-        new = str(app.promised_due)
-        if old != new:
-            self._rewrite_messages(old, new)
-
-    def _rewrite_messages(self, old: str, new: str) -> None:
-        for msg in self.fresh:
-            if isinstance(msg, OutboxMessage):
-                msg.body = msg.body.replace(old, new)
-                msg.sms_text = (msg.sms_text or "").replace(old, new)
-
-    def restamp_reference(self, app: Application, t: datetime) -> None:
-        """Issue the reference number of the simulated submission day (unique: that day's counter)."""
-        old = app.reference
-        app.reference = ops._next_reference(_local_date(t))
-        self._rewrite_messages(old, app.reference)
+    def step(self, moment: datetime, gen: Iterator[datetime]) -> datetime | None:
+        """Run one step of an application's life at ``moment`` on the one clock: every row the real
+        operations write carries that moment (nothing is re-stamped afterwards). The messages it
+        queued count as delivered then: a simulated history sends no SMS today."""
+        with clock.travel(moment):
+            try:
+                upcoming: datetime | None = gen.send(None)
+            except StopIteration:
+                upcoming = None
+            db.session.flush()
+            for msg in self.fresh:
+                msg.sent_at = msg.created_at
+            self.fresh.clear()
+        return upcoming
 
     # Planning ------------------------------------------------------------------------------------
 
@@ -370,7 +340,7 @@ class Simulation:
         )
         wanted, delivery = self.plan_visits(item, walk_in)
         citizen, returning = self.citizen()
-        district = rng.choice(ops.DISTRICTS)
+        district = rng.choice(DISTRICTS)
         answers = self.answers(item)
         clerk = None
         if walk_in:  # the counter clerk of the unit the rules choose registers it
@@ -391,9 +361,6 @@ class Simulation:
                 token=secrets.token_urlsafe(24),
             )
             app.delivery_method = delivery
-            self.restamp_reference(app, t)
-            app.submitted_at = app.claimed_at = t
-            self.stamp(app, t)
             stats.walk_ins += 1
             stats.visits += 1
             visits_done = 1
@@ -425,9 +392,6 @@ class Simulation:
                 else:
                     ops.attach_document(app, doc.position, self.clean_file(doc.accept), self.storage, item)
             ops.submit(app, citizen)
-            self.restamp_reference(app, t)
-            app.submitted_at = t
-            self.stamp(app, t)
             visits_done = 0
         stats.submitted += 1
         self.app_ids.append(app.id)
@@ -441,16 +405,11 @@ class Simulation:
         yield t
         if app.claimed_by_id is None:
             clerk_ops.claim(app, clerk)
-            app.claimed_at = t
         correction = not walk_in and rng.random() < 0.12
         before_accept = correction and rng.random() < 0.5
         if before_accept:
             t = yield from self.correct(app, clerk, citizen, t)
         clerk_ops.accept(app, clerk)
-        if app.accepted_at >= self.run_start:
-            app.accepted_at = t
-        self.redate(app)
-        self.stamp(app, t)
         stats.accepted += 1
         if correction and not before_accept:
             t = self.working_slot(t, min_gap=timedelta(hours=1))
@@ -476,7 +435,6 @@ class Simulation:
             clerk_ops.record_visit(
                 app, clerk, at=at, place=unit.name, purpose=purpose if i == 0 else "补充材料"
             )
-            self.stamp(app, at)
             visits_done += 1
             stats.visits += 1
             t = at
@@ -497,8 +455,6 @@ class Simulation:
                 storage=self.storage if result else None,
             )
             stats.approved += 1
-        app.completed_at = t
-        self.stamp(app, t)
 
         # Delivery --------------------------------------------------------------------------------
         if app.state == State.APPROVED:
@@ -511,7 +467,6 @@ class Simulation:
                 t = t + (timedelta(minutes=5) if delivery == "ecert" else timedelta(days=rng.randrange(1, 3)))
                 yield t
                 clerk_ops.mark_delivered(app, clerk)
-            self.stamp(app, t)
             stats.delivered += 1
 
         # Rating, follow-up -------------------------------------------------------------------------
@@ -557,16 +512,10 @@ class Simulation:
                 }
             ],
         )
-        self.stamp(app, t)
         self.stats.corrections += 1
         t = t + timedelta(days=self.rng.randrange(1, 3), hours=self.rng.randrange(0, 6))
         yield t
         ops.resubmit(app, citizen)
-        for p in app.pauses:
-            if p.ended_at is not None and p.ended_at >= self.run_start:
-                p.ended_at = t
-        self.stamp(app, t)
-        self.redate(app)
         t = self.working_slot(t, min_gap=timedelta(hours=self.rng.randrange(1, 8)))
         yield t
         return t
@@ -630,11 +579,9 @@ class Simulation:
             if week is not None and this_week != week:
                 db.session.commit()
             week = this_week
-            try:
-                upcoming = gen.send(None)
-            except StopIteration:
-                continue
-            heapq.heappush(queue, (upcoming, next(self._seq), gen))
+            upcoming = self.step(moment, gen)
+            if upcoming is not None:
+                heapq.heappush(queue, (upcoming, next(self._seq), gen))
 
 
 def simulate(
@@ -646,7 +593,6 @@ def simulate(
     echo: Callable[[str], None] = lambda _m: None,
 ) -> Stats:
     """Run a simulation in the current app context and commit it (see the module docstring)."""
-    from applications.cli import ensure_demo_rules
 
     ensure_demo_accounts()
     ensure_demo_rules()

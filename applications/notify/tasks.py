@@ -1,38 +1,31 @@
-"""Background jobs: the Huey instance, the outbox delivery task and the ``flask notify`` commands.
+"""The background worker and the ``flask notify`` commands.
 
-Huey stores its queue in ``<instance>/huey.db`` (SqliteHuey), or in Redis when ``REDIS_URL`` is set;
-both are read from the environment at import, like :mod:`core.config`, because task decorators need
-the instance before any app exists. Under ``app.testing`` :func:`register_cli` switches Huey to
-immediate mode (tasks run inline, in memory).
-
-Outbox delivery runs in either of two ways, safe side by side because every message is claimed
-atomically (:mod:`applications.notify`):
-
-- ``flask notify worker`` — what ``make run`` starts beside gunicorn: a plain loop calling
-  :func:`~applications.notify.deliver_pending` every 5 seconds until SIGTERM/SIGINT. The outbox table
-  already is a durable queue; routing it through Huey's queue too would add a second copy of the same
-  state, and Huey's scheduler only fires periodic tasks once a minute.
-- ``huey_consumer applications.tasks.huey`` — Huey's consumer runs :func:`deliver_outbox` once a minute
-  (the resolution of Huey's scheduler), plus any Huey task added later.
+One job mechanism: ``flask notify worker`` — what ``make run`` starts beside gunicorn — is a plain loop
+calling :func:`~core.outbox.deliver_pending` every 5 seconds until SIGTERM/SIGINT, in
+the flask CLI's app context. The outbox table already is the durable queue (claimed atomically, so
+several workers are safe side by side); the Huey consumer that used to run the same delivery once a
+minute was a second path to the same state and is gone, with its dependency.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
-import os
 import signal
+import socket
 import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from flask import current_app, has_app_context
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from flask import current_app
 
-from applications.notify import DEFAULT_MAX_ATTEMPTS, Gateway, deliver_pending, get_gateway, requeue_failed
-from core.config import instance_dir
 from core.db import db
+from core.outbox import (
+    DEFAULT_MAX_ATTEMPTS,
+    Gateway,
+    deliver_pending,
+    get_gateway,
+    reclaim_leases,
+    requeue_failed,
+)
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -43,47 +36,11 @@ WORKER_INTERVAL = 5.0
 _MAX_ERROR_PAUSE = 300.0
 
 
-def _make_huey() -> Huey:
-    redis_url = os.environ.get("REDIS_URL")
-    if redis_url:
-        return RedisHuey("portal", url=redis_url)
-    return SqliteHuey("portal", filename=str(instance_dir() / "huey.db"))
-
-
-huey = _make_huey()
-
-
-@functools.cache
-def _standalone_app() -> Flask:
-    """The app for tasks run by ``huey_consumer`` (outside any Flask command)."""
-    from core.factory import create_app
-
-    return create_app()
-
-
-@contextlib.contextmanager
-def _app_context() -> Iterator[Flask]:
-    if has_app_context():
-        yield current_app._get_current_object()  # type: ignore[attr-defined]
-        return
-    app = _standalone_app()
-    with app.app_context():
-        yield app
-
-
-@huey.periodic_task(crontab(minute="*"), name="notify.deliver_outbox")
-def deliver_outbox() -> None:
-    """Deliver the due outbox messages (one pass of :func:`~applications.notify.deliver_pending`)."""
-    with _app_context() as app:
-        counts = deliver_pending(get_gateway(app))
-    if any(counts.values()):
-        log.info("outbox delivery: %s", counts)
-
-
 def run_worker(
     gateway: Gateway,
     *,
     stop: threading.Event,
+    name: str | None = None,
     interval: float = WORKER_INTERVAL,
     batch: int = 100,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
@@ -100,7 +57,9 @@ def run_worker(
     while not stop.is_set():
         counts: dict[str, int] | None = None
         try:
-            counts = deliver_pending(gateway, batch=batch, max_attempts=max_attempts, should_stop=stop.is_set)
+            counts = deliver_pending(
+                gateway, worker=name, batch=batch, max_attempts=max_attempts, should_stop=stop.is_set
+            )
             failures = 0
         except Exception:
             failures += 1
@@ -116,13 +75,9 @@ def run_worker(
 
 
 def register_cli(app: Flask) -> None:
-    """Add ``flask notify deliver|worker|requeue`` to ``app``; under ``app.testing`` make Huey run tasks
-    immediately."""
+    """Add ``flask notify deliver|worker|requeue`` to ``app``."""
     import click
     from flask.cli import AppGroup
-
-    if app.testing:
-        huey.immediate = True
 
     group = AppGroup("notify", help="通知投递（短信与站内消息）")
     batch_option = click.option(
@@ -152,9 +107,15 @@ def register_cli(app: Flask) -> None:
         show_default=True,
         help="两轮投递之间的秒数",
     )
+    @click.option(
+        "--name",
+        default=lambda: socket.gethostname(),
+        show_default="this machine's name",
+        help="工作进程名：重启后立即收回本进程未完成的投递（同一台机器只运行一个时用默认值）",
+    )
     @batch_option
     @attempts_option
-    def worker(interval: float, batch: int, max_attempts: int) -> None:
+    def worker(interval: float, name: str, batch: int, max_attempts: int) -> None:
         """Deliver the outbox every few seconds until SIGTERM or SIGINT (Ctrl-C)."""
         stop = threading.Event()
 
@@ -167,8 +128,14 @@ def register_cli(app: Flask) -> None:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         gateway = get_gateway(current_app)
-        log.info("notify worker started, every %.1f s", interval)
-        run_worker(gateway, stop=stop, interval=interval, batch=batch, max_attempts=max_attempts)
+        reclaimed = reclaim_leases(name)
+        log.info(
+            "notify worker %s started, every %.1f s; %d unfinished lease(s) taken back",
+            name,
+            interval,
+            reclaimed,
+        )
+        run_worker(gateway, stop=stop, name=name, interval=interval, batch=batch, max_attempts=max_attempts)
         log.info("notify worker stopped")
 
     @group.command("requeue")

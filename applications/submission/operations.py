@@ -9,37 +9,45 @@ session's ``after_rollback`` hook deletes them, so a file and its row exist toge
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from applications.documents.uploads import CleanFile
 from applications.models import (
     Application,
     ApplicationDocument,
-    OutboxMessage,
     ReferenceCounter,
+    RoutingRule,
     StatusEvent,
     TrustLevel,
     WalletDocument,
 )
-from applications.reference import make_reference
-from applications.routing import RuleRef, UnitRef, route
-from applications.uploads import CleanFile
-from applications.workflow import Action, State, next_state
-from auth.models import Unit, User
+from applications.notify.send import notify, send_to
+from applications.submission.pinned import guide_for, pinned_item
+from applications.submission.reference import make_reference
+from applications.workflow.clock import close_pauses
+from applications.workflow.routing import RuleRef, UnitRef, route
+from applications.workflow.states import Action, State, next_state
+from auth.models import Assurance, Unit, User
+from catalog.application_form import field_name, stored_problems
+from catalog.districts import DISTRICTS
 from catalog.guide import Guide, build_guide
-from catalog.queries import ItemView, version_by_id
+from catalog.models import Category, ServiceItem
+from catalog.queries import ItemView
 from core import audit
+from core.audit import AuditLog
+from core.clock import local_today
 from core.db import db, utcnow
 from core.errors import DomainError, NotFound
 from core.i18n import N_
+from core.outbox import OutboxMessage
 from core.storage import Storage
 
 MAX_FILES_PER_APPLICATION = 20
-DISTRICTS = ("东城区", "西城区", "江南区", "高新区")
 
 
 class IncompleteApplication(DomainError):
@@ -91,30 +99,34 @@ def get_own_application(user: User, application_id: int) -> Application:
     return app
 
 
-def pinned_item(app: Application) -> ItemView:
-    """The item version the application was filed under (never a later one).
-
-    Usually that is the version in the worker's catalog snapshot (no query); an application filed
-    under a version since superseded is loaded from the database.
-    """
-    from catalog.queries import catalog
-
-    view = catalog().by_version(app.version_id) or version_by_id(app.version_id)
-    if view is None:  # pragma: no cover - foreign key guarantees it
-        raise NotFound()
-    return view
-
-
-def guide_for(app: Application, item: ItemView | None = None) -> Guide:
-    return build_guide(item or pinned_item(app), app.answers or {})
-
-
 # Writing -----------------------------------------------------------------------------------------
+
+
+class AssuranceTooLow(DomainError):
+    """The account's assurance is below what the item needs (DESIGN §6)."""
+
+
+def check_assurance(user: User, item: ItemView) -> None:
+    """Raise :class:`AssuranceTooLow` when ``user`` may not apply for ``item``: every application
+    needs a proven mobile (L1); items that release personal records need real-name verification (L2)."""
+    needed = max(int(Assurance.L1), item.min_assurance or 1)
+    if user.level >= needed:
+        return
+    if needed >= Assurance.L2:
+        raise AssuranceTooLow(
+            N_(
+                "该事项出具个人信息，须实名认证（L2）后办理：请在“个人中心”进行人口信息核验，"
+                "未能通过的可携带本人身份证到任一公安窗口核验。"
+            )
+        )
+    raise AssuranceTooLow(N_("请先验证手机号码（在登录页用“忘记密码”接收验证码即可完成）后再办理。"))
 
 
 def start_application(user: User, item: ItemView, answers: Mapping[str, str], token: str) -> Application:
     """Create a draft pinned to ``item``'s published version. The one-time ``token`` from the start
-    form is unique: posting it twice returns the first draft instead of making a second one."""
+    form is unique: posting it twice returns the first draft instead of making a second one.
+    Raises :class:`AssuranceTooLow` when the account may not apply for the item."""
+    check_assurance(user, item)
     existing = db.session.scalar(select(Application).where(Application.start_token == token))
     if existing is not None:
         if existing.applicant_id != user.id:
@@ -224,7 +236,7 @@ def use_wallet_document(
         raise AlreadySubmitted(N_("该申请已提交，不能再修改材料。"))
     if wallet_doc.owner_id != app.applicant_id:
         raise NotFound()
-    if wallet_doc.expires_on and wallet_doc.expires_on < date.today():
+    if wallet_doc.expires_on and wallet_doc.expires_on < local_today():
         raise DomainError(N_("该材料已过有效期，请重新上传。"))
     doc = _requirement(pinned_item(app), requirement)
     return _replace_document(
@@ -295,31 +307,57 @@ def is_authorisation(doc) -> bool:
     return doc.condition.get("applicant") == ("proxy",) and "委托" in doc.name and "公证" not in doc.name
 
 
-def request_principal_confirmation(app: Application, actor: User) -> User:
-    """Ask the principal (when they have an account) to confirm the authorisation in the portal,
-    instead of uploading a signed 委托书. Raises :class:`DomainError` when they have no account."""
+#: Said whatever happened, so that the button never tells whether someone holds an account.
+PRINCIPAL_ASKED = N_(
+    "如被代办人已注册并完成实名认证，我们已请其登录后在“代办授权”中确认，确认后无需上传授权委托书；"
+    "也可以直接上传其签名的授权委托书。"
+)
+#: Requests one applicant may send a day, and one principal may receive a day (SMS flooding).
+PRINCIPAL_REQUESTS_PER_SENDER = 5
+PRINCIPAL_REQUESTS_PER_RECIPIENT = 3
+
+
+def request_principal_confirmation(app: Application, actor: User) -> None:
+    """Ask the principal to confirm the authorisation in the portal instead of a signed 委托书.
+
+    Sent only when an active, real-name verified (L2) account holds the principal's ID number, at most
+    once a day per application, :data:`PRINCIPAL_REQUESTS_PER_SENDER` a day per applicant and
+    :data:`PRINCIPAL_REQUESTS_PER_RECIPIENT` a day per principal; the caller shows the neutral
+    :data:`PRINCIPAL_ASKED` in every case. Raises :class:`DomainError` only for what the applicant
+    must fix (no principal ID number yet, or too many requests of their own today)."""
     _require_draft(app)
     if not app.is_proxy or not app.principal_id_number:
         raise DomainError(N_("请先在“填写信息”中填写被代办人的身份证号码。"))
+    day_ago = utcnow() - timedelta(days=1)
+    asked = AuditLog.action == "application.principal_confirmation_requested"
+    mine = db.session.scalar(
+        select(func.count()).where(asked, AuditLog.actor_id == actor.id, AuditLog.at > day_ago)
+    )
+    if mine >= PRINCIPAL_REQUESTS_PER_SENDER:
+        raise DomainError(N_("今天发出的代办确认请求已达上限，请明天再试，或上传授权委托书。"))
+    already = db.session.scalar(
+        select(func.count()).where(asked, AuditLog.object_id == str(app.id), AuditLog.at > day_ago)
+    )
+    audit.record("application.principal_confirmation_requested", object_type="application", object_id=app.id)
+    if already:
+        return  # one request a day per application: the principal has it already
     principal = db.session.scalar(
         select(User).where(User.id_number == app.principal_id_number, User.id != app.applicant_id)
     )
-    if principal is None or not principal.active:
-        raise DomainError(N_("被代办人尚未注册本网站账号，请上传其签名的授权委托书。"))
-    app.principal_user_id = principal.id
-    app.principal_confirmed_at = None
-    db.session.add(
-        OutboxMessage(
-            user_id=principal.id,
-            application_id=None,
-            kind="proxy_confirm",
-            title=N_("请确认代办授权"),
-            body=f"{actor.real_name}申请代您办理「{pinned_item(app).name}」，请在“代办授权”中确认或忽略。",
-            sms_text="【临江公安】有亲友申请代您办理业务，请登录确认授权。",
+    if principal is None or not principal.active or principal.level < Assurance.L2:
+        return
+    received = db.session.scalar(
+        select(func.count()).where(
+            OutboxMessage.user_id == principal.id,
+            OutboxMessage.kind == "proxy_confirm",
+            OutboxMessage.created_at > day_ago,
         )
     )
-    audit.record("application.principal_confirmation_requested", object_type="application", object_id=app.id)
-    return principal
+    if received >= PRINCIPAL_REQUESTS_PER_RECIPIENT:
+        return
+    app.principal_user_id = principal.id
+    app.principal_confirmed_at = None
+    send_to(principal.id, "proxy_confirm", actor=actor.real_name, item=pinned_item(app).name)
 
 
 def confirm_as_principal(user: User, application_id: int) -> Application:
@@ -331,17 +369,13 @@ def confirm_as_principal(user: User, application_id: int) -> Application:
         raise NotFound()
     if app.state != State.DRAFT:
         raise AlreadySubmitted(N_("该申请已提交，无需再确认。"))
+    if user.level < Assurance.L2:
+        raise DomainError(
+            N_("确认代办授权须先完成实名认证（L2）：请在“个人中心”进行人口信息核验，或到任一公安窗口核验。")
+        )
     app.principal_confirmed_at = utcnow()
     audit.record("application.principal_confirmed", object_type="application", object_id=app.id)
-    db.session.add(
-        OutboxMessage(
-            user_id=app.applicant_id,
-            application_id=app.id,
-            kind="proxy_confirmed",
-            title=N_("代办授权已确认"),
-            body=f"被代办人已在网上确认授权您代办「{pinned_item(app).name}」，无需再上传授权委托书。",
-        )
-    )
+    notify(app, "proxy_confirmed", item=pinned_item(app).name)
     return app
 
 
@@ -350,6 +384,33 @@ def owed_documents(app: Application, guide: Guide | None = None) -> list:
     guide = guide or guide_for(app)
     given = {d.requirement for d in app.documents}
     return [d for d in guide.to_bring if d.requirement == "deferrable" and d.position not in given]
+
+
+def form_values(app: Application, guide: Guide) -> dict[str, Any]:
+    """What the application form shows for ``app``: its stored values under the form's field names."""
+    address = app.delivery_address or {}
+    data: dict[str, Any] = {
+        "district": app.district,
+        "contact_mobile": app.contact_mobile,
+        "principal_name": app.principal_name,
+        "principal_id_number": app.principal_id_number,
+        "relationship_to_principal": app.relationship_to_principal,
+        "delivery_method": app.delivery_method,
+        "recipient": address.get("recipient"),
+        "recipient_mobile": address.get("mobile"),
+        "mail_district": address.get("district"),
+        "mail_address": address.get("address"),
+        "pickup_unit": address.get("pickup_unit"),
+    }
+    for f in guide.fields:
+        value = (app.form_data or {}).get(f.key)
+        if f.type == "date" and value:
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                value = None
+        data[field_name(f.key)] = value
+    return data
 
 
 def check_complete(app: Application, item: ItemView | None = None) -> list[tuple[str, str]]:
@@ -377,6 +438,11 @@ def check_complete(app: Application, item: ItemView | None = None) -> list[tuple
             addr.get("recipient") and addr.get("mobile") and addr.get("district") and addr.get("address")
         ):
             problems.append(("form", N_("请填写完整的邮寄地址")))
+    if not problems:  # presence is fine: now every format and choice, as the form checks them
+        for label, message in stored_problems(
+            tuple(guide.fields), item.delivery, app.is_proxy, form_values(app, guide)
+        ):
+            problems.append(("form", f"{label}：{message}"))
     given = {d.requirement for d in app.documents}
     if app.principal_confirmed_at is not None:
         given |= {d.position for d in guide.to_bring if is_authorisation(d)}
@@ -444,15 +510,6 @@ def transition(app: Application, action: Action, actor: User | None, note: str =
     return new
 
 
-def notify(app: Application, kind: str, title: str, body: str, sms: str = "") -> OutboxMessage:
-    """Queue an in-site message and SMS for the applicant, in this transaction."""
-    msg = OutboxMessage(
-        user_id=app.applicant_id, application_id=app.id, kind=kind, title=title, body=body, sms_text=sms
-    )
-    db.session.add(msg)
-    return msg
-
-
 def submit(app: Application, actor: User) -> Application:
     """Submit a complete draft: route it to a unit, give it a reference number, write the first
     status event, audit row and notification, and keep the uploads in the wallet (trust level C).
@@ -463,6 +520,7 @@ def submit(app: Application, actor: User) -> Application:
     if app.state != State.DRAFT:
         raise AlreadySubmitted(N_("该申请已提交。"))
     item = pinned_item(app)
+    check_assurance(db.session.get(User, app.applicant_id) or actor, item)
     problems = check_complete(app, item)
     if problems:
         raise IncompleteApplication(problems)
@@ -472,24 +530,16 @@ def submit(app: Application, actor: User) -> Application:
     app.unit_id = unit.id
     app.approving_unit_id = units[chosen.approving_unit_code].id if chosen.approving_unit_code else None
     app.routing_rule = chosen.rule
-    app.reference = _next_reference(date.today())
+    app.reference = _next_reference(local_today())
     app.submitted_at = utcnow()
     transition(app, Action.SUBMIT, actor)
-    notify(
-        app,
-        "submitted",
-        N_("申请已提交"),
-        f"您的「{item.name}」申请已提交，办件编号 {app.reference}，由{unit.name}办理。",
-        sms=f"【临江公安】您的{item.name}申请已提交，编号{app.reference}。",
-    )
+    notify(app, "submitted", item=item.name, reference=app.reference, unit=unit.name)
     _keep_in_wallet(app, item)
     return app
 
 
 def route_application(app: Application, item: ItemView):
     """Apply the ordered routing rules (and the default) to this application."""
-    from applications.models import RoutingRule
-    from catalog.models import Category, ServiceItem
 
     rows = db.session.execute(
         select(RoutingRule, ServiceItem.code, Category.code)
@@ -554,16 +604,14 @@ def withdraw(app: Application, actor: User, reason: str = "") -> None:
     """The citizen withdraws a draft, a submitted application or one awaiting correction."""
     transition(app, Action.WITHDRAW, actor, note=reason)
     if app.reference:
-        notify(app, "withdrawn", N_("申请已撤回"), f"您的申请 {app.reference} 已撤回。")
+        notify(app, "withdrawn", reference=app.reference)
 
 
 def resubmit(app: Application, actor: User) -> None:
     """Answer a correction request: back to the same unit's queue; the clock restarts."""
-    from applications.clock import close_pauses
-
     transition(app, Action.RESUBMIT, actor)
     close_pauses(app)
-    notify(app, "resubmitted", N_("补正材料已提交"), f"您的申请 {app.reference} 已提交补正材料，等待审核。")
+    notify(app, "resubmitted", reference=app.reference)
 
 
 def request_correction(app: Application, actor: User, items: list[dict[str, str]]) -> None:
@@ -575,9 +623,8 @@ def request_correction(app: Application, actor: User, items: list[dict[str, str]
     notify(
         app,
         "correction",
-        N_("请补正材料"),
-        f"您的申请 {app.reference} 需要补正："
-        + "；".join(f"{i.get('target')}：{i.get('note')}" for i in items),
+        reference=app.reference,
+        items="；".join(f"{i.get('target')}：{i.get('note')}" for i in items),
     )
 
 
@@ -635,7 +682,7 @@ def referenced_storage_keys() -> set[str]:
 
 def matching_wallet(user: User, item: ItemView) -> dict[int, list[WalletDocument]]:
     """For each document requirement, the user's valid wallet documents of the same type."""
-    today = date.today()
+    today = local_today()
     docs = [d for d in wallet_for(user) if not d.expires_on or d.expires_on >= today]
     out: dict[int, list[WalletDocument]] = {}
     for req in item.documents:

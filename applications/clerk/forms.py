@@ -1,4 +1,4 @@
-"""Forms of the clerk's pages (formats only; rules live in applications/clerk.py)."""
+"""Forms of the clerk's pages (formats only; rules live in applications/clerk/operations.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from markupsafe import Markup, escape
 from wtforms import (
-    DateField,
+    BooleanField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
@@ -17,17 +17,21 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import Select, html_params
 
-from applications.clerk import VISIT_PURPOSES
-from applications.forms import DISTRICT_CHOICES
+from applications.clerk.operations import VISIT_PURPOSES
 from auth.forms import IdNumberField, MobileField, chinese_name, id_number_format, mobile_format
-from core.forms import PortalForm
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from catalog.districts import district_choices
+from core.forms import LocalDateField, PortalForm, strip
 
 
 class VersionedForm(PortalForm):
@@ -38,44 +42,51 @@ class VersionedForm(PortalForm):
 
 class ReasonForm(VersionedForm):
     reason = StringField(
-        _l("理由"), filters=[_strip], validators=[DataRequired(_l("请填写理由")), Length(max=500)]
+        _l("理由"), filters=[strip], validators=[DataRequired(_l("请填写理由")), Length(max=500)]
     )
 
 
 class NotAcceptForm(VersionedForm):
     reason = StringField(
         _l("不予受理理由"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(_l("请填写不予受理的理由")), Length(max=500)],
     )
     legal_basis = StringField(
         _l("法律依据"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(_l("请填写不予受理的法律依据")), Length(max=300)],
     )
 
 
 class ApproveForm(VersionedForm):
+    #: Approval is final: it must say which state of the case the clerk saw (a stale page is refused).
+    version = HiddenField(
+        validators=[
+            DataRequired(_l("页面已过期，请刷新后再办结")),
+            Regexp(r"^\d{1,18}$", message=_l("页面已过期，请刷新后再办结")),
+        ]
+    )
     delivery = RadioField(_l("结果送达方式"), choices=[], validators=[DataRequired(_l("请选择送达方式"))])
-    carrier = StringField(_l("快递公司"), filters=[_strip], validators=[Optional(), Length(max=40)])
-    tracking = StringField(_l("运单号"), filters=[_strip], validators=[Optional(), Length(max=40)])
+    carrier = StringField(_l("快递公司"), filters=[strip], validators=[Optional(), Length(max=40)])
+    tracking = StringField(_l("运单号"), filters=[strip], validators=[Optional(), Length(max=40)])
     result_file = FileField(_l("办理结果文件（电子证照，PDF/JPG/PNG）"))
 
 
 class TransferForm(VersionedForm):
     to_unit = SelectField(_l("转至单位"), choices=[], validators=[DataRequired(_l("请选择单位"))])
     reason = StringField(
-        _l("转办理由"), filters=[_strip], validators=[DataRequired(_l("请填写转办理由")), Length(max=300)]
+        _l("转办理由"), filters=[strip], validators=[DataRequired(_l("请填写转办理由")), Length(max=300)]
     )
 
 
 class VisitForm(PortalForm):
     at = DateTimeLocalField(_l("到场时间"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     place = StringField(
-        _l("地点"), filters=[_strip], validators=[DataRequired(_l("请填写地点")), Length(max=100)]
+        _l("地点"), filters=[strip], validators=[DataRequired(_l("请填写地点")), Length(max=100)]
     )
     purpose = SelectField(_l("事由"), choices=[(p, p) for p in VISIT_PURPOSES])
-    note = StringField(_l("备注"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    note = StringField(_l("备注"), filters=[strip], validators=[Optional(), Length(max=200)])
 
 
 class ReassignForm(VersionedForm):
@@ -127,23 +138,30 @@ class QueueFilterForm(PortalForm):
         choices=[("", _l("全部")), ("online", _l("网上")), ("counter", _l("窗口"))],
         validators=[Optional()],
     )
-    date_from = DateField(_l("提交日期自"), validators=[Optional()])
-    date_to = DateField(_l("至"), validators=[Optional()])
-    ref = StringField(_l("办件编号"), filters=[_strip], validators=[Optional(), Length(max=20)])
+    date_from = LocalDateField(_l("提交日期自"), validators=[Optional()])
+    date_to = LocalDateField(_l("至"), validators=[Optional()])
+    ref = StringField(_l("办件编号"), filters=[strip], validators=[Optional(), Length(max=20)])
 
 
 class WalkInForm(PortalForm):
     item = SelectField(_l("办理事项"), choices=[], validators=[DataRequired(_l("请选择事项"))])
     real_name = StringField(
         _l("申请人姓名"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(_l("请填写申请人姓名")), Length(2, 20), chinese_name],
     )
     id_number = IdNumberField(
         _l("申请人居民身份证号码"), validators=[DataRequired(_l("请填写身份证号码")), id_number_format]
     )
     mobile = MobileField(_l("联系电话"), validators=[DataRequired(_l("请填写联系电话")), mobile_format])
-    district = SelectField(_l("辖区"), choices=DISTRICT_CHOICES, validators=[DataRequired(_l("请选择辖区"))])
+    district = SelectField(
+        _l("辖区"), choices=district_choices(), validators=[DataRequired(_l("请选择辖区"))]
+    )
+    identity_checked = BooleanField(
+        _l("已当面核验申请人的居民身份证原件，人证一致"),
+        validators=[InputRequired(_l("请先当面核验申请人的身份证件原件"))],
+        description=_l("核验后申请人的网上账号将提升为实名认证（L2），并记入审计"),
+    )
     token = HiddenField()
 
 
@@ -155,11 +173,29 @@ class RoutingRuleForm(PortalForm):
     )
     item = SelectField(_l("事项（不选则按类别）"), choices=[], validators=[Optional()])
     category = SelectField(_l("类别（不选则全部）"), choices=[], validators=[Optional()])
-    district = SelectField(_l("申请人辖区（不选则全市）"), choices=DISTRICT_CHOICES, validators=[Optional()])
+    district = SelectField(
+        _l("申请人辖区（不选则全市）"), choices=district_choices(), validators=[Optional()]
+    )
     unit = SelectField(_l("受理单位"), choices=[], validators=[DataRequired(_l("请选择受理单位"))])
     approving_unit = SelectField(_l("审批单位（与受理单位不同时选择）"), choices=[], validators=[Optional()])
-    note = StringField(_l("说明"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    note = StringField(_l("说明"), filters=[strip], validators=[Optional(), Length(max=200)])
 
 
 class SimpleForm(PortalForm):
     """Buttons that only need the CSRF token."""
+
+
+class SignoffForm(PortalForm):
+    """The unit lead's answer to a second-correction request."""
+
+    decision = RadioField(
+        _l("审批意见"),
+        choices=[("approve", _l("同意再次补正")), ("reject", _l("不同意"))],
+        validators=[DataRequired(_l("请选择同意或不同意"))],
+    )
+    note = StringField(
+        _l("意见说明"),
+        filters=[strip],
+        validators=[Optional(), Length(max=300)],
+        description=_l("不同意时必填，将告知申请的窗口人员"),
+    )

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,37 +11,39 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from applications import clerk as ops
-from applications.clerk_forms import (
+from applications.clerk import operations as ops
+from applications.clerk.forms import (
     ApproveForm,
     NotAcceptForm,
     QueueFilterForm,
     ReasonForm,
     ReassignForm,
     RoutingRuleForm,
+    SignoffForm,
     SimpleForm,
     TransferForm,
     VersionedForm,
     VisitForm,
     WalkInForm,
 )
+from applications.documents.uploads import UploadRejected, clean_upload
 from applications.models import Application, ApplicationDocument, RoutingRule
-from applications.operations import pinned_item
-from applications.uploads import UploadRejected, clean_upload
-from applications.workflow import STATE_LABELS, InvalidTransition, allowed_actions
+from applications.submission.operations import pinned_item
+from applications.workflow.states import STATE_LABELS, InvalidTransition, allowed_actions
 from auth.models import Role, Unit, User
 from auth.policies import role_required
 from catalog.guide import build_guide
 from catalog.models import Category, ServiceItem
 from catalog.queries import catalog
 from core import audit
+from core.clock import SHANGHAI, local_today
 from core.db import db, writes_on_get
-from core.errors import DomainError, FieldError, NotFound
+from core.errors import FieldError, NotFound
 from core.storage import get_storage
+from core.transaction import transaction
 
 bp = Blueprint("clerk", __name__, url_prefix="/clerk")
 staff_only = role_required(Role.CLERK, Role.UNIT_LEAD)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 TAB_LABELS = {
     "pending": "待受理",
     "mine": "我的在办",
@@ -54,7 +55,7 @@ TAB_LABELS = {
 
 
 def _today() -> date:
-    return datetime.now(UTC).astimezone(SHANGHAI).date()
+    return local_today()
 
 
 def _load(application_id: int) -> Application:
@@ -114,6 +115,7 @@ def queue():
         state_labels={state: _(label) for state, label in STATE_LABELS.items()},
         channel_labels={"counter": _("窗口"), "online": _("网上")},
         tab_labels=TAB_LABELS,
+        signoffs=ops.pending_signoffs(current_user) if current_user.role == Role.UNIT_LEAD else [],
         next_url=url_for("clerk.queue", **{**request.args.to_dict(), "tab": tab, "after": next_cursor})
         if next_cursor
         else None,
@@ -127,8 +129,8 @@ def queue():
 def claim_next():
     if not SimpleForm().validate_on_submit():
         abort(400)
-    claimed_id = ops.claim_next(current_user)
-    db.session.commit()
+    with transaction():
+        claimed_id = ops.claim_next(current_user)
     if claimed_id is None:
         flash(_("待受理队列已空。"), "info")
         return redirect(url_for("clerk.queue"))
@@ -205,8 +207,8 @@ def document(application_id: int, document_id: int):
         data = get_storage().open(doc.storage_key)
     except (FileNotFoundError, ValueError):
         abort(404)
-    ops.audit_document_view(app, doc.id)
-    db.session.commit()
+    with transaction():
+        ops.audit_document_view(app, doc.id)
     response = Response(data, mimetype=doc.mimetype)
     response.headers["Content-Disposition"] = "inline"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -221,35 +223,36 @@ def _decide(application_id: int, form, action):
     """Run one decision: validate, call the operation, commit — or show the error at the field."""
     app = _load(application_id)
     if not form.validate_on_submit():
-        db.session.rollback()
         return _render_detail(app, 422, **{_form_key(form): form})
     try:
-        action(app)
-        db.session.commit()
-    except FieldError as exc:
-        db.session.rollback()
-        field = getattr(form, exc.field, None)
-        if field is not None:
-            field.errors = [*field.errors, _(exc.message)]
-        else:
-            flash(_(exc.message), "danger")
-        return _render_detail(_load(application_id), 422, **{_form_key(form): form})
-    except (DomainError, InvalidTransition, StaleDataError) as exc:
-        db.session.rollback()
-        message = getattr(exc, "message", None) or str(exc)
-        if isinstance(exc, StaleDataError):
-            message = "该申请已被其他人处理或已更新，请刷新页面查看最新状态后再操作。"
+        # no form given: a FieldError whose field this form lacks is flashed, not listed on the form
+        with transaction() as tx:
+            action(app)
+    except (InvalidTransition, StaleDataError) as exc:
+        # not DomainErrors: the helper has rolled back and re-raised them
+        message = "该申请已被其他人处理或已更新，请刷新页面查看最新状态后再操作。"
         if isinstance(exc, InvalidTransition):
-            audit.record(
-                "application.refused_transition",
-                object_type="application",
-                object_id=application_id,
-                details={"state": exc.state.value, "action": exc.action.value},
-            )
-            db.session.commit()
+            message = exc.message
+            with transaction():  # the refusal is audited in a transaction of its own, after the rollback
+                audit.record(
+                    "application.refused_transition",
+                    object_type="application",
+                    object_id=application_id,
+                    details={"state": exc.state.value, "action": exc.action.value},
+                )
         flash(_(message), "danger")
         return redirect(url_for("clerk.detail", application_id=application_id))
-    return None
+    if tx.ok:
+        return None
+    if isinstance(tx.error, FieldError):
+        field = getattr(form, tx.error.field, None)
+        if field is not None:
+            field.errors = [*field.errors, tx.message]
+        else:
+            flash(tx.message, "danger")
+        return _render_detail(_load(application_id), 422, **{_form_key(form): form})
+    flash(tx.message, "danger")
+    return redirect(url_for("clerk.detail", application_id=application_id))
 
 
 def _form_key(form) -> str:
@@ -320,32 +323,52 @@ def correction(application_id: int):
     for key in request.form.getlist("target"):
         note = (request.form.get(f"note-{key}") or "").strip()[:300]
         items.append({"target": key[:100], "note": note})
-    lead = None
-    lead_id = request.form.get("lead", "")
-    if lead_id.isdigit():
-        lead = db.session.get(User, int(lead_id))
-    if lead is not None and not _lead_password_ok(lead):
-        lead = None
     seen = request.form.get("version", "")
 
+    outcome: list[str] = []
+
     def run(a):
-        ops.request_correction(
-            a,
-            current_user,
-            items,
-            lead=lead,
-            exception_reason=request.form.get("exception_reason", "")[:300],
-            seen_version=int(seen) if seen.isdigit() else None,
+        outcome.append(
+            ops.request_correction(
+                a,
+                current_user,
+                items,
+                exception_reason=request.form.get("exception_reason", "")[:300],
+                seen_version=int(seen) if seen.isdigit() else None,
+            )
         )
 
-    return _decide(application_id, form, run) or _done(application_id, _("已一次性告知补正，计时暂停。"))
+    refused = _decide(application_id, form, run)
+    if refused:
+        return refused
+    if outcome == ["awaiting_lead"]:
+        return _done(application_id, _("再次补正申请已提交本单位科室负责人审批，同意后补正告知即发出。"))
+    return _done(application_id, _("已一次性告知补正，计时暂停。"))
 
 
-def _lead_password_ok(lead: User) -> bool:
-    """A second correction needs the unit lead's sign-off: their password, typed on this screen."""
-    from auth.passwords import verify_password
+# The unit lead's sign-offs ----------------------------------------------------------------------
 
-    return verify_password(lead.password_hash, request.form.get("lead_password", ""))
+
+@bp.route("/signoffs/<int:signoff_id>", methods=["GET", "POST"])
+@role_required(Role.UNIT_LEAD)
+def signoff(signoff_id: int):
+    """A second-correction request the lead approves or rejects in their own session."""
+    try:
+        item = ops.get_signoff(current_user, signoff_id)
+    except NotFound:
+        abort(404)
+    form = SignoffForm()
+    if form.validate_on_submit() and item.status == "pending":
+        approve = form.decision.data == "approve"
+        with transaction(form) as tx:
+            ops.decide_signoff(item, current_user, approve=approve, note=form.note.data or "")
+        if tx.ok:
+            flash(_("已同意，补正告知已发出。") if approve else _("已驳回，申请人员会收到通知。"), "success")
+            return redirect(url_for("clerk.queue"))
+        item = ops.get_signoff(current_user, signoff_id)
+    return render_template("clerk/signoff.html", signoff=item, form=form), (
+        422 if request.method == "POST" else 200
+    )
 
 
 @bp.route("/applications/<int:application_id>/approve", methods=["POST"])
@@ -465,13 +488,11 @@ def reveal(application_id: int):
     if not SimpleForm().validate_on_submit():
         abort(400)
     which = "principal" if request.form.get("which") == "principal" else "applicant"
-    try:
+    with transaction() as tx:
         number = ops.reveal_id_number(app, current_user, which)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(_(str(exc)), "warning")
+    if not tx.ok:
+        flash(tx.message, "warning")
         return redirect(url_for("clerk.detail", application_id=application_id))
-    db.session.commit()
     return _render_detail(app, revealed={which: number})
 
 
@@ -481,8 +502,6 @@ def reveal(application_id: int):
 @bp.route("/walk-in", methods=["GET", "POST"])
 @staff_only
 def walk_in():
-    from applications.models import Channel  # noqa: F401 - documents the channel used
-    from auth.passwords import hash_password
 
     snap = catalog()
     mine = {u.kind.value for u in current_user.units}
@@ -496,32 +515,24 @@ def walk_in():
         form.token.data = secrets.token_urlsafe(24)
     if form.validate_on_submit():
         item = snap.items.get(form.item.data)
-        citizen = db.session.scalar(select(User).where(User.id_number == form.id_number.data))
-        if citizen is None:
-            if db.session.scalar(select(User.id).where(User.mobile == form.mobile.data)):
-                form.mobile.errors = [_("该手机号码已被其他账号使用")]
-                return render_template("clerk/walk_in.html", form=form), 422
-            citizen = User(
-                role=Role.CITIZEN,
+        with transaction(form) as tx:
+            citizen = ops.register_walk_in_citizen(
+                current_user,
                 real_name=form.real_name.data,
                 id_number=form.id_number.data,
                 mobile=form.mobile.data,
-                password_hash=hash_password(secrets.token_urlsafe(24)),
             )
-            db.session.add(citizen)
-            db.session.flush()
-            audit.record("account.counter_create", object_type="user", object_id=citizen.id)
-        app = ops.register_walk_in(
-            current_user,
-            citizen=citizen,
-            item=item,
-            answers={},
-            district=form.district.data,
-            token=form.token.data or secrets.token_urlsafe(24),
-        )
-        db.session.commit()
-        flash(_("窗口申请已登记，办件编号 %(ref)s。", ref=app.reference), "success")
-        return redirect(url_for("clerk.detail", application_id=app.id))
+            app = ops.register_walk_in(
+                current_user,
+                citizen=citizen,
+                item=item,
+                answers={},
+                district=form.district.data,
+                token=form.token.data or secrets.token_urlsafe(24),
+            )
+        if tx.ok:
+            flash(_("窗口申请已登记，办件编号 %(ref)s。", ref=app.reference), "success")
+            return redirect(url_for("clerk.detail", application_id=app.id))
     return render_template("clerk/walk_in.html", form=form), 422 if request.method == "POST" else 200
 
 
@@ -561,21 +572,21 @@ def rules():
                 approving_unit_id=int(form.approving_unit.data) if form.approving_unit.data else None,
                 note=form.note.data or "",
             )
-            db.session.add(rule)
-            db.session.flush()
-            audit.record(
-                "routing.rule_create",
-                object_type="routing_rule",
-                object_id=rule.id,
-                details={
-                    "position": rule.position,
-                    "item": rule.item_id,
-                    "category": rule.category_id,
-                    "district": rule.district,
-                    "unit": rule.unit_id,
-                },
-            )
-            db.session.commit()
+            with transaction():
+                db.session.add(rule)
+                db.session.flush()
+                audit.record(
+                    "routing.rule_create",
+                    object_type="routing_rule",
+                    object_id=rule.id,
+                    details={
+                        "position": rule.position,
+                        "item": rule.item_id,
+                        "category": rule.category_id,
+                        "district": rule.district,
+                        "unit": rule.unit_id,
+                    },
+                )
             flash(_("规则已添加。"), "success")
             return redirect(url_for("routing_admin.rules"))
     rows = db.session.scalars(
@@ -593,13 +604,13 @@ def toggle(rule_id: int):
     if rule is None:
         abort(404)
     if SimpleForm().validate_on_submit():
-        before = rule.active
-        rule.active = not rule.active
-        audit.record(
-            "routing.rule_toggle",
-            object_type="routing_rule",
-            object_id=rule.id,
-            details={"before": before, "after": rule.active},
-        )
-        db.session.commit()
+        with transaction():
+            before = rule.active
+            rule.active = not rule.active
+            audit.record(
+                "routing.rule_toggle",
+                object_type="routing_rule",
+                object_id=rule.id,
+                details={"before": before, "after": rule.active},
+            )
     return redirect(url_for("routing_admin.rules"))

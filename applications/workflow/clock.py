@@ -1,6 +1,6 @@
 """The application's clock: due dates stored at 受理 and recomputed when a pause (补正) ends.
 
-The arithmetic is in :mod:`applications.deadlines` (pure); this module reads the pauses and the
+The arithmetic is in :mod:`applications.workflow.deadlines` (pure); this module reads the pauses and the
 calendar overrides and stores the dates on the application.
 """
 
@@ -12,14 +12,14 @@ from datetime import date, timedelta
 
 from sqlalchemy import or_, select
 
-from applications.deadlines import Pause, due_dates
 from applications.models import Application, State
-from applications.operations import notify, pinned_item
+from applications.notify.send import notify
 from applications.stats.rollup import calendar_changed
+from applications.submission.pinned import pinned_item
+from applications.workflow.deadlines import Pause, due_dates
 from auth.models import User
 from core import audit
 from core.db import db, utcnow
-from core.i18n import N_
 from core.workdays.models import CalendarYear, CalendarYearDay, load_calendar
 from core.workdays.rules import Arrangement, ChineseCalendar, format_arrangement
 
@@ -158,10 +158,10 @@ def apply_calendar_change(before: ChineseCalendar, after: ChineseCalendar, year:
             notify(
                 app,
                 "due_date_moved",
-                N_("承诺办结日期调整"),
-                f"因 {year} 年法定节假日安排公布，您的申请 {app.reference} 的承诺办结日期由 "
-                f"{_iso(old[0])} 调整为 {app.promised_due.isoformat()}。",
-                sms=f"【临江公安】因{year}年节假日安排，您的申请{app.reference}承诺办结日期调整为{app.promised_due.isoformat()}。",
+                year=year,
+                reference=app.reference,
+                old=_iso(old[0]),
+                new=app.promised_due.isoformat(),
             )
     db.session.flush()
     return change

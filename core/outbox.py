@@ -1,8 +1,10 @@
-"""Delivering the notification outbox: SMS through a gateway; the in-site message is the row itself.
+"""The notification outbox (shared infrastructure): the table, SMS gateways and delivery; the in-site
+message is the row itself.
 
-Every citizen-visible change writes an :class:`~applications.models.OutboxMessage` in its own
-transaction (:func:`applications.operations.notify`). A worker (``flask notify worker``, see
-:mod:`applications.tasks`) calls :func:`deliver_pending`, which works through the due rows one at a time:
+Every citizen-visible change writes an :class:`OutboxMessage` in its own transaction
+(:func:`applications.notify.send.notify`; an SMS code to a number, :mod:`auth.verification`). A
+worker (``flask notify worker``, see :mod:`applications.notify.tasks`) calls :func:`deliver_pending`,
+which works through the due rows one at a time:
 
 1. **claim** — one transaction: pick the oldest due row (``FOR UPDATE OF outbox SKIP LOCKED`` on
    PostgreSQL, so concurrent workers pick different rows instead of queueing on one), then a conditional
@@ -10,7 +12,7 @@ transaction (:func:`applications.operations.notify`). A worker (``flask notify w
    ``next_attempt_at`` :data:`CLAIM_LEASE` into the future, with a rowcount check; commit. On SQLite the
    ``BEGIN IMMEDIATE`` of every write transaction (:mod:`core.db`) serialises the pick and the update.
    Once committed, no other worker sees the row as due until the lease runs out.
-2. **send** — outside any transaction, to ``users.mobile``.
+2. **send** — outside any transaction, to ``to_mobile`` or else the user's ``users.mobile``.
 3. **record** — ``sent_at`` on success; on failure ``last_error`` (masked, truncated) and the next try
    after :func:`retry_delay` (30 s, 1 min, 2 min … capped at 1 h). One commit per message.
 
@@ -29,6 +31,7 @@ admin makes it due again with :func:`requeue_failed` (``flask notify requeue``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -39,12 +42,25 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    column,
+    func,
+    or_,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.orm import Mapped, mapped_column
 
-from applications.models import OutboxMessage
-from auth.models import User
-from core.db import db, utcnow
+from core.db import UTCDateTime, db, utcnow
 from core.masking import mask_mobile, mask_text
+from core.messages import compose
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -56,12 +72,49 @@ RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
 CLAIM_LEASE = timedelta(minutes=5)
 _ERROR_LENGTH = 300  # OutboxMessage.last_error is String(300)
+#: The accounts table, by name: core sits below auth and reads only the mobile number from it.
+_USERS = table("users", column("id"), column("mobile"))
+
+
+class OutboxMessage(db.Model):
+    """A notification written in the same transaction as the change it reports: an in-site message
+    (for a user) and/or an SMS (to the user's mobile, or to ``to_mobile``)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: For an SMS to a number no account holds yet (a registration code): the number itself.
+    to_mobile: Mapped[str | None] = mapped_column(String(11))
+    #: The worker holding the send lease (``--name`` of ``flask notify worker``): a restarted worker
+    #: takes its own leases back at once instead of waiting for them to run out.
+    leased_by: Mapped[str | None] = mapped_column(String(64))
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    sms_text: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_outbox_pending", "sent_at", "next_attempt_at"),
+        CheckConstraint("user_id IS NOT NULL OR to_mobile IS NOT NULL", name="outbox_has_recipient"),
+    )
 
 
 class Gateway(Protocol):
-    """Where SMS go. ``send_sms`` returns when the message is accepted and raises on any failure."""
+    """Where SMS go. ``send_sms`` returns when the message is accepted and raises on any failure.
 
-    def send_sms(self, mobile: str, text: str) -> None: ...
+    ``key`` is the idempotency key (``outbox:<id>``): a gateway that has accepted a key before must not
+    send that message again — a worker killed between the send and its ``sent_at`` commit resends
+    after a restart, and the key makes that resend harmless (exactly once)."""
+
+    def send_sms(self, mobile: str, text: str, *, key: str = "") -> None: ...
 
 
 class LogFileGateway:
@@ -75,10 +128,29 @@ class LogFileGateway:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._keys: set[str] | None = None
 
-    def send_sms(self, mobile: str, text: str) -> None:
+    def _seen(self) -> set[str]:
+        """The idempotency keys the file holds (read once per gateway object, then kept up to date)."""
+        if self._keys is None:
+            self._keys = set()
+            if self.path.exists():
+                with self.path.open(encoding="utf-8") as fh:
+                    for line in fh:
+                        with contextlib.suppress(ValueError):
+                            key = json.loads(line).get("key")
+                            if key:
+                                self._keys.add(key)
+        return self._keys
+
+    def send_sms(self, mobile: str, text: str, *, key: str = "") -> None:
+        with self._lock:
+            if key and key in self._seen():
+                log.info("sms %s was accepted before: not sent again", key)
+                return
         record = {
             "at": utcnow().isoformat(timespec="seconds"),
+            "key": key,
             "mobile": mask_mobile(mobile),
             "text": mask_text(text),
         }
@@ -92,6 +164,8 @@ class LogFileGateway:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            if key:
+                self._seen().add(key)
 
 
 def get_gateway(app: Flask | None = None) -> Gateway:
@@ -128,10 +202,30 @@ class _Claim:
 _LOST = _Claim(0, 0, None, "")  # sentinel: another worker got the row between our pick and our update
 
 
+def reclaim_leases(worker: str, now: datetime | None = None) -> int:
+    """Make the messages ``worker`` leased and never finished due again at once (it was killed in the
+    middle of a batch and has just restarted under the same name). Safe because the gateway knows
+    every idempotency key it accepted: a message sent before the kill is not sent twice. Commits;
+    returns how many."""
+    try:
+        result = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.leased_by == worker, OutboxMessage.sent_at.is_(None))
+            .values(next_attempt_at=now or utcnow(), leased_by=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return result.rowcount
+
+
 def deliver_pending(
     gateway: Gateway,
     *,
     now: datetime | None = None,
+    worker: str | None = None,
     batch: int = 100,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     should_stop: Callable[[], bool] | None = None,
@@ -151,7 +245,7 @@ def deliver_pending(
     for _ in range(batch):
         if should_stop is not None and should_stop():
             break
-        claim = _claim_next(now or utcnow(), max_attempts, postgres)
+        claim = _claim_next(now or utcnow(), max_attempts, postgres, worker)
         if claim is None:
             break
         if claim is _LOST:
@@ -160,12 +254,12 @@ def deliver_pending(
             counts["skipped"] += 1
             continue
         try:
-            gateway.send_sms(claim.mobile, claim.text)
+            gateway.send_sms(claim.mobile, claim.text, key=f"outbox:{claim.id}")
         except Exception as exc:  # noqa: BLE001 - any gateway failure is recorded and retried
             _record_failure(claim, exc, now or utcnow(), max_attempts)
             counts["failed"] += 1
         else:
-            _mark_sent(claim.id, now or utcnow())
+            _mark_sent(claim, now or utcnow())
             counts["sent"] += 1
     return counts
 
@@ -178,15 +272,20 @@ def _due(at: datetime, max_attempts: int) -> tuple:
     )
 
 
-def _claim_next(at: datetime, max_attempts: int, postgres: bool) -> _Claim | None:
+def _claim_next(at: datetime, max_attempts: int, postgres: bool, worker: str | None = None) -> _Claim | None:
     """Claim the oldest due message and commit; ``None`` when nothing is due, ``_LOST`` on a lost race.
 
     A message that needs no SMS is marked delivered in the same transaction instead of being leased.
     """
     due = _due(at, max_attempts)
     pick = (
-        select(OutboxMessage.id, OutboxMessage.attempts, OutboxMessage.sms_text, User.mobile)
-        .join(User, User.id == OutboxMessage.user_id)
+        select(
+            OutboxMessage.id,
+            OutboxMessage.attempts,
+            OutboxMessage.sms_text,
+            func.coalesce(OutboxMessage.to_mobile, _USERS.c.mobile).label("mobile"),
+        )
+        .outerjoin(_USERS, _USERS.c.id == OutboxMessage.user_id)
         .where(*due)
         .order_by(OutboxMessage.id)
         .limit(1)
@@ -201,7 +300,7 @@ def _claim_next(at: datetime, max_attempts: int, postgres: bool) -> _Claim | Non
         text = row.sms_text or ""
         needs_sms = bool(row.mobile) and bool(text.strip())
         values: dict = (
-            {"attempts": OutboxMessage.attempts + 1, "next_attempt_at": at + CLAIM_LEASE}
+            {"attempts": OutboxMessage.attempts + 1, "next_attempt_at": at + CLAIM_LEASE, "leased_by": worker}
             if needs_sms
             else {"sent_at": at}
         )
@@ -221,12 +320,20 @@ def _claim_next(at: datetime, max_attempts: int, postgres: bool) -> _Claim | Non
     return _Claim(row.id, row.attempts + 1, row.mobile, text)
 
 
-def _mark_sent(message_id: int, at: datetime) -> None:
+def _mark_sent(claim: _Claim, at: datetime) -> None:
+    """Record the delivery. An SMS to a bare number (a verification code) keeps neither the code nor
+    the full number once it is sent: the text is cleared and the number masked."""
     try:
         db.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
+            .where(OutboxMessage.id == claim.id, OutboxMessage.sent_at.is_(None))
             .values(sent_at=at, next_attempt_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == claim.id, OutboxMessage.to_mobile.is_not(None))
+            .values(sms_text="", to_mobile=mask_mobile(claim.mobile or ""))
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
@@ -284,3 +391,32 @@ def requeue_failed(
         stmt.values(attempts=0, next_attempt_at=None).execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+def queue_message(
+    kind: str,
+    *,
+    user_id: int | None = None,
+    to_mobile: str | None = None,
+    application_id: int | None = None,
+    created_at: datetime | None = None,
+    **params: object,
+) -> OutboxMessage:
+    """Queue the catalogue's message of ``kind`` (:mod:`core.messages`) for a user's inbox and phone,
+    or as an SMS to ``to_mobile`` alone, in the caller's transaction. Raises KeyError for an unknown
+    kind or a missing placeholder, ValueError without any recipient."""
+    if user_id is None and not to_mobile:
+        raise ValueError("a message needs a user or a mobile number")
+    text = compose(kind, **params)
+    msg = OutboxMessage(
+        user_id=user_id,
+        to_mobile=to_mobile,
+        application_id=application_id,
+        kind=kind,
+        title=text.title,
+        body=text.body,
+        sms_text=text.sms,
+        **({"created_at": created_at} if created_at else {}),
+    )
+    db.session.add(msg)
+    return msg
