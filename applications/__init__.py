@@ -19,6 +19,7 @@ def init_app(app) -> None:
     from applications import models  # noqa: F401 - registers the tables
     from applications.clerk import views as clerk_views
     from applications.documents.sweep import register_cli
+    from applications.notify.inbox import unread_count
     from applications.ratings import models as _rating_models  # noqa: F401
     from applications.submission import views
     from applications.submission.operations import is_authorisation, referenced_storage_keys
@@ -37,7 +38,7 @@ def init_app(app) -> None:
     add_nav(app, "applications.my_applications", _l("我的办件"), roles={"citizen"})
     add_nav(app, "applications.wallet", _l("我的材料"), roles={"citizen"})
     add_nav(app, "applications.authorisations", _l("代办授权"), roles={"citizen"})
-    add_nav(app, "applications.messages", _l("消息"), roles={"citizen"})
+    add_nav(app, "applications.messages", _l("消息"), roles={"citizen"}, badge=unread_count)
     register_cli(app, referenced_storage_keys)
     from applications.notify.tasks import register_cli as register_notify_cli
 

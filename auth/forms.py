@@ -65,6 +65,21 @@ def sms_code_field():
     )
 
 
+def new_password_fields(label, missing, confirm_label):
+    """A new password and its confirmation (the same rules wherever a password is chosen)."""
+    return (
+        PasswordField(
+            label,
+            validators=[DataRequired(missing), Length(max=128, message=_l("密码不能超过128个字符"))],
+            description=_l("至少8位，混合使用字母、数字或符号，不能包含身份证号或手机号"),
+        ),
+        PasswordField(
+            confirm_label,
+            validators=[DataRequired(_l("请再次输入密码")), EqualTo("password", _l("两次输入的密码不一致"))],
+        ),
+    )
+
+
 class RegisterForm(PortalForm):
     real_name = StringField(
         _l("真实姓名"),
@@ -77,15 +92,7 @@ class RegisterForm(PortalForm):
     )
     mobile = MobileField(_l("手机号码"), validators=[DataRequired(_l("请输入手机号码")), mobile_format])
     sms_code = sms_code_field()
-    password = PasswordField(
-        _l("设置密码"),
-        validators=[DataRequired(_l("请设置密码")), Length(max=128, message=_l("密码不能超过128个字符"))],
-        description=_l("至少8位，混合使用字母、数字或符号，不能包含身份证号或手机号"),
-    )
-    password_confirm = PasswordField(
-        _l("确认密码"),
-        validators=[DataRequired(_l("请再次输入密码")), EqualTo("password", _l("两次输入的密码不一致"))],
-    )
+    password, password_confirm = new_password_fields(_l("设置密码"), _l("请设置密码"), _l("确认密码"))
 
     def validate_password(self, field) -> None:
         problems = password_problems(
@@ -137,15 +144,7 @@ class ResetPasswordForm(PortalForm):
         _l("注册时使用的手机号码"), validators=[DataRequired(_l("请输入手机号码")), mobile_format]
     )
     sms_code = sms_code_field()
-    password = PasswordField(
-        _l("新密码"),
-        validators=[DataRequired(_l("请设置新密码")), Length(max=128, message=_l("密码不能超过128个字符"))],
-        description=_l("至少8位，混合使用字母、数字或符号，不能包含身份证号或手机号"),
-    )
-    password_confirm = PasswordField(
-        _l("确认新密码"),
-        validators=[DataRequired(_l("请再次输入新密码")), EqualTo("password", _l("两次输入的密码不一致"))],
-    )
+    password, password_confirm = new_password_fields(_l("新密码"), _l("请设置新密码"), _l("确认新密码"))
 
 
 class LogoutForm(PortalForm):

@@ -467,10 +467,14 @@ def _cross_checks(chk: _Checker, units: list[dict], items: list[dict], bundles: 
 # Applying ---------------------------------------------------------------------------------------
 
 
-def load(path: str | Path) -> LoadResult:
-    """Validate then upsert everything under ``path`` in the current transaction (caller commits)."""
+def load(path: str | Path, *, only_missing: bool = False) -> LoadResult:
+    """Validate then upsert everything under ``path`` in the current transaction (caller commits).
+
+    ``only_missing`` (the demo loader, run by every ``make run``): create what does not exist yet and
+    leave every existing unit, item and bundle as it is — an admin's published edit is never reverted.
+    """
     data = validate(read_files(path))
-    return apply(data)
+    return apply(data, only_missing=only_missing)
 
 
 def ensure_categories() -> dict[str, Category]:
@@ -487,12 +491,12 @@ def ensure_categories() -> dict[str, Category]:
     return existing
 
 
-def apply(data: dict[str, list[dict[str, Any]]]) -> LoadResult:
+def apply(data: dict[str, list[dict[str, Any]]], *, only_missing: bool = False) -> LoadResult:
     result = LoadResult()
     categories = ensure_categories()
-    _apply_units(data["units"], result)
-    items_by_code = _apply_items(data["items"], categories, result)
-    _apply_bundles(data["bundles"], items_by_code, result)
+    _apply_units(data["units"], result, only_missing)
+    items_by_code = _apply_items(data["items"], categories, result, only_missing)
+    _apply_bundles(data["bundles"], items_by_code, result, only_missing)
     if result.changed:
         bump_revision()
         audit.record(
@@ -507,7 +511,7 @@ def apply(data: dict[str, list[dict[str, Any]]]) -> LoadResult:
     return result
 
 
-def _apply_units(units: list[dict], result: LoadResult) -> None:
+def _apply_units(units: list[dict], result: LoadResult, only_missing: bool = False) -> None:
     existing = {u.code: u for u in db.session.scalars(select(Unit))}
     fields = ("name", "kind", "district", "address", "phone", "hours")
     for rec in units:
@@ -517,6 +521,8 @@ def _apply_units(units: list[dict], result: LoadResult) -> None:
             db.session.add(unit)
             existing[rec["code"]] = unit
             result.units["created"] += 1
+        elif only_missing:
+            result.units["unchanged"] += 1
         elif any(getattr(unit, f) != rec[f] for f in fields):
             for f in fields:
                 setattr(unit, f, rec[f])
@@ -526,13 +532,15 @@ def _apply_units(units: list[dict], result: LoadResult) -> None:
     db.session.flush()
     for rec in units:
         parent_id = existing[rec["parent"]].id if rec["parent"] else None
+        if only_missing and existing[rec["code"]].parent_id is not None:
+            continue
         if existing[rec["code"]].parent_id != parent_id:
             existing[rec["code"]].parent_id = parent_id
     db.session.flush()
 
 
 def _apply_items(
-    items: list[dict], categories: dict[str, Category], result: LoadResult
+    items: list[dict], categories: dict[str, Category], result: LoadResult, only_missing: bool = False
 ) -> dict[str, ServiceItem]:
     by_code = {i.code: i for i in db.session.scalars(select(ServiceItem))}
     published = {
@@ -555,7 +563,7 @@ def _apply_items(
             result.items["created"] += 1
         else:
             current = published.get(item.id)
-            if (
+            if only_missing or (
                 current is not None
                 and current.source_hash == rec["_hash"]
                 and item.status == ItemStatus.PUBLISHED
@@ -626,11 +634,13 @@ def build_version(rec: dict[str, Any], categories: dict[str, Category], *, numbe
     return version
 
 
-def _apply_bundles(bundles: list[dict], items_by_code: dict[str, ServiceItem], result: LoadResult) -> None:
+def _apply_bundles(
+    bundles: list[dict], items_by_code: dict[str, ServiceItem], result: LoadResult, only_missing: bool = False
+) -> None:
     existing = {b.code: b for b in db.session.scalars(select(Bundle))}
     for rec in bundles:
         bundle = existing.get(rec["code"])
-        if bundle is not None and bundle.source_hash == rec["_hash"]:
+        if bundle is not None and (only_missing or bundle.source_hash == rec["_hash"]):
             result.bundles["unchanged"] += 1
             continue
         if bundle is None:

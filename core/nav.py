@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +16,20 @@ class NavLink:
     label: object  # a lazy gettext string
     roles: frozenset[str] | None  # None: everybody; empty: any logged-in user
     values: dict[str, Any] = field(default_factory=dict)
+    #: A count shown beside the link (unread messages), asked only when the link is shown.
+    badge: Callable[[], int] | None = None
 
 
-def add_nav(app: Flask, endpoint: str, label: object, roles: set[str] | None = None, **values: Any) -> None:
+def add_nav(
+    app: Flask,
+    endpoint: str,
+    label: object,
+    roles: set[str] | None = None,
+    badge: Callable[[], int] | None = None,
+    **values: Any,
+) -> None:
     app.extensions.setdefault("portal_nav", []).append(
-        NavLink(endpoint, label, frozenset(roles) if roles is not None else None, values)
+        NavLink(endpoint, label, frozenset(roles) if roles is not None else None, values, badge)
     )
 
 
@@ -31,10 +41,10 @@ def _visible(link: NavLink) -> bool:
     return not link.roles or current_user.role_value in link.roles
 
 
-def nav_links() -> list[tuple[str, object]]:
-    """(url, label) for every link the current user may follow."""
+def nav_links() -> list[tuple[str, object, int]]:
+    """(url, label, badge count) for every link the current user may follow."""
     return [
-        (url_for(link.endpoint, **link.values), link.label)
+        (url_for(link.endpoint, **link.values), link.label, link.badge() if link.badge else 0)
         for link in current_app.extensions.get("portal_nav", [])
         if _visible(link)
     ]

@@ -51,7 +51,7 @@ def ensure_demo_rules() -> int:
 def demo_load() -> None:
     """Load the demo catalog, accounts and routing rules (idempotent) and print the logins."""
     try:
-        result = load(DEMO_DATA)
+        result = load(DEMO_DATA, only_missing=True)  # never revert what an admin published
     except CatalogError as exc:
         db.session.rollback()
         for problem in exc.problems:

@@ -109,8 +109,10 @@ TABLE: dict[tuple[str, str], Row] = {
             ("GET", "/applications/<int:application_id>/review", "/applications/999999/review", None),
             ("POST", "/applications/<int:application_id>/submit", "/applications/999999/submit", {}),
             ("GET", "/applications/<int:application_id>/done", "/applications/999999/done", None),
+            ("GET", "/applications/<int:application_id>/withdraw", "/applications/999999/withdraw", None),
             ("POST", "/applications/<int:application_id>/withdraw", "/applications/999999/withdraw", {}),
             ("POST", "/applications/<int:application_id>/correction", "/applications/999999/correction", {}),
+            ("GET", "/me/wallet/<int:wallet_id>/delete", "/me/wallet/999999/delete", None),
             ("POST", "/me/wallet/<int:wallet_id>/delete", "/me/wallet/999999/delete", {}),
             ("POST", "/applications/<int:application_id>/principal", "/applications/999999/principal", {}),
             (

@@ -9,6 +9,7 @@ session's ``after_rollback`` hook deletes them, so a file and its row exist toge
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -605,6 +606,88 @@ def withdraw(app: Application, actor: User, reason: str = "") -> None:
     transition(app, Action.WITHDRAW, actor, note=reason)
     if app.reference:
         notify(app, "withdrawn", reference=app.reference)
+
+
+@dataclass(frozen=True)
+class CorrectionAsk:
+    """One thing the clerk's correction request asked for, with the clerk's words.
+
+    ``kind`` is ``document`` (answered by a new upload for requirement ``position``), ``field`` (a new
+    value for form field ``key``) or ``other`` (a written reply)."""
+
+    target: str
+    note: str
+    kind: str
+    position: int | None = None
+    key: str | None = None
+
+
+class IncompleteCorrection(DomainError):
+    """Some of what the correction asked for has no answer yet; ``missing`` lists it."""
+
+    def __init__(self, missing: list[CorrectionAsk]) -> None:
+        super().__init__(N_("补正还不完整，请逐项补充后再提交。"))
+        self.missing = missing
+
+
+def correction_event(app: Application) -> StatusEvent | None:
+    """The correction request now open (the latest event that asked for one)."""
+    return next((e for e in reversed(app.events) if e.to_state == State.CORRECTION_REQUESTED), None)
+
+
+def correction_asks(app: Application, guide: Guide) -> list[CorrectionAsk]:
+    """What the open correction request asked for, each matched to a document or a form field."""
+    event = correction_event(app)
+    items = (event.details or {}).get("items", []) if event is not None else []
+    docs = {d.name: d for d in guide.to_bring}
+    fields = {f.label: f for f in guide.fields}
+    asks = []
+    for i in items:
+        target, note = str(i.get("target", "")), str(i.get("note", ""))
+        if target in docs:
+            asks.append(CorrectionAsk(target, note, "document", position=docs[target].position))
+        elif target in fields:
+            asks.append(CorrectionAsk(target, note, "field", key=fields[target].key))
+        else:
+            asks.append(CorrectionAsk(target, note, "other"))
+    return asks
+
+
+def answer_correction(app: Application, actor: User, guide: Guide, replies: Mapping[str, str]) -> None:
+    """Resubmit an answer to a correction request — only when every item asked for has its answer: a
+    new upload for each document (made since the request), a value for each field, a reply for anything
+    else. Field values are stored; written replies go on the status event. Raises
+    :class:`IncompleteCorrection` listing what is missing (uploads already made are kept by the caller's
+    commit) and :class:`InvalidTransition` when the application is not waiting for a correction."""
+    event = correction_event(app)
+    asks = correction_asks(app, guide)
+    since = event.at if event is not None else None
+    fresh = {
+        d.requirement for d in app.documents if d.for_correction and (since is None or d.created_at >= since)
+    }
+    missing = []
+    data = dict(app.form_data or {})
+    written = {}
+    for ask in asks:
+        reply = (replies.get(ask.target) or "").strip()
+        if ask.kind == "document" and ask.position not in fresh:
+            missing.append(ask)
+        elif ask.kind == "field":
+            if not reply:
+                missing.append(ask)
+            else:
+                data[ask.key] = reply[:2000]
+        elif ask.kind == "other":
+            if not reply:
+                missing.append(ask)
+            else:
+                written[ask.target] = reply[:500]
+    if missing:
+        raise IncompleteCorrection(missing)
+    app.form_data = data
+    resubmit(app, actor)
+    if written:
+        app.events[-1].details = {"replies": written}
 
 
 def resubmit(app: Application, actor: User) -> None:

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from applications.documents.uploads import MAX_BYTES, UploadRejected, clean_upload
-from applications.models import Application, ApplicationDocument, WalletDocument
+from applications.models import Application, ApplicationDocument, TrustLevel, WalletDocument
+from applications.notify.inbox import mark_read
 from applications.submission import operations as ops
 from applications.submission.forms import ActionForm, StartForm, SubmitForm
 from applications.workflow.states import CLOSED, STATE_LABELS, InvalidTransition, State
@@ -22,7 +23,7 @@ from catalog.application_form import build_application_form, field_name
 from catalog.guide import build_guide
 from catalog.models import ItemVersion
 from catalog.queries import catalog
-from core.db import db
+from core.db import db, writes_on_get
 from core.downloads import private_download_headers
 from core.errors import DomainError, NotFound
 from core.extensions import limiter
@@ -76,27 +77,7 @@ def _pickup_units(item) -> list[Unit]:
 
 
 def _form_for(app: Application, item, guide, pickup_units: list[Unit], formdata=None):
-    data = {
-        "district": app.district,
-        "contact_mobile": app.contact_mobile,
-        "principal_name": app.principal_name,
-        "principal_id_number": app.principal_id_number,
-        "relationship_to_principal": app.relationship_to_principal,
-        "delivery_method": app.delivery_method,
-        "recipient": (app.delivery_address or {}).get("recipient"),
-        "recipient_mobile": (app.delivery_address or {}).get("mobile"),
-        "mail_district": (app.delivery_address or {}).get("district"),
-        "mail_address": (app.delivery_address or {}).get("address"),
-        "pickup_unit": (app.delivery_address or {}).get("pickup_unit"),
-    }
-    for f in guide.fields:
-        value = (app.form_data or {}).get(f.key)
-        if f.type == "date" and value:
-            try:
-                value = date.fromisoformat(value)
-            except ValueError:
-                value = None
-        data[field_name(f.key)] = value
+    data = ops.form_values(app, guide)
     return build_application_form(
         guide.fields,
         item.delivery,
@@ -381,9 +362,16 @@ def detail(application_id: int):
     app = _own(application_id)
     item = ops.pinned_item(app)
     guide = build_guide(item, app.answers)
-    correction = next((e for e in reversed(app.events) if e.to_state == State.CORRECTION_REQUESTED), None)
+    correction = ops.correction_event(app)
+    asks = ops.correction_asks(app, guide) if app.state == State.CORRECTION_REQUESTED else []
+    since = correction.at if correction is not None else None
+    answered = {
+        d.requirement for d in app.documents if d.for_correction and (since is None or d.created_at >= since)
+    }
     return render_template(
         "applications/detail.html",
+        asks=asks,
+        answered=answered,
         app=app,
         item=item,
         guide=guide,
@@ -396,10 +384,27 @@ def detail(application_id: int):
     )
 
 
-@bp.route("/applications/<int:application_id>/withdraw", methods=["POST"])
+@bp.route("/applications/<int:application_id>/withdraw", methods=["GET", "POST"])
 @citizen_only
 def withdraw(application_id: int):
+    """GET: a page that says what withdrawing does and asks to confirm (works without JavaScript);
+    POST (its button): withdraw."""
     app = _own(application_id)
+    if request.method == "GET":
+        return render_template(
+            "applications/confirm.html",
+            title=_("撤回申请"),
+            heading=_("确定要撤回申请 %(ref)s 吗？", ref=app.reference or _("（草稿）")),
+            consequences=[
+                _("撤回后，该申请不再办理，已暂停的计时不再恢复；如需办理须重新申请。"),
+                _("已上传的材料仍保留在“我的材料”中，下次申请可直接选用。"),
+            ],
+            action=url_for("applications.withdraw", application_id=app.id),
+            confirm=_("确认撤回"),
+            back=url_for("applications.detail", application_id=app.id),
+            reason=True,
+            form=ActionForm(),
+        )
     if ActionForm().validate_on_submit():
         try:
             with transaction():
@@ -421,18 +426,27 @@ def answer_correction(application_id: int):
     item = ops.pinned_item(app)
     guide = build_guide(item, app.answers)
     resubmit = "resubmit" in request.form
+    replies = {k.removeprefix("reply-"): v for k, v in request.form.items() if k.startswith("reply-")}
+    missing: list = []
     try:
         with transaction():
             errors = _take_uploads(app, guide)  # the accepted files are kept even when one is refused
-            if resubmit and not errors:
-                ops.resubmit(app, current_user)
+        if resubmit and not errors:
+            with transaction() as tx:  # what was uploaded above is committed already, and kept
+                ops.answer_correction(app, current_user, guide, replies)
+            if isinstance(tx.error, ops.IncompleteCorrection):
+                missing = tx.error.missing
+            elif tx.error is not None:
+                flash(tx.message, "warning")
     except (InvalidTransition, StaleDataError):
         # not DomainErrors: the helper has rolled back and re-raised them
         flash(_("当前状态不能提交补正，请刷新后查看。"), "warning")
         return redirect(url_for("applications.detail", application_id=app.id))
     for message in errors.values():
         flash(message, "danger")
-    if resubmit and not errors:
+    for ask in missing:
+        flash(_("还缺：%(target)s（%(note)s）", target=ask.target, note=ask.note), "danger")
+    if resubmit and not errors and not missing:
         flash(_("补正材料已提交，请等待审核。"), "success")
     return redirect(url_for("applications.detail", application_id=app.id))
 
@@ -470,9 +484,35 @@ def wallet():
     return render_template("applications/wallet.html", docs=ops.wallet_for(current_user), form=ActionForm())
 
 
-@bp.route("/me/wallet/<int:wallet_id>/delete", methods=["POST"])
+@bp.route("/me/wallet/<int:wallet_id>/delete", methods=["GET", "POST"])
 @citizen_only
 def wallet_delete(wallet_id: int):
+    """GET: confirm first, saying what deleting does (an e-certificate must be applied for again);
+    POST (its button): delete."""
+    if request.method == "GET":
+        doc = db.session.scalar(
+            select(WalletDocument).where(
+                WalletDocument.id == wallet_id, WalletDocument.owner_id == current_user.id
+            )
+        )
+        if doc is None:
+            abort(404)
+        consequences = [_("删除后，下次申请时需要重新上传这份材料。")]
+        if doc.trust_level == TrustLevel.A:
+            consequences.insert(
+                0, _("这是政府部门核发的材料（可信等级 A），删除后无法自行恢复，需要重新申请开具。")
+            )
+        return render_template(
+            "applications/confirm.html",
+            title=_("删除材料"),
+            heading=_("确定要删除“%(name)s”吗？", name=doc.doc_type),
+            consequences=consequences,
+            action=url_for("applications.wallet_delete", wallet_id=wallet_id),
+            confirm=_("确认删除"),
+            back=url_for("applications.wallet"),
+            reason=False,
+            form=ActionForm(),
+        )
     if ActionForm().validate_on_submit():
         with transaction():  # NotFound goes on to the 404 page
             ops.delete_wallet_document(current_user, wallet_id, get_storage())
@@ -503,6 +543,7 @@ def wallet_file(wallet_id: int):
 
 @bp.route("/me/messages")
 @login_required
+@writes_on_get
 def messages():
     rows = db.session.scalars(
         select(OutboxMessage)
@@ -510,4 +551,7 @@ def messages():
         .order_by(OutboxMessage.created_at.desc())
         .limit(100)
     ).all()
-    return render_template("applications/messages.html", rows=rows)
+    new = {m.id for m in rows if m.read_at is None}
+    with transaction():
+        mark_read(current_user.id, sorted(new))  # shown once as new, then read
+    return render_template("applications/messages.html", rows=rows, new=new)

@@ -307,6 +307,9 @@ def update_item(item: ServiceItem, values: dict[str, Any]) -> ItemVersion:
         old, new = getattr(draft, key), values[key]
         if key == "fee":
             new = Decimal(new or 0).quantize(Decimal("0.01"))
+        if key == "delivery":  # keep the order the item had: a save that changes nothing changes nothing
+            kept = [d for d in (old or []) if d in new]
+            new = kept + [d for d in new if d not in kept]
         if _plain(old) != _plain(new):
             before[key], after[key] = _plain(old), _plain(new)
             setattr(draft, key, new)

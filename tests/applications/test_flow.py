@@ -354,6 +354,46 @@ def test_correction_answered_in_place(app, citizen_client, citizen):
         assert [e.action for e in row.events][-2:] == ["request_correction", "resubmit"]
 
 
+def test_an_empty_or_partial_correction_answer_is_not_a_resubmission(app, citizen_client):
+    """Issue 17, item 1: 提交补正 with nothing chosen used to resubmit and burn the one correction."""
+    aid = submitted(citizen_client)
+    clerk = make_account(app, "clerk")
+    asks = [
+        {"target": "近期免冠照片", "note": "照片背景须为白色"},
+        {"target": "现居住地址", "note": "请写到门牌号"},
+    ]
+    with app.app_context():
+        ops.request_correction(db.session.get(Application, aid), db.session.get(User, clerk.id), asks)
+        db.session.commit()
+    detail = citizen_client.get(f"/applications/{aid}").text
+    assert detail.count('data-testid="ask"') == 2 and "请写到门牌号" in detail
+    # nothing at all: refused, each missing item named
+    page = citizen_client.post(
+        f"/applications/{aid}/correction", data={"resubmit": "1"}, follow_redirects=True
+    ).text
+    assert "还缺：近期免冠照片" in page and "还缺：现居住地址" in page
+    assert _app_row(app, aid).state == State.CORRECTION_REQUESTED
+    # the photo only: it is kept, the address is still missing
+    page = citizen_client.post(
+        f"/applications/{aid}/correction",
+        data={f"doc-{PHOTO_DOC}": (io.BytesIO(jpeg(color="white")), "白底照片.jpg"), "resubmit": "1"},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    ).text
+    assert (
+        "还缺：现居住地址" in page and "还缺：近期免冠照片" not in page and 'data-testid="ask-done"' in page
+    )
+    assert _app_row(app, aid).state == State.CORRECTION_REQUESTED
+    # the address too: now it goes back to the unit, with the new value stored
+    citizen_client.post(
+        f"/applications/{aid}/correction",
+        data={"reply-现居住地址": "江南区滨江路8号3单元501室", "resubmit": "1"},
+    )
+    with app.app_context():
+        row = db.session.get(Application, aid)
+        assert row.state == State.RESUBMITTED and row.form_data["live_address"] == "江南区滨江路8号3单元501室"
+
+
 def test_pages_of_a_submitted_application_redirect_to_its_detail(citizen_client):
     aid = submitted(citizen_client)
     for path in ("form", "documents", "review"):

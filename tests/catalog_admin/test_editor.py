@@ -363,3 +363,21 @@ def test_auditor_reads_the_item_history(small):
     assert page.status_code == 200
     assert "catalog.documents_add" in page.text or "学校在读证明" in page.text
     assert client.get(f"/audit/service_item/{CODE}").status_code == 403
+
+
+def test_saving_without_changes_keeps_the_delivery_order_and_writes_no_audit_row(small):
+    """Every save used to reorder 送达方式 (the form lists them in its own order): diff and audit noise."""
+    with small.app_context():
+        v = ops.working_version(ops.get_item(CODE))
+        v.delivery = ["ecert", "mail"]  # not the form's order
+        db.session.commit()
+    client = admin_client(small)
+    data = item_form_data(small, CODE, delivery=["mail", "ecert"])  # as the browser posts the checkboxes
+    assert client.post(f"/admin/catalog/items/{CODE}", data=data).status_code == 302
+    with small.app_context():
+        assert ops.working_version(ops.get_item(CODE)).delivery == ["ecert", "mail"]
+        assert not db.session.scalar(select(func.count()).where(AuditLog.action == "catalog.item_update"))
+    data = item_form_data(small, CODE, delivery=["mail", "counter", "ecert"])
+    client.post(f"/admin/catalog/items/{CODE}", data=data)
+    with small.app_context():
+        assert ops.working_version(ops.get_item(CODE)).delivery == ["ecert", "mail", "counter"]
