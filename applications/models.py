@@ -127,9 +127,9 @@ class Application(db.Model):
             postgresql_where=text("approving_unit_id IS NOT NULL"),
             sqlite_where=text("approving_unit_id IS NOT NULL"),
         ),
-        # The open tabs (clerk._open_page), one ordered range per accepting unit and one per approving
+        # The open tabs (clerk.queues._open_page), one ordered range per accepting unit and one per approving
         # unit, in the queues' order; the columns the tabs filter on are carried along (INCLUDE, PostgreSQL)
-        # so the tab counts (clerk._counts_statement) are index-only scans.
+        # so the tab counts (clerk.queues._counts_statement) are index-only scans.
         Index(
             "ix_applications_open",
             "unit_id",
@@ -160,7 +160,7 @@ class Application(db.Model):
             sqlite_where=text("state IN ('submitted', 'resubmitted') AND claimed_by_id IS NULL"),
         ),
         # 已办结 newest completion first, keyset on (completed_at, id), read backwards: one ordered range
-        # per accepting unit and one per approving unit (clerk._done_page), and the capped count
+        # per accepting unit and one per approving unit (clerk.queues._done_page), and the capped count
         Index(
             "ix_applications_unit_done",
             "unit_id",

@@ -392,6 +392,7 @@ def _profile_in_app(username: str, explain: bool) -> list[dict]:
     from sqlalchemy import event, select
 
     from applications.clerk import operations as ops
+    from applications.clerk import queues
     from auth.models import User
     from core.db import db
     from portal import create_app
@@ -413,19 +414,19 @@ def _profile_in_app(username: str, explain: bool) -> list[dict]:
         event.listen(engine, "before_cursor_execute", capture)
         try:
             label[0] = "queue page (30 rows)"
-            ops.queue_page(user, "pending", today=today)
+            queues.queue_page(user, "pending", today=today)
             label[0] = "count"
-            ops.queue_counts(user, today)
+            queues.queue_counts(user, today)
             label[0] = "已办结 page 1"
-            rows = ops.queue_page(user, "done", today=today)
+            rows = queues.queue_page(user, "done", today=today)
             label[0] = "setup"
             for _page in range(32):  # keyset pages: the 34th starts after 990 rows
-                after = ops.parse_queue_cursor("done", ops.queue_cursor("done", rows[-1]))
-                rows = ops.queue_page(user, "done", after=after, today=today) if rows else []
+                after = queues.parse_queue_cursor("done", queues.queue_cursor("done", rows[-1]))
+                rows = queues.queue_page(user, "done", after=after, today=today) if rows else []
             label[0] = "已办结 page 34"
             if rows:
-                after = ops.parse_queue_cursor("done", ops.queue_cursor("done", rows[-1]))
-                ops.queue_page(user, "done", after=after, today=today)
+                after = queues.parse_queue_cursor("done", queues.queue_cursor("done", rows[-1]))
+                queues.queue_page(user, "done", after=after, today=today)
             label[0] = "claim-next"
             ops.claim_next(user)
             db.session.flush()

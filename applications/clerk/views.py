@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from applications.clerk import operations as ops
+from applications.clerk import queues
 from applications.clerk.forms import (
     ApproveForm,
     NotAcceptForm,
@@ -28,12 +29,14 @@ from applications.clerk.forms import (
 )
 from applications.documents.uploads import UploadRejected, clean_upload
 from applications.models import Application, ApplicationDocument, RoutingRule
+from applications.ratings import operations as rating_ops
 from applications.submission.operations import pinned_item
+from applications.workflow import rules as rules_ops
 from applications.workflow.states import STATE_LABELS, InvalidTransition, allowed_actions
 from auth.models import Role, Unit, User
 from auth.policies import role_required
 from catalog.guide import build_guide
-from catalog.models import Category, ServiceItem
+from catalog.models import Category
 from catalog.queries import catalog
 from core import audit
 from core.clock import SHANGHAI, local_today
@@ -79,7 +82,7 @@ PAGE = 30  # rows on a queue page
 @staff_only
 def queue():
     tab = request.args.get("tab", "pending")
-    if tab not in ops.TABS:
+    if tab not in queues.TABS:
         tab = "pending"
     form = QueueFilterForm(request.args)
     snap = catalog()
@@ -96,26 +99,31 @@ def queue():
             "reference": form.ref.data or None,
         }
     cursor = request.args.get("after", "")
-    after = ops.parse_queue_cursor(tab, cursor) if cursor else None
+    after = queues.parse_queue_cursor(tab, cursor) if cursor else None
     # one row more than a page shows: 下一页 only when there is a next page, never an empty last one
-    rows = ops.queue_page(current_user, tab, after=after, filters=filters, today=_today(), per_page=PAGE + 1)
+    rows = queues.queue_page(
+        current_user, tab, after=after, filters=filters, today=_today(), per_page=PAGE + 1
+    )
     rows, more = rows[:PAGE], len(rows) > PAGE
-    next_cursor = ops.queue_cursor(tab, rows[-1]) if more else None
+    next_cursor = queues.queue_cursor(tab, rows[-1]) if more else None
     names = {i.id: i.name for i in snap.items.values()}
     return render_template(
         "clerk/queue.html",
         tab=tab,
         rows=rows,
-        counts=ops.queue_counts(current_user, _today()),
+        counts=queues.queue_counts(current_user, _today()),
         form=form,
         names=names,
-        holders=ops.holder_names(current_user, rows),
+        holders=queues.holder_names(current_user, rows),
         # once per page rather than once per row: the row link's prefix and the translated labels
         detail_prefix=url_for("clerk.detail", application_id=0).removesuffix("0"),
         state_labels={state: _(label) for state, label in STATE_LABELS.items()},
         channel_labels={"counter": _("窗口"), "online": _("网上")},
         tab_labels=TAB_LABELS,
         signoffs=ops.pending_signoffs(current_user) if current_user.role == Role.UNIT_LEAD else [],
+        follow_ups=rating_ops.open_follow_up_counts(current_user, today=_today())
+        if current_user.role == Role.UNIT_LEAD
+        else None,
         next_url=url_for("clerk.queue", **{**request.args.to_dict(), "tab": tab, "after": next_cursor})
         if next_cursor
         else None,
@@ -560,10 +568,8 @@ def _rule_form(formdata=None) -> RoutingRuleForm:
 def rules():
     form = _rule_form(request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate_on_submit():
-        if form.item.data and not db.session.get(ServiceItem, int(form.item.data)):
-            form.item.errors = [_("事项不存在")]
-        else:
-            rule = RoutingRule(
+        with transaction(form) as tx:
+            rules_ops.create_rule(
                 position=form.position.data,
                 item_id=int(form.item.data) if form.item.data else None,
                 category_id=int(form.category.data) if form.category.data else None,
@@ -572,21 +578,7 @@ def rules():
                 approving_unit_id=int(form.approving_unit.data) if form.approving_unit.data else None,
                 note=form.note.data or "",
             )
-            with transaction():
-                db.session.add(rule)
-                db.session.flush()
-                audit.record(
-                    "routing.rule_create",
-                    object_type="routing_rule",
-                    object_id=rule.id,
-                    details={
-                        "position": rule.position,
-                        "item": rule.item_id,
-                        "category": rule.category_id,
-                        "district": rule.district,
-                        "unit": rule.unit_id,
-                    },
-                )
+        if tx.ok:
             flash(_("规则已添加。"), "success")
             return redirect(url_for("routing_admin.rules"))
     rows = db.session.scalars(
@@ -600,17 +592,9 @@ def rules():
 @admin_bp.route("/<int:rule_id>/toggle", methods=["POST"])
 @role_required(Role.ADMIN)
 def toggle(rule_id: int):
-    rule = db.session.get(RoutingRule, rule_id)
-    if rule is None:
+    if db.session.get(RoutingRule, rule_id) is None:
         abort(404)
     if SimpleForm().validate_on_submit():
         with transaction():
-            before = rule.active
-            rule.active = not rule.active
-            audit.record(
-                "routing.rule_toggle",
-                object_type="routing_rule",
-                object_id=rule.id,
-                details={"before": before, "after": rule.active},
-            )
+            rules_ops.toggle_rule(rule_id)
     return redirect(url_for("routing_admin.rules"))

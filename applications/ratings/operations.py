@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import case, exists, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from applications.models import Application
@@ -255,6 +255,16 @@ def follow_ups_for(
         .limit(500)
     ).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def open_follow_up_counts(user: User, *, today: date) -> tuple[int, int]:
+    """(open, overdue) 差评 follow-ups of the lead's units, for the lead's 工作台."""
+    ids = lead_unit_ids(user) or [-1]
+    is_open = and_(RatingFollowUp.unit_id.in_(ids), RatingFollowUp.status == FollowUpStatus.OPEN)
+    total, late = db.session.execute(
+        select(func.count(), func.count().filter(RatingFollowUp.due_on < today)).where(is_open)
+    ).one()
+    return int(total or 0), int(late or 0)
 
 
 def get_follow_up_for_lead(user: User, follow_up_id: int) -> RatingFollowUp:

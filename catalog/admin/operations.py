@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from auth.models import Unit, UnitKind
 from catalog.admin.checks import OtherItem, Problem, publish_problems
 from catalog.admin.io import money, version_record
 from catalog.loader import _canonical_hash, bump_revision
@@ -36,6 +37,7 @@ from catalog.search import build_entry, search_text
 from core import audit
 from core.db import db, utcnow
 from core.errors import DomainError, FieldError
+from core.i18n import N_
 from core.workdays.models import CalendarOverride
 
 PARTS = ("documents", "situations", "fields")
@@ -656,3 +658,54 @@ def delete_calendar_override(override_id: int) -> None:
         object_id=day.isoformat(),
         details={"before": before, "after": None},
     )
+
+
+# Units ------------------------------------------------------------------------------------------
+
+UNIT_FIELDS = ("name", "district", "parent_id", "address", "phone", "hours")
+
+
+def create_unit(code: str, kind: UnitKind, values: dict) -> Unit:
+    """Add a unit (counter hall, police station …); audited, the catalog revision bumped.
+    Raises :class:`FieldError` for a code in use or a parent that does not exist."""
+    if db.session.scalar(select(Unit.id).where(Unit.code == code)):
+        raise FieldError("code", N_("该单位编码已存在"))
+    unit = Unit(code=code, kind=kind, **{f: values.get(f) for f in UNIT_FIELDS})
+    db.session.add(unit)
+    db.session.flush()
+    audit.record(
+        "unit.create",
+        object_type="unit",
+        object_id=unit.code,
+        details={"after": {"kind": kind.value, **{f: values.get(f) for f in UNIT_FIELDS}}},
+    )
+    bump_revision()
+    return unit
+
+
+def update_unit(unit: Unit, values: dict) -> None:
+    """Change a unit's name, district, parent and contact details (code and kind are fixed once
+    created); audited when anything changed. Raises :class:`FieldError` when the parent would make
+    a cycle (the unit itself or one of its own subunits)."""
+    if _creates_cycle(unit, values.get("parent_id")):
+        raise FieldError("parent", N_("上级单位不能是本单位或其下级单位"))
+    before = {f: getattr(unit, f) for f in UNIT_FIELDS}
+    for f in UNIT_FIELDS:
+        setattr(unit, f, values.get(f))
+    after = {f: getattr(unit, f) for f in UNIT_FIELDS}
+    if before != after:
+        db.session.flush()
+        audit.record(
+            "unit.update", object_type="unit", object_id=unit.code, details={"before": before, "after": after}
+        )
+        bump_revision()
+
+
+def _creates_cycle(unit: Unit, parent_id: int | None) -> bool:
+    seen = {unit.id}
+    while parent_id is not None:
+        if parent_id in seen:
+            return True
+        seen.add(parent_id)
+        parent_id = db.session.scalar(select(Unit.parent_id).where(Unit.id == parent_id))
+    return False

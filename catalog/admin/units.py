@@ -17,10 +17,9 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from auth.models import Role, Unit, UnitKind
 from auth.policies import role_required
+from catalog.admin import operations as ops
 from catalog.districts import district_choices
 from catalog.labels import LABELS
-from catalog.loader import bump_revision
-from core import audit
 from core.db import db
 from core.forms import PortalForm, strip
 from core.transaction import transaction
@@ -28,7 +27,6 @@ from core.transaction import transaction
 bp = Blueprint("units_admin", __name__, url_prefix="/admin/units")
 admin_only = role_required(Role.ADMIN)
 DISTRICTS = district_choices(_l("全市（不分辖区）"))
-FIELDS = ("name", "district", "parent_id", "address", "phone", "hours")
 
 
 class UnitForm(PortalForm):
@@ -83,16 +81,6 @@ def _values(form: UnitForm) -> dict:
     }
 
 
-def _creates_cycle(unit: Unit, parent_id: int | None) -> bool:
-    seen = {unit.id}
-    while parent_id is not None:
-        if parent_id in seen:
-            return True
-        seen.add(parent_id)
-        parent_id = db.session.scalar(select(Unit.parent_id).where(Unit.id == parent_id))
-    return False
-
-
 @bp.route("/")
 @admin_only
 def units():
@@ -105,20 +93,9 @@ def units():
 def new_unit():
     form = _form(None, request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate_on_submit():
-        if db.session.scalar(select(Unit.id).where(Unit.code == form.code.data)):
-            form.code.errors = [*form.code.errors, _("该单位编码已存在")]
-        else:
-            with transaction():
-                unit = Unit(code=form.code.data, kind=UnitKind(form.kind.data), **_values(form))
-                db.session.add(unit)
-                db.session.flush()
-                audit.record(
-                    "unit.create",
-                    object_type="unit",
-                    object_id=unit.code,
-                    details={"after": {"kind": unit.kind.value, **_values(form)}},
-                )
-                bump_revision()
+        with transaction(form) as tx:
+            ops.create_unit(form.code.data, UnitKind(form.kind.data), _values(form))
+        if tx.ok:
             flash(_("单位已添加。"), "success")
             return redirect(url_for("units_admin.units"))
     status = 422 if request.method == "POST" else 200
@@ -134,23 +111,9 @@ def edit_unit(code: str):
     form = _form(unit, request.form if request.method == "POST" else None)
     form.code.data, form.kind.data = unit.code, unit.kind.value  # fixed once created
     if request.method == "POST" and form.validate_on_submit():
-        values = _values(form)
-        if _creates_cycle(unit, values["parent_id"]):
-            form.parent.errors = [*form.parent.errors, _("上级单位不能是本单位或其下级单位")]
-        else:
-            with transaction():
-                before = {f: getattr(unit, f) for f in FIELDS}
-                for f, v in values.items():
-                    setattr(unit, f, v)
-                after = {f: getattr(unit, f) for f in FIELDS}
-                if before != after:
-                    audit.record(
-                        "unit.update",
-                        object_type="unit",
-                        object_id=unit.code,
-                        details={"before": before, "after": after},
-                    )
-                    bump_revision()
+        with transaction(form) as tx:
+            ops.update_unit(unit, _values(form))
+        if tx.ok:
             flash(_("单位信息已保存。"), "success")
             return redirect(url_for("units_admin.units"))
     status = 422 if request.method == "POST" else 200

@@ -18,6 +18,7 @@ from catalog.admin import forms as F
 from catalog.admin import operations as ops
 from catalog.admin.diff import diff_records
 from catalog.admin.io import CatalogError, export_xlsx, export_yaml, import_text
+from catalog.admin.queries import admin_items
 from catalog.application_form import build_application_form
 from catalog.guide import build_guide
 from catalog.models import (
@@ -27,7 +28,6 @@ from catalog.models import (
     ItemStatus,
     ItemVersion,
     ServiceItem,
-    VersionState,
 )
 from catalog.queries import CategoryView, version_view
 from core.clock import local_today
@@ -77,33 +77,9 @@ def items():
     status = request.args.get("status", "")
     depth = request.args.get("depth", type=int)
     has_draft = request.args.get("draft", "")
-    rows = db.session.execute(
-        select(ServiceItem, ItemVersion)
-        .join(ItemVersion, ItemVersion.item_id == ServiceItem.id)
-        .options(selectinload(ServiceItem.versions))
-        .order_by(ServiceItem.code, ItemVersion.version)
-    ).all()
-    latest: dict[int, tuple[ServiceItem, ItemVersion]] = {}
-    for item, version in rows:  # the working version: draft, else published, else latest
-        cur = latest.get(item.id)
-        rank = {VersionState.DRAFT: 2, VersionState.PUBLISHED: 1}.get(version.state, 0)
-        if cur is None or rank >= {VersionState.DRAFT: 2, VersionState.PUBLISHED: 1}.get(cur[1].state, 0):
-            latest[item.id] = (item, version)
+    q = q.replace("\x00", "")
+    out = admin_items(q=q, category=category, status=status, depth=depth, has_draft=has_draft)
     cats = {c.id: c for c in _categories()}
-    out = []
-    for item, v in latest.values():
-        drafted = any(x.state == VersionState.DRAFT for x in item.versions)
-        if q and q.lower() not in f"{item.code} {v.name} {' '.join(v.aliases or [])}".lower():
-            continue
-        if category and cats[v.category_id].code != category:
-            continue
-        if status and item.status.value != status:
-            continue
-        if depth and v.online_depth != depth:
-            continue
-        if (has_draft == "1" and not drafted) or (has_draft == "0" and drafted):
-            continue
-        out.append(SimpleNamespace(item=item, version=v, category=cats[v.category_id], has_draft=drafted))
     return render_template(
         "admin/items.html",
         rows=out,

@@ -298,6 +298,11 @@ def test_list_and_filters(small):
     assert CODE not in client.get("/admin/catalog/?category=vehicle").text
     assert CODE not in client.get("/admin/catalog/?depth=5").text
     assert CODE not in client.get("/admin/catalog/?status=retired").text
+    # the database filters now: the draft is the working version, text is matched literally
+    undrafted = client.get("/admin/catalog/?draft=0").text
+    assert CODE not in undrafted and "LJ-HJ-002" in undrafted
+    assert CODE in client.get(f"/admin/catalog/?q={CODE.lower()}").text
+    assert "LJ-HJ" not in client.get("/admin/catalog/?q=%25").text  # % is a character, not a wildcard
 
 
 def test_bundle_edit(small):

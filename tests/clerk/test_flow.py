@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 import applications.workflow.clock
-from applications.clerk import operations as ops
+from applications.clerk import queues
 from applications.clerk.views import _today
 from applications.models import (
     Application,
@@ -412,8 +412,8 @@ def test_transfer_moves_it_to_the_other_units_queue(world):
     with app.app_context():
         a = _get(app, aid)
         assert a.unit_id == unit("LJ-PS-DC-02").id and a.claimed_by_id is None
-        assert [x.id for x in ops.queue_page(user("clerk_ps_dc_02"), "pending")] == [aid]
-        assert ops.queue_page(user("clerk_ps_dc_01"), "pending") == []
+        assert [x.id for x in queues.queue_page(user("clerk_ps_dc_02"), "pending")] == [aid]
+        assert queues.queue_page(user("clerk_ps_dc_01"), "pending") == []
         assert "application.transfer" in _audit_actions(aid)
     other = world.test_client()
     login_staff(other, "clerk_ps_dc_02")

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from applications.clerk import operations as ops
+from applications.clerk import queues
 from applications.clerk.views import _today
 from applications.models import ApplicationDocument
 from applications.workflow.states import State
@@ -124,10 +125,10 @@ def test_another_units_applications_are_404_everywhere(world, viewer, own, forei
             code: [db.session.get(Application, aid).reference for aid, _doc in rows]
             for code, rows in seeded.items()
         }
-        counts = ops.queue_counts(user(viewer), _today())
+        counts = queues.queue_counts(user(viewer), _today())
     # Y never appears in X's tabs; X's own tabs are not empty (so the check means something).
     shown = set()
-    for tab in ops.TABS:
+    for tab in queues.TABS:
         page = client.get(f"/clerk/?tab={tab}").get_data(as_text=True)
         shown |= set(re.findall(r"LJ\d{14}[0-9A-Z]", page))
         badge = re.search(rf'data-testid="count-{tab}">(\d+)<', page)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from applications.clerk import operations as ops
+from applications.clerk import queues
 from applications.clerk.operations import QUEUE_STATES as QUEUE
 from applications.clerk.views import _today
 from applications.models import Application, Channel
@@ -106,7 +106,7 @@ def test_each_tab_holds_exactly_its_applications_and_the_counts_match(world):
         assert set(got) == refs, tab
         assert len(got) == len(refs), tab
     with app.app_context():
-        assert ops.queue_counts(user("clerk_ps_dc_01"), _today()) == badges
+        assert queues.queue_counts(user("clerk_ps_dc_01"), _today()) == badges
 
 
 def test_filters_by_item_channel_reference_and_local_date(world):
@@ -256,9 +256,11 @@ def test_done_tab_pages_through_the_undated_tail(world):
         dated = [db.session.get(Application, i).reference for i in sorted(ids[:3], reverse=True)]
         undated = [db.session.get(Application, i).reference for i in sorted(ids[3:], reverse=True)]
         clerk = user("clerk_ps_dc_01")
-        first = ops.queue_page(clerk, "done")
-        assert ops.queue_cursor("done", first[-1]) == f"none_{first[-1].id}"
-        second = ops.queue_page(clerk, "done", after=ops.parse_queue_cursor("done", f"none_{first[-1].id}"))
+        first = queues.queue_page(clerk, "done")
+        assert queues.queue_cursor("done", first[-1]) == f"none_{first[-1].id}"
+        second = queues.queue_page(
+            clerk, "done", after=queues.parse_queue_cursor("done", f"none_{first[-1].id}")
+        )
         assert [a.reference for a in first + second] == dated + undated
         assert len(second) == 4
 
@@ -346,18 +348,18 @@ def test_open_tabs_of_a_two_unit_lead_page_in_due_order_across_both_sides_of_eac
             ),
         }
         far = date(9999, 12, 31)
-        counts = ops.queue_counts(lead, today)
+        counts = queues.queue_counts(lead, today)
         for tab, keep in tabs.items():
             expected = [
                 a.id for a in sorted(filter(keep, visible), key=lambda a: (a.promised_due or far, a.id))
             ]
             got, after = [], None
             while True:
-                rows = ops.queue_page(lead, tab, after=after, per_page=4, today=today)
+                rows = queues.queue_page(lead, tab, after=after, per_page=4, today=today)
                 got += [r.id for r in rows]
                 if len(rows) < 4:
                     break
-                after = ops.parse_queue_cursor(tab, ops.queue_cursor(tab, rows[-1]))
+                after = queues.parse_queue_cursor(tab, queues.queue_cursor(tab, rows[-1]))
             assert got == expected, tab
             assert counts[tab] == len(expected), tab
             assert len(expected) >= 3, tab  # the data exercises every tab
@@ -367,12 +369,12 @@ def test_open_tabs_of_a_two_unit_lead_page_in_due_order_across_both_sides_of_eac
             for a in sorted(visible, key=lambda a: (a.promised_due or far, a.id))
             if tabs["pending"](a) and a.channel == Channel.COUNTER
         ]
-        got = ops.queue_page(lead, "pending", filters={"channel": "counter"}, per_page=2, today=today)
-        rest = ops.queue_page(
+        got = queues.queue_page(lead, "pending", filters={"channel": "counter"}, per_page=2, today=today)
+        rest = queues.queue_page(
             lead,
             "pending",
             filters={"channel": "counter"},
-            after=ops.parse_queue_cursor("pending", ops.queue_cursor("pending", got[-1])),
+            after=queues.parse_queue_cursor("pending", queues.queue_cursor("pending", got[-1])),
             per_page=50,
             today=today,
         )

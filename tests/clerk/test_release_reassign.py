@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from applications.clerk import operations as ops
+from applications.clerk import queues
 from applications.models import Application
 from applications.workflow.states import State
 from auth.models import Role
@@ -184,8 +184,8 @@ def test_a_lead_reassigns_only_to_a_clerk_of_the_applications_unit(world, office
     assert reassigned.actor_id == _user_id(app, "lead_dc")
     assert reassigned.details == {"from_user": _user_id(app, HOLDER), "to_user": colleague_id}
     with app.app_context():
-        assert [a.id for a in ops.queue_page(user(COLLEAGUE), "mine")] == [aid]
-        assert ops.queue_page(user(HOLDER), "mine") == []
+        assert [a.id for a in queues.queue_page(user(COLLEAGUE), "mine")] == [aid]
+        assert queues.queue_page(user(HOLDER), "mine") == []
     old = _client(app, HOLDER)
     assert old.post(f"/clerk/applications/{aid}/release").status_code == 302
     assert NOT_HOLDER in _flash(old, aid) and _holder(app, aid) == COLLEAGUE

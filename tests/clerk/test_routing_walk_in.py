@@ -8,6 +8,7 @@ import secrets
 from sqlalchemy import func, select
 
 from applications.clerk import operations as ops
+from applications.clerk import queues
 from applications.models import Application, ApplicationDocument, Channel, RoutingRule
 from applications.submission.operations import start_application, submit
 from applications.submission.reference import is_valid_reference
@@ -100,8 +101,8 @@ def test_an_admin_rule_routes_vehicle_items_from_jiangnan_to_the_branch_office(w
         db.session.commit()
         assert a.unit_id == vo_jn and a.routing_rule.startswith(f"规则#{rule.id}：vehicle × 江南区")
         assert b.unit_id == unit("LJ-VO").id and not b.routing_rule.startswith("规则#")
-        assert [x.id for x in ops.queue_page(user("clerk_vo_jn"), "pending")] == [a.id]
-        assert [x.id for x in ops.queue_page(user("clerk_vo"), "pending")] == [b.id]
+        assert [x.id for x in queues.queue_page(user("clerk_vo_jn"), "pending")] == [a.id]
+        assert [x.id for x in queues.queue_page(user("clerk_vo"), "pending")] == [b.id]
     listing = client.get("/admin/routing/").get_data(as_text=True)
     with app.app_context():
         category_name = db.session.get(Category, vehicle).name
