@@ -72,12 +72,12 @@ def _status(code: int) -> int:
 @bp.route("/catalog/")
 @admin_only
 def items():
-    q = (request.args.get("q") or "").strip()[:50]
-    category = request.args.get("category", "")
-    status = request.args.get("status", "")
+    def arg(name: str, length: int = 50) -> str:
+        # a NUL byte never reaches PostgreSQL (it refuses such text): the filters now run in SQL
+        return (request.args.get(name) or "").replace("\x00", "").strip()[:length]
+
+    q, category, status, has_draft = arg("q"), arg("category", 32), arg("status", 16), arg("draft", 1)
     depth = request.args.get("depth", type=int)
-    has_draft = request.args.get("draft", "")
-    q = q.replace("\x00", "")
     out = admin_items(q=q, category=category, status=status, depth=depth, has_draft=has_draft)
     cats = {c.id: c for c in _categories()}
     return render_template(
