@@ -61,6 +61,8 @@ def test_admin_edits_previews_publishes(admin_server, page, screenshot):
     # break a field, publish is refused with the problem linked to the field
     page.get_by_label("网办深度").select_option("5")
     page.get_by_role("button", name="保存到草稿").click()
+    # the save's page must be there before publishing: a click on the page being replaced is lost
+    expect(page.locator(".alert-success")).to_contain_text("已保存到草稿")
     page.get_by_role("button", name="发布第 2 版").click()
     problems = page.get_by_test_id("publish-problems")
     expect(problems).to_contain_text("★5 全程网办的事项到现场次数应为 0")
@@ -68,6 +70,8 @@ def test_admin_edits_previews_publishes(admin_server, page, screenshot):
     problems.get_by_role("link").first.click()
     page.get_by_label("网办深度").select_option("4")
     page.get_by_role("button", name="保存到草稿").click()
+    # the save's page must be there before publishing: a click on the page being replaced is lost
+    expect(page.locator(".alert-success")).to_contain_text("已保存到草稿")
     page.get_by_role("button", name="发布第 2 版").click()
     expect(page.locator(".alert-success")).to_contain_text("第 2 版已发布")
     screenshot(page, "published")
