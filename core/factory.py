@@ -50,8 +50,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_module.from_env())
     if overrides:
         app.config.update(overrides)
-        if "SECRET_KEY" in overrides:
-            app.config.setdefault("SECRET_KEY_GENERATED", False)
+        if "SECRET_KEY" in overrides:  # a key given by the caller was not made on this machine
             app.config["SECRET_KEY_GENERATED"] = overrides.get("SECRET_KEY_GENERATED", False)
     configure_logging(app.config["LOG_LEVEL"])
     if app.config.get("PAGE_MICROCACHE", True):

@@ -36,7 +36,7 @@ from applications.models import (
     WalletDocument,
 )
 from applications.notify.send import notify, send_to
-from applications.ratings.operations import invite_rating
+from applications.ratings.operations import invite_rating, unit_leads
 from applications.submission.operations import (
     _next_reference,
     route_application,
@@ -321,24 +321,11 @@ def _request_signoff(
         actor=clerk,
         details={"signoff": signoff.id, "reason": reason, "items": items},
     )
-    for lead in unit_leads_of(app.unit_id):
+    for lead in unit_leads(app.unit_id):
         send_to(
             lead.id, "signoff_request", application_id=app.id, reference=app.reference, clerk=clerk.real_name
         )
     return signoff
-
-
-def unit_leads_of(unit_id: int | None) -> list[User]:
-    """The active unit leads of a unit."""
-    if unit_id is None:
-        return []
-    return [
-        u
-        for u in db.session.scalars(
-            select(User).where(User.role == Role.UNIT_LEAD, User.active.is_(True)).order_by(User.id)
-        )
-        if unit_id in unit_ids(u)
-    ]
 
 
 def pending_signoffs(lead: User) -> list[CorrectionSignoff]:
