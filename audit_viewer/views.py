@@ -45,6 +45,7 @@ from core.forms import LocalDateField, PortalForm, strip
 from core.i18n import N_
 from core.masking import mask_text, mask_value
 from core.nav import add_nav
+from core.transaction import commit
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -419,7 +420,7 @@ def export():
     row = audit.record("audit.export", details={"filters": filters.as_args(), "row_cap": EXPORT_ROW_CAP})
     db.session.flush()
     own_id = row.id
-    db.session.commit()
+    commit()
     stmt = filtered(filters).where(AuditLog.id != own_id)  # not the export's own row
     stamp = local_now().strftime("%Y%m%d-%H%M%S")
     return download_response(

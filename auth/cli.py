@@ -13,6 +13,7 @@ from auth.models import Assurance, Role, User
 from auth.population import DatabaseRegister, import_residents, read_csv
 from core.db import db
 from core.errors import DomainError
+from core.transaction import commit
 
 users = AppGroup("users", help="管理工作人员账号")
 demo = AppGroup("demo", help="演示数据")
@@ -78,7 +79,7 @@ def create_user(username: str, real_name: str, role: str, units: tuple[str, ...]
         )
     except DomainError as exc:
         _fail(exc)
-    db.session.commit()
+    commit()
     click.echo(f"created {user.username} ({role})")
 
 
@@ -90,7 +91,7 @@ def disable_user(username: str) -> None:
     if user is None:
         raise click.ClickException(f"no such account: {username}")
     ops.set_active(user, False)
-    db.session.commit()
+    commit()
     click.echo(f"disabled {username}")
 
 
@@ -172,7 +173,7 @@ def ensure_demo_accounts() -> list[tuple[str, str, str]]:
 def demo_accounts() -> None:
     """Create the demo accounts (idempotent) and print the logins."""
     rows = ensure_demo_accounts()
-    db.session.commit()
+    commit()
     click.echo(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
     for login, _password, description in rows:
         click.echo(f"  {login:16} {description}")
@@ -187,7 +188,7 @@ def import_register(path: str) -> None:
     """Load a CSV extract (身份证号码,姓名,辖区[,状态]; UTF-8) into the population register."""
     with open(path, "rb") as fh:
         result = import_residents(read_csv(fh.read()))
-    db.session.commit()
+    commit()
     click.echo(f"added {result.added}, updated {result.updated}, rejected {len(result.rejected or [])}")
     for line in result.rejected or []:
         click.echo(f"  {line}")

@@ -24,7 +24,7 @@ from auth.models import Assurance, User
 from auth.population import default_register
 from core.db import db
 from core.extensions import limiter, login_manager
-from core.transaction import transaction
+from core.transaction import commit, transaction
 
 bp = Blueprint("auth", __name__)
 
@@ -115,7 +115,7 @@ def _code_ok(purpose: str, form) -> bool:
     """Use up the code typed into ``form``; a wrong one is counted (committed) and shown at the field."""
     if verification.consume_code(purpose, form.mobile.data, form.sms_code.data):
         return True
-    db.session.commit()  # keep the try count: five wrong tries kill the code
+    commit()  # keep the try count: five wrong tries kill the code
     form.sms_code.errors = [*form.sms_code.errors, _("验证码错误或已过期，请重新获取")]
     return False
 

@@ -136,6 +136,7 @@ def _create_in_app(todo: list[dict]) -> None:
     from auth.models import User
     from auth.operations import create_staff
     from core.db import db
+    from core.transaction import commit
     from portal import create_app
 
     app = create_app()
@@ -149,7 +150,7 @@ def _create_in_app(todo: list[dict]) -> None:
                     password=p["password"],
                     unit_codes=[p["unit"]],
                 )
-        db.session.commit()
+        commit()
 
 
 # HTTP ---------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from catalog.loader import CatalogError, load
 from core.db import db
+from core.transaction import commit
 
 catalog_cli = AppGroup("catalog", help="服务事项目录")
 DEMO_DATA = Path(__file__).resolve().parent / "data"
@@ -27,7 +28,7 @@ def load_command(path: Path) -> None:
         for problem in exc.problems:
             click.echo(f"  - {problem}", err=True)
         raise SystemExit(1) from exc
-    db.session.commit()
+    commit()
     click.echo(
         "单位 新增{created} 更新{updated} 未变{unchanged}；".format(**result.units)
         + "事项 新增{created} 更新{updated} 未变{unchanged}；".format(**result.items)

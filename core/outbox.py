@@ -61,6 +61,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.db import UTCDateTime, db, utcnow
 from core.masking import mask_mobile, mask_text
 from core.messages import compose
+from core.transaction import commit
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -214,7 +215,7 @@ def reclaim_leases(worker: str, now: datetime | None = None) -> int:
             .values(next_attempt_at=now or utcnow(), leased_by=None)
             .execution_options(synchronize_session=False)
         )
-        db.session.commit()
+        commit()
     except Exception:
         db.session.rollback()
         raise
@@ -313,7 +314,7 @@ def _claim_next(at: datetime, max_attempts: int, postgres: bool, worker: str | N
         if result.rowcount != 1:
             db.session.rollback()
             return _LOST
-        db.session.commit()
+        commit()
     except Exception:
         db.session.rollback()
         raise
@@ -336,7 +337,7 @@ def _mark_sent(claim: _Claim, at: datetime) -> None:
             .values(sms_text="", to_mobile=mask_mobile(claim.mobile or ""))
             .execution_options(synchronize_session=False)
         )
-        db.session.commit()
+        commit()
     except Exception:
         db.session.rollback()
         raise
@@ -361,7 +362,7 @@ def _record_failure(claim: _Claim, exc: Exception, at: datetime, max_attempts: i
             .values(last_error=error, next_attempt_at=next_at)
             .execution_options(synchronize_session=False)
         )
-        db.session.commit()
+        commit()
     except Exception:
         db.session.rollback()
         raise

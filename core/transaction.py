@@ -8,25 +8,57 @@ A view parses its input, then::
         return redirect(...)
     return render_template(..., form=form), 422
 
-The block's end commits. Any exception rolls the session back. A :class:`~core.errors.DomainError`
-(a rule said no) is caught and kept on ``tx.error``: a :class:`~core.errors.FieldError` naming a
-field of ``form`` is shown at that field, any other one among the form's own errors (``form_errors``,
-which the form macro lists above the fields); without a form the caller shows ``tx.message`` itself.
+The block's end commits through :func:`commit`, which first runs the app's *commit steps* — the one
+"after change" step of the house: :mod:`applications.stats` registers the roll-up refresh there, and
+operations say explicitly what they changed (``rollup.changing(app)``), so reading an operation
+tells the whole story and no ORM listener works behind it. CLI commands and the demo simulator
+commit with :func:`commit` too.
+
+Any exception rolls the session back. A :class:`~core.errors.DomainError` (a rule said no) is caught
+and kept on ``tx.error``: a :class:`~core.errors.FieldError` naming a field of ``form`` is shown at
+that field, any other one among the form's own errors (``form_errors``, which the form macro lists
+above the fields); without a form the caller shows ``tx.message`` itself.
 :class:`~core.errors.NotFound` and every other exception are re-raised after the rollback (a 404, or
 a 500 page). Operations never commit; nothing else in a request does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask, current_app, has_app_context
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from core.db import db
 from core.errors import DomainError, FieldError, NotFound
+
+CommitStep = Callable[[Session], None]
+_STEPS = "portal.commit_steps"
+
+
+def add_commit_step(app: Flask, step: CommitStep) -> None:
+    """Run ``step(session)`` before every :func:`commit` of ``app`` (idempotent). A step does the
+    derived writes that the operations of the transaction asked for, in the same transaction; it
+    returns at once when nothing was asked."""
+    steps: list[CommitStep] = app.extensions.setdefault(_STEPS, [])
+    if step not in steps:
+        steps.append(step)
+
+
+def commit(session: Session | None = None) -> None:
+    """Flush, run the commit steps, commit: the one way a request, a command or the simulator commits."""
+    session = session if session is not None else db.session
+    if has_app_context():
+        steps: list[CommitStep] = current_app.extensions.get(_STEPS, [])
+        if steps:
+            session.flush()
+            for step in steps:
+                step(session)
+    session.commit()
 
 
 @dataclass
@@ -50,7 +82,7 @@ def transaction(form: Any = None) -> Iterator[Transaction]:
     tx = Transaction()
     try:
         yield tx
-        db.session.commit()  # inside: a commit that fails (a lost race, the database gone) rolls back too
+        commit()  # inside: a commit that fails (a lost race, the database gone) rolls back too
     except NotFound:
         db.session.rollback()
         raise

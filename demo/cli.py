@@ -14,6 +14,7 @@ from catalog.cli import DEMO_DATA
 from catalog.loader import CatalogError, load
 from catalog.models import Category
 from core.db import db
+from core.transaction import commit
 
 # (category code, district, accepting unit code, note): rules a city would really keep.
 DEMO_RULES = [
@@ -59,7 +60,7 @@ def demo_load() -> None:
         raise SystemExit(1) from exc
     rows = ensure_demo_accounts()
     rules = ensure_demo_rules()
-    db.session.commit()
+    commit()
     click.echo(
         f"演示目录：事项 {sum(result.items.values())} 项（新增 {result.items['created']}，"
         f"更新 {result.items['updated']}）；新增分派规则 {rules} 条"

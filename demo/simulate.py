@@ -64,6 +64,7 @@ from core import audit, clock
 from core.db import db, utcnow
 from core.outbox import OutboxMessage
 from core.storage import Storage, get_storage
+from core.transaction import commit
 from core.workdays.models import load_calendar
 from demo.cli import ensure_demo_rules
 
@@ -577,7 +578,7 @@ class Simulation:
                 continue  # the next step lies in the future: the application stays open
             this_week = _local_date(moment).toordinal() // 7
             if week is not None and this_week != week:
-                db.session.commit()
+                commit()
             week = this_week
             upcoming = self.step(moment, gen)
             if upcoming is not None:
@@ -596,7 +597,7 @@ def simulate(
 
     ensure_demo_accounts()
     ensure_demo_rules()
-    db.session.commit()
+    commit()
     config = current_app.config
     saved = {k: config[k] for k in ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "ARGON2_PARALLELISM")}
     config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=8, ARGON2_PARALLELISM=1)
@@ -608,7 +609,7 @@ def simulate(
             object_type="demo",
             details={"days": days, "per_day": per_day, "seed": seed, "submitted": stats.submitted},
         )
-        db.session.commit()
+        commit()
     except Exception:
         db.session.rollback()
         raise

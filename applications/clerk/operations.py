@@ -37,6 +37,7 @@ from applications.models import (
 )
 from applications.notify.send import notify, send_to
 from applications.ratings.operations import invite_rating, unit_leads
+from applications.stats import rollup
 from applications.submission.operations import (
     _next_reference,
     route_application,
@@ -484,6 +485,7 @@ def transfer(
     if to_unit.id == app.unit_id:
         raise FieldError("to_unit", N_("请选择其他单位"))
     old = app.unit_id
+    rollup.changing(app)  # the accepting unit is a dimension of the statistics
     app.unit_id = to_unit.id
     app.claimed_by_id = None
     app.routing_rule = f"转办：{reason}"[:120]
@@ -529,6 +531,7 @@ def record_visit(
         note=note,
     )
     app.visits.append(visit)
+    rollup.changing(app)  # a visit makes it not zero-visit in the statistics
     db.session.flush()
     audit.record(
         "application.visit",

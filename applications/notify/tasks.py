@@ -26,6 +26,7 @@ from core.outbox import (
     reclaim_leases,
     requeue_failed,
 )
+from core.transaction import commit
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -144,7 +145,7 @@ def register_cli(app: Flask) -> None:
     def requeue(ids: tuple[int, ...], max_attempts: int) -> None:
         """Make messages that gave up after max attempts due again."""
         count = requeue_failed(ids or None, max_attempts=max_attempts)
-        db.session.commit()
+        commit()
         click.echo(f"requeued {count} message(s)")
 
     app.cli.add_command(group)

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from applications.models import Application
 from applications.notify.send import send_to
 from applications.ratings.models import BAD_UP_TO, FollowUpStatus, Rating, RatingFollowUp, RatingLevel
+from applications.stats import rollup
 from applications.workflow.deadlines import add_working_days, local_date
 from applications.workflow.states import COMPLETED, State
 from auth.models import Role, Unit, User, user_units
@@ -153,6 +154,7 @@ def rate(
             db.session.flush()
     except IntegrityError as exc:
         raise AlreadyRated() from exc
+    rollup.changing(app)  # 满意度 and the 改革清单's reasons are in the statistics
     audit.record(
         "rating.create",
         object_type="application",

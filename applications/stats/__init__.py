@@ -13,10 +13,10 @@ def init_stats(app: Flask) -> None:
     (公开数据 for everybody; 统计分析 for unit leads, admins and auditors)."""
     from applications.stats import models as _models  # noqa: F401 - registers the roll-up tables
     from applications.stats import rollup, views
-    from core.db import db
     from core.nav import add_nav
+    from core.transaction import add_commit_step
 
-    rollup.install(db.session)
+    add_commit_step(app, rollup.refresh_marked)
     app.cli.add_command(stats_cli)
     app.register_blueprint(views.bp)
     app.register_blueprint(views.api_bp)
@@ -39,10 +39,11 @@ def rebuild_command(skip_working_days: bool) -> None:
 
     from applications.stats import rollup
     from core.db import db
+    from core.transaction import commit
 
     started = time.perf_counter()
     figures = rollup.rebuild(db.session.connection(), working_days=not skip_working_days)
-    db.session.commit()
+    commit()
     click.echo(
         "roll-ups rebuilt in {:.1f} s: {daily_rows} daily rows, {monthly_rows} monthly rows, "
         "{reason_rows} reason rows, {working_days_changed} durations changed".format(

@@ -11,17 +11,20 @@ application (办理时长, pauses excluded, with the calendar of
 :func:`core.workdays.models.load_calendar`) is stored on the application itself
 (``applications.working_days``) so that the roll-up is plain SQL.
 
-**How it stays true.** Nothing increments a counter. Every flush notes the applications whose
-statistics may have changed — an application whose state, dates, item, units, channel, due date or
-correction count changed, or one that gained or lost a visit, rating, clock pause or status event —
-and the (day, item) slices they were in before the change. Just before the transaction commits, the
-:func:`refresh` step recomputes those applications' ``working_days`` and rewrites the daily and
-reason rows of every touched (day, item) slice, then the monthly rows of their (month, item), *from
-the applications table*, in the same transaction. So the roll-ups equal the raw-table SQL after
-any kind of change (a late visit, a reopened application, a transfer, a rating, a calendar
-override), which ``tests/stats/test_rollups.py`` checks change by change. Marking too much only
-costs time; a change made outside the ORM (a Core ``UPDATE`` of those columns) must call
-:func:`mark_applications`.
+**How it stays true.** Nothing increments a counter, and nothing listens behind the operations'
+backs. An operation that changes what the statistics read — an application's state, dates, item,
+units, channel, due dates or correction count, or a visit, rating, clock pause or status event of
+it — says so with :func:`changing` (``transition()``, ``recompute_due_dates()``, recording a visit,
+a rating, a transfer do); a calendar change says which days changed
+(:func:`core.workdays.models.note_day_changed`). Before the transaction commits, the commit helper
+(:func:`core.transaction.commit`) runs :func:`refresh_marked`, which recomputes those applications'
+``working_days`` and rewrites the daily and reason rows of every touched (day, item) slice — the one
+each application is in and the one it was in before — then the monthly rows of their (month, item),
+*from the applications table*, in the same transaction. So the roll-ups equal the raw-table SQL
+after any kind of change (a late visit, a transfer, a rating, a calendar override), which
+``tests/stats/test_rollups.py`` checks change by change, and the scheduler's daily check compares
+again. Marking too much only costs time; a change made with a bulk statement names its applications
+with :func:`mark_applications`.
 
 **Concurrency.** On PostgreSQL each slice is rewritten under a transaction-scoped advisory lock taken
 in a fixed order; in READ COMMITTED the statements after the lock see every transaction that held it
@@ -46,7 +49,6 @@ from sqlalchemy import (
     case,
     cast,
     delete,
-    event,
     func,
     insert,
     inspect,
@@ -56,7 +58,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm import Session, attributes, object_session
 
 from applications.models import Application, Channel, ClockPause, StatusEvent, Visit
 from applications.ratings.models import BAD_UP_TO, SATISFIED_FROM, Rating
@@ -65,7 +67,8 @@ from applications.workflow.deadlines import Pause, WorkCalendar, elapsed_working
 from applications.workflow.states import COMPLETED
 from catalog.models import ItemVersion
 from core.clock import SHANGHAI
-from core.workdays.models import CalendarOverride, load_calendar
+from core.db import db
+from core.workdays.models import load_calendar, take_changed_days
 
 COMPLETED_VALUES = sorted(s.value for s in COMPLETED)
 SATISFIED_LEVEL = int(SATISFIED_FROM)
@@ -91,7 +94,6 @@ WATCHED = (
 KEYED = ("completed_at", "submitted_at", "item_id")
 _APPS = "stats.dirty_applications"
 _SLICES = "stats.dirty_slices"
-_DAYS = "stats.calendar_days"
 _LOCK_DAILY = 0x5D  # advisory lock namespaces (high bits of the 64-bit key)
 _LOCK_MONTHLY = 0x5E
 
@@ -117,7 +119,8 @@ def next_month(month: date) -> date:
 
 
 def mark_applications(session: Session, ids: Iterable[int | None]) -> None:
-    """Refresh these applications' working days and slices before ``session`` commits."""
+    """Refresh these applications' working days and current slices before ``session`` commits
+    (for changes made by bulk statements, where there is no object to pass to :func:`changing`)."""
     session.info.setdefault(_APPS, set()).update(i for i in ids if i is not None)
 
 
@@ -128,76 +131,44 @@ def _mark_slices(session: Session, values: Iterable[tuple[datetime | None, int |
             slices.add((local_date(moment), item_id))
 
 
-def _old_slices(obj: Application) -> list[tuple[datetime | None, int | None]]:
-    """The (moment, item) pairs the application was filed under before this flush."""
+def _slices_before(app: Application) -> list[tuple[datetime | None, int | None]]:
+    """The (moment, item) pairs ``app`` was filed under at its last flush (its unflushed changes
+    undone), so a change that moves it to another slice rewrites the old one too."""
+    state = inspect(app)
     old: dict[str, Any] = {}
     for name in KEYED:
-        hist = attributes.get_history(obj, name)
+        if name not in state.dict and not state.pending:
+            old[name] = None  # not loaded: unchanged, so its current slice covers it
+            continue
+        hist = attributes.get_history(app, name)
         old[name] = hist.deleted[0] if hist.deleted else (hist.unchanged[0] if hist.unchanged else None)
     return [(old["completed_at"], old["item_id"]), (old["submitted_at"], old["item_id"])]
 
 
-def _after_flush(session: Session, _context: Any) -> None:
-    apps: set[int] = session.info.setdefault(_APPS, set())
-    days: set[date] = session.info.setdefault(_DAYS, set())
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, CalendarOverride):
-            days.add(inspect(obj).dict.get("day"))
-            days.update(attributes.get_history(obj, "day").deleted)
-    days.discard(None)  # type: ignore[arg-type]
-    for obj in session.new:
-        if isinstance(obj, Application):
-            apps.add(obj.id)
-        elif isinstance(obj, Visit | Rating | ClockPause | StatusEvent):
-            apps.add(obj.application_id)
-    for obj in session.dirty:
-        if isinstance(obj, Application):
-            if any(attributes.get_history(obj, name).has_changes() for name in WATCHED):
-                apps.add(obj.id)
-                _mark_slices(session, _old_slices(obj))
-        elif isinstance(obj, Visit | Rating | ClockPause | StatusEvent) and session.is_modified(obj):
-            apps.add(obj.application_id)
-            hist = attributes.get_history(obj, "application_id")
-            apps.update(i for i in hist.deleted if i is not None)
-    for obj in session.deleted:
-        if isinstance(obj, Application):
-            values = inspect(obj).dict
-            item = values.get("item_id")
-            _mark_slices(session, [(values.get("completed_at"), item), (values.get("submitted_at"), item)])
-        elif isinstance(obj, Visit | Rating | ClockPause | StatusEvent):
-            apps.add(inspect(obj).dict.get("application_id"))
-    apps.discard(None)  # type: ignore[arg-type]
+def changing(app: Application) -> None:
+    """Say that ``app``'s statistics change in this transaction: its state, dates, item, units,
+    channel, due dates, correction count, visits, ratings, pauses or events. Before the transaction
+    commits, :func:`refresh_marked` (the commit step) recomputes its 办理时长 and rewrites the daily,
+    monthly and reason rows of the slices it was and is in. Call it before or after the change, but
+    before anything flushes the change (a flush forgets what the old values were)."""
+    session = object_session(app) or db.session
+    if app.id is None:
+        session.flush()  # a new application needs its id
+    session.info.setdefault(_APPS, set()).add(app.id)
+    _mark_slices(session, _slices_before(app))
 
 
-def _before_commit(session: Session) -> None:
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # the last changes (commit would flush them after this hook), which may mark
-    if not any(session.info.get(k) for k in (_APPS, _SLICES, _DAYS)):
-        return
-    for day in sorted(session.info.pop(_DAYS, set())):
+def refresh_marked(session: Session) -> None:
+    """The commit step (see :func:`core.transaction.commit`): refresh what :func:`changing`,
+    :func:`mark_applications` and the calendar's changed days named in this transaction; nothing
+    when nothing was named."""
+    days = take_changed_days(session)
+    for day in sorted(days):
         calendar_changed(session, day)
     apps = session.info.pop(_APPS, set())
     slices = session.info.pop(_SLICES, set())
-    refresh(session.connection(), apps, slices)
-
-
-def _forget(session: Session, transaction: Any) -> None:
-    """The outermost transaction ended (committed — the marks are spent — or rolled back: they are
-    moot). A savepoint rolled back keeps the marks: refreshing too much is harmless."""
-    if transaction.parent is None:
-        for key in (_APPS, _SLICES, _DAYS):
-            session.info.pop(key, None)
-
-
-def install(session: Any) -> None:
-    """Listen on ``session`` (the Flask-SQLAlchemy scoped session); idempotent."""
-    for name, fn in (
-        ("after_flush", _after_flush),
-        ("before_commit", _before_commit),
-        ("after_transaction_end", _forget),
-    ):
-        if not event.contains(session, name, fn):
-            event.listen(session, name, fn)
+    if apps or slices:
+        refresh(session.connection(), apps, slices)
 
 
 # Refreshing -----------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from core.downloads import content_disposition
 from core.extensions import login_manager
 from core.i18n import N_
 from core.pagecache import anonymous_cache
+from core.transaction import commit
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 api_bp = Blueprint("stats_api", __name__, url_prefix="/api/v1")
@@ -174,7 +175,6 @@ def _key_label(by: str, key: str) -> str:
 
     from auth.models import Unit
     from catalog.models import Category
-    from core.db import db
 
     model = Unit if by == "unit" else Category
     name = db.session.scalar(select(model.name).where(model.code == key))
@@ -285,7 +285,7 @@ def _export(kind: str):
             object_id=name,
             details={"format": kind, "args": request.args.to_dict()},
         )
-        db.session.commit()
+        commit()
     response = Response(body, headers={"Content-Type": mimetype})
     response.headers["Content-Disposition"] = content_disposition(
         f"{table.title}-{stamp}.{kind}", f"stats-{name}-{stamp}.{kind}"

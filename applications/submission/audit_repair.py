@@ -20,6 +20,7 @@ from applications.models import Application
 from core import audit
 from core.audit import AuditLog
 from core.db import db
+from core.transaction import commit
 
 MASKED = re.compile(r"LJ\d{4}\*{7}\d{4}")
 
@@ -58,5 +59,5 @@ def register_cli(app: Flask) -> None:
     def restore() -> None:
         """Append the real reference for every audit row whose reference number was masked."""
         count = restore_masked_references()
-        db.session.commit()
+        commit()
         click.echo(f"restored {count} reference number(s)")

@@ -28,6 +28,7 @@ from applications.models import (
     WalletDocument,
 )
 from applications.notify.send import notify, send_to
+from applications.stats import rollup
 from applications.submission.pinned import guide_for, pinned_item
 from applications.submission.reference import make_reference
 from applications.workflow.clock import close_pauses
@@ -492,13 +493,15 @@ def _event(
 
 
 def transition(app: Application, action: Action, actor: User | None, note: str = "") -> State:
-    """Move ``app`` through the transition table, append a status event and an audit row.
+    """Move ``app`` through the transition table, append a status event and an audit row, and mark
+    its statistics for the commit step to refresh (:func:`applications.stats.rollup.changing`).
 
     Raises :class:`~applications.workflow.InvalidTransition` (also audited by the caller's error path).
     The ORM's version column makes a concurrent change fail with ``StaleDataError`` at flush.
     """
     old = State(app.state)
     new = next_state(old, action)
+    rollup.changing(app)
     app.state = new
     app.updated_at = utcnow()
     app.events.append(_event(app, old, new, action.value, actor, note))

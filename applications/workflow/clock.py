@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 
 from applications.models import Application, State
 from applications.notify.send import notify
-from applications.stats.rollup import calendar_changed
+from applications.stats import rollup
 from applications.submission.pinned import pinned_item
 from applications.workflow.deadlines import Pause, due_dates
 from auth.models import User
@@ -44,6 +44,7 @@ def recompute_due_dates(app: Application, cal: ChineseCalendar | None = None) ->
         instant=item.instant,
         pauses=pauses,
     )
+    rollup.changing(app)  # 承诺时限 and 办理时长 are in the statistics
     app.promised_due, app.legal_due = promised, legal
     soon = math.ceil(item.promised_days * 0.8)
     if item.instant or soon == 0:
@@ -129,7 +130,7 @@ def apply_calendar_change(before: ChineseCalendar, after: ChineseCalendar, year:
         return change
     first = change.days[0]
     for day in change.days:
-        calendar_changed(db.session, day)
+        rollup.calendar_changed(db.session, day)
     candidates = db.session.scalars(
         select(Application).where(
             Application.state.in_(ACCEPTED_OPEN),

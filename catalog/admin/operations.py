@@ -38,7 +38,7 @@ from core import audit
 from core.db import db, utcnow
 from core.errors import DomainError, FieldError
 from core.i18n import N_
-from core.workdays.models import CalendarOverride
+from core.workdays.models import CalendarOverride, note_day_changed
 
 PARTS = ("documents", "situations", "fields")
 
@@ -634,6 +634,7 @@ def add_calendar_override(day: date, working: bool, note: str):
     row = CalendarOverride(day=day, working=working, note=note)
     db.session.add(row)
     db.session.flush()
+    note_day_changed(db.session, day)
     audit.record(
         "calendar.override_add",
         object_type="calendar",
@@ -652,6 +653,7 @@ def delete_calendar_override(override_id: int) -> None:
     day = row.day
     db.session.delete(row)
     db.session.flush()
+    note_day_changed(db.session, day)
     audit.record(
         "calendar.override_delete",
         object_type="calendar",

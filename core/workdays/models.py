@@ -4,6 +4,7 @@ reads them: single-date overrides and whole-year arrangements (放假安排)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Connection, Date, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -86,3 +87,18 @@ def load_calendar(conn: Connection | None = None) -> ChineseCalendar:
 def entered_years(conn: Connection | None = None) -> frozenset[int]:
     """The years an admin has entered an arrangement for."""
     return frozenset((conn or db.session).execute(select(CalendarYear.year)).scalars())
+
+
+_CHANGED_DAYS = "workdays.changed_days"
+
+
+def note_day_changed(session: Any, day: date) -> None:
+    """Say that ``day`` changed from working to not (or back) in this transaction: whatever depends
+    on the calendar (the statistics' 办理时长) is recomputed by the commit step that reads
+    :func:`take_changed_days`."""
+    session.info.setdefault(_CHANGED_DAYS, set()).add(day)
+
+
+def take_changed_days(session: Any) -> set[date]:
+    """The days :func:`note_day_changed` named since the last call (and forget them)."""
+    return session.info.pop(_CHANGED_DAYS, set())

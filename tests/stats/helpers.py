@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from applications.models import Application, Channel, ClockPause, StatusEvent, Visit
 from applications.ratings.models import Rating
+from applications.stats import rollup
 from applications.submission.reference import make_reference
 from applications.workflow.states import State
 from catalog.queries import catalog
@@ -42,7 +43,8 @@ def add_app(
     pauses: list[tuple[datetime, datetime | None]] = (),
     correction_targets: list[str] = (),
 ) -> Application:
-    """One application in any state, flushed (not committed)."""
+    """One application in any state, flushed and marked for the statistics (commit with
+    :func:`core.transaction.commit`, which refreshes the roll-ups)."""
     view = catalog().items[item]
     who = citizen()
     k = next(_seq)
@@ -95,4 +97,5 @@ def add_app(
             )
         )
     db.session.flush()
+    rollup.changing(app)
     return app

@@ -19,6 +19,7 @@ from applications.stats.metrics import Period
 from applications.stats.models import MEASURES
 from applications.workflow.states import State
 from core.db import db
+from core.transaction import commit
 from tests.clerk.helpers import unit
 from tests.stats.helpers import SHANGHAI, add_app, sh
 
@@ -70,7 +71,7 @@ def generate(seed: int = 20251001, n: int = 200) -> None:
             reasons=["办事指南不准确"] if level and level <= 2 else [],
             pauses=pauses,
         )
-    db.session.commit()
+    commit()
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from applications.stats import metrics
 from applications.stats.metrics import Period
 from applications.workflow.deadlines import ChineseCalendar
 from applications.workflow.states import State
-from core.db import db
+from core.transaction import commit
 from tests.clerk.helpers import unit
 from tests.stats.helpers import add_app, sh
 
@@ -92,7 +92,7 @@ def build() -> dict[str, int]:
         completed=sh(2025, 11, 5),
         due=date(2025, 11, 6),
     )
-    db.session.commit()
+    commit()
     return {k: v.id for k, v in a.items()}
 
 

@@ -25,7 +25,8 @@ from applications.workflow.states import State
 from auth.models import User
 from catalog.queries import catalog
 from core.db import db
-from core.workdays.models import CalendarOverride
+from core.transaction import commit
+from core.workdays.models import CalendarOverride, note_day_changed
 from tests.clerk.helpers import insert_submitted, run_threads, unit, user
 from tests.stats.helpers import SHANGHAI, sh
 from tests.stats.test_against_sql import generate
@@ -245,13 +246,15 @@ def test_a_late_visit_and_its_removal(generated, is_postgres):
                 purpose="领取结果",
             )
         )
-        db.session.commit()
+        rollup.changing(target)
+        commit()
         assert_true_to_raw(is_postgres)
         after = _totals()
         assert after.zero_visit == before.zero_visit - 1
         assert after.visits_total == before.visits_total + 1
         db.session.delete(db.session.scalars(select(Visit).where(Visit.application_id == target.id)).one())
-        db.session.commit()
+        rollup.changing(target)
+        commit()
         assert_true_to_raw(is_postgres)
         assert _totals().zero_visit == before.zero_visit
 
@@ -274,15 +277,18 @@ def test_a_rating_given_changed_and_withdrawn(generated, is_postgres):
             reasons=[],
         )
         db.session.add(rating)
-        db.session.commit()
+        rollup.changing(target)
+        commit()
         assert_true_to_raw(is_postgres)
         assert (_totals().rated, _totals().satisfied) == (before.rated + 1, before.satisfied + 1)
         rating.level = 1
-        db.session.commit()
+        rollup.changing(target)
+        commit()
         assert_true_to_raw(is_postgres)
         assert _totals().satisfied == before.satisfied
         db.session.delete(rating)
-        db.session.commit()
+        rollup.changing(target)
+        commit()
         assert_true_to_raw(is_postgres)
 
 
@@ -300,7 +306,8 @@ def test_correction_targets_and_bad_rating_reasons(generated, is_postgres):
                 },
             )
         )
-        db.session.commit()
+        rollup.changing(target)
+        commit()
         assert_true_to_raw(is_postgres)
         assert any(k[4] == "correction" and k[5] == "照片" for k in stored_reasons())
         rated = select(Rating.application_id)
@@ -319,13 +326,15 @@ def test_correction_targets_and_bad_rating_reasons(generated, is_postgres):
             reasons=["办事指南不准确", "办理慢"],
         )
         db.session.add(rating)
-        db.session.commit()
+        rollup.changing(other)
+        commit()
         assert_true_to_raw(is_postgres)
         reform = metrics.reform_list(Period(day, day))
         row = next(g for g in reform.guide if g.row.key == catalog().by_version(other.version_id).code)
         assert row.guide_complaints >= 1 and ("办理慢", 1) in row.top_reasons
         rating.reasons = ["服务态度"]
-        db.session.commit()
+        rollup.changing(other)
+        commit()
         assert_true_to_raw(is_postgres)
 
 
@@ -334,15 +343,17 @@ def test_a_reopened_application_leaves_its_day_and_comes_back_on_another(generat
         target = _completed()
         old_day = target.completed_at.astimezone(SHANGHAI).date()
         before = metrics.compute(Period(old_day, old_day)).totals
+        rollup.changing(target)
         target.state = State.ACCEPTED
         target.completed_at = None
-        db.session.commit()
+        commit()
         assert_true_to_raw(is_postgres)
         assert metrics.compute(Period(old_day, old_day)).totals.completed == before.completed - 1
         assert db.session.get(Application, target.id).working_days is None
         target.state = State.APPROVED
         target.completed_at = sh(2025, 10, 30, 15)
-        db.session.commit()
+        rollup.changing(target)  # after the change works as well as before it (until a flush)
+        commit()
         assert_true_to_raw(is_postgres)
         assert db.session.get(Application, target.id).working_days is not None
 
@@ -352,15 +363,17 @@ def test_a_transfer_and_a_changed_item(generated, is_postgres):
         target = _completed()
         target.unit_id = unit("LJ-PS-JN-01").id
         target.approving_unit_id = unit("LJ-PS-DC-01").id
-        db.session.commit()
+        rollup.changing(target)
+        commit()
         assert_true_to_raw(is_postgres)
         other = (
             catalog().items["LJ-CJ-006"]
             if catalog().items["LJ-HJ-021"].id == target.item_id
             else catalog().items["LJ-HJ-021"]
         )
+        rollup.changing(target)
         target.item_id, target.version_id = other.id, other.version_id
-        db.session.commit()
+        commit()
         assert_true_to_raw(is_postgres)
 
 
@@ -369,7 +382,8 @@ def test_a_moved_completion_date_and_submission_date(generated, is_postgres):
         target = _completed()
         target.completed_at = target.completed_at + timedelta(days=40)
         target.submitted_at = target.submitted_at - timedelta(days=3)
-        db.session.commit()
+        rollup.changing(target)
+        commit()
         assert_true_to_raw(is_postgres)
 
 
@@ -390,7 +404,8 @@ def test_a_pause_changes_the_duration(generated, is_postgres):
                 reason="补正",
             )
         )
-        db.session.commit()
+        rollup.changing(target)
+        commit()
         assert_true_to_raw(is_postgres)
         assert db.session.get(Application, target.id).working_days < days
 
@@ -408,21 +423,25 @@ def test_a_calendar_override_added_and_removed(generated, is_postgres):
             first += timedelta(days=1)
         override = CalendarOverride(day=first, working=False, note="临时闭馆")
         db.session.add(override)
-        db.session.commit()
+        note_day_changed(db.session, first)
+        commit()
         assert_true_to_raw(is_postgres)
         paused_now = db.session.get(Application, target.id).working_days
         # the day may be inside a pause of this application, else it no longer counts
         assert paused_now in (days, days - 1)
         db.session.delete(override)
-        db.session.commit()
+        note_day_changed(db.session, first)
+        commit()
         assert_true_to_raw(is_postgres)
         assert db.session.get(Application, target.id).working_days == days
 
 
 def test_a_deleted_application(generated, is_postgres):
     with generated.app_context():
-        db.session.delete(_completed())
-        db.session.commit()
+        target = _completed()
+        rollup.changing(target)
+        db.session.delete(target)
+        commit()
         assert_true_to_raw(is_postgres)
 
 
@@ -444,7 +463,8 @@ def test_rolled_back_work_leaves_the_roll_ups_alone(generated, is_postgres):
             db.session.flush()
             nested.rollback()
         other.correction_count = 1
-        db.session.commit()
+        rollup.changing(other)
+        commit()
         assert_true_to_raw(is_postgres)
 
 
@@ -454,7 +474,7 @@ def test_rebuild_gives_the_same_tables(generated, is_postgres):
         monthly = stored("stats_monthly")
         db.session.execute(text("UPDATE applications SET working_days = NULL"))
         figures = rollup.rebuild(db.session.connection())
-        db.session.commit()
+        commit()
         assert figures["working_days_changed"] > 30
         assert stored("stats_daily") == daily
         assert stored("stats_monthly") == monthly
@@ -482,7 +502,7 @@ def test_the_grouped_figures_read_across_months_and_edge_days(generated, is_post
 
 def _accepted_today(n: int, holder: User) -> list[int]:
     now = datetime.now(UTC)
-    return insert_submitted(
+    ids = insert_submitted(
         n,
         state=State.ACCEPTED,
         claimed_by_id=holder.id,
@@ -490,6 +510,8 @@ def _accepted_today(n: int, holder: User) -> list[int]:
         submitted_at=now - timedelta(hours=1),
         promised_due=(now + timedelta(days=10)).date(),
     )
+    rollup.mark_applications(db.session, ids)  # a bulk insert names what it wrote
+    return ids
 
 
 def _approve(app_id: int, clerk: User) -> None:
@@ -502,12 +524,12 @@ def test_the_clerk_operations_keep_them_true(world, is_postgres):
     with world.app_context():
         clerk = user("clerk_ps_dc_01")
         ids = _accepted_today(3, clerk)
-        db.session.commit()
+        commit()
         assert_true_to_raw(is_postgres)
         _approve(ids[0], clerk)
-        db.session.commit()
+        commit()
         ops.refuse(db.session.get(Application, ids[1]), clerk, reason="材料不符合法定形式")
-        db.session.commit()
+        commit()
         ops.record_visit(
             db.session.get(Application, ids[0]),
             clerk,
@@ -515,7 +537,7 @@ def test_the_clerk_operations_keep_them_true(world, is_postgres):
             place="东城派出所",
             purpose="领取结果",
         )
-        db.session.commit()
+        commit()
         daily = assert_true_to_raw(is_postgres)
         today = datetime.now(UTC).astimezone(SHANGHAI).date()
         assert sum(c["completed"] for k, c in daily.items() if k[0] == today) == 2
@@ -529,17 +551,17 @@ def test_concurrent_completions_of_one_item_on_one_day_are_all_counted(world, is
         holder = user("clerk_ps_dc_01")
         holder_id = holder.id
         ids = _accepted_today(n, holder)
-        db.session.commit()
+        commit()
     start = threading.Barrier(n)
 
     def work(i: int) -> None:
         with app.app_context():
             clerk = db.session.get(User, holder_id)
             db.session.get(Application, ids[i])
-            db.session.commit()
+            commit()
             start.wait()
             _approve(ids[i], clerk)
-            db.session.commit()
+            commit()
             db.session.remove()
 
     errors = run_threads(n, work)
@@ -548,3 +570,48 @@ def test_concurrent_completions_of_one_item_on_one_day_are_all_counted(world, is
         daily = assert_true_to_raw(is_postgres)
         today = datetime.now(UTC).astimezone(SHANGHAI).date()
         assert sum(c["completed"] for k, c in daily.items() if k[0] == today) == n
+
+
+def test_transfer_correction_and_rating_through_their_operations_keep_them_true(world, is_postgres):
+    """Each operation names what it changed (``rollup.changing``): a transfer moves the counts to
+    another unit, a 补正 request counts a correction, a rating counts as rated and satisfied."""
+    from applications.ratings.operations import rate
+
+    with world.app_context():
+        clerk = user("clerk_ps_dc_01")
+        ids = _accepted_today(3, clerk)
+        commit()
+        ops.transfer(db.session.get(Application, ids[0]), clerk, to_unit=unit("LJ-PS-JN-01"), reason="属地")
+        commit()
+        assert_true_to_raw(is_postgres)
+        ops.request_correction(
+            db.session.get(Application, ids[1]), clerk, [{"target": "照片", "note": "背景不是白色"}]
+        )
+        commit()
+        assert_true_to_raw(is_postgres)
+        _approve(ids[2], clerk)
+        commit()
+        done = db.session.get(Application, ids[2])
+        rate(done, db.session.get(User, done.applicant_id), level=5, reasons=[], comment="")
+        commit()
+        daily = assert_true_to_raw(is_postgres)
+        today = datetime.now(UTC).astimezone(SHANGHAI).date()
+        assert sum(c["rated"] for k, c in daily.items() if k[0] == today) == 1
+        assert sum(c["satisfied"] for k, c in daily.items() if k[0] == today) == 1
+
+
+def test_nothing_refreshes_behind_an_operations_back(generated, is_postgres):
+    """No ORM listener: a raw change that does not say ``rollup.changing`` leaves the roll-ups as
+    they were (which is why every operation says it), and saying it afterwards repairs them."""
+    with generated.app_context():
+        target = _zero_visit_app()
+        before = _totals()
+        db.session.add(
+            Visit(application_id=target.id, at=target.completed_at, place="窗口", purpose="核验原件")
+        )
+        commit()
+        assert _totals().zero_visit == before.zero_visit
+        rollup.changing(target)
+        commit()
+        assert_true_to_raw(is_postgres)
+        assert _totals().zero_visit == before.zero_visit - 1

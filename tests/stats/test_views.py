@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from core.db import db
+from core.transaction import commit
 from tests.auth.helpers import is_chinese, login_as
 from tests.clerk.helpers import login_staff
 from tests.stats.helpers import add_app, sh
@@ -178,7 +179,7 @@ def formula_item(world):
 
         unit("LJ-PS-DC-01").name = FORMULA
         add_app(submitted=sh(2025, 9, 2), completed=sh(2025, 9, 3))
-        db.session.commit()
+        commit()
     return world
 
 
