@@ -4,6 +4,7 @@ row (a wallet document, another application) still points at them."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -18,6 +19,8 @@ from core.db import db
 from core.retention import EXAMPLES, RuleResult
 from core.storage import get_storage
 
+log = logging.getLogger(__name__)
+
 CLOSED_VALUES = sorted(s.value for s in CLOSED)
 
 
@@ -28,11 +31,25 @@ def _years_before(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year - years, day=28)
 
 
+class _Tolerant:
+    """Deletes after the commit, logging a file the store refuses instead of raising out of the commit:
+    the rows are gone and audited, and the orphan sweeper takes the file at its next run."""
+
+    def __init__(self, storage) -> None:
+        self.storage = storage
+
+    def delete(self, key: str) -> None:
+        try:
+            self.storage.delete(key)
+        except OSError as exc:
+            log.warning("retention: file %s not deleted (%s); the orphan sweeper will retry", key, exc)
+
+
 def _delete_files_after_commit(keys: set[str]) -> int:
     """Schedule the files no row references any more for deletion after the commit (the listener in
     :mod:`applications.submission.operations` deletes them; a rollback keeps them). How many."""
     db.session.flush()
-    storage = get_storage()
+    storage = _Tolerant(get_storage())
     pending = db.session().info.setdefault("delete_after_commit", [])
     n = 0
     for key in sorted(keys):
