@@ -73,11 +73,17 @@ def _closed_at():
 
 
 def purge_drafts(at: datetime, dry_run: bool) -> RuleResult:
-    """Drafts not changed for RETENTION_DRAFT_DAYS days, with their uploads."""
+    """Drafts not changed for RETENTION_DRAFT_DAYS days (neither the form nor an upload), with their
+    uploads."""
     cutoff = at - timedelta(days=current_app.config.get("RETENTION_DRAFT_DAYS", 90))
+    recent_upload = (
+        select(ApplicationDocument.id)
+        .where(ApplicationDocument.application_id == Application.id, ApplicationDocument.created_at >= cutoff)
+        .exists()
+    )
     rows = db.session.execute(
         select(Application.id, Application.updated_at)
-        .where(Application.state == State.DRAFT, Application.updated_at < cutoff)
+        .where(Application.state == State.DRAFT, Application.updated_at < cutoff, ~recent_upload)
         .order_by(Application.id)
     ).all()
     result = RuleResult(

@@ -10,7 +10,6 @@ from flask_login import current_user
 from auth.models import Role
 from auth.policies import role_required
 from core import audit
-from core.db import db
 from core.forms import PortalForm
 from core.jobs import job_statuses, registered_jobs, run_job
 from core.transaction import transaction
@@ -34,7 +33,6 @@ class RunNowForm(PortalForm):
 @admin_only
 def jobs():
     statuses = job_statuses()
-    db.session.rollback()
     return render_template("admin/jobs.html", statuses=statuses, form=RunNowForm(), outcomes=OUTCOMES)
 
 

@@ -62,8 +62,9 @@ def test_drafts_untouched_91_days_go_with_their_files_and_89_days_stay(world):
         old = draft_at(NOW - 91 * DAY)
         recent = draft_at(NOW - 89 * DAY)
         submitted = open_application(NOW - 400 * DAY, state=State.SUBMITTED)
-        old_file = document(old)
-        shared = document(old, requirement=1)
+        with travel(NOW - 91 * DAY):
+            old_file = document(old)
+            shared = document(old, requirement=1)
         wallet_copy(shared)  # the citizen keeps this one in 我的材料
         recent_file = document(recent)
         db.session.commit()
@@ -88,6 +89,15 @@ def test_a_draft_changed_again_is_kept(world):
             app.form_data = {"name": "x"}
             db.session.commit()
         assert retention()["drafts"] == 0 and exists(app_id)
+
+
+def test_a_draft_with_a_recent_upload_is_kept(world):
+    with world.app_context():
+        app_id = draft_at(NOW - 120 * DAY)
+        with travel(NOW - 89 * DAY):
+            key = document(app_id)
+        db.session.commit()
+        assert retention()["drafts"] == 0 and exists(app_id) and file_exists(key)
 
 
 def test_uploads_of_applications_closed_three_years_ago_go_the_applications_stay(world):
@@ -203,7 +213,8 @@ def test_the_hourly_throttle_job(world):
 
 def _everything_due() -> dict[str, object]:
     draft = draft_at(NOW - 91 * DAY)
-    draft_file = document(draft)
+    with travel(NOW - 91 * DAY):
+        draft_file = document(draft)
     closed = closed_at(NOW - 4 * 365 * DAY)
     closed_file = document(closed)
     db.session.add(LoginThrottle(key="user:1", failures=2, updated_at=NOW - 2 * DAY))
