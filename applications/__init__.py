@@ -8,7 +8,9 @@
 - ``clerk`` — claims, decisions and queues, the clerk's pages;
 - ``notify`` — the outbox, SMS gateways and the delivery worker;
 - ``ratings`` — 好差评 and bad-rating follow-ups;
-- ``stats`` — the scoreboard's roll-ups, metrics and exports.
+- ``stats`` — the scoreboard's roll-ups, metrics and exports;
+- ``jobs`` — the scheduled jobs (sweeper, reminders, statistics check, retention rules) and their
+  admin page.
 """
 
 
@@ -38,7 +40,10 @@ def init_app(app) -> None:
     add_nav(app, "applications.my_applications", _l("我的办件"), roles={"citizen"})
     add_nav(app, "applications.wallet", _l("我的材料"), roles={"citizen"})
     add_nav(app, "applications.authorisations", _l("代办授权"), roles={"citizen"})
-    add_nav(app, "applications.messages", _l("消息"), roles={"citizen"}, badge=unread_count)
+    # staff read their reminders and sign-off requests in the same inbox
+    add_nav(
+        app, "applications.messages", _l("消息"), roles={"citizen", "clerk", "unit_lead"}, badge=unread_count
+    )
     register_cli(app, referenced_storage_keys)
     from applications.notify.tasks import register_cli as register_notify_cli
 
@@ -52,3 +57,6 @@ def init_app(app) -> None:
     from applications.ratings import init_ratings
 
     init_ratings(app)
+    from applications.jobs import init_jobs
+
+    init_jobs(app)

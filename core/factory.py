@@ -92,7 +92,11 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_request_hooks(app)
 
     from core import audit as _audit  # noqa: F401 - register tables
+    from core import jobs, retention
     from core.views import bp as core_bp
+
+    jobs.register_cli(app)
+    retention.init_retention(app)
 
     app.register_blueprint(core_bp)
     return app

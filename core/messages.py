@@ -127,6 +127,24 @@ TEMPLATES: dict[str, Template] = {
         N_("您的申请 %(reference)s 已办结，欢迎对本次服务进行“好差评”，您的意见将帮助我们改进。"),
         N_("您的申请%(reference)s已办结，请登录网站对本次服务进行评价。"),
     ),
+    # Scheduled reminders (applications/jobs/reminders.py)
+    "due_soon_digest": Template(
+        N_("即将到期办件提醒"),
+        N_(
+            "您有 %(count)s 件办件将在 %(days)s 个工作日内（%(last)s 前）到期，"
+            "最早 %(first)s：%(references)s。请在工作台“即将超期”中查看。"
+        ),
+    ),
+    "correction_deadline": Template(
+        N_("补正期限即将届满"),
+        N_("您的申请 %(reference)s 需补正材料，请于 %(deadline)s 前在“我的办件”中提交补正。"),
+        N_("您的申请%(reference)s需于%(deadline)s前提交补正材料，请登录办理。"),
+    ),
+    "deferred_deadline": Template(
+        N_("容缺材料补交期限即将届满"),
+        N_("您的申请 %(reference)s 已容缺受理，请于 %(deadline)s 前补交：%(documents)s。"),
+        N_("您的申请%(reference)s容缺材料须于%(deadline)s前补交，请登录查看。"),
+    ),
     "rating_follow_up": Template(
         N_("收到差评，请跟进整改"),
         N_("办件 %(reference)s 收到“%(level)s”评价，请于 %(due)s 前核实整改并记录结果。"),

@@ -311,6 +311,9 @@ TABLE: dict[tuple[str, str], Row] = {
                 {},
             ),
             ("POST", "/admin/staff/<int:user_id>/password", "/admin/staff/999999/password", 404, {}),
+            # scheduled jobs (an unknown job: 404)
+            ("GET", "/admin/jobs/", "/admin/jobs/", 200, None),
+            ("POST", "/admin/jobs/<name>/run", f"/admin/jobs/{MISSING}/run", 404, {}),
         ]
     },
     # statistics

@@ -2,9 +2,11 @@
 
 One job mechanism: ``flask notify worker`` — what ``make run`` starts beside gunicorn — is a plain loop
 calling :func:`~core.outbox.deliver_pending` every 5 seconds until SIGTERM/SIGINT, in
-the flask CLI's app context. The outbox table already is the durable queue (claimed atomically, so
-several workers are safe side by side); the Huey consumer that used to run the same delivery once a
-minute was a second path to the same state and is gone, with its dependency.
+the flask CLI's app context; once a minute the same loop runs the scheduled jobs that are due
+(:func:`core.jobs.run_due`: the sweeper, reminders, the statistics check, retention), each at most
+once per period however many workers run. The outbox table already is the durable queue (claimed
+atomically, so several workers are safe side by side); the Huey consumer that used to run the same
+delivery once a minute was a second path to the same state and is gone, with its dependency.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import logging
 import signal
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from flask import current_app
 
 from core.db import db
+from core.jobs import run_due
 from core.outbox import (
     DEFAULT_MAX_ATTEMPTS,
     Gateway,
@@ -34,6 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WORKER_INTERVAL = 5.0
+#: How often the worker looks for due scheduled jobs.
+JOBS_INTERVAL = 60.0
 _MAX_ERROR_PAUSE = 300.0
 
 
@@ -45,8 +51,11 @@ def run_worker(
     interval: float = WORKER_INTERVAL,
     batch: int = 100,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    jobs: bool = False,
+    jobs_interval: float = JOBS_INTERVAL,
 ) -> None:
-    """Deliver the outbox until ``stop`` is set; needs an app context.
+    """Deliver the outbox until ``stop`` is set; needs an app context. With ``jobs``, also run the
+    scheduled jobs that are due, at most every ``jobs_interval`` seconds (after a delivery pass).
 
     A pass every ``interval`` seconds, or straight away again when a pass filled its batch. A failing
     pass (database unreachable, a bug) is logged and the loop carries on, pausing longer after each
@@ -55,7 +64,16 @@ def run_worker(
     messages: shutdown waits for at most the SMS being sent.
     """
     failures = 0
+    next_jobs = 0.0
     while not stop.is_set():
+        if jobs and time.monotonic() >= next_jobs:
+            next_jobs = time.monotonic() + jobs_interval
+            try:
+                run_due(worker=name or "", should_stop=stop.is_set)
+            except Exception:
+                log.exception("scheduled jobs pass failed")
+            finally:
+                db.session.remove()
         counts: dict[str, int] | None = None
         try:
             counts = deliver_pending(
@@ -114,10 +132,11 @@ def register_cli(app: Flask) -> None:
         show_default="this machine's name",
         help="工作进程名：重启后立即收回本进程未完成的投递（同一台机器只运行一个时用默认值）",
     )
+    @click.option("--no-jobs", is_flag=True, help="只投递消息，不运行定时任务（另有进程运行定时任务时）")
     @batch_option
     @attempts_option
-    def worker(interval: float, name: str, batch: int, max_attempts: int) -> None:
-        """Deliver the outbox every few seconds until SIGTERM or SIGINT (Ctrl-C)."""
+    def worker(interval: float, name: str, no_jobs: bool, batch: int, max_attempts: int) -> None:
+        """Deliver the outbox every few seconds and run the scheduled jobs, until SIGTERM or SIGINT."""
         stop = threading.Event()
 
         def _stop(signum: int, _frame: object) -> None:
@@ -136,7 +155,15 @@ def register_cli(app: Flask) -> None:
             interval,
             reclaimed,
         )
-        run_worker(gateway, stop=stop, name=name, interval=interval, batch=batch, max_attempts=max_attempts)
+        run_worker(
+            gateway,
+            stop=stop,
+            name=name,
+            interval=interval,
+            batch=batch,
+            max_attempts=max_attempts,
+            jobs=not no_jobs,
+        )
         log.info("notify worker stopped")
 
     @group.command("requeue")

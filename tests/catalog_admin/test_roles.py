@@ -45,6 +45,8 @@ URLS = {
     "/admin/staff/<int:user_id>": "/admin/staff/999999",
     "/admin/staff/<int:user_id>/<any(disable, enable):what>": "/admin/staff/999999/disable",
     "/admin/staff/<int:user_id>/password": "/admin/staff/999999/password",
+    "/admin/jobs/": "/admin/jobs/",
+    "/admin/jobs/<name>/run": "/admin/jobs/NO-SUCH-JOB/run",
 }
 # what an admin gets from the URL above (GET or an empty POST)
 ADMIN = {
@@ -72,6 +74,7 @@ ADMIN = {
     ("POST", "/admin/staff/<int:user_id>"): 404,
     ("POST", "/admin/staff/<int:user_id>/<any(disable, enable):what>"): 404,
     ("POST", "/admin/staff/<int:user_id>/password"): 404,
+    ("POST", "/admin/jobs/<name>/run"): 404,
 }
 ROLES = ("anonymous", "citizen", "clerk", "unit_lead", "auditor", "admin")
 
