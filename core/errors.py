@@ -139,7 +139,7 @@ def _database_unavailable_page(exc: BaseException):
         # drawn as to a visitor: the header must not ask the database for the user's menu again
         g._login_user = login_manager.anonymous_user()
     response, code = _render(
-        503, _("系统暂时无法访问数据库，您刚才的操作没有完成，填写的内容也未被保存。请稍等片刻后再试。")
+        503, _("系统暂时繁忙或正在维护，您刚才的操作没有完成，填写的内容也未被保存。请稍等片刻后再试。")
     )
     response = current_app.make_response((response, code))
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
