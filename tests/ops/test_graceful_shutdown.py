@@ -70,6 +70,7 @@ def served(database_template, tmp_path_factory):
             "1",
             "--bind",
             f"127.0.0.1:{port}",
+            "--no-control-socket",  # one shared ~/.gunicorn/gunicorn.ctl would clash between parallel runs
             "tests.ops.slow_wsgi:app",
         ],
         cwd=ROOT,
