@@ -21,6 +21,7 @@ def init_app(app) -> None:
     from applications import models  # noqa: F401 - registers the tables
     from applications.clerk import views as clerk_views
     from applications.documents.sweep import register_cli
+    from applications.gauges import register as register_gauges
     from applications.notify.inbox import unread_count
     from applications.ratings import models as _rating_models  # noqa: F401
     from applications.submission import views
@@ -29,6 +30,7 @@ def init_app(app) -> None:
     from core.nav import add_nav
     from core.workdays import models as _workday_models  # noqa: F401
 
+    register_gauges()  # the queue gauges /metrics computes at scrape (core.metrics)
     app.jinja_env.globals["is_authorisation"] = is_authorisation
     app.jinja_env.globals["calendar_missing_year"] = calendar_views.missing_year
     app.register_blueprint(calendar_views.bp)
