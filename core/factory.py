@@ -100,6 +100,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     from core.views import bp as core_bp
 
     jobs.register_cli(app)
+    jobs.register_gauges()
     retention.init_retention(app)
 
     app.register_blueprint(core_bp)

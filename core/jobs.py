@@ -37,13 +37,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, UniqueConstraint, select, update
+from sqlalchemy import JSON, Boolean, Index, Integer, String, UniqueConstraint, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import SHANGHAI, now
 from core.db import UTCDateTime, db
 from core.masking import mask_text
+from core.transaction import commit
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -181,7 +182,7 @@ def _claim(job: Job, period: str, worker: str, *, manual: bool, triggered_by: in
     )
     try:
         db.session.add(row)
-        db.session.commit()
+        commit()
         return row.id
     except IntegrityError:
         db.session.rollback()
@@ -201,7 +202,7 @@ def _claim(job: Job, period: str, worker: str, *, manual: bool, triggered_by: in
             db.session.rollback()
             return None
         run_id = db.session.scalar(select(JobRun.id).where(JobRun.job == job.name, JobRun.period == period))
-        db.session.commit()
+        commit()
     except Exception:
         db.session.rollback()
         raise
@@ -217,7 +218,7 @@ def _finish(run_id: int, outcome: str, counts: dict[str, int], error: str | None
             .values(finished_at=now(), outcome=outcome, counts=counts, error=error)
             .execution_options(synchronize_session=False)
         )
-        db.session.commit()
+        commit()
     except Exception:
         db.session.rollback()
         raise
@@ -252,10 +253,10 @@ def run_job(
     error = None
     try:
         counts = dict(job.run(False) or {})
-        db.session.commit()
+        commit()
         outcome = "ok"
     except JobFailed as exc:
-        db.session.commit()  # the check's own work (a repair) stands
+        commit()  # the check's own work (a repair) stands
         counts, outcome, error = dict(exc.counts), "failed", mask_text(str(exc))[:_ERROR_LENGTH]
     except Exception as exc:
         db.session.rollback()
@@ -356,6 +357,27 @@ def job_statuses(app: Flask | None = None) -> list[JobStatus]:
         )
         out.append(JobStatus(job, last, success))
     return out
+
+
+def last_success_seconds() -> dict[tuple[str], float]:
+    """Per job, the Unix time its latest successful run finished (the ``/metrics`` gauge; a job
+    that never succeeded is absent, which an alert on ``absent()`` or on age catches)."""
+    rows = db.session.execute(
+        select(JobRun.job, func.max(JobRun.finished_at)).where(JobRun.outcome == "ok").group_by(JobRun.job)
+    )
+    return {(job,): finished.timestamp() for job, finished in rows if finished is not None}
+
+
+def register_gauges() -> None:
+    """``portal_job_last_success_timestamp_seconds{job}`` at every scrape of ``/metrics``."""
+    from core.metrics import register_gauge
+
+    register_gauge(
+        "portal_job_last_success_timestamp_seconds",
+        "Unix time the latest successful run of each scheduled job finished",
+        last_success_seconds,
+        labels=("job",),
+    )
 
 
 # Command line -------------------------------------------------------------------------------------

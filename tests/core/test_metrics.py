@@ -159,3 +159,40 @@ def test_behind_a_proxy_the_forwarded_address_decides(make_app):
     client = app.test_client()
     assert client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 404
     assert client.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 200
+
+
+def test_each_jobs_last_success_is_a_gauge(app, client):
+    """The scheduler's runs reach /metrics: a job that succeeded has its finish time, one that only
+    failed has none (an alert on the age or on absent() catches both)."""
+    from core.jobs import JobRun
+
+    finished = now() - timedelta(hours=2)
+    with app.app_context():
+        db.session.add_all(
+            [
+                JobRun(
+                    job="sweep",
+                    period="2026-12-06",
+                    started_at=finished,
+                    lease_until=finished,
+                    finished_at=finished,
+                    outcome="ok",
+                    counts={},
+                ),
+                JobRun(
+                    job="retention",
+                    period="2026-12-06",
+                    started_at=finished,
+                    lease_until=finished,
+                    finished_at=finished,
+                    outcome="failed",
+                    counts={},
+                ),
+            ]
+        )
+        db.session.commit()
+    samples = _scrape(client)
+    assert samples[("portal_job_last_success_timestamp_seconds", (("job", "sweep"),))] == pytest.approx(
+        finished.timestamp()
+    )
+    assert ("portal_job_last_success_timestamp_seconds", (("job", "retention"),)) not in samples

@@ -1,6 +1,6 @@
 """The daily statistics check (applications/jobs/stats_check.py): clean roll-ups pass; a change made
-outside the ORM (which the roll-up hooks cannot see) is found, logged at ERROR, recorded ``failed``
-and repaired — or left for an operator with STATS_CHECK_REPAIR off."""
+by a statement that does not name its applications (``rollup.mark_applications``) is found, logged
+at ERROR, recorded ``failed`` and repaired — or left for an operator with STATS_CHECK_REPAIR off."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
 
+from applications.stats import rollup
 from applications.stats.models import StatsDaily
 from applications.workflow.states import State
 from core.clock import travel
 from core.db import db
 from core.jobs import JobRun, registered_jobs, run_job
+from core.transaction import commit
 from tests.clerk.helpers import insert_submitted
 
 T = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -24,7 +26,8 @@ def _history() -> list[int]:
         with travel(T + timedelta(days=day)):
             ids += insert_submitted(2, state=State.APPROVED, completed_at=T + timedelta(days=day, hours=3))
             ids += insert_submitted(1)
-    db.session.commit()
+    rollup.mark_applications(db.session, ids)  # a bulk insert names what it wrote
+    commit()
     return ids
 
 
