@@ -17,13 +17,17 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 
+from core import audit
 from core.db import db
+from core.masking import mask_mobile
 from core.outbox import (
     DEFAULT_MAX_ATTEMPTS,
     Gateway,
     deliver_pending,
     get_gateway,
+    held_messages,
     reclaim_leases,
+    release_held,
     requeue_failed,
 )
 
@@ -75,7 +79,7 @@ def run_worker(
 
 
 def register_cli(app: Flask) -> None:
-    """Add ``flask notify deliver|worker|requeue`` to ``app``."""
+    """Add ``flask notify deliver|worker|requeue|release-restored`` to ``app``."""
     import click
     from flask.cli import AppGroup
 
@@ -146,5 +150,26 @@ def register_cli(app: Flask) -> None:
         count = requeue_failed(ids or None, max_attempts=max_attempts)
         db.session.commit()
         click.echo(f"requeued {count} message(s)")
+
+    @group.command("release-restored")
+    @click.option("--id", "ids", type=int, multiple=True, help="只放行这些消息（可重复）")
+    @click.option("--list", "list_only", is_flag=True, help="只列出被扣住的消息，不放行")
+    def release_restored(ids: tuple[int, ...], list_only: bool) -> None:
+        """Send the messages a restore held (unsent when the backup was made; see README)."""
+        if list_only:
+            for msg in held_messages(ids or None):
+                to = mask_mobile(msg.to_mobile) if msg.to_mobile else f"user {msg.user_id}"
+                click.echo(f"{msg.id}\t{msg.created_at:%Y-%m-%d %H:%M}Z\t{msg.kind}\t{to}\t{msg.title}")
+            db.session.rollback()
+            return
+        count = release_held(ids or None)
+        audit.record(
+            "outbox.released_after_restore",
+            object_type="outbox",
+            details={"count": count, "ids": list(ids) or "all"},
+            actor=None,
+        )
+        db.session.commit()
+        click.echo(f"released {count} held message(s): the worker sends them on its next pass")
 
     app.cli.add_command(group)
