@@ -92,9 +92,11 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_request_hooks(app)
 
     from core import audit as _audit  # noqa: F401 - register tables
+    from core.backup import register_cli as register_backup_cli
     from core.views import bp as core_bp
 
     app.register_blueprint(core_bp)
+    register_backup_cli(app)
     return app
 
 
