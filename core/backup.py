@@ -420,7 +420,8 @@ def _member_name_ok(name: str) -> bool:
 
 
 def _iter_members(archive: Path) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
-    """Each regular file of the archive with a stream of its bytes; refuses anything else."""
+    """Each regular file of the archive with a stream of its bytes; refuses anything else, and raises
+    (gzip's own check) when the compressed file is damaged anywhere."""
     with tarfile.open(archive, "r:gz") as tar:
         for member in tar:
             if not member.isfile() or not _member_name_ok(member.name):
@@ -431,6 +432,10 @@ def _iter_members(archive: Path) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
             if stream is None:  # pragma: no cover - a regular file always has one
                 raise BackupError(f"{archive.name}: {member.name!r} cannot be read")
             yield member, stream
+        # tarfile stops quietly at a garbled header: read the compressed stream to its end, so gzip
+        # checks its CRC and length over the whole file
+        while tar.fileobj is not None and tar.fileobj.read(_CHUNK):
+            pass
 
 
 def _damaged(archive: Path, exc: BaseException) -> BackupError:
@@ -588,9 +593,14 @@ def _restore_secret(stream: IO[bytes]) -> None:
 
 
 def restore_backup(archive: Path) -> RestoreReport:
-    """Restore ``archive`` into this (empty) instance; needs an app context. Verifies first, then refuses
-    an instance in use, then writes database, uploads and key; checks the row counts, holds every unsent
-    message and appends a ``backup.restored`` audit row (committed). Raises :class:`BackupError`."""
+    """Restore ``archive`` into this (empty) instance; needs an app context. Raises :class:`BackupError`.
+
+    Verifies every checksum first and refuses an instance in use, writing nothing in either case. Then
+    the database (the archive's first member) is put in place — SQLite: file renamed over the target's;
+    PostgreSQL: ``pg_restore`` in one transaction — then the uploads and the key. Every unsent message is
+    held and a ``backup.restored`` audit row appended (committed); last, the row counts are compared with
+    the manifest. A restore that stops after the database went in leaves a partly restored instance:
+    start again from a new empty one."""
     manifest = verify_archive(archive)
     kind = _database_kind()
     backed_up = manifest["database"]["kind"]
@@ -613,25 +623,24 @@ def restore_backup(archive: Path) -> RestoreReport:
     try:
         try:
             for member, stream in _iter_members(archive):
-                if member.name == MANIFEST:
+                entry = expected.get(member.name)
+                if member.name == MANIFEST or entry is None:
                     continue
-                if member.name == db_member:
-                    digest = _write_private(staged, stream)
-                elif member.name == SECRET_MEMBER:
-                    _restore_secret(_Checked(stream, expected[SECRET_MEMBER], archive))
+                if member.name == SECRET_MEMBER:
+                    _restore_secret(_Checked(stream, entry, archive))
                     continue
-                else:
-                    rel = member.name.removeprefix(UPLOADS_PREFIX)
-                    digest = _write_private(upload_root / rel, stream)
-                    report.files += 1
-                if digest != (expected[member.name]["sha256"], expected[member.name]["size"]):
+                is_database = member.name == db_member
+                path = staged if is_database else upload_root / member.name.removeprefix(UPLOADS_PREFIX)
+                if _write_private(path, stream) != (entry["sha256"], entry["size"]):
                     raise BackupError(f"{archive.name}: {member.name} changed while it was being restored")
+                if not is_database:
+                    report.files += 1
+                elif target is not None:
+                    _replace_sqlite(staged, target)
+                else:
+                    _restore_postgres(staged, manifest)
         except (tarfile.TarError, EOFError, zlib.error) as exc:
             raise _damaged(archive, exc) from exc
-        if target is not None:
-            _replace_sqlite(staged, target)
-        else:
-            _restore_postgres(staged, manifest)
     finally:
         with contextlib.suppress(FileNotFoundError):
             staged.unlink()
@@ -640,13 +649,10 @@ def restore_backup(archive: Path) -> RestoreReport:
         counts = _count_rows(conn, tables)
         revision = _alembic_revision(conn, tables)
         conn.rollback()
-    if counts != manifest["row_counts"]:
-        differ = sorted(
-            t
-            for t in set(counts) | set(manifest["row_counts"])
-            if counts.get(t) != manifest["row_counts"].get(t)
-        )
-        raise BackupError(f"restored row counts differ from the manifest in: {', '.join(differ)}")
+    backed_up_counts: dict[str, int] = manifest["row_counts"]
+    differ = sorted(
+        t for t in set(counts) | set(backed_up_counts) if counts.get(t) != backed_up_counts.get(t)
+    )
     report.held_messages = hold_unsent() if "outbox" in tables else 0
     audit.record(
         "backup.restored",
@@ -658,10 +664,13 @@ def restore_backup(archive: Path) -> RestoreReport:
             "rows": sum(counts.values()),
             "files": report.files,
             "held_messages": report.held_messages,
+            "row_counts_differ": differ,
         },
         actor=None,
     )
     db.session.commit()
+    if differ:
+        raise BackupError(f"restored row counts differ from the manifest in: {', '.join(differ)}")
     report.notes.extend(_revision_notes(revision))
     report.notes.extend(_secret_notes(manifest))
     return report

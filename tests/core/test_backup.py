@@ -12,6 +12,8 @@ import json
 import shutil
 import stat
 import tarfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -308,17 +310,20 @@ def _assert_untouched(tmp_path: Path, restored, before: dict[str, int]) -> None:
 
 def test_restore_refuses_an_archive_with_a_flipped_byte_and_writes_nothing(source, target, tmp_path):
     archive = _backup(source, tmp_path / "out")
-    data = bytearray(archive.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    archive.write_bytes(bytes(data))
+    good = archive.read_bytes()
     restored = target(migrated=False)
     before = _counts(restored)
-    result = _restore(restored, archive)
-    assert result.exit_code == 1
-    lines = result.output.strip().splitlines()
-    # gzip's CRC or the file's sha256, whichever notices first
-    assert len(lines) == 1 and "damaged" in lines[0] and lines[0].endswith("nothing was restored")
-    _assert_untouched(tmp_path, restored, before)
+    # early, middle, in gzip's CRC and length trailer
+    for position in (len(good) // 10, len(good) // 2, len(good) - 6, len(good) - 1):
+        data = bytearray(good)
+        data[position] ^= 0x01
+        archive.write_bytes(bytes(data))
+        result = _restore(restored, archive)
+        assert result.exit_code == 1, position
+        lines = result.output.strip().splitlines()
+        # gzip's CRC or the file's sha256, whichever notices first
+        assert len(lines) == 1 and "damaged" in lines[0] and lines[0].endswith("nothing was restored")
+        _assert_untouched(tmp_path, restored, before)
 
 
 def test_restore_refuses_a_truncated_archive(source, target, tmp_path):
@@ -416,3 +421,36 @@ def test_an_old_pg_dump_stops_a_postgresql_backup_and_does_not_matter_to_sqlite(
     else:
         assert result.exit_code == 0, result.output
         assert Path(result.output.strip()).is_file()
+
+
+def test_a_backup_taken_while_the_site_writes_restores_to_its_own_row_counts(source, target, tmp_path):
+    """Rows keep arriving while the backup runs: the copy and the counts in the manifest are one moment
+    (SQLite's online backup; on PostgreSQL one exported snapshot for the counts and pg_dump), so the
+    restore's own check of the row counts passes."""
+    stop, written = threading.Event(), []
+
+    def write() -> None:
+        with source.app_context():
+            while not stop.is_set():
+                db.session.add(OutboxMessage(to_mobile="13900000000", kind="t", title="t", body="b"))
+                db.session.commit()
+                written.append(1)
+            db.session.remove()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        while len(written) < 5:  # the writer is going
+            time.sleep(0.01)
+        archive = _backup(source, tmp_path / "out")
+    finally:
+        stop.set()
+        writer.join(30)
+    final = _counts(source)["outbox"]
+    with tarfile.open(archive) as tar:
+        backed_up = json.loads(tar.extractfile("manifest.json").read())["row_counts"]["outbox"]
+    assert backed_up < final  # rows arrived after the snapshot too
+    restored = target(migrated=False)
+    result = _restore(restored, archive)
+    assert result.exit_code == 0, result.output
+    assert _counts(restored)["outbox"] == backed_up
