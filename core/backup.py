@@ -39,7 +39,7 @@ import tomllib
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -62,7 +62,6 @@ UPLOADS_PREFIX = "uploads/"
 IN_USE_TABLES = ("users", "applications")
 _CHUNK = 1024 * 1024
 _MANIFEST_LIMIT = 64 * 1024 * 1024
-_PART = re.compile(r"[A-Za-z0-9._-]+")
 
 
 class BackupError(Exception):
@@ -410,13 +409,14 @@ def _add_secret(tar: tarfile.TarFile, files: dict[str, dict[str, Any]]) -> dict[
 
 
 def _member_name_ok(name: str) -> bool:
-    """Only the names a backup writes: the manifest, the database, the key, ``uploads/<safe path>``."""
+    """Only the names a backup writes: the manifest, the database, the key, ``uploads/<relative path>``
+    (no ``..``, nothing absolute: a restore never writes outside ``UPLOAD_DIR``)."""
     if name in {MANIFEST, SQLITE_MEMBER, PGDUMP_MEMBER, SECRET_MEMBER}:
         return True
-    if not name.startswith(UPLOADS_PREFIX):
+    if not name.startswith(UPLOADS_PREFIX) or "\0" in name:
         return False
-    parts = PurePosixPath(name).parts[1:]
-    return bool(parts) and all(_PART.fullmatch(p) and p not in {".", ".."} for p in parts)
+    parts = name.removeprefix(UPLOADS_PREFIX).split("/")
+    return all(p not in {"", ".", ".."} for p in parts)
 
 
 def _iter_members(archive: Path) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
@@ -466,6 +466,14 @@ def verify_archive(archive: Path) -> dict[str, Any]:
         raise BackupError(f"{archive.name}: no manifest.json: not a portal backup, nothing was restored")
     if manifest.get("format") != FORMAT:
         raise BackupError(f"{archive.name}: backup format {manifest.get('format')!r} is not {FORMAT}")
+    database = manifest.get("database")
+    if (
+        not isinstance(database, dict)
+        or database.get("kind") not in {"sqlite", "postgresql"}
+        or not isinstance(manifest.get("row_counts"), dict)
+        or not all(isinstance(e, dict) for e in manifest["files"].values())
+    ):
+        raise BackupError(f"{archive.name}: manifest.json is not a portal manifest: nothing was restored")
     expected: dict[str, Any] = manifest["files"]
     for name in sorted(set(expected) | set(seen)):
         if name not in seen:
@@ -476,7 +484,7 @@ def verify_archive(archive: Path) -> dict[str, Any]:
             raise BackupError(
                 f"{archive.name}: {name} does not match its sha256 (changed or damaged): nothing was restored"
             )
-    if manifest.get("database", {}).get("file") not in seen:
+    if database.get("file") not in seen:
         raise BackupError(f"{archive.name}: the manifest names no database file: nothing was restored")
     return manifest
 

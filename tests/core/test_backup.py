@@ -454,3 +454,33 @@ def test_a_backup_taken_while_the_site_writes_restores_to_its_own_row_counts(sou
     result = _restore(restored, archive)
     assert result.exit_code == 0, result.output
     assert _counts(restored)["outbox"] == backed_up
+
+
+def test_restore_refuses_an_entry_that_would_leave_the_upload_folder(source, target, tmp_path):
+    """A hand-made archive whose manifest lists ``uploads/../../x`` with the right checksum."""
+    archive = _backup(source, tmp_path / "out")
+    evil = tmp_path / "evil.tar.gz"
+    payload = b"#!/bin/sh\n"
+    with tarfile.open(archive) as old, tarfile.open(evil, "w:gz") as new:
+        manifest = json.loads(old.extractfile("manifest.json").read())
+        manifest["files"]["uploads/../../escaped.sh"] = {
+            "sha256": hashlib.sha256(payload).hexdigest(),
+            "size": len(payload),
+        }
+        for member in old.getmembers():
+            if member.name != "manifest.json":
+                new.addfile(member, old.extractfile(member))
+        info = tarfile.TarInfo("uploads/../../escaped.sh")
+        info.size = len(payload)
+        new.addfile(info, io.BytesIO(payload))
+        body = json.dumps(manifest).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(body)
+        new.addfile(info, io.BytesIO(body))
+    restored = target(migrated=False)
+    before = _counts(restored)
+    result = _restore(restored, evil)
+    assert result.exit_code == 1
+    assert "unexpected entry 'uploads/../../escaped.sh'" in result.output
+    _assert_untouched(tmp_path, restored, before)
+    assert not list(tmp_path.rglob("escaped.sh"))
