@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WORKER_INTERVAL = 5.0
+#: Message kinds that carry an SMS code (auth.verification: valid for 5 minutes, useless after a restore).
+CODE_KINDS = "code_"
 _MAX_ERROR_PAUSE = 300.0
 
 
@@ -162,14 +164,22 @@ def register_cli(app: Flask) -> None:
                 click.echo(f"{msg.id}\t{msg.created_at:%Y-%m-%d %H:%M}Z\t{msg.kind}\t{to}\t{msg.title}")
             db.session.rollback()
             return
-        count = release_held(ids or None)
+        chosen: list[int] | None = list(ids) or None
+        stale_codes = 0
+        if chosen is None:  # all of them but the SMS codes: they expired minutes after they were made
+            held = held_messages()
+            chosen = [m.id for m in held if not m.kind.startswith(CODE_KINDS)]
+            stale_codes = len(held) - len(chosen)
+        count = release_held(chosen)
         audit.record(
             "outbox.released_after_restore",
             object_type="outbox",
-            details={"count": count, "ids": list(ids) or "all"},
+            details={"count": count, "ids": list(ids) or "all", "codes_left_held": stale_codes},
             actor=None,
         )
         db.session.commit()
         click.echo(f"released {count} held message(s): the worker sends them on its next pass")
+        if stale_codes:
+            click.echo(f"{stale_codes} SMS verification code(s) left held: they expired long ago")
 
     app.cli.add_command(group)

@@ -102,6 +102,9 @@ def source(make_app, tmp_path):
             "sent": OutboxMessage(
                 user_id=citizen.id, kind="test", title="t", body="b", sms_text="已发5", sent_at=now
             ),
+            "code": OutboxMessage(
+                to_mobile="13900000009", kind="code_register", title="t", body="b", sms_text="验证码6"
+            ),
         }
         db.session.add_all(rows.values())
         db.session.commit()
@@ -109,7 +112,7 @@ def source(make_app, tmp_path):
             select(func.count()).where(OutboxMessage.sent_at.is_(None))
         )
         db.session.remove()
-    assert app.unsent >= 4  # ours, and what the submission queued  # type: ignore[attr-defined]
+    assert app.unsent >= 5  # ours, and what the submission queued  # type: ignore[attr-defined]
     return app
 
 
@@ -235,20 +238,21 @@ def test_unsent_messages_are_not_sent_again_after_a_restore_until_released(sourc
     listed = runner.invoke(args=["notify", "release-restored", "--list"])
     assert listed.exit_code == 0 and len(listed.output.splitlines()) == source.unsent
     released = runner.invoke(args=["notify", "release-restored"])
-    assert f"released {source.unsent} held message(s)" in released.output
+    assert f"released {source.unsent - 1} held message(s)" in released.output
+    assert "1 SMS verification code(s) left held" in released.output
     with restored.app_context():
         deliver_pending(gateway, now=clock.now() + timedelta(days=1))
         audit_row = db.session.scalars(
             select(AuditLog).where(AuditLog.action == "outbox.released_after_restore")
         ).one()
-        assert audit_row.details["count"] == source.unsent
+        assert audit_row.details["count"] == source.unsent - 1
         gave_up = db.session.scalars(select(OutboxMessage).where(OutboxMessage.sms_text == "放弃4")).one()
         assert gave_up.sent_at is None and gave_up.next_attempt_at is None  # still given up: requeue it
         db.session.remove()
-    ours = sorted(
-        text for _mobile, text in gateway.calls if text in {"待发1", "在途2", "重试3", "放弃4", "已发5"}
-    )
-    assert ours == ["在途2", "待发1", "重试3"]  # once each; the given-up one waits for requeue
+    mine = {"待发1", "在途2", "重试3", "放弃4", "已发5", "验证码6"}
+    ours = sorted(text for _mobile, text in gateway.calls if text in mine)
+    # once each; the given-up one waits for `flask notify requeue`, the stale code stays held
+    assert ours == ["在途2", "待发1", "重试3"]
 
 
 def test_release_of_chosen_messages_leaves_the_others_held(source, target, tmp_path):
