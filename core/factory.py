@@ -97,6 +97,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from core import audit as _audit  # noqa: F401 - register tables
     from core import jobs, retention
+    from core.backup import register_cli as register_backup_cli
     from core.views import bp as core_bp
 
     jobs.register_cli(app)
@@ -104,6 +105,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     retention.init_retention(app)
 
     app.register_blueprint(core_bp)
+    register_backup_cli(app)
     return app
 
 

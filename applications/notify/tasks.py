@@ -20,14 +20,18 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 
+from core import audit
 from core.db import db
 from core.jobs import run_due
+from core.masking import mask_mobile
 from core.outbox import (
     DEFAULT_MAX_ATTEMPTS,
     Gateway,
     deliver_pending,
     get_gateway,
+    held_messages,
     reclaim_leases,
+    release_held,
     requeue_failed,
 )
 from core.transaction import commit
@@ -40,6 +44,8 @@ log = logging.getLogger(__name__)
 WORKER_INTERVAL = 5.0
 #: How often the worker looks for due scheduled jobs.
 JOBS_INTERVAL = 60.0
+#: Message kinds that carry an SMS code (auth.verification: valid for 5 minutes, useless after a restore).
+CODE_KINDS = "code_"
 _MAX_ERROR_PAUSE = 300.0
 
 
@@ -94,7 +100,7 @@ def run_worker(
 
 
 def register_cli(app: Flask) -> None:
-    """Add ``flask notify deliver|worker|requeue`` to ``app``."""
+    """Add ``flask notify deliver|worker|requeue|release-restored`` to ``app``."""
     import click
     from flask.cli import AppGroup
 
@@ -174,5 +180,34 @@ def register_cli(app: Flask) -> None:
         count = requeue_failed(ids or None, max_attempts=max_attempts)
         commit()
         click.echo(f"requeued {count} message(s)")
+
+    @group.command("release-restored")
+    @click.option("--id", "ids", type=int, multiple=True, help="只放行这些消息（可重复）")
+    @click.option("--list", "list_only", is_flag=True, help="只列出被扣住的消息，不放行")
+    def release_restored(ids: tuple[int, ...], list_only: bool) -> None:
+        """Send the messages a restore held (unsent when the backup was made; see README)."""
+        if list_only:
+            for msg in held_messages(ids or None):
+                to = mask_mobile(msg.to_mobile) if msg.to_mobile else f"user {msg.user_id}"
+                click.echo(f"{msg.id}\t{msg.created_at:%Y-%m-%d %H:%M}Z\t{msg.kind}\t{to}\t{msg.title}")
+            db.session.rollback()
+            return
+        chosen: list[int] | None = list(ids) or None
+        stale_codes = 0
+        if chosen is None:  # all of them but the SMS codes: they expired minutes after they were made
+            held = held_messages()
+            chosen = [m.id for m in held if not m.kind.startswith(CODE_KINDS)]
+            stale_codes = len(held) - len(chosen)
+        count = release_held(chosen)
+        audit.record(
+            "outbox.released_after_restore",
+            object_type="outbox",
+            details={"count": count, "ids": list(ids) or "all", "codes_left_held": stale_codes},
+            actor=None,
+        )
+        commit()
+        click.echo(f"released {count} held message(s): the worker sends them on its next pass")
+        if stale_codes:
+            click.echo(f"{stale_codes} SMS verification code(s) left held: they expired long ago")
 
     app.cli.add_command(group)
