@@ -206,7 +206,9 @@ def test_a_double_clicked_submit_makes_one_application(world):
         rows = db.session.scalars(select(Application).where(Application.start_token == data["token"])).all()
         assert len(rows) == 1
         assert len(rows[0].visits) == 1 and len(rows[0].documents) == 1
-        assert db.session.scalar(select(func.count()).select_from(User).where(User.mobile == "13955550001")) == 1
+        assert (
+            db.session.scalar(select(func.count()).select_from(User).where(User.mobile == "13955550001")) == 1
+        )
 
 
 def test_a_clerk_of_another_unit_cannot_see_the_case_or_its_receipt(world):
