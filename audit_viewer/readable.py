@@ -264,6 +264,20 @@ OBJECT_NAMES: dict[str, str] = {
     "demo": N_("演示数据"),
 }
 
+#: Coded values a reader would not know, by field.
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "channel": {"counter": N_("窗口"), "online": N_("网上")},
+    "which": {"applicant": N_("申请人"), "principal": N_("被代办人")},
+    "delivery": {"mail": N_("邮寄"), "counter": N_("窗口领取"), "ecert": N_("电子证照")},
+    "role": {
+        "citizen": N_("群众"),
+        "clerk": N_("窗口/审核人员"),
+        "unit_lead": N_("科室负责人"),
+        "admin": N_("管理员"),
+        "auditor": N_("审计员"),
+    },
+}
+
 #: Details that say nothing to a reader (kept in the raw record).
 HIDDEN_DETAILS = frozenset({"sha256", "reference", "args", "row"})
 MAX_VALUE = 60
@@ -345,6 +359,8 @@ def _value(value: Any, key: str = "") -> str:
         return _("是") if value else _("否")
     if key in ("from", "to", "state") and isinstance(value, str) and value in STATE_LABELS:
         return _(STATE_LABELS[value])
+    if isinstance(value, str) and value in VALUE_LABELS.get(key, {}):
+        return _(VALUE_LABELS[key][value])
     if isinstance(value, list):
         text = "、".join(_value(v) for v in value) if value else _("（无）")
     elif isinstance(value, dict):
@@ -393,8 +409,6 @@ def changes(action: str, details: Mapping[str, Any], names: Names) -> list[str]:
             continue
         if key in ("frozen", "claimed_by"):
             parts.append(f"{_label(key)}：{names.person(value)}")
-        elif key == "which":
-            parts.append(f"{_label(key)}：{_('被代办人') if value == 'principal' else _('申请人')}")
         else:
             parts.append(f"{_label(key)}：{_value(value, key)}")
     if len(parts) > MAX_PARTS:

@@ -191,7 +191,7 @@ def test_the_export_keeps_the_raw_columns_and_adds_the_line(app, client, auditor
             "action": "application.visit",
             "object_type": "application",
             "object_id": "12345",
-            "details": {"purpose": "核验原件", "place": "解放路派出所"},
+            "details": {"purpose": "核验原件", "place": "解放路派出所", "channel": "counter"},
         },
     )
     body = client.get("/audit/export.csv?action=application.visit").data.decode("utf-8-sig")
@@ -199,8 +199,10 @@ def test_the_export_keeps_the_raw_columns_and_adds_the_line(app, client, auditor
     assert header[-2:] == ["详情", "事件说明"] and header[4] == "操作"
     (row,) = rows
     assert row[0] == str(row_id) and row[4] == "application.visit"  # the raw columns as before
-    assert row[8] == '{"place":"解放路派出所","purpose":"核验原件"}'
-    assert row[9] == "clerk_li（窗口/审核人员） 记录到场 办件 #12345：事由：核验原件；地点：解放路派出所"
+    assert row[8] == '{"channel":"counter","place":"解放路派出所","purpose":"核验原件"}'
+    assert row[9] == (
+        "clerk_li（窗口/审核人员） 记录到场 办件 #12345：事由：核验原件；地点：解放路派出所；渠道：窗口"
+    )
 
 
 def test_field_labels_are_chinese():

@@ -25,7 +25,7 @@ def server(live_server):
 
 
 def test_the_counter_registers_a_walk_in_with_its_form_and_scans_and_prints_the_receipt(
-    server, page, screenshot, tmp_path
+    server, page, browser_instance, screenshot, tmp_path
 ):
     base = server.url
     front, back = tmp_path / "户口簿首页.png", tmp_path / "户口簿本人页.png"
@@ -90,3 +90,31 @@ def test_the_counter_registers_a_walk_in_with_its_form_and_scans_and_prints_the_
     expect(page.locator(".flash-messages")).to_be_hidden()
     expect(page.get_by_role("heading", name="受理回执")).to_be_visible()
     screenshot(page, "walk-in-receipt-print")
+    page.emulate_media(media="screen")
+    reference = page.get_by_test_id("receipt-reference").inner_text()
+    case = re.search(r"/clerk/applications/(\d+)/receipt", page.url).group(1)
+
+    # The auditor reads the case's trail as Chinese sentences; the raw record opens on a click.
+    context = browser_instance.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    auditor = context.new_page()
+    auditor.set_default_timeout(15000)
+    try:
+        _login(auditor, base, "auditor")
+        auditor.goto(f"{base}/audit/application/{case}")
+        submitted = auditor.locator("tr", has_text="提交申请")
+        expect(submitted.get_by_test_id("audit-line")).to_have_text(  # the clerk's name masked: 李*华
+            re.compile(
+                rf"^[^*]\*[^*]（窗口/审核人员） 提交申请 办件 {reference}：状态：草稿 → 已提交，待受理$"
+            ),
+        )
+        visit = auditor.locator("tr", has_text="记录到场")
+        expect(visit.get_by_test_id("audit-line")).to_contain_text("事由：窗口受理")
+        raw = submitted.locator("details")
+        expect(raw.locator("code").first).to_be_hidden()
+        raw.locator("summary").click()
+        expect(raw.get_by_text("application.submit")).to_be_visible()
+        expect(raw).to_contain_text('"to":"submitted"')
+        _axe_clean(auditor)
+        screenshot(auditor, "audit-readable-line")
+    finally:
+        context.close()
