@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from applications.clerk import operations as ops
@@ -604,27 +605,34 @@ def walk_in():
             values = application_values(app_form, guide.fields)
             if app_form.pickup_unit.data:
                 values["pickup_unit_id"] = {u.code: u.id for u in windows}.get(app_form.pickup_unit.data)
-            with transaction(form) as tx:
-                citizen = ops.register_walk_in_citizen(
-                    current_user,
-                    real_name=form.real_name.data,
-                    id_number=form.id_number.data,
-                    mobile=form.mobile.data,
-                )
-                app = ops.register_walk_in(
-                    current_user,
-                    citizen=citizen,
-                    item=item,
-                    answers=guide.answers,
-                    district=app_form.district.data,
-                    token=token or secrets.token_urlsafe(24),
-                    values=values,
-                    scans=scans,
-                    deferred=deferred,
-                    purpose=form.purpose.data,
-                    note=form.visit_note.data or "",
-                    storage=get_storage(),
-                )
+            try:
+                with transaction(form) as tx:
+                    citizen = ops.register_walk_in_citizen(
+                        current_user,
+                        real_name=form.real_name.data,
+                        id_number=form.id_number.data,
+                        mobile=form.mobile.data,
+                    )
+                    app = ops.register_walk_in(
+                        current_user,
+                        citizen=citizen,
+                        item=item,
+                        answers=guide.answers,
+                        district=app_form.district.data,
+                        token=token or secrets.token_urlsafe(24),
+                        values=values,
+                        scans=scans,
+                        deferred=deferred,
+                        purpose=form.purpose.data,
+                        note=form.visit_note.data or "",
+                        storage=get_storage(),
+                    )
+            except IntegrityError:
+                # the same form posted twice at once: the other request made the account and the case
+                earlier = ops.walk_in_for_token(current_user, token) if token else None
+                if earlier is None:
+                    raise
+                return redirect(url_for("clerk.walk_in_receipt", application_id=earlier.id))
             if tx.ok:
                 flash(
                     _("窗口申请已登记，办件编号 %(ref)s。请打印受理回执交申请人。", ref=app.reference),

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from applications.clerk import operations as ops
 from applications.models import Application, ApplicationDocument, Channel, Visit
@@ -241,3 +242,34 @@ def test_a_walk_in_is_never_zero_visit(world):
         today = local_today()
         totals = metrics.compute(metrics.Period(today, today)).totals
         assert (totals.completed, totals.zero_visit, totals.at_most_once) == (1, 0, 1)
+
+
+def test_two_posts_of_one_form_racing_past_the_token_check_still_make_one_application(world, monkeypatch):
+    """Both requests checked the token before either committed: the second finds the first's account
+    (or hits its unique ID number) and the first's case, and shows the first's receipt."""
+    from applications.clerk import views as clerk_views
+
+    client = _clerk(world)
+    data = walk_in_data(id_number=_new_person_number(705), **NEW_PERSON)
+    first = client.post("/clerk/walk-in", data={**data, "doc-0": scan()})
+    assert first.status_code == 302
+    real_lookup = ops.walk_in_for_token
+    missed = iter([None])  # the second request's early check ran before the first committed
+    monkeypatch.setattr(
+        clerk_views.ops,
+        "walk_in_for_token",
+        lambda clerk, token: next(missed, None) or real_lookup(clerk, token),
+    )
+    second = client.post("/clerk/walk-in", data={**data, "doc-0": scan()})
+    assert second.status_code == 302 and second.headers["Location"] == first.headers["Location"]
+
+    def duplicate_account(*args, **kwargs):
+        raise IntegrityError("INSERT INTO users", {}, Exception("UNIQUE constraint failed: users.id_number"))
+
+    missed = iter([None])
+    monkeypatch.setattr(clerk_views.ops, "register_walk_in_citizen", duplicate_account)
+    third = client.post("/clerk/walk-in", data={**data, "doc-0": scan()})
+    assert third.status_code == 302 and third.headers["Location"] == first.headers["Location"]
+    with world.app_context():
+        assert db.session.scalar(select(func.count()).where(Application.start_token == data["token"])) == 1
+        assert db.session.scalar(select(func.count()).select_from(Visit)) == 1
