@@ -91,6 +91,8 @@ def test_the_counter_registers_a_walk_in_with_its_form_and_scans_and_prints_the_
     expect(page.get_by_role("heading", name="受理回执")).to_be_visible()
     screenshot(page, "walk-in-receipt-print")
     page.emulate_media(media="screen")
+    page.set_viewport_size({"width": 375, "height": 800})  # a counter tablet or phone: no sideways scroll
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
     reference = page.get_by_test_id("receipt-reference").inner_text()
     case = re.search(r"/clerk/applications/(\d+)/receipt", page.url).group(1)
 
@@ -118,3 +120,19 @@ def test_the_counter_registers_a_walk_in_with_its_form_and_scans_and_prints_the_
         screenshot(auditor, "audit-readable-line")
     finally:
         context.close()
+
+
+def test_the_walk_in_steps_fit_a_phone(server, phone_page, screenshot):
+    base = server.url
+    _login(phone_page, base, "clerk_ps_dc_01")
+    for step, path in (
+        ("item", "/clerk/walk-in"),
+        ("situations", "/clerk/walk-in?item=LJ-HJ-010"),
+        ("form", "/clerk/walk-in?item=LJ-HJ-010&answered=1&relation_proof=other_proof"),
+    ):
+        phone_page.goto(f"{base}{path}")
+        wide = phone_page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        screenshot(phone_page, f"walk-in-{step}-375")
+        assert wide <= 0, f"{path} scrolls sideways by {wide}px at 375 px"
