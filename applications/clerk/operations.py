@@ -761,12 +761,13 @@ def _attach_scans(app: Application, guide, scans: Sequence[Scan], storage: Stora
 
 def promised_completion(app: Application, item) -> date:
     """The promised completion date the receipt states: the stored one once accepted, otherwise the
-    date the promise gives when the counter accepts it today."""
+    date the promise gives when the counter accepts it on the day it was registered (a receipt
+    printed again later states the same date)."""
     if app.promised_due is not None:
         return app.promised_due
     return due_dates(
         load_calendar(),
-        utcnow(),
+        app.submitted_at or utcnow(),
         promised_days=item.promised_days,
         legal_days=item.legal_days,
         day_kind=item.day_kind,

@@ -529,10 +529,8 @@ def _walk_in_items() -> dict:
 def _pick_item(items: dict, formdata=None) -> str:
     pick = WalkInItemForm(formdata=formdata)
     pick.item.choices = [("", _("请选择"))] + [(i.code, f"{i.name}（{i.code}）") for i in items.values()]
-    if formdata is not None:
-        pick.validate()
-        if not pick.item.errors:
-            pick.item.errors = [_("请选择事项")]
+    if formdata is not None:  # none chosen, or one this clerk's units do not handle
+        pick.item.errors = [_("请选择事项") if not formdata.get("item") else _("请选择本单位办理的事项")]
     return render_template("clerk/walk_in_item.html", pick=pick)
 
 

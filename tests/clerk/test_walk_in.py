@@ -273,3 +273,11 @@ def test_two_posts_of_one_form_racing_past_the_token_check_still_make_one_applic
     with world.app_context():
         assert db.session.scalar(select(func.count()).where(Application.start_token == data["token"])) == 1
         assert db.session.scalar(select(func.count()).select_from(Visit)) == 1
+
+
+def test_an_item_of_another_kind_of_unit_is_refused_at_the_item(world):
+    client = _clerk(world)
+    r = client.post("/clerk/walk-in", data=walk_in_data("LJ-CJ-006"))  # a vehicle office's item
+    assert r.status_code == 422 and field_error(r.text, "item") == "请选择本单位办理的事项"
+    r = client.post("/clerk/walk-in", data={"item": ""})
+    assert r.status_code == 422 and field_error(r.text, "item") == "请选择事项"
