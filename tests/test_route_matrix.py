@@ -158,6 +158,13 @@ TABLE: dict[tuple[str, str], Row] = {
             ("GET", "/clerk/applications/<int:application_id>", "/clerk/applications/999999", None, 404),
             (
                 "GET",
+                "/clerk/applications/<int:application_id>/receipt",
+                "/clerk/applications/999999/receipt",
+                None,
+                404,
+            ),
+            (
+                "GET",
                 "/clerk/applications/<int:application_id>/files/<int:document_id>",
                 "/clerk/applications/999999/files/1",
                 None,

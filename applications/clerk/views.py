@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from applications.clerk import operations as ops
@@ -26,15 +27,23 @@ from applications.clerk.forms import (
     VersionedForm,
     VisitForm,
     WalkInForm,
+    WalkInItemForm,
 )
-from applications.documents.uploads import UploadRejected, clean_upload
+from applications.documents.uploads import MAX_BYTES, UploadRejected, clean_upload
 from applications.models import Application, ApplicationDocument, RoutingRule
 from applications.ratings import operations as rating_ops
-from applications.submission.operations import pinned_item
+from applications.submission.forms import application_values
+from applications.submission.operations import (
+    IncompleteApplication,
+    owed_documents,
+    pickup_units,
+    pinned_item,
+)
 from applications.workflow import rules as rules_ops
 from applications.workflow.states import STATE_LABELS, InvalidTransition, allowed_actions
 from auth.models import Role, Unit, User
 from auth.policies import role_required
+from catalog.application_form import build_application_form
 from catalog.guide import build_guide
 from catalog.models import Category
 from catalog.queries import catalog
@@ -507,41 +516,169 @@ def reveal(application_id: int):
 # Walk-in ----------------------------------------------------------------------------------------
 
 
+def _walk_in_items() -> dict:
+    """The items this clerk's units handle (every item for a clerk of no unit)."""
+    mine = {u.kind.value for u in current_user.units}
+    return {
+        i.code: i
+        for i in sorted(catalog().items.values(), key=lambda i: i.code)
+        if i.unit_kind in mine or not mine
+    }
+
+
+def _pick_item(items: dict, formdata=None) -> str:
+    pick = WalkInItemForm(formdata=formdata)
+    pick.item.choices = [("", _("请选择"))] + [(i.code, f"{i.name}（{i.code}）") for i in items.values()]
+    if formdata is not None:  # none chosen, or one this clerk's units do not handle
+        pick.item.errors = [_("请选择事项") if not formdata.get("item") else _("请选择本单位办理的事项")]
+    return render_template("clerk/walk_in_item.html", pick=pick)
+
+
+def _read_scans(guide) -> tuple[list[ops.Scan], dict[int, str]]:
+    """Every scanned file, checked and re-encoded like a citizen's upload; a refused one gets its
+    message at its own document."""
+    scans: list[ops.Scan] = []
+    errors: dict[int, str] = {}
+    for d in guide.to_bring:
+        for upload in request.files.getlist(f"doc-{d.position}"):
+            if not upload or not upload.filename:
+                continue
+            try:
+                clean = clean_upload(upload.filename, upload.read(MAX_BYTES + 1), allowed=d.accept)
+            except UploadRejected as exc:
+                errors[d.position] = f"{upload.filename}：{_(exc.message)}"
+                continue
+            scans.append(ops.Scan(d.position, clean))
+    return scans, errors
+
+
 @bp.route("/walk-in", methods=["GET", "POST"])
 @staff_only
 def walk_in():
-
-    snap = catalog()
-    mine = {u.kind.value for u in current_user.units}
-    form = WalkInForm()
-    form.item.choices = [("", _("请选择"))] + [
-        (i.code, i.name)
-        for i in sorted(snap.items.values(), key=lambda i: i.code)
-        if i.unit_kind in mine or not mine
-    ]
+    """窗口登记: choose the item (and the situation), then one page with the person, the item's own
+    application form, the scans and the visit; a receipt to print at the end."""
+    items = _walk_in_items()
+    source = request.form if request.method == "POST" else request.args
+    item = items.get(source.get("item", ""))
+    if item is None:
+        if request.method == "POST" or source.get("item"):
+            return _pick_item(items, source), 422
+        return _pick_item(items)
+    guide = build_guide(item, {s.key: source.get(s.key, "") for s in item.situations})
+    if request.method == "GET" and item.situations and not source.get("answered"):
+        return render_template("clerk/walk_in_situations.html", item=item, guide=guide)
+    formdata = None
+    if request.method == "POST":
+        formdata = request.form.copy()
+        if not formdata.get("contact_mobile"):
+            formdata["contact_mobile"] = formdata.get("mobile", "")
+    form = WalkInForm(formdata=formdata)
+    is_proxy = guide.answers.get("applicant") == "proxy"
+    windows = pickup_units(item)
+    app_form = build_application_form(
+        guide.fields, item.delivery, windows, is_proxy, formdata=formdata, meta={"csrf": False}
+    )
+    doc_errors: dict[int, str] = {}
+    deferred: set[int] = set()
     if request.method == "GET":
         form.token.data = secrets.token_urlsafe(24)
-    if form.validate_on_submit():
-        item = snap.items.get(form.item.data)
-        with transaction(form) as tx:
-            citizen = ops.register_walk_in_citizen(
-                current_user,
-                real_name=form.real_name.data,
-                id_number=form.id_number.data,
-                mobile=form.mobile.data,
-            )
-            app = ops.register_walk_in(
-                current_user,
-                citizen=citizen,
-                item=item,
-                answers={},
-                district=form.district.data,
-                token=form.token.data or secrets.token_urlsafe(24),
-            )
-        if tx.ok:
-            flash(_("窗口申请已登记，办件编号 %(ref)s。", ref=app.reference), "success")
-            return redirect(url_for("clerk.detail", application_id=app.id))
-    return render_template("clerk/walk_in.html", form=form), 422 if request.method == "POST" else 200
+        form.item.data = item.code
+    else:
+        valid = form.validate_on_submit()
+        valid = app_form.validate() and valid
+        scans, doc_errors = _read_scans(guide)
+        given = {s.requirement for s in scans}
+        deferred = {
+            d.position
+            for d in guide.to_bring
+            if d.requirement == "deferrable" and request.form.get(f"defer-{d.position}")
+        }
+        for position, message in ops.missing_scans(guide, given, deferred).items():
+            doc_errors.setdefault(position, _(message))
+        if valid and not doc_errors:
+            token = form.token.data or ""
+            earlier = ops.walk_in_for_token(current_user, token) if token else None
+            if earlier is not None:  # a double-clicked 登记: the first one stands
+                return redirect(url_for("clerk.walk_in_receipt", application_id=earlier.id))
+            values = application_values(app_form, guide.fields)
+            if app_form.pickup_unit.data:
+                values["pickup_unit_id"] = {u.code: u.id for u in windows}.get(app_form.pickup_unit.data)
+            try:
+                with transaction(form) as tx:
+                    citizen = ops.register_walk_in_citizen(
+                        current_user,
+                        real_name=form.real_name.data,
+                        id_number=form.id_number.data,
+                        mobile=form.mobile.data,
+                    )
+                    app = ops.register_walk_in(
+                        current_user,
+                        citizen=citizen,
+                        item=item,
+                        answers=guide.answers,
+                        district=app_form.district.data,
+                        token=token or secrets.token_urlsafe(24),
+                        values=values,
+                        scans=scans,
+                        deferred=deferred,
+                        purpose=form.purpose.data,
+                        note=form.visit_note.data or "",
+                        storage=get_storage(),
+                    )
+            except IntegrityError:
+                # the same form posted twice at once: the other request made the account and the case
+                earlier = ops.walk_in_for_token(current_user, token) if token else None
+                if earlier is None:
+                    raise
+                return redirect(url_for("clerk.walk_in_receipt", application_id=earlier.id))
+            if tx.ok:
+                flash(
+                    _("窗口申请已登记，办件编号 %(ref)s。请打印受理回执交申请人。", ref=app.reference),
+                    "success",
+                )
+                return redirect(url_for("clerk.walk_in_receipt", application_id=app.id))
+            if isinstance(tx.error, IncompleteApplication):
+                for anchor, message in tx.error.problems:
+                    if anchor.startswith("doc-"):
+                        doc_errors[int(anchor.removeprefix("doc-"))] = _(message)
+                    else:
+                        form.form_errors.append(_(message))
+    page = render_template(
+        "clerk/walk_in.html",
+        form=form,
+        app_form=app_form,
+        item=item,
+        guide=guide,
+        is_proxy=is_proxy,
+        doc_errors=doc_errors,
+        deferred=deferred,
+        retyped_files=request.method == "POST" and bool(request.files),
+    )
+    return page, 422 if request.method == "POST" else 200
+
+
+@bp.route("/applications/<int:application_id>/receipt")
+@staff_only
+def walk_in_receipt(application_id: int):
+    """The printable 受理回执 the counter hands over: reference, item, documents received (and owed),
+    the promised completion date and how to follow the case on line."""
+    app = _load(application_id)
+    item = pinned_item(app)
+    guide = build_guide(item, app.answers or {})
+    received: dict[int, list] = {}
+    for d in app.documents:
+        received.setdefault(d.requirement, []).append(d)
+    return render_template(
+        "clerk/walk_in_receipt.html",
+        app=app,
+        item=item,
+        guide=guide,
+        received=received,
+        owed=owed_documents(app, guide),
+        promised=ops.promised_completion(app, item),
+        unit=db.session.get(Unit, app.unit_id) if app.unit_id else None,
+        visit=app.visits[0] if app.visits else None,
+    )
 
 
 # Routing rules (admins) -------------------------------------------------------------------------

@@ -101,6 +101,13 @@ def get_own_application(user: User, application_id: int) -> Application:
     return app
 
 
+def pickup_units(item: ItemView) -> list[Unit]:
+    """The windows where this item's result can be collected (none unless it offers counter pickup)."""
+    if "counter" not in item.delivery:
+        return []
+    return list(db.session.scalars(select(Unit).where(Unit.kind == item.unit_kind).order_by(Unit.code)))
+
+
 # Writing -----------------------------------------------------------------------------------------
 
 

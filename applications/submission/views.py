@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,11 +14,11 @@ from applications.documents.uploads import MAX_BYTES, UploadRejected, clean_uplo
 from applications.models import Application, ApplicationDocument, TrustLevel, WalletDocument
 from applications.notify.inbox import mark_read
 from applications.submission import operations as ops
-from applications.submission.forms import ActionForm, StartForm, SubmitForm
+from applications.submission.forms import ActionForm, StartForm, SubmitForm, application_values
 from applications.workflow.states import CLOSED, STATE_LABELS, InvalidTransition, State
 from auth.models import Assurance, Role, Unit
 from auth.policies import role_required
-from catalog.application_form import build_application_form, field_name
+from catalog.application_form import build_application_form
 from catalog.guide import build_guide
 from catalog.models import ItemVersion
 from catalog.queries import catalog
@@ -69,13 +68,6 @@ def start(code: str):
 # Steps -------------------------------------------------------------------------------------------
 
 
-def _pickup_units(item) -> list[Unit]:
-    """The windows where this item's result can be collected (none unless it offers counter pickup)."""
-    if "counter" not in item.delivery:
-        return []
-    return list(db.session.scalars(select(Unit).where(Unit.kind == item.unit_kind).order_by(Unit.code)))
-
-
 def _form_for(app: Application, item, guide, pickup_units: list[Unit], formdata=None):
     data = ops.form_values(app, guide)
     return build_application_form(
@@ -88,29 +80,6 @@ def _form_for(app: Application, item, guide, pickup_units: list[Unit], formdata=
     )
 
 
-def _values_from(form, guide) -> dict:
-    fields = {}
-    for f in guide.fields:
-        value = getattr(form, field_name(f.key)).data
-        fields[f.key] = value.isoformat() if isinstance(value, date) else value
-    return {
-        "district": form.district.data,
-        "contact_mobile": form.contact_mobile.data,
-        "principal_name": form.principal_name.data,
-        "principal_id_number": form.principal_id_number.data,
-        "relationship_to_principal": form.relationship_to_principal.data,
-        "delivery_method": form.delivery_method.data,
-        "delivery_address": {
-            "recipient": form.recipient.data,
-            "mobile": form.recipient_mobile.data,
-            "district": form.mail_district.data,
-            "address": form.mail_address.data,
-            "pickup_unit": form.pickup_unit.data,
-        },
-        "fields": fields,
-    }
-
-
 @bp.route("/applications/<int:application_id>/form", methods=["GET", "POST"])
 @citizen_only
 def edit_form(application_id: int):
@@ -119,11 +88,11 @@ def edit_form(application_id: int):
         return redirect(url_for("applications.detail", application_id=app.id))
     item = ops.pinned_item(app)
     guide = build_guide(item, app.answers)
-    pickup_units = _pickup_units(item)
+    pickup_units = ops.pickup_units(item)
     if request.method == "POST":
         form = _form_for(app, item, guide, pickup_units, formdata=request.form)
         valid = form.validate()
-        values = _values_from(form, guide)
+        values = application_values(form, guide.fields)
         if form.pickup_unit.data:
             # only a window this item offers: not any unit code a hand-made POST names
             offered = {u.code: u.id for u in pickup_units}
