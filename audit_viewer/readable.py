@@ -122,6 +122,16 @@ ACTION_LABELS: dict[str, str] = {
     "audit.reference_restored": N_("补记办件编号（审计修复）"),
     "stats.export": N_("导出统计数据"),
     "demo.simulate": N_("生成演示数据"),
+    "backup.created": N_("生成备份"),
+    "backup.restored": N_("从备份恢复"),
+    "outbox.released_after_restore": N_("放行恢复后暂扣的消息"),
+    "job.run_now": N_("手动运行定时任务"),
+    # retention (数据保存期限)
+    "retention.draft_deleted": N_("按保存期限删除长期未动的草稿"),
+    "retention.uploads_deleted": N_("按保存期限删除已办结办件的材料文件"),
+    "retention.rejected_files_deleted": N_("删除已被替换的退回材料"),
+    "retention.login_throttle_purged": N_("清理过期的登录限制记录"),
+    "retention.verification_codes_purged": N_("清理过期的短信验证码"),
 }
 
 #: Names of the fields that details, before and after carry.
