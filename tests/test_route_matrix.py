@@ -296,7 +296,13 @@ TABLE: dict[tuple[str, str], Row] = {
             ),
             ("GET", "/admin/correction-reasons/", "/admin/correction-reasons/", 200, None),
             ("POST", "/admin/correction-reasons/", "/admin/correction-reasons/", 422, {}),
-            ("POST", "/admin/correction-reasons/<int:reason_id>", "/admin/correction-reasons/999999", 404, {}),
+            (
+                "POST",
+                "/admin/correction-reasons/<int:reason_id>",
+                "/admin/correction-reasons/999999",
+                404,
+                {},
+            ),
             (
                 "POST",
                 "/admin/correction-reasons/<int:reason_id>/delete",
