@@ -372,3 +372,41 @@ def test_only_admins_change_the_preset_reasons(world, role):
         assert db.session.get(CorrectionReason, rid).reason == "测试原因"
         assert db.session.scalar(select(CorrectionReason).where(CorrectionReason.reason == "新原因")) is None
     assert _audits(app, "correction_reason.create") == []
+
+
+def test_a_pdf_is_shown_inline_in_the_workbench_and_an_image_stays_sandboxed(world):
+    app = world
+    aid, image_doc, _wallet = _with_document(app)
+    with app.app_context():
+        row = db.session.get(Application, aid)
+        key = get_storage().save(corpus.pdf(), suffix=".pdf")
+        pdf = ApplicationDocument(
+            application_id=aid,
+            requirement=row.documents[0].requirement,
+            requirement_name=ID_CARD,
+            storage_key=key,
+            kind="pdf",
+            mimetype="application/pdf",
+            size=10,
+            sha256="1" * 64,
+            display_name="身份证.pdf",
+            for_correction=True,
+        )
+        db.session.add(pdf)
+        db.session.commit()
+        pdf_id = pdf.id
+    client = _client(app)
+    page = client.get(f"/clerk/applications/{aid}").text
+    url = f"/clerk/applications/{aid}/files/{pdf_id}"
+    assert re.search(rf'<iframe class="viewer-pdf" src="{url}"', page)
+    assert f'<a href="{url}" target="_blank"' in page  # the fallback when the browser shows no PDF
+    # the superseded photo shows as replaced and takes no check; the PDF (current) does
+    assert "已被新文件替换" in page
+    assert f'id="v{image_doc}-verdict-0"' not in page and f'id="v{pdf_id}-verdict-0"' in page
+    response = client.get(url)
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    response = client.get(f"/clerk/applications/{aid}/files/{image_doc}")
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
