@@ -10,10 +10,13 @@
     var status = box.querySelector("[data-viewer-status]");
     var scale = 1;
     var turn = 0;
+    // Turned about its top-left corner, then moved back into the frame, so no part is cut off.
+    var SHIFT = { 0: "", 90: " translateY(-100%)", 180: " translate(-100%, -100%)", 270: " translateX(-100%)" };
+    img.style.transformOrigin = "top left";
     function apply() {
-      img.style.width = (scale * 100) + "%";
-      img.style.transform = turn ? "rotate(" + turn + "deg)" : "";
       var angle = ((turn % 360) + 360) % 360;
+      img.style.width = (scale * 100) + "%";
+      img.style.transform = angle ? "rotate(" + angle + "deg)" + SHIFT[angle] : "";
       if (status) { status.textContent = Math.round(scale * 100) + "%" + (angle ? " · " + angle + "°" : ""); }
     }
     tools.hidden = false;

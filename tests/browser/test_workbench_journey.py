@@ -104,6 +104,12 @@ def _journey(page, server, screenshot, tag: str) -> None:
     page.keyboard.press("Enter")
     expect(card.locator("[data-viewer-status]")).to_have_text("150% · 90°")
     assert "rotate(90deg)" in image.evaluate("img => img.style.transform")
+    # turned inside its frame: nothing sticks out above or left of it (out of scroll reach)
+    inside = image.evaluate(
+        """img => { const i = img.getBoundingClientRect(), s = img.parentElement.getBoundingClientRect();
+                    return i.left >= s.left - 1 && i.top >= s.top - 1; }"""
+    )
+    assert inside
     _no_horizontal_scroll(page)
     screenshot(page, f"{tag}-zoomed")
     card.get_by_role("button", name="复位").click()
