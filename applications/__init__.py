@@ -19,6 +19,7 @@ def init_app(app) -> None:
     from flask_babel import lazy_gettext as _l
 
     from applications import models  # noqa: F401 - registers the tables
+    from applications.clerk import reason_views
     from applications.clerk import views as clerk_views
     from applications.documents.sweep import register_cli
     from applications.gauges import register as register_gauges
@@ -37,6 +38,7 @@ def init_app(app) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(clerk_views.bp)
     app.register_blueprint(clerk_views.admin_bp)
+    app.register_blueprint(reason_views.bp)
     add_nav(app, "clerk.queue", _l("工作台"), roles={"clerk", "unit_lead"})
     add_nav(app, "routing_admin.rules", _l("分派规则"), roles={"admin"})
     add_nav(app, "applications.my_applications", _l("我的办件"), roles={"citizen"})

@@ -273,6 +273,12 @@ class ApplicationDocument(db.Model):
     )
     for_correction: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The clerk's check of this file (applications/clerk/verdicts.py): None (not yet), ``ok`` (核验通过)
+    #: or ``correct`` (需补正, with ``verdict_reason``, which pre-fills the correction request).
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    verdict_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    verdict_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    verdict_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     application: Mapped[Application] = relationship(back_populates="documents")
 
@@ -318,8 +324,30 @@ class WalletDocument(db.Model):
         ForeignKey("applications.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Set when a clerk asked for this file to be corrected: it stays listed in 我的材料, marked, and is
+    #: never offered for reuse again.
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejected_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     __table_args__ = (UniqueConstraint("owner_id", "sha256", "doc_type", name="uq_wallet_owner_file_type"),)
+
+
+class CorrectionReason(db.Model):
+    """A preset 需补正 reason the clerk picks for a document (admins keep the list). ``doc_type`` is a
+    catalog document name (居民身份证, say), or empty for a reason offered for every document."""
+
+    __tablename__ = "correction_reasons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doc_type: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    reason: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("doc_type", "reason", name="uq_correction_reasons_type_reason"),
+        Index("ix_correction_reasons_type_position", "doc_type", "position", "id"),
+    )
 
 
 class ReferenceCounter(db.Model):

@@ -170,6 +170,13 @@ TABLE: dict[tuple[str, str], Row] = {
                 None,
                 404,
             ),
+            (
+                "POST",
+                "/clerk/applications/<int:application_id>/documents/<int:document_id>/verdict",
+                "/clerk/applications/999999/documents/1/verdict",
+                {},
+                404,
+            ),
             *[
                 (
                     "POST",
@@ -294,6 +301,22 @@ TABLE: dict[tuple[str, str], Row] = {
                 "POST",
                 "/admin/catalog/bundles/<code>/delete",
                 f"/admin/catalog/bundles/{MISSING}/delete",
+                404,
+                {},
+            ),
+            ("GET", "/admin/correction-reasons/", "/admin/correction-reasons/", 200, None),
+            ("POST", "/admin/correction-reasons/", "/admin/correction-reasons/", 422, {}),
+            (
+                "POST",
+                "/admin/correction-reasons/<int:reason_id>",
+                "/admin/correction-reasons/999999",
+                404,
+                {},
+            ),
+            (
+                "POST",
+                "/admin/correction-reasons/<int:reason_id>/delete",
+                "/admin/correction-reasons/999999/delete",
                 404,
                 {},
             ),

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from applications.clerk.verdicts import reject_corrected_in_wallet
 from applications.documents.uploads import CleanFile
 from applications.models import (
     OPEN_STATES,
@@ -306,6 +307,7 @@ def _issue_correction(
     app.correction_count += 1
     if app.accepted_at is not None:
         app.pauses.append(ClockPause(reason="补正"))
+    reject_corrected_in_wallet(app, items)  # the files asked for again are not offered for reuse
     notify(
         app,
         "correction",

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from applications.clerk import operations as ops
-from applications.clerk import queues
+from applications.clerk import queues, verdicts
 from applications.clerk.forms import (
     ApproveForm,
     NotAcceptForm,
@@ -29,6 +29,7 @@ from applications.clerk.forms import (
     WalkInForm,
     WalkInItemForm,
 )
+from applications.clerk.verdict_forms import VerdictForm
 from applications.documents.uploads import MAX_BYTES, UploadRejected, clean_upload
 from applications.models import Application, ApplicationDocument, RoutingRule
 from applications.ratings import operations as rating_ops
@@ -157,17 +158,53 @@ def claim_next():
 # One application --------------------------------------------------------------------------------
 
 
-def _render_detail(app: Application, status: int = 200, revealed: dict | None = None, **forms):
+def _prefix_ids(form, prefix: str):
+    """Give every field of ``form`` the id ``<prefix>-<name>`` (its label follows): the workbench shows
+    several forms with fields of the same name (``reason``), and each label must point at its own."""
+    for f in form:
+        f.id = f"{prefix}-{f.name}"
+        f.label.field_id = f.id
+    return form
+
+
+def _verdict_forms(app: Application, given: dict | None = None) -> dict:
+    """One check form per document, its reason list the presets of its document type."""
+    presets = verdicts.preset_reasons(sorted({d.requirement_name for d in app.documents}))
+    out = {}
+    for d in app.documents:
+        form = (given or {}).get(d.id) or VerdictForm(
+            formdata=None,
+            prefix=f"v{d.id}",
+            verdict=d.verdict,
+            preset=d.verdict_reason if d.verdict_reason in presets[d.requirement_name] else "",
+            reason="" if d.verdict_reason in presets[d.requirement_name] else d.verdict_reason,
+        )
+        form.preset.choices = [("", _("请选择"))] + [(r, r) for r in presets[d.requirement_name]]
+        out[d.id] = form
+    return out
+
+
+def _render_detail(
+    app: Application,
+    status: int = 200,
+    revealed: dict | None = None,
+    verdict_forms: dict | None = None,
+    **forms,
+):
     item = pinned_item(app)
     guide = build_guide(item, app.answers or {})
-    approve_form = forms.get("approve_form") or ApproveForm(version=app.row_version)
+    approve_form = _prefix_ids(forms.get("approve_form") or ApproveForm(version=app.row_version), "approve")
     approve_form.delivery.choices = [(d, d) for d in item.delivery]
-    transfer_form = forms.get("transfer_form") or TransferForm(version=app.row_version)
+    transfer_form = _prefix_ids(
+        forms.get("transfer_form") or TransferForm(version=app.row_version), "transfer"
+    )
     transfer_form.to_unit.choices = [("", _("请选择"))] + [
         (u.code, u.name)
         for u in db.session.scalars(select(Unit).where(Unit.id != app.unit_id).order_by(Unit.code))
     ]
-    reassign_form = forms.get("reassign_form") or ReassignForm(version=app.row_version)
+    reassign_form = _prefix_ids(
+        forms.get("reassign_form") or ReassignForm(version=app.row_version), "reassign"
+    )
     colleagues = db.session.scalars(
         select(User)
         .where(User.role.in_([Role.CLERK.value, Role.UNIT_LEAD.value]), User.active.is_(True))
@@ -179,6 +216,8 @@ def _render_detail(app: Application, status: int = 200, revealed: dict | None = 
         if set(ops.unit_ids(u)) & {app.unit_id}
     ]
     leads = [u for u in colleagues if u.role == Role.UNIT_LEAD and set(ops.unit_ids(u)) & {app.unit_id}]
+    # the open decision: a form sent back with an error opens its own tab/disclosure again
+    failed = next((key for key in forms if key.endswith("_form")), None)
     return render_template(
         "clerk/detail.html",
         app=app,
@@ -191,12 +230,21 @@ def _render_detail(app: Application, status: int = 200, revealed: dict | None = 
         approve_form=approve_form,
         transfer_form=transfer_form,
         reassign_form=reassign_form,
-        not_accept_form=forms.get("not_accept_form") or NotAcceptForm(version=app.row_version),
-        refuse_form=forms.get("refuse_form") or ReasonForm(version=app.row_version),
-        visit_form=forms.get("visit_form") or VisitForm(),
+        not_accept_form=_prefix_ids(
+            forms.get("not_accept_form") or NotAcceptForm(version=app.row_version), "not-accept"
+        ),
+        refuse_form=_prefix_ids(forms.get("refuse_form") or ReasonForm(version=app.row_version), "refuse"),
+        visit_form=_prefix_ids(forms.get("visit_form") or VisitForm(), "visit"),
         simple=SimpleForm(),
         leads=leads,
         correction_errors=forms.get("correction_errors") or {},
+        prefill=verdicts.correction_prefill(app),
+        current_docs={d.id for d in verdicts.current_documents(app).values()},
+        verdict_forms=_verdict_forms(app, verdict_forms),
+        verdict_labels=verdicts.VERDICT_LABELS,
+        can_check=app.claimed_by_id == current_user.id and app.state in verdicts.VERDICT_STATES,
+        clock=verdicts.clock_for(app, _today()),
+        failed=failed,
         today=_today(),
     ), status
 
@@ -233,7 +281,33 @@ def document(application_id: int, document_id: int):
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     )
+    if doc.kind == "pdf":
+        # shown inline in the workbench's viewer (an <iframe> of our own page); browsers do not run
+        # their PDF viewer in a sandboxed document, and the file was rebuilt without active content
+        response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'self'"
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
+
+
+@bp.route("/applications/<int:application_id>/documents/<int:document_id>/verdict", methods=["POST"])
+@staff_only
+def verdict(application_id: int, document_id: int):
+    """核验通过 / 需补正 for one document (the reason from the presets or typed)."""
+    app = _load(application_id)
+    if not any(d.id == document_id for d in app.documents):
+        abort(404)
+    form = VerdictForm(prefix=f"v{document_id}")
+    form.preset.choices = []
+    if form.validate_on_submit():
+        with transaction(form) as tx:
+            verdicts.record_verdict(app, current_user, document_id, form.verdict.data, form.chosen_reason())
+        if tx.ok:
+            flash(_("已记录核验结果。"), "success")
+            return redirect(url_for("clerk.detail", application_id=application_id) + f"#doc-{document_id}")
+        if isinstance(tx.error, verdicts.NotHolder) or not isinstance(tx.error, FieldError):
+            flash(tx.message, "danger")
+            return redirect(url_for("clerk.detail", application_id=application_id))
+    return _render_detail(_load(application_id), 422, verdict_forms={document_id: form})
 
 
 def _decide(application_id: int, form, action):

@@ -247,6 +247,8 @@ def use_wallet_document(
         raise NotFound()
     if wallet_doc.expires_on and wallet_doc.expires_on < local_today():
         raise DomainError(N_("该材料已过有效期，请重新上传。"))
+    if wallet_doc.rejected_at is not None:
+        raise DomainError(N_("该材料曾被工作人员退回补正，不能再选用，请重新上传。"))
     doc = _requirement(pinned_item(app), requirement)
     return _replace_document(
         app,
@@ -705,6 +707,7 @@ def resubmit(app: Application, actor: User) -> None:
     transition(app, Action.RESUBMIT, actor)
     close_pauses(app)
     notify(app, "resubmitted", reference=app.reference)
+    _keep_in_wallet(app, pinned_item(app))  # the corrected files join 我的材料 (level C until checked)
 
 
 def request_correction(app: Application, actor: User, items: list[dict[str, str]]) -> None:
@@ -776,7 +779,10 @@ def referenced_storage_keys() -> set[str]:
 def matching_wallet(user: User, item: ItemView) -> dict[int, list[WalletDocument]]:
     """For each document requirement, the user's valid wallet documents of the same type."""
     today = local_today()
-    docs = [d for d in wallet_for(user) if not d.expires_on or d.expires_on >= today]
+    # a file a clerk sent back for correction is never offered again
+    docs = [
+        d for d in wallet_for(user) if (not d.expires_on or d.expires_on >= today) and d.rejected_at is None
+    ]
     out: dict[int, list[WalletDocument]] = {}
     for req in item.documents:
         matches = [d for d in docs if d.doc_type == req.name and d.kind in req.accept]
