@@ -270,7 +270,8 @@ def _replace_document(
     **file_fields: Any,
 ) -> ApplicationDocument:
     """Give a file for one requirement: on a draft it replaces the earlier one; during a correction
-    it is added beside it, marked as the correction. Audited."""
+    it is added beside it, marked as the correction — and a 容缺 document still owed that arrives this
+    way fulfils its deferral too (the clerk's page shows it arrived). Audited."""
     if app.state == State.DRAFT:
         for old in [d for d in app.documents if d.requirement == requirement and not d.for_correction]:
             app.documents.remove(old)
@@ -282,6 +283,16 @@ def _replace_document(
     )
     app.documents.append(row)
     db.session.flush()
+    owed = next((d for d in app.deferrals if d.requirement == requirement and d.fulfilled_at is None), None)
+    if app.state != State.DRAFT and owed is not None:
+        db.session.execute(
+            update(DeferredDocument)
+            .where(DeferredDocument.id == owed.id, DeferredDocument.fulfilled_at.is_(None))
+            .values(fulfilled_at=utcnow(), document_id=row.id)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(owed)
+        audit_details = {**audit_details, "deferral_fulfilled": True}
     audit.record(audit_action, object_type="application", object_id=app.id, details=audit_details)
     return row
 

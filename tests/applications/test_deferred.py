@@ -279,3 +279,21 @@ def test_a_draft_with_the_document_given_defers_nothing(app, citizen_client):
     with app.app_context():
         assert _deferral(aid) is None
     assert 'id="deferred"' not in citizen_client.get(f"/applications/{aid}").text
+
+
+def test_a_deferred_document_sent_with_a_correction_fulfils_its_deferral(app, citizen_client):
+    aid = submitted(citizen_client)
+    with app.app_context():
+        row = db.session.get(ops.Application, aid)
+        ops.request_correction(row, None, [{"target": "近期免冠照片", "note": "背景须为白色"}])
+        db.session.commit()
+    response = citizen_client.post(
+        f"/applications/{aid}/correction",
+        data={f"doc-{DEFERRABLE_DOC}": (io.BytesIO(jpeg()), "学历.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        deferral = _deferral(aid)
+        assert deferral.fulfilled_at is not None
+        assert db.session.get(ApplicationDocument, deferral.document_id).for_correction
