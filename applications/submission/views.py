@@ -16,6 +16,7 @@ from applications.models import OPEN_STATES, Application, ApplicationDocument, T
 from applications.notify.inbox import mark_read
 from applications.submission import operations as ops
 from applications.submission.forms import ActionForm, StartForm, SubmitForm
+from applications.workflow.deadlines import DEFERRAL_WORKING_DAYS
 from applications.workflow.states import CLOSED, STATE_LABELS, InvalidTransition, State
 from auth.models import Assurance, Role, Unit
 from auth.policies import role_required
@@ -295,6 +296,7 @@ def review(application_id: int):
         problems=problems,
         form=SubmitForm(),
         owed=ops.owed_documents(app, guide),
+        deferral_days=DEFERRAL_WORKING_DAYS,
         step=3,
         unit_names=_unit_names(),
     )

@@ -134,7 +134,7 @@ def test_give_a_deferred_document_and_the_clerk_sees_it_arrive(server, page, fil
     base = server.url
     _login(page, base, DEMO_LOGIN, DEMO_PASSWORD)
     aid = _draft_to_review(page, base, files, screenshot)
-    assert f"以下容缺材料可在提交后补交：{DEFERRED}" in page.locator("main").inner_text()
+    assert f"可在提交后 5 个工作日内在办件详情页补交：{DEFERRED}" in page.locator("main").inner_text()
     page.get_by_role("button", name="确认提交").click()
     page.wait_for_url(re.compile(r"/done$"))
     with server.app.app_context():
