@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from applications.workflow.states import State
+from core.clock import local_date, local_today
 from core.db import UTCDateTime, db, str_enum, utcnow
 
 #: The states a clerk still has work on; the open-queue indexes are partial on exactly this term, written
@@ -107,6 +108,10 @@ class Application(db.Model):
     pauses: Mapped[list[ClockPause]] = relationship(order_by="ClockPause.id", cascade="all, delete-orphan")
     visits: Mapped[list[Visit]] = relationship(order_by="Visit.id", cascade="all, delete-orphan")
     pickup_unit = relationship("Unit", foreign_keys=[pickup_unit_id])
+    #: 容缺受理: the documents left to give after submitting, each with its due date (补交).
+    deferrals: Mapped[list[DeferredDocument]] = relationship(
+        order_by="DeferredDocument.requirement", cascade="all, delete-orphan"
+    )
     version = relationship("ItemVersion")
     applicant = relationship("User", foreign_keys=[applicant_id])
 
@@ -281,6 +286,41 @@ class ApplicationDocument(db.Model):
     verdict_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     application: Mapped[Application] = relationship(back_populates="documents")
+
+
+class DeferredDocument(db.Model):
+    """容缺受理: a document requirement (``requirement`` = its position in the pinned version) the citizen
+    left out when submitting, due by ``due_on`` (see applications.workflow.deadlines.deferral_due),
+    stored at submission so the date the citizen was told never moves. 补交 sets ``fulfilled_at`` and
+    the document given, once (a conditional UPDATE: a double submit gives one document)."""
+
+    __tablename__ = "deferred_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # looked up by application through the unique constraint's leading column
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    requirement: Mapped[int] = mapped_column(Integer)
+    requirement_name: Mapped[str] = mapped_column(String(100))
+    due_on: Mapped[date] = mapped_column(Date)
+    fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("application_documents.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    document: Mapped[ApplicationDocument | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint(
+            "application_id", "requirement", name="uq_deferred_documents_application_requirement"
+        ),
+    )
+
+    @property
+    def late(self) -> bool:
+        """Given (or, while not given, still owed) after the day it was due."""
+        day = local_date(self.fulfilled_at) if self.fulfilled_at else local_today()
+        return day > self.due_on
 
 
 class StatusEvent(db.Model):

@@ -154,7 +154,6 @@ def from_env() -> dict:
         # before a deadline the citizen is reminded.
         "REMINDER_DUE_WORKING_DAYS": _int("REMINDER_DUE_WORKING_DAYS", 2),
         "CORRECTION_ANSWER_DAYS": _int("CORRECTION_ANSWER_DAYS", 30),
-        "DEFERRED_DOCUMENT_DAYS": _int("DEFERRED_DOCUMENT_DAYS", 30),
         "REMINDER_DAYS_BEFORE": _int("REMINDER_DAYS_BEFORE", 3),
         # The daily statistics check repairs the roll-ups it finds wrong (after logging the ERROR).
         "STATS_CHECK_REPAIR": _bool("STATS_CHECK_REPAIR", True),

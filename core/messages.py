@@ -115,6 +115,18 @@ TEMPLATES: dict[str, Template] = {
         N_("身份证号码已认领"),
         N_("您已通过人口信息核验认领本人身份证号码；此前使用该号码注册的账号已被冻结。"),
     ),
+    # 容缺受理: a deferred document arrived (补交); staff read it in their inbox, no SMS
+    "deferred_given": Template(
+        N_("容缺材料已补交"),
+        N_("办件 %(reference)s 的容缺材料“%(document)s”已补交（补交期限 %(due)s），请在办件详情中查看。"),
+    ),
+    "deferred_given_late": Template(
+        N_("容缺材料已补交（逾期）"),
+        N_(
+            "办件 %(reference)s 的容缺材料“%(document)s”已补交，但已超过补交期限 %(due)s，"
+            "请在办件详情中查看并决定是否要求补正。"
+        ),
+    ),
     "signoff_request": Template(
         N_("再次补正待您审批"),
         N_("%(clerk)s申请对办件 %(reference)s 再次要求补正，请在工作台“待审批”中审核。"),

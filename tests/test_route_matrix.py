@@ -115,6 +115,12 @@ TABLE: dict[tuple[str, str], Row] = {
             ("GET", "/applications/<int:application_id>/withdraw", "/applications/999999/withdraw", None),
             ("POST", "/applications/<int:application_id>/withdraw", "/applications/999999/withdraw", {}),
             ("POST", "/applications/<int:application_id>/correction", "/applications/999999/correction", {}),
+            (
+                "POST",
+                "/applications/<int:application_id>/deferred/<int:requirement>",
+                "/applications/999999/deferred/2",
+                {},
+            ),
             ("GET", "/me/wallet/<int:wallet_id>/delete", "/me/wallet/999999/delete", None),
             ("POST", "/me/wallet/<int:wallet_id>/delete", "/me/wallet/999999/delete", {}),
             ("POST", "/applications/<int:application_id>/principal", "/applications/999999/principal", {}),

@@ -48,6 +48,7 @@ from applications.submission.operations import (
     IncompleteApplication,
     _next_reference,
     check_complete,
+    record_deferrals,
     route_application,
     save_form,
     start_application,
@@ -719,6 +720,7 @@ def register_walk_in(
     if values is not None:
         owed = [d.name for d in guide.to_bring if d.position in deferred and d.requirement == "deferrable"]
         app.events[-1].details = {"scanned": len(scans), "deferred": owed}
+        record_deferrals(app, guide)  # the 容缺 documents get their due date, as online (补交 online)
     unit = db.session.get(Unit, app.unit_id)
     record_visit(app, clerk, at=None, place=unit.name if unit else "窗口", purpose=purpose, note=note)
     notify(app, "walk_in", item=item.name, reference=app.reference)

@@ -10,9 +10,10 @@ Deadlines (settings, :mod:`core.config`):
   today, today included: the clerk holding each one, and every unit lead of its unit. One message per
   person per day.
 - a 补正 must be answered within ``CORRECTION_ANSWER_DAYS`` days of the request; a 容缺 document
-  (accepted without it) must follow within ``DEFERRED_DOCUMENT_DAYS`` days of the acceptance. The
-  citizen is reminded ``REMINDER_DAYS_BEFORE`` days before (or at the first run inside that window),
-  once per application per deadline.
+  must follow by the due date stored with it at submission (``deferred_documents.due_on``, from
+  :func:`applications.workflow.deadlines.deferral_due`). The citizen is reminded
+  ``REMINDER_DAYS_BEFORE`` days before (or at the first run inside that window), once per
+  application per deadline.
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from applications.jobs.models import ReminderSent
-from applications.models import Application, StatusEvent
+from applications.models import OPEN_STATES, Application, DeferredDocument, StatusEvent
 from applications.notify.send import send_to
-from applications.submission.operations import owed_documents
 from applications.workflow.deadlines import add_working_days
 from applications.workflow.states import State
 from auth.models import Role, User, user_units
@@ -187,36 +187,36 @@ def citizen_deadlines(dry_run: bool) -> dict[str, int]:
         else:
             counts["already_sent"] += 1
 
-    deferred_days = cfg.get("DEFERRED_DOCUMENT_DAYS", 30)
-    earliest = _midnight(today - timedelta(days=deferred_days + 1))
-    latest = _midnight(today - timedelta(days=deferred_days - before - 1))
-    candidates = db.session.scalars(
-        select(Application)
+    # 容缺: the due date each deferred document was given at submission (deadlines.deferral_due)
+    rows = db.session.execute(
+        select(Application.id, Application.reference, Application.applicant_id, DeferredDocument)
+        .join(DeferredDocument, DeferredDocument.application_id == Application.id)
         .where(
-            Application.state.in_([State.ACCEPTED.value, State.RESUBMITTED.value]),
-            Application.accepted_at >= earliest,
-            Application.accepted_at < latest,
+            Application.state.in_([s.value for s in OPEN_STATES]),
+            DeferredDocument.fulfilled_at.is_(None),
+            DeferredDocument.due_on >= today,
+            DeferredDocument.due_on <= today + timedelta(days=before),
         )
-        .order_by(Application.id)
+        .order_by(Application.id, DeferredDocument.due_on)
     ).all()
-    for app in candidates:
-        deadline = local_date(app.accepted_at) + timedelta(days=deferred_days)
-        if not _in_window(deadline, today, before):
-            continue
-        owed = owed_documents(app)
-        if not owed:
-            continue
-        key = f"{app.id}:{deadline.isoformat()}"
+    owed: dict[tuple[int, date], list[str]] = {}
+    who: dict[int, tuple[str, int]] = {}
+    for app_id, reference, applicant_id, deferral in rows:
+        owed.setdefault((app_id, deferral.due_on), []).append(deferral.requirement_name)
+        who[app_id] = (reference, applicant_id)
+    for (app_id, deadline), names in owed.items():
+        reference, applicant_id = who[app_id]
+        key = f"{app_id}:{deadline.isoformat()}"
         if dry_run:
             counts["already_sent" if _already("deferred_deadline", key) else "deferred"] += 1
         elif _send_once(
             "deferred_deadline",
             key,
-            app.applicant_id,
-            app.id,
-            reference=app.reference,
+            applicant_id,
+            app_id,
+            reference=reference,
             deadline=deadline.isoformat(),
-            documents="、".join(d.name for d in owed),
+            documents="、".join(names),
         ):
             counts["deferred"] += 1
         else:

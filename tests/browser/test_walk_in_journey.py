@@ -55,7 +55,6 @@ def test_the_counter_registers_a_walk_in_with_its_form_and_scans_and_prints_the_
     page.get_by_label("办理辖区（户籍地或居住地所在区）").select_option("东城区")
     page.get_by_label("投靠父母姓名").fill("陈秀兰")
     # 拟迁入地址 forgotten
-    page.locator("input[name=f_mobile]").fill("13955550077")
     page.get_by_label("到窗口领取").check()
     page.get_by_label("领取窗口").select_option("LJ-PS-DC-01")
     page.locator("#doc-input-0").set_input_files([str(front), str(back)])

@@ -145,7 +145,6 @@ def walk_in_data(item_code: str = PS_ITEM, **overrides) -> dict:
         "mail_address": "滨江路8号3单元",
         # LJ-HJ-021 无犯罪记录证明
         "f_purpose": "就业",
-        "f_mobile": "13800000001",
         # LJ-HJ-010 父母投靠子女落户
         "f_parent_names": "张大山、李秀英",
         "f_move_in_address": "东城区滨江路8号3单元",

@@ -19,6 +19,7 @@ from core.audit import AuditLog
 from core.clock import local_today
 from core.db import db
 from core.outbox import OutboxMessage
+from core.transaction import commit
 from tests.auth.helpers import field_error, input_value, make_id_number
 from tests.clerk.helpers import PS_ITEM, citizen, login_staff, scan, unit, user, walk_in_data
 
@@ -58,8 +59,9 @@ def test_the_counter_picks_the_item_then_the_situation_then_sees_the_items_own_f
     assert "本人申请还是委托他人代办？" in situations
     page = client.get(f"/clerk/walk-in?item={PS_ITEM}&answered=1&applicant=self&usage=domestic").text
     # the citizen's online form: the item's own fields, delivery, and one file input per document
-    for name in ("real_name", "f_purpose", "f_mobile", "delivery_method", "contact_mobile"):
+    for name in ("real_name", "f_purpose", "delivery_method", "contact_mobile"):
         assert f'name="{name}"' in page, name
+    assert 'name="f_mobile"' not in page  # the item's 联系电话 repeated contact_mobile: asked once
     assert 'name="doc-0"' in page and "multiple" in page
     assert "犯罪记录信息" in page  # fetched from the government system: listed, not scanned
     assert 'name="doc-1"' not in page
@@ -101,6 +103,9 @@ def test_a_complete_walk_in_stores_the_form_scans_and_one_visit_and_prints_a_rec
         ]
         assert [(v.purpose, v.recorded_by_id) for v in a.visits] == [("窗口受理", user("clerk_ps_dc_01").id)]
         assert a.events[-1].details == {"scanned": 3, "deferred": ["亲属关系证明（原籍派出所或档案材料）"]}
+        # the 容缺 document has its due date, so the citizen can 补交 it online and is reminded
+        (deferral,) = a.deferrals
+        assert (deferral.requirement, deferral.fulfilled_at) == (3, None) and deferral.due_on > local_today()
         uploads = db.session.scalar(
             select(func.count()).where(
                 AuditLog.action == "application.document_upload", AuditLog.object_id == str(aid)
@@ -238,7 +243,7 @@ def test_a_walk_in_is_never_zero_visit(world):
         clerk = user("clerk_ps_dc_01")
         ops.accept(a, clerk)
         ops.approve(a, clerk, delivery="mail", carrier="EMS", tracking="1234567890")
-        db.session.commit()
+        commit()
         today = local_today()
         totals = metrics.compute(metrics.Period(today, today)).totals
         assert (totals.completed, totals.zero_visit, totals.at_most_once) == (1, 0, 1)

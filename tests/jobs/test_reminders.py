@@ -19,7 +19,7 @@ from core.db import db
 from core.jobs import registered_jobs, run_job
 from core.outbox import OutboxMessage
 from tests.clerk.helpers import insert_submitted, login_staff, run_threads, user
-from tests.jobs.helpers import add_event, document
+from tests.jobs.helpers import add_event
 
 # Monday 2 March 2026, 09:00 in Beijing (2 working days on: Wednesday 4 March)
 MONDAY = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -197,24 +197,41 @@ def test_an_answered_correction_gets_no_reminder(world):
 
 
 def test_the_deferred_document_reminder_only_while_it_is_owed(world):
-    accepted = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 容缺 deadline: 2026-04-01
+    """The 容缺 reminder reads the due date stored with each deferral at submission (the date the
+    citizen was shown), three days before it, once; a document already given gets none."""
+    from datetime import date
+
+    from applications.models import DeferredDocument
+
+    due = date(2026, 4, 1)
     with world.app_context():
         columns = {
             "item_code": "LJ-ZA-007",
             "unit_code": "LJ-ZA",
             "state": State.ACCEPTED,
             "answers": {"channel": "self_study"},
-            "accepted_at": accepted,
+            "accepted_at": datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
         }
         (owed,) = insert_submitted(1, **columns)
         (given,) = insert_submitted(1, **columns)
-        document(given, requirement=2, name="初中以上学历证明")
+        for app_id in (owed, given):
+            db.session.add(
+                DeferredDocument(
+                    application_id=app_id, requirement=2, requirement_name="初中以上学历证明", due_on=due
+                )
+            )
+        db.session.flush()
+        deferral = db.session.scalar(select(DeferredDocument).where(DeferredDocument.application_id == given))
+        deferral.fulfilled_at = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
         db.session.commit()
         assert _citizen_run(datetime(2026, 3, 28, 2, 0, tzinfo=UTC))["deferred"] == 0
         assert _citizen_run(datetime(2026, 3, 29, 2, 0, tzinfo=UTC))["deferred"] == 1
         (msg,) = messages("deferred_deadline")
         assert msg.application_id == owed and "初中以上学历证明" in msg.body and "2026-04-01" in msg.body
         assert _citizen_run(datetime(2026, 3, 30, 2, 0, tzinfo=UTC))["already_sent"] == 1
+        assert (
+            _citizen_run(datetime(2026, 4, 2, 2, 0, tzinfo=UTC))["deferred"] == 0
+        )  # past it: the clerk's call
 
 
 def test_the_reminder_windows_are_settings(make_app):
