@@ -8,7 +8,8 @@
 - ``clerk`` — claims, decisions and queues, the clerk's pages;
 - ``notify`` — the outbox, SMS gateways and the delivery worker;
 - ``ratings`` — 好差评 and bad-rating follow-ups;
-- ``stats`` — the scoreboard's roll-ups, metrics and exports.
+- ``stats`` — the scoreboard's roll-ups, metrics and exports;
+- ``rights`` — 我的数据: a citizen's own data, its download and deleting the account.
 """
 
 
@@ -52,3 +53,6 @@ def init_app(app) -> None:
     from applications.ratings import init_ratings
 
     init_ratings(app)
+    from applications.rights import init_rights
+
+    init_rights(app)
