@@ -305,3 +305,18 @@ def test_a_deleted_account_cannot_be_deleted_twice_and_the_operation_checks_the_
         ops.delete_account(other, password=DEFAULT_PASSWORD)
         db.session.commit()
         assert db.session.scalar(select(func.count()).where(User.deleted_at.is_not(None))) == 2
+
+
+def test_a_message_queued_later_for_a_deleted_account_sends_no_sms(app, citizen):
+    """A clerk's later step on an anonymised application may still write a message for its
+    applicant: it must not go out as an SMS to the placeholder number."""
+    from core.outbox import deliver_pending, queue_message
+    from tests.notify.conftest import RecordingGateway
+
+    with app.app_context():
+        ops.delete_account(db.session.get(User, citizen.id), password=DEFAULT_PASSWORD)
+        queue_message("account_frozen", user_id=citizen.id)
+        db.session.commit()
+        gateway = RecordingGateway()
+        assert deliver_pending(gateway) == {"sent": 0, "failed": 0, "skipped": 1}
+        assert gateway.calls == []
