@@ -9,7 +9,8 @@ statistics and audit trail are made of:
   to register again — the password hash replaced by a value no password matches, the account
   disabled and every session ended (a new session token);
 - completed / refused / withdrawn applications stay as anonymised records (state, item, unit, dates,
-  counts: what the roll-ups count) without the typed form, contact number and address; drafts —
+  counts: what the roll-ups count) without the typed form, contact number, address and what the
+  citizen wrote on the timeline (a withdrawal reason, correction replies); drafts —
   never sent to the bureau — are deleted;
 - every uploaded file goes from the store (the caller deletes the returned keys after the commit),
   with its rows; the wallet (我的材料), the messages and pending SMS codes go;
@@ -32,7 +33,7 @@ from typing import IO
 
 from sqlalchemy import delete, select, update
 
-from applications.models import OPEN_STATES, Application, ApplicationDocument, WalletDocument
+from applications.models import OPEN_STATES, Application, ApplicationDocument, StatusEvent, WalletDocument
 from applications.ratings.models import Rating
 from applications.rights.queries import Holdings
 from applications.workflow.states import State
@@ -176,6 +177,13 @@ def delete_account(user: User, *, password: str) -> list[str]:
         a.contact_mobile = None
         a.form_data = {}
         a.delivery_address = {}
+    if kept:  # what the citizen wrote on the timeline (a withdrawal reason, correction replies)
+        db.session.execute(
+            update(StatusEvent)
+            .where(StatusEvent.application_id.in_([a.id for a in kept]), StatusEvent.actor_id == user.id)
+            .values(note="", details={})
+            .execution_options(synchronize_session=False)
+        )
     db.session.execute(
         update(Rating)
         .where(Rating.user_id == user.id)
