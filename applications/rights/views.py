@@ -13,6 +13,7 @@ from auth.models import Role
 from auth.policies import role_required
 from core.db import writes_on_get
 from core.downloads import content_disposition
+from core.extensions import limiter
 from core.storage import get_storage
 from core.transaction import transaction
 
@@ -28,6 +29,7 @@ def overview():
 
 @bp.route("/me/data/download")
 @citizen_only
+@limiter.limit("10 per hour")  # a zip of every file: not something to ask for in a loop
 @writes_on_get
 def download():
     with transaction():
@@ -47,6 +49,7 @@ def _delete_page(form: DeleteAccountForm, status: int = 200):
 
 @bp.route("/me/data/delete", methods=["GET", "POST"])
 @citizen_only
+@limiter.limit("10 per hour; 3 per minute", methods=["POST"])  # the password is checked here
 def delete_account():
     """GET: what deleting does, and the password field (no JavaScript needed); POST: delete."""
     form = DeleteAccountForm()

@@ -340,3 +340,15 @@ def test_a_message_queued_later_for_a_deleted_account_sends_no_sms(app, citizen)
         gateway = RecordingGateway()
         assert deliver_pending(gateway) == {"sent": 0, "failed": 0, "skipped": 1}
         assert gateway.calls == []
+
+
+def test_guessing_the_password_on_the_deletion_page_is_rate_limited(make_app, demo):
+    app = make_app(RATELIMIT_ENABLED=True)
+    account = make_account(app, "citizen")
+    client = app.test_client()
+    assert login(client, account.login).status_code == 302
+    statuses = [client.post("/me/data/delete", data={"password": f"guess-{i}"}).status_code for i in range(3)]
+    assert statuses == [422, 422, 422]
+    assert client.post("/me/data/delete", data={"password": DEFAULT_PASSWORD}).status_code == 429
+    assert _user(app, account.id).deleted_at is None
+    assert client.get("/me/data/delete").status_code == 200  # reading the page is not limited
