@@ -11,6 +11,7 @@
 - ``stats`` — the scoreboard's roll-ups, metrics and exports;
 - ``jobs`` — the scheduled jobs (sweeper, reminders, statistics check, retention rules) and their
   admin page.
+- ``rights`` — 我的数据: a citizen's own data, its download and deleting the account.
 """
 
 
@@ -64,3 +65,6 @@ def init_app(app) -> None:
     from applications.jobs import init_jobs
 
     init_jobs(app)
+    from applications.rights import init_rights
+
+    init_rights(app)

@@ -445,5 +445,8 @@ def export():
 
 def init_audit_viewer(app: Flask) -> None:
     """Register the auditor's pages and their navigation link (auditors only)."""
+    from audit_viewer.cli import register_cli
+
     app.register_blueprint(bp)
     add_nav(app, "audit.index", _l("审计日志"), roles={AUDITOR_ROLE})
+    register_cli(app)

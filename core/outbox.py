@@ -308,7 +308,8 @@ def _claim_next(at: datetime, max_attempts: int, postgres: bool, worker: str | N
             db.session.rollback()
             return None
         text = row.sms_text or ""
-        needs_sms = bool(row.mobile) and bool(text.strip())
+        # a deleted account's placeholder (not digits, see applications.rights) is no number to text
+        needs_sms = bool(row.mobile) and row.mobile.isdigit() and bool(text.strip())
         values: dict = (
             {"attempts": OutboxMessage.attempts + 1, "next_attempt_at": at + CLAIM_LEASE, "leased_by": worker}
             if needs_sms
@@ -327,7 +328,7 @@ def _claim_next(at: datetime, max_attempts: int, postgres: bool, worker: str | N
     except Exception:
         db.session.rollback()
         raise
-    return _Claim(row.id, row.attempts + 1, row.mobile, text)
+    return _Claim(row.id, row.attempts + 1, row.mobile if needs_sms else None, text)
 
 
 def _mark_sent(claim: _Claim, at: datetime) -> None:

@@ -142,6 +142,16 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/me/authorisations"): Row(
         "/me/authorisations", {"anonymous": LOGIN, "citizen": 200, **dict.fromkeys(STAFF, 403)}
     ),
+    # 我的数据 (a citizen's own data, its download, deleting the account: an empty form is 422)
+    **{
+        (method, rule): Row(rule, {"anonymous": LOGIN, "citizen": status, **dict.fromkeys(STAFF, 403)}, data)
+        for method, rule, status, data in [
+            ("GET", "/me/data", 200, None),
+            ("GET", "/me/data/download", 200, None),
+            ("GET", "/me/data/delete", 200, None),
+            ("POST", "/me/data/delete", 422, {}),
+        ]
+    },
     # clerk side: clerks and unit leads; a missing or other unit's id answers 404
     **{
         (method, rule): Row(
