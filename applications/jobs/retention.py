@@ -5,7 +5,9 @@ row (a wallet document, another application) still points at them."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select
@@ -141,11 +143,11 @@ def _delete_documents(
     return result
 
 
-def purge_closed_uploads(at: datetime, dry_run: bool) -> RuleResult:
-    """Every upload of an application closed more than RETENTION_CLOSED_UPLOAD_YEARS years ago."""
-    cutoff = _years_before(at, current_app.config.get("RETENTION_CLOSED_UPLOAD_YEARS", 3))
+def _closed_documents(closed_before: Callable[[Any], Any], *where: Any) -> list[Any]:
+    """The documents of closed applications whose closing time passes ``closed_before`` (and
+    ``where``), with the closing time, in application order."""
     closed = _closed_at()
-    docs = db.session.execute(
+    return db.session.execute(
         select(
             ApplicationDocument.id,
             ApplicationDocument.application_id,
@@ -155,9 +157,15 @@ def purge_closed_uploads(at: datetime, dry_run: bool) -> RuleResult:
         )
         .join(Application, Application.id == ApplicationDocument.application_id)
         .join(closed, closed.c.application_id == Application.id)
-        .where(Application.state.in_(CLOSED_VALUES), closed.c.closed_at < cutoff)
+        .where(Application.state.in_(CLOSED_VALUES), closed_before(closed.c.closed_at), *where)
         .order_by(ApplicationDocument.application_id, ApplicationDocument.id)
     ).all()
+
+
+def purge_closed_uploads(at: datetime, dry_run: bool) -> RuleResult:
+    """Every upload of an application closed more than RETENTION_CLOSED_UPLOAD_YEARS years ago."""
+    cutoff = _years_before(at, current_app.config.get("RETENTION_CLOSED_UPLOAD_YEARS", 3))
+    docs = _closed_documents(lambda closed_at: closed_at < cutoff)
     return _delete_documents(
         docs,
         "retention.uploads_deleted",
@@ -171,7 +179,6 @@ def purge_rejected_files(at: datetime, dry_run: bool) -> RuleResult:
     """On a closed application, a document replaced later for the same requirement (a 补正 sent it back
     and the applicant gave a new one): deleted RETENTION_REJECTED_FILE_DAYS days after closing."""
     cutoff = at - timedelta(days=current_app.config.get("RETENTION_REJECTED_FILE_DAYS", 0))
-    closed = _closed_at()
     newer = aliased(ApplicationDocument)
     replaced = (
         select(newer.id)
@@ -182,19 +189,7 @@ def purge_rejected_files(at: datetime, dry_run: bool) -> RuleResult:
         )
         .exists()
     )
-    docs = db.session.execute(
-        select(
-            ApplicationDocument.id,
-            ApplicationDocument.application_id,
-            ApplicationDocument.storage_key,
-            ApplicationDocument.requirement_name,
-            closed.c.closed_at,
-        )
-        .join(Application, Application.id == ApplicationDocument.application_id)
-        .join(closed, closed.c.application_id == Application.id)
-        .where(Application.state.in_(CLOSED_VALUES), closed.c.closed_at <= cutoff, replaced)
-        .order_by(ApplicationDocument.application_id, ApplicationDocument.id)
-    ).all()
+    docs = _closed_documents(lambda closed_at: closed_at <= cutoff, replaced)
     return _delete_documents(
         docs,
         "retention.rejected_files_deleted",

@@ -17,10 +17,9 @@ from sqlalchemy import select
 
 from applications.models import Application, ApplicationDocument, WalletDocument
 from applications.ratings.models import Rating
+from applications.submission.pinned import item_names
 from applications.workflow.states import STATE_LABELS, State
 from auth.models import Assurance, User
-from catalog.models import ItemVersion
-from catalog.queries import catalog
 from core.audit import AuditLog
 from core.clock import SHANGHAI
 from core.db import db
@@ -83,20 +82,6 @@ def _source_label(user: User) -> str:
     return ""
 
 
-def _item_names(apps: list[Application]) -> dict[int, str]:
-    names = {i.version_id: i.name for i in catalog().items.values()}
-    missing = {a.version_id for a in apps} - set(names)
-    if missing:
-        names.update(
-            dict(
-                db.session.execute(
-                    select(ItemVersion.id, ItemVersion.name).where(ItemVersion.id.in_(missing))
-                ).all()
-            )
-        )
-    return names
-
-
 def _safe(name: str) -> str:
     """A display name fit for a path inside the zip (no folders, no control characters)."""
     cleaned = "".join("_" if c in '/\\:*?"<>|' or not c.isprintable() else c for c in name).strip(". ")
@@ -124,7 +109,7 @@ def holdings(user: User) -> Holdings:
             select(Application).where(Application.applicant_id == user.id).order_by(Application.created_at)
         )
     )
-    names = _item_names(apps)
+    names = item_names(apps)
     docs_by_app: dict[int, list[ApplicationDocument]] = {}
     if apps:
         for doc in db.session.scalars(

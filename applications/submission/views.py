@@ -15,13 +15,13 @@ from applications.models import OPEN_STATES, Application, ApplicationDocument, T
 from applications.notify.inbox import mark_read
 from applications.submission import operations as ops
 from applications.submission.forms import ActionForm, StartForm, SubmitForm, application_values
+from applications.submission.pinned import item_names
 from applications.workflow.deadlines import DEFERRAL_WORKING_DAYS
 from applications.workflow.states import CLOSED, STATE_LABELS, InvalidTransition, State
 from auth.models import Assurance, Role, Unit
 from auth.policies import role_required
 from catalog.application_form import build_application_form
 from catalog.guide import build_guide
-from catalog.models import ItemVersion
 from catalog.queries import catalog
 from core.db import db, writes_on_get
 from core.downloads import private_download_headers
@@ -322,18 +322,7 @@ def my_applications():
         .order_by(Application.updated_at.desc())
         .limit(200)
     ).all()
-    names = {i.version_id: i.name for i in catalog().items.values()}
-
-    missing = {a.version_id for a in apps} - set(names)
-    if missing:
-        names.update(
-            dict(
-                db.session.execute(
-                    select(ItemVersion.id, ItemVersion.name).where(ItemVersion.id.in_(missing))
-                ).all()
-            )
-        )
-    return render_template("applications/list.html", apps=apps, names=names, labels=STATE_LABELS)
+    return render_template("applications/list.html", apps=apps, names=item_names(apps), labels=STATE_LABELS)
 
 
 @bp.route("/applications/<int:application_id>")

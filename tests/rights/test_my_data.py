@@ -25,6 +25,7 @@ from core.db import db
 from core.errors import FieldError
 from core.outbox import OutboxMessage
 from core.storage import get_storage
+from core.transaction import commit
 from tests.applications.helpers import submitted
 from tests.auth.helpers import STRONG_PASSWORD, login, make_account
 from tests.factories import DEFAULT_PASSWORD, CitizenFactory
@@ -240,7 +241,7 @@ def test_after_withdrawing_the_account_is_deleted_and_the_number_can_register_ag
         again = auth_ops.register_citizen(
             real_name="新用户", id_number=citizen.id_number, mobile=citizen.mobile, password=STRONG_PASSWORD
         )
-        db.session.commit()
+        commit()
         assert again.id != citizen.id and again.frozen_at is None
         assert db.session.get(User, citizen.id).frozen_at is None
     assert login(app.test_client(), citizen.mobile, STRONG_PASSWORD).status_code == 302
@@ -278,7 +279,7 @@ def test_statistics_and_ratings_survive_a_deleted_account(app, demo):
         db.session.flush()
         done = completed(applicant=person)
         rating_ops.rate(done, person, level=1, reasons=["办理慢"], comment="张三 13912345678 等了很久")
-        db.session.commit()
+        commit()
         stats_before = db.session.execute(
             select(StatsDaily.item_id, func.sum(StatsDaily.completed)).group_by(StatsDaily.item_id)
         ).all()
@@ -286,7 +287,7 @@ def test_statistics_and_ratings_survive_a_deleted_account(app, demo):
         assert stats_before
 
         ops.delete_account(db.session.get(User, person_id), password=DEFAULT_PASSWORD)
-        db.session.commit()
+        commit()
 
         stats_after = db.session.execute(
             select(StatsDaily.item_id, func.sum(StatsDaily.completed)).group_by(StatsDaily.item_id)
@@ -318,12 +319,12 @@ def test_a_deleted_account_cannot_be_deleted_twice_and_the_operation_checks_the_
             assert exc.field == "password"
         db.session.rollback()
         ops.delete_account(db.session.get(User, citizen.id), password=DEFAULT_PASSWORD)
-        db.session.commit()
+        commit()
         # the placeholders keep the unique constraints: a second deleted account beside the first
         other = CitizenFactory()
-        db.session.commit()
+        commit()
         ops.delete_account(other, password=DEFAULT_PASSWORD)
-        db.session.commit()
+        commit()
         assert db.session.scalar(select(func.count()).where(User.deleted_at.is_not(None))) == 2
 
 
@@ -336,7 +337,7 @@ def test_a_message_queued_later_for_a_deleted_account_sends_no_sms(app, citizen)
     with app.app_context():
         ops.delete_account(db.session.get(User, citizen.id), password=DEFAULT_PASSWORD)
         queue_message("account_frozen", user_id=citizen.id)
-        db.session.commit()
+        commit()
         gateway = RecordingGateway()
         assert deliver_pending(gateway) == {"sent": 0, "failed": 0, "skipped": 1}
         assert gateway.calls == []
