@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from flask import has_app_context
 from sqlalchemy import (
     Connection,
     Date,
@@ -151,7 +152,9 @@ def changing(app: Application) -> None:
     commits, :func:`refresh_marked` (the commit step) recomputes its 办理时长 and rewrites the daily,
     monthly and reason rows of the slices it was and is in. Call it before or after the change, but
     before anything flushes the change (a flush forgets what the old values were)."""
-    session = object_session(app) or db.session
+    session = object_session(app) or (db.session if has_app_context() else None)
+    if session is None:  # a bare object outside any app (a unit test of a pure rule): nothing stored
+        return
     if app.id is None:
         session.flush()  # a new application needs its id
     session.info.setdefault(_APPS, set()).add(app.id)
