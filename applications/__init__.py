@@ -8,7 +8,8 @@
 - ``clerk`` — claims, decisions and queues, the clerk's pages;
 - ``notify`` — the outbox, SMS gateways and the delivery worker;
 - ``ratings`` — 好差评 and bad-rating follow-ups;
-- ``stats`` — the scoreboard's roll-ups, metrics and exports.
+- ``stats`` — the scoreboard's roll-ups, metrics and exports;
+- ``appointments`` — 预约: opening hours, slots, bookings, the counter's check-in.
 """
 
 
@@ -52,3 +53,6 @@ def init_app(app) -> None:
     from applications.ratings import init_ratings
 
     init_ratings(app)
+    from applications.appointments import init_appointments
+
+    init_appointments(app)
