@@ -53,11 +53,11 @@ CODE_LENGTH = 8
 VISIT_PURPOSE = "窗口受理"
 
 
-class SlotFull(DomainError):
-    """The slot has no place left (or closed, or is now within the cut-off)."""
+class SlotFull(FieldError):
+    """The slot has no place left (or closed, or is now within the cut-off); shown at the slot field."""
 
     def __init__(self) -> None:
-        super().__init__(N_("该时段已约满，请选择其他时段。"))
+        super().__init__("slot", N_("该时段已约满，请选择其他时段。"))
 
 
 class AlreadyBooked(DomainError):
