@@ -337,3 +337,23 @@ def test_no_shows_are_marked_after_the_slot_ended(world):
         assert missed.status == AppointmentStatus.NO_SHOW
         assert came.status == AppointmentStatus.CHECKED_IN
         assert later.status == AppointmentStatus.BOOKED
+
+
+def test_cli_opens_slots_and_marks_no_shows_idempotently(world):
+    with world.app_context():
+        open_weekdays(days=1, today=date(2026, 1, 1))  # hours only (a holiday: no slot)
+        commit()
+    runner = world.test_cli_runner()
+    with travel(MORNING):
+        first = runner.invoke(args=["appointments", "open", "--days", "7"])
+        again = runner.invoke(args=["appointments", "open", "--days", "7"])
+    assert first.exit_code == 0 and "新增预约时段 20 个" in first.output  # Mon 4 – Fri 8 January
+    assert again.exit_code == 0 and "新增预约时段 0 个" in again.output
+    with world.app_context(), travel(MORNING):
+        ops.book(citizen(), item(), slot_at(at(MONDAY, 9)).id)
+        commit()
+    with travel(at(MONDAY, 12)):
+        result = runner.invoke(args=["appointments", "no-shows"])
+    assert result.exit_code == 0 and "标记未到 1 个预约" in result.output
+    bad = runner.invoke(args=["appointments", "open", "--days", "0"])
+    assert bad.exit_code != 0
