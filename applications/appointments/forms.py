@@ -10,11 +10,37 @@ from applications.appointments.operations import WEEKDAYS
 from core.forms import LocalDateField, PortalForm, strip
 
 
+def _slot_id(value):
+    """A slot id, or None for anything that is not a number (the operation then asks to choose)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class ClockTimeField(TimeField):
+    """A time of day as ``HH:MM``, with a Chinese message when it is not one."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        text = (valuelist[0] if valuelist else "").strip()
+        if not text:
+            self.data = None
+            return
+        try:
+            super().process_formdata([text])
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("请按 时:分 填写时间，例如 09:00")) from None
+
+
 class SlotForm(PortalForm):
     """Book or move: one slot among the free ones of the chosen day (choices set by the view)."""
 
     slot = RadioField(
-        _l("预约时段"), coerce=int, validate_choice=False, validators=[InputRequired(_l("请选择预约时段"))]
+        _l("预约时段"),
+        coerce=_slot_id,
+        validate_choice=False,
+        validators=[InputRequired(_l("请选择预约时段"))],
     )
 
 
@@ -37,8 +63,8 @@ class HoursForm(PortalForm):
         choices=[(i, _l(name)) for i, name in enumerate(WEEKDAYS)],
         validators=[InputRequired(_l("请选择星期"))],
     )
-    start = TimeField(_l("开始时间"), validators=[InputRequired(_l("请填写开始时间，例如 09:00"))])
-    end = TimeField(_l("结束时间"), validators=[InputRequired(_l("请填写结束时间，例如 12:00"))])
+    start = ClockTimeField(_l("开始时间"), validators=[InputRequired(_l("请填写开始时间，例如 09:00"))])
+    end = ClockTimeField(_l("结束时间"), validators=[InputRequired(_l("请填写结束时间，例如 12:00"))])
     slot_minutes = IntegerField(
         _l("每个时段（分钟）"),
         default=30,
@@ -59,8 +85,8 @@ class ExceptionForm(PortalForm):
         default="closed",
         validators=[InputRequired(_l("请选择类型"))],
     )
-    start = TimeField(_l("开始时间（增开时填写）"), validators=[Optional()])
-    end = TimeField(_l("结束时间（增开时填写）"), validators=[Optional()])
+    start = ClockTimeField(_l("开始时间（增开时填写）"), validators=[Optional()])
+    end = ClockTimeField(_l("结束时间（增开时填写）"), validators=[Optional()])
     slot_minutes = IntegerField(
         _l("每个时段（分钟）"), validators=[Optional(), NumberRange(5, 240, _l("每个时段5至240分钟"))]
     )

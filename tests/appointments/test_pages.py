@@ -97,6 +97,9 @@ def test_a_slot_that_filled_while_the_page_was_open_says_so_and_shows_the_free_o
     with travel(MORNING):
         empty = client.post(f"/items/{ITEM}/book", data={"day": "2027-01-04"})
     assert empty.status_code == 422 and "请选择预约时段" in empty.text
+    with travel(MORNING):
+        typed = client.post(f"/items/{ITEM}/book", data={"slot": "abc", "day": "2027-01-04"})
+    assert typed.status_code == 422 and "请选择预约时段" in typed.text
 
 
 def test_book_from_an_application_links_it_and_the_counter_records_the_visit(world):
@@ -190,7 +193,7 @@ def test_admin_sets_hours_with_messages_at_the_fields(world):
         )
         assert typo.status_code == 422
         assert "每个时段5至240分钟" in field_error(typo.text, "slot_minutes")
-        assert field_error(typo.text, "start")
+        assert field_error(typo.text, "start") == "请按 时:分 填写时间，例如 09:00"
         ok = admin.post(
             f"/admin/appointments/{UNIT}",
             data={"weekday": "0", "start": "09:00", "end": "11:00", "slot_minutes": "30", "windows": "2"},
