@@ -187,7 +187,13 @@ def remove_exception(unit: Unit, exception_id: int) -> None:
     if row is None or row.unit_id != unit.id:
         raise NotFound()
     db.session.delete(row)
-    if row.closed:
+    db.session.flush()
+    still_closed = db.session.scalar(
+        select(ExceptionDay.id).where(
+            ExceptionDay.unit_id == unit.id, ExceptionDay.day == row.day, ExceptionDay.closed.is_(True)
+        )
+    )
+    if row.closed and still_closed is None:
         db.session.execute(update(Slot).where(Slot.unit_id == unit.id, Slot.day == row.day).values(open=True))
     db.session.flush()
     audit.record(

@@ -220,6 +220,21 @@ def test_admin_sets_hours_with_messages_at_the_fields(world):
 
         actions = set(db.session.scalars(select(AuditLog.action)))
         assert {"appointment.hours_added", "appointment.exception_added"} <= actions
+        from applications.appointments.models import ExceptionDay
+
+        closed_id = db.session.scalar(select(ExceptionDay.id))
+        hours_id = db.session.scalar(select(OpeningHours.id))
+    with travel(MORNING):
+        page = admin.get(f"/admin/appointments/{UNIT}").text
+        assert "设备检修" not in page and "2027-01-11" in page
+        assert admin.post(f"/admin/appointments/{UNIT}/exceptions/{closed_id}/delete").status_code == 302
+        assert admin.post(f"/admin/appointments/{UNIT}/hours/{hours_id}/delete").status_code == 302
+        assert admin.post(f"/admin/appointments/{UNIT}/hours/{hours_id}/delete").status_code == 404
+    with world.app_context():
+        reopened = db.session.scalars(select(Slot.open).where(Slot.day == date(2027, 1, 11)))
+        assert all(reopened)
+        assert db.session.scalar(select(func.count(OpeningHours.id))) == 0
+        assert db.session.scalar(select(func.count(Slot.id))) > 0  # slots already made stay
 
 
 def test_demo_opens_hours_for_every_unit_serving_an_item_with_a_visit_once(world):
