@@ -398,6 +398,23 @@ def book(
     return appt
 
 
+def _claim(appt: Appointment, **values) -> None:
+    """Change the booking only while it is still booked in the slot this request read: one
+    conditional UPDATE, so two tabs cancelling (or moving) at once give a place back only once."""
+    result = db.session.execute(
+        update(Appointment)
+        .where(
+            Appointment.id == appt.id,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.slot_id == appt.slot_id,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError(N_("该预约刚刚已被更改，请刷新页面后查看。"))
+
+
 def _changeable(appt: Appointment, user: User, at: datetime) -> None:
     if appt.user_id != user.id:
         raise NotFound()
@@ -414,10 +431,9 @@ def cancel(appt: Appointment, user: User) -> None:
     """The citizen cancels before the cut-off: the place is given back."""
     at = now()
     _changeable(appt, user, at)
+    _claim(appt, status=AppointmentStatus.CANCELLED, changed_at=at)
     _give_back(appt.slot_id)
-    appt.status = AppointmentStatus.CANCELLED
-    appt.changed_at = at
-    db.session.flush()
+    db.session.refresh(appt)
     db.session.refresh(appt.slot)
     send_to(
         user.id,
@@ -440,13 +456,11 @@ def move(appt: Appointment, user: User, slot_id: int | None) -> Appointment:
         raise FieldError("slot", N_("请选择与原预约不同的时段"))
     slot = _slot_for(item, slot_id, at)
     old = _when(appt.slot)
+    old_slot_id = appt.slot_id
     _take_place(slot, at)
-    _give_back(appt.slot_id)
-    appt.slot_id = slot.id
-    appt.unit_id = slot.unit_id
-    appt.changed_at = at
-    db.session.flush()
-    db.session.expire(appt, ["slot", "unit"])
+    _claim(appt, slot_id=slot.id, unit_id=slot.unit_id, changed_at=at)
+    _give_back(old_slot_id)
+    db.session.refresh(appt)
     db.session.refresh(slot)
     unit = db.session.get(Unit, slot.unit_id)
     send_to(

@@ -71,3 +71,42 @@ def test_two_hundred_citizens_one_ten_place_slot(world):
         )
         assert slot.booked == CAPACITY == rows
         assert len(set(booked)) == CAPACITY
+
+
+def test_two_tabs_cancelling_at_once_give_the_place_back_once(world):
+    app = world
+    with app.app_context(), travel(MORNING):
+        open_weekdays(windows=3)
+        slot_id = slot_at(at(MONDAY, 10)).id
+        person = CitizenFactory()
+        other = CitizenFactory()
+        mine = ops.book(person, item(), slot_id).id
+        ops.book(other, item(), slot_id)
+        commit()
+        person_id = person.id
+        db.session.remove()
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def work(i: int) -> None:
+        with app.app_context(), travel(MORNING):
+            appt = db.session.get(Appointment, mine)
+            who = db.session.get(User, person_id)
+            _ = appt.slot
+            db.session.commit()
+            start.wait()
+            try:
+                ops.cancel(appt, who)
+                commit()
+                outcomes.append("ok")
+            except DomainError as exc:
+                db.session.rollback()
+                outcomes.append(str(exc))
+            finally:
+                db.session.remove()
+
+    assert run_threads(2, work) == []
+    assert sorted(outcomes)[0] == "ok" and len(outcomes) == 2
+    assert outcomes.count("ok") == 1
+    with app.app_context():
+        assert db.session.get(Slot, slot_id).booked == 1
