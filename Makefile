@@ -12,7 +12,7 @@ COV ?= --cov --cov-branch --cov-report=term:skip-covered --cov-fail-under=83
 WORKERS ?= 2
 export FLASK_APP := wsgi.py
 
-.PHONY: run test venv dev-venv migrate demo serve worker bench vendor lint format messages clean-venv libmagic
+.PHONY: run test chaos venv dev-venv migrate demo serve worker bench vendor lint format messages clean-venv libmagic
 
 $(BIN)/python:
 	@$(PY) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
@@ -58,6 +58,12 @@ run: demo serve
 
 test: dev-venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS) $(COV)
+
+# Only the fault tests (pytest marker `chaos`): Redis dead, the upload folder unusable, no shared secret,
+# the notify worker killed (-9) mid-batch, the database down (503), SIGTERM draining gunicorn. They run
+# in `make test` (and CI) as well; this is the quick check after touching start-up, errors or shutdown.
+chaos: dev-venv
+	$(BIN)/python -m pytest -m chaos $(PYTEST_ARGS)
 
 lint: dev-venv
 	$(BIN)/ruff check .

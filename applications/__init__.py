@@ -10,6 +10,9 @@
 - ``ratings`` — 好差评 and bad-rating follow-ups;
 - ``stats`` — the scoreboard's roll-ups, metrics and exports;
 - ``appointments`` — 预约: opening hours, slots, bookings, the counter's check-in.
+- ``jobs`` — the scheduled jobs (sweeper, reminders, statistics check, retention rules) and their
+  admin page.
+- ``rights`` — 我的数据: a citizen's own data, its download and deleting the account.
 """
 
 
@@ -18,8 +21,10 @@ def init_app(app) -> None:
     from flask_babel import lazy_gettext as _l
 
     from applications import models  # noqa: F401 - registers the tables
+    from applications.clerk import reason_views
     from applications.clerk import views as clerk_views
     from applications.documents.sweep import register_cli
+    from applications.gauges import register as register_gauges
     from applications.notify.inbox import unread_count
     from applications.ratings import models as _rating_models  # noqa: F401
     from applications.submission import views
@@ -28,18 +33,23 @@ def init_app(app) -> None:
     from core.nav import add_nav
     from core.workdays import models as _workday_models  # noqa: F401
 
+    register_gauges()  # the queue gauges /metrics computes at scrape (core.metrics)
     app.jinja_env.globals["is_authorisation"] = is_authorisation
     app.jinja_env.globals["calendar_missing_year"] = calendar_views.missing_year
     app.register_blueprint(calendar_views.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(clerk_views.bp)
     app.register_blueprint(clerk_views.admin_bp)
+    app.register_blueprint(reason_views.bp)
     add_nav(app, "clerk.queue", _l("工作台"), roles={"clerk", "unit_lead"})
     add_nav(app, "routing_admin.rules", _l("分派规则"), roles={"admin"})
     add_nav(app, "applications.my_applications", _l("我的办件"), roles={"citizen"})
     add_nav(app, "applications.wallet", _l("我的材料"), roles={"citizen"})
     add_nav(app, "applications.authorisations", _l("代办授权"), roles={"citizen"})
-    add_nav(app, "applications.messages", _l("消息"), roles={"citizen"}, badge=unread_count)
+    # staff read their reminders and sign-off requests in the same inbox
+    add_nav(
+        app, "applications.messages", _l("消息"), roles={"citizen", "clerk", "unit_lead"}, badge=unread_count
+    )
     register_cli(app, referenced_storage_keys)
     from applications.notify.tasks import register_cli as register_notify_cli
 
@@ -56,3 +66,9 @@ def init_app(app) -> None:
     from applications.appointments import init_appointments
 
     init_appointments(app)
+    from applications.jobs import init_jobs
+
+    init_jobs(app)
+    from applications.rights import init_rights
+
+    init_rights(app)

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from applications.workflow.states import State
+from core.clock import local_date, local_today
 from core.db import UTCDateTime, db, str_enum, utcnow
 
 #: The states a clerk still has work on; the open-queue indexes are partial on exactly this term, written
@@ -107,6 +108,10 @@ class Application(db.Model):
     pauses: Mapped[list[ClockPause]] = relationship(order_by="ClockPause.id", cascade="all, delete-orphan")
     visits: Mapped[list[Visit]] = relationship(order_by="Visit.id", cascade="all, delete-orphan")
     pickup_unit = relationship("Unit", foreign_keys=[pickup_unit_id])
+    #: 容缺受理: the documents left to give after submitting, each with its due date (补交).
+    deferrals: Mapped[list[DeferredDocument]] = relationship(
+        order_by="DeferredDocument.requirement", cascade="all, delete-orphan"
+    )
     version = relationship("ItemVersion")
     applicant = relationship("User", foreign_keys=[applicant_id])
 
@@ -273,8 +278,49 @@ class ApplicationDocument(db.Model):
     )
     for_correction: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The clerk's check of this file (applications/clerk/verdicts.py): None (not yet), ``ok`` (核验通过)
+    #: or ``correct`` (需补正, with ``verdict_reason``, which pre-fills the correction request).
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    verdict_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    verdict_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    verdict_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     application: Mapped[Application] = relationship(back_populates="documents")
+
+
+class DeferredDocument(db.Model):
+    """容缺受理: a document requirement (``requirement`` = its position in the pinned version) the citizen
+    left out when submitting, due by ``due_on`` (see applications.workflow.deadlines.deferral_due),
+    stored at submission so the date the citizen was told never moves. 补交 sets ``fulfilled_at`` and
+    the document given, once (a conditional UPDATE: a double submit gives one document)."""
+
+    __tablename__ = "deferred_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # looked up by application through the unique constraint's leading column
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    requirement: Mapped[int] = mapped_column(Integer)
+    requirement_name: Mapped[str] = mapped_column(String(100))
+    due_on: Mapped[date] = mapped_column(Date)
+    fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("application_documents.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    document: Mapped[ApplicationDocument | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint(
+            "application_id", "requirement", name="uq_deferred_documents_application_requirement"
+        ),
+    )
+
+    @property
+    def late(self) -> bool:
+        """Given (or, while not given, still owed) after the day it was due."""
+        day = local_date(self.fulfilled_at) if self.fulfilled_at else local_today()
+        return day > self.due_on
 
 
 class StatusEvent(db.Model):
@@ -318,8 +364,30 @@ class WalletDocument(db.Model):
         ForeignKey("applications.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Set when a clerk asked for this file to be corrected: it stays listed in 我的材料, marked, and is
+    #: never offered for reuse again.
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejected_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     __table_args__ = (UniqueConstraint("owner_id", "sha256", "doc_type", name="uq_wallet_owner_file_type"),)
+
+
+class CorrectionReason(db.Model):
+    """A preset 需补正 reason the clerk picks for a document (admins keep the list). ``doc_type`` is a
+    catalog document name (居民身份证, say), or empty for a reason offered for every document."""
+
+    __tablename__ = "correction_reasons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doc_type: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    reason: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("doc_type", "reason", name="uq_correction_reasons_type_reason"),
+        Index("ix_correction_reasons_type_position", "doc_type", "position", "id"),
+    )
 
 
 class ReferenceCounter(db.Model):

@@ -35,6 +35,7 @@ from sqlalchemy import Select, and_, or_, select
 from wtforms import StringField
 from wtforms.validators import Length, Optional, ValidationError
 
+from audit_viewer.readable import Names, readable_line
 from core import audit
 from core.audit import AuditLog
 from core.clock import SHANGHAI, local_now
@@ -159,6 +160,7 @@ class AuditFilters:
 COLUMNS = (
     AuditLog.id,
     AuditLog.at,
+    AuditLog.actor_id,
     AuditLog.actor_label,
     AuditLog.actor_role,
     AuditLog.action,
@@ -245,6 +247,7 @@ class Entry:
     object_id: str
     ip: str
     details: str
+    line: str = ""
 
 
 @dataclass(frozen=True)
@@ -262,9 +265,10 @@ class Labels:
         )
 
 
-def to_entry(row: Any, labels: Labels) -> Entry:
+def to_entry(row: Any, labels: Labels, names: Names | None = None) -> Entry:
     role = row.actor_role or ""
     object_type = row.object_type or ""
+    names = names if names is not None else Names.for_rows([row])
     return Entry(
         id=row.id,
         at=row.at,
@@ -277,6 +281,7 @@ def to_entry(row: Any, labels: Labels) -> Entry:
         object_id=row.object_id or "",
         ip=row.ip or "",
         details=compact_json(row.details),
+        line=readable_line(row, names, labels.roles),
     )
 
 
@@ -327,7 +332,8 @@ def _list_page(fixed: Mapping[str, str] | None = None):
         stmt = older_than(stmt, cursor)
     rows = db.session.execute(stmt.limit(PAGE_SIZE + 1)).all()
     labels = Labels.current()
-    entries = [to_entry(r, labels) for r in rows[:PAGE_SIZE]]
+    names = Names.for_rows(rows[:PAGE_SIZE])
+    entries = [to_entry(r, labels, names) for r in rows[:PAGE_SIZE]]
     args = filters.as_args()
     link_args = {k: v for k, v in args.items() if not (fixed and k in fixed)}
     view_args = dict(request.view_args or {})
@@ -367,12 +373,13 @@ CSV_HEADER = (
     N_("对象编号"),
     N_("IP地址"),
     N_("详情"),
+    N_("事件说明"),
 )
 CHUNK_ROWS = 500
 
 
-def _csv_record(row: Any, labels: Labels) -> list[Any]:
-    entry = to_entry(row, labels)
+def _csv_record(row: Any, labels: Labels, names: Names) -> list[Any]:
+    entry = to_entry(row, labels, names)
     return [
         entry.id,
         entry.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
@@ -383,6 +390,7 @@ def _csv_record(row: Any, labels: Labels) -> list[Any]:
         entry.object_id,
         entry.ip,
         entry.details,
+        entry.line,
     ]
 
 
@@ -390,15 +398,19 @@ def _records(stmt: Select, cap: int) -> Iterator[list[Any]]:
     """Up to ``cap`` rows of ``stmt`` as CSV records; when more match, a last line saying so."""
     labels = Labels.current()
     result = db.session.execute(stmt.limit(cap + 1).execution_options(yield_per=CHUNK_ROWS))
+    n = 0
     try:
-        for n, row in enumerate(result, start=1):
-            if n > cap:
-                yield [
-                    "",
-                    _("已达到导出上限 %(cap)s 条，更早的记录未导出，请缩小日期范围后分批导出。", cap=cap),
-                ]
-                break
-            yield _csv_record(row, labels)
+        for chunk in result.partitions(CHUNK_ROWS):
+            names = Names.for_rows(chunk)  # the readable line's names, one look-up per chunk
+            for row in chunk:
+                n += 1
+                if n > cap:
+                    yield [
+                        "",
+                        _("已达到导出上限 %(cap)s 条，更早的记录未导出，请缩小日期范围后分批导出。", cap=cap),
+                    ]
+                    return
+                yield _csv_record(row, labels, names)
     finally:
         result.close()
 
@@ -433,5 +445,8 @@ def export():
 
 def init_audit_viewer(app: Flask) -> None:
     """Register the auditor's pages and their navigation link (auditors only)."""
+    from audit_viewer.cli import register_cli
+
     app.register_blueprint(bp)
     add_nav(app, "audit.index", _l("审计日志"), roles={AUDITOR_ROLE})
+    register_cli(app)

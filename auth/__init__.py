@@ -21,3 +21,6 @@ def init_app(app) -> None:
     app.before_request(enforce_password_change)
     cli.init_app(app)
     init_staff_admin(app)
+    from auth.retention import init_retention
+
+    init_retention(app)

@@ -119,6 +119,9 @@ class User(UserMixin, db.Model):
     #: number released (kept masked in ``frozen_reason``) until a counter resolves it.
     frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     frozen_reason: Mapped[str | None] = mapped_column(String(200))
+    #: The holder deleted the account (PIPL §47): personal data erased, the row kept anonymised so
+    #: applications, statistics and the audit trail still point at it (see applications.rights).
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     units: Mapped[list[Unit]] = relationship(secondary=user_units, order_by=Unit.code)
 

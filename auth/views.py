@@ -24,6 +24,7 @@ from auth.models import Assurance, User
 from auth.population import default_register
 from core.db import db
 from core.extensions import limiter, login_manager
+from core.metrics import count_login_failure
 from core.transaction import commit, transaction
 
 bp = Blueprint("auth", __name__)
@@ -225,6 +226,7 @@ def login():
             except ops.LoginFailed as exc:
                 failure = exc  # caught inside the block, so it commits: the failure count and audit rows stay
         if failure is not None:
+            count_login_failure(locked=failure.locked)
             form.form_errors.append(_(str(failure)))
         elif tx.ok:
             session.clear()

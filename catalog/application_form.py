@@ -65,7 +65,9 @@ class ApplicationFormBase(PortalForm):
         validators=[DataRequired(_l("请选择办理辖区"))],
     )
     contact_mobile = MobileField(
-        _l("联系电话"), validators=[DataRequired(_l("请填写联系电话")), mobile_format]
+        _l("联系电话"),
+        validators=[DataRequired(_l("请填写联系电话")), mobile_format],
+        description=_l("已按您账号的手机号填好，可修改。"),
     )
     principal_name = StringField(
         _l("被代办人姓名"), filters=[strip], validators=[Optional(), Length(2, 20), chinese_name]
@@ -141,9 +143,10 @@ def build_application_form(
 
 def stored_problems(
     fields: tuple[FieldView, ...], delivery: tuple[str, ...], is_proxy: bool, values: dict
-) -> list[tuple[str, str]]:
+) -> list[tuple[str, str, str]]:
     """Run the form's own validation again on values saved earlier (a draft saved with a mistake, a
-    hand-made request): ``(label, message)`` for every field that fails, in form order.
+    hand-made request): ``(field id, label, message)`` for every field that fails, in form order (the
+    id is the field's anchor on the form page).
 
     ``values`` holds the form's field names (``district``, ``f_<key>`` …) and the stored values;
     dates may be ISO strings. The pickup window is not checked here (its choices depend on units).
@@ -160,5 +163,5 @@ def stored_problems(
     out = []
     for field in form:
         if field.errors and field.name != "pickup_unit":
-            out.append((str(field.label.text), str(field.errors[0])))
+            out.append((field.id, str(field.label.text), str(field.errors[0])))
     return out

@@ -56,6 +56,25 @@ class Guide:
         return tuple(d for d in self.documents if d.source == "government")
 
 
+def repeats_standard(f: FieldView, delivery: tuple[str, ...]) -> bool:
+    """True for an item field that asks again for what every application form asks already (its
+    standard part, catalog.application_form): the contact phone (联系电话, prefilled from the account),
+    the result's mailing address (邮寄地址) when the item mails its result (the delivery part asks for
+    it when 邮寄 is chosen), 领证方式 when the item offers both mail and counter (the delivery part's
+    choice) and, on an item that asks them only of a 亲友代办 (``when: {applicant: proxy}``), the
+    principal's name and ID number (the 亲友代办 part asks them). A field for something
+    else (a paper copy's address, another person's phone) is kept. Such a field is left out of the
+    guide, so nobody is asked twice (issue 17, item 7) — also on applications pinned to a version
+    that still defines it."""
+    if f.type == "mobile" and (f.key in ("mobile", "contact_mobile") or f.label == "联系电话"):
+        return True
+    if f.type == "address" and f.label == "邮寄地址" and "mail" in delivery:
+        return True
+    if f.key in ("principal_name", "principal_id") and f.condition.get("applicant") == ("proxy",):
+        return True
+    return f.type == "select" and f.key == "pickup" and {"mail", "counter"} <= set(delivery)
+
+
 def build_guide(item: ItemView, raw_answers: Mapping[str, str] | None = None) -> Guide:
     """Everything one citizen needs for ``item`` given their answers."""
     answers = resolve_answers(item, raw_answers or {})
@@ -68,6 +87,10 @@ def build_guide(item: ItemView, raw_answers: Mapping[str, str] | None = None) ->
         item=item,
         answers=answers,
         documents=tuple(d for d in item.documents if applies(d.condition, answers)),
-        fields=tuple(f for f in item.fields if applies(f.condition, answers)),
+        fields=tuple(
+            f
+            for f in item.fields
+            if applies(f.condition, answers) and not repeats_standard(f, tuple(item.delivery))
+        ),
         fee=fee,
     )

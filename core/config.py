@@ -78,6 +78,16 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int(name: str, default: int) -> int:
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return default
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"{name} must not be negative")
+    return number
+
+
 def from_env() -> dict:
     """Build the configuration mapping from environment variables (see README)."""
     inst = instance_dir()
@@ -135,4 +145,19 @@ def from_env() -> dict:
         # Requests larger than this are refused with 413 before anything reads them (uploads are 10 MB).
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024))),
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+        # Retention (core/retention.py states the policy; the audit trail has no setting: never deleted).
+        "RETENTION_DRAFT_DAYS": _int("RETENTION_DRAFT_DAYS", 90),
+        # a setting, not a statute: set it to what the bureau's 执法档案 rules require
+        "RETENTION_CLOSED_UPLOAD_YEARS": _int("RETENTION_CLOSED_UPLOAD_YEARS", 3),
+        "RETENTION_REJECTED_FILE_DAYS": _int("RETENTION_REJECTED_FILE_DAYS", 0),
+        "RETENTION_THROTTLE_HOURS": _int("RETENTION_THROTTLE_HOURS", 24),
+        "RETENTION_CODE_HOURS": _int("RETENTION_CODE_HOURS", 24),
+        # Reminders (applications/jobs/reminders.py): staff digest of applications due within N working
+        # days; citizens' 补正 and 容缺 deadlines (days after the request / acceptance) and how many days
+        # before a deadline the citizen is reminded.
+        "REMINDER_DUE_WORKING_DAYS": _int("REMINDER_DUE_WORKING_DAYS", 2),
+        "CORRECTION_ANSWER_DAYS": _int("CORRECTION_ANSWER_DAYS", 30),
+        "REMINDER_DAYS_BEFORE": _int("REMINDER_DAYS_BEFORE", 3),
+        # The daily statistics check repairs the roll-ups it finds wrong (after logging the ERROR).
+        "STATS_CHECK_REPAIR": _bool("STATS_CHECK_REPAIR", True),
     }

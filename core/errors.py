@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from core.i18n import N_
@@ -44,6 +46,22 @@ _TITLES = {
 }
 
 
+#: Errors that mean the database cannot serve right now (down, unreachable, locked, the pool exhausted),
+#: not that the request or the code is wrong: answered 503 with Retry-After instead of 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+
+#: Seconds a client is asked to wait before trying again after a 503.
+RETRY_AFTER_SECONDS = 30
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """True for an error that says the database is unavailable (see :data:`DATABASE_UNAVAILABLE`),
+    including any DBAPI error whose connection SQLAlchemy found dead."""
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
@@ -69,8 +87,19 @@ def init_errors(app: Flask) -> None:
     def csrf_error(exc: CSRFError):
         return _render(400, _("页面已过期或表单校验失败，请刷新页面后重新提交。"))
 
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(PoolTimeout)
+    def database_error(exc: Exception):
+        if not database_unavailable(exc):  # an integrity or programming error is a bug: 500
+            return unhandled(exc)
+        return _database_unavailable_page(exc)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        original = getattr(exc, "original_exception", None)
+        if database_unavailable(original):  # raised outside the view (an after-request hook)
+            return _database_unavailable_page(original)
         code = exc.code or 500
         message = None
         if code == 429:
@@ -87,6 +116,34 @@ def init_errors(app: Flask) -> None:
         db.session.rollback()
         _forget_unloadable_user()
         return _render(500, _("系统出现了问题，您填写的内容未被保存。请稍后再试或拨打咨询电话。"))
+
+
+def _database_unavailable_page(exc: BaseException):
+    """503 with Retry-After: the session rolled back, one log line (with the request id, added by
+    :class:`core.logging.RequestIdFilter`), a Chinese page saying nothing was saved."""
+    from core.db import db
+
+    try:
+        db.session.rollback()
+    except Exception:
+        log.debug("rollback after a database error failed too", exc_info=True)
+    detail = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200] if str(exc) else ""
+    log.error(
+        "database unavailable on %s %s: %s: %s", request.method, request.path, type(exc).__name__, detail
+    )
+    from flask_login import AnonymousUserMixin
+
+    from core.extensions import login_manager
+
+    if not isinstance(g.get("_login_user"), AnonymousUserMixin):
+        # drawn as to a visitor: the header must not ask the database for the user's menu again
+        g._login_user = login_manager.anonymous_user()
+    response, code = _render(
+        503, _("系统暂时繁忙或正在维护，您刚才的操作没有完成，填写的内容也未被保存。请稍等片刻后再试。")
+    )
+    response = current_app.make_response((response, code))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _forget_unloadable_user() -> None:

@@ -21,7 +21,9 @@ from core.extensions import babel, csrf, limiter, login_manager, migrate
 from core.i18n import install_fast_gettext, select_locale
 from core.logging import configure_logging
 from core.masking import mask_id_number, mask_mobile
+from core.metrics import init_metrics
 from core.nav import init_nav
+from core.request_id import RequestIdMiddleware
 from core.security import init_security
 
 access_log = logging.getLogger("portal.access")
@@ -57,6 +59,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
         from core.pagecache import PageCacheMiddleware
 
         app.wsgi_app = PageCacheMiddleware(app.wsgi_app, app)  # type: ignore[method-assign]
+    app.wsgi_app = RequestIdMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
     if hops > 0:  # outermost: the cache, the limits and the audit see the proxy's word, nobody else's
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
@@ -87,14 +90,22 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     install_fast_gettext(app)
     init_security(app)
     init_errors(app)
+    init_metrics(app)
     init_nav(app)
     _register_template_helpers(app)
     _register_request_hooks(app)
 
     from core import audit as _audit  # noqa: F401 - register tables
+    from core import jobs, retention
+    from core.backup import register_cli as register_backup_cli
     from core.views import bp as core_bp
 
+    jobs.register_cli(app)
+    jobs.register_gauges()
+    retention.init_retention(app)
+
     app.register_blueprint(core_bp)
+    register_backup_cli(app)
     return app
 
 

@@ -115,6 +115,18 @@ TEMPLATES: dict[str, Template] = {
         N_("身份证号码已认领"),
         N_("您已通过人口信息核验认领本人身份证号码；此前使用该号码注册的账号已被冻结。"),
     ),
+    # 容缺受理: a deferred document arrived (补交); staff read it in their inbox, no SMS
+    "deferred_given": Template(
+        N_("容缺材料已补交"),
+        N_("办件 %(reference)s 的容缺材料“%(document)s”已补交（补交期限 %(due)s），请在办件详情中查看。"),
+    ),
+    "deferred_given_late": Template(
+        N_("容缺材料已补交（逾期）"),
+        N_(
+            "办件 %(reference)s 的容缺材料“%(document)s”已补交，但已超过补交期限 %(due)s，"
+            "请在办件详情中查看并决定是否要求补正。"
+        ),
+    ),
     "signoff_request": Template(
         N_("再次补正待您审批"),
         N_("%(clerk)s申请对办件 %(reference)s 再次要求补正，请在工作台“待审批”中审核。"),
@@ -144,6 +156,24 @@ TEMPLATES: dict[str, Template] = {
         N_("预约已取消"),
         N_("您 %(when)s 办理「%(item)s」的预约（预约码 %(code)s）已取消。"),
         N_("您%(when)s的%(item)s预约已取消。"),
+    ),
+    # Scheduled reminders (applications/jobs/reminders.py)
+    "due_soon_digest": Template(
+        N_("即将到期办件提醒"),
+        N_(
+            "您有 %(count)s 件办件将在 %(days)s 个工作日内（%(last)s 前）到期，"
+            "最早 %(first)s：%(references)s。请在工作台“即将超期”中查看。"
+        ),
+    ),
+    "correction_deadline": Template(
+        N_("补正期限即将届满"),
+        N_("您的申请 %(reference)s 需补正材料，请于 %(deadline)s 前在“我的办件”中提交补正。"),
+        N_("您的申请%(reference)s需于%(deadline)s前提交补正材料，请登录办理。"),
+    ),
+    "deferred_deadline": Template(
+        N_("容缺材料补交期限即将届满"),
+        N_("您的申请 %(reference)s 已容缺受理，请于 %(deadline)s 前补交：%(documents)s。"),
+        N_("您的申请%(reference)s容缺材料须于%(deadline)s前补交，请登录查看。"),
     ),
     "rating_follow_up": Template(
         N_("收到差评，请跟进整改"),

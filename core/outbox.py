@@ -27,6 +27,13 @@ own timeout well below :data:`CLAIM_LEASE`.
 Giving up: after ``max_attempts`` failed attempts a message is no longer picked (``next_attempt_at`` is
 cleared and ``last_error`` says why). It is **never deleted**: it stays in the citizen's inbox, and an
 admin makes it due again with :func:`requeue_failed` (``flask notify requeue``).
+
+Held after a restore: a backup copies the unsent messages of its moment, some of which the old site
+went on to send. ``flask restore`` (:mod:`core.backup`) therefore holds every unsent message
+(:func:`hold_unsent`): its next try is put at :data:`HELD_UNTIL`, a date no worker reaches, and its
+lease dropped. The in-site message stays in the inbox; an operator sends the held SMS on purpose with
+``flask notify release-restored`` (:func:`release_held`). Only existing columns are used, so a backup
+made by an older version is held the same way.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -72,6 +79,8 @@ DEFAULT_MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
 CLAIM_LEASE = timedelta(minutes=5)
+#: The next try of a message held after a restore: never reached, so no worker picks it (:func:`hold_unsent`).
+HELD_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)
 _ERROR_LENGTH = 300  # OutboxMessage.last_error is String(300)
 #: The accounts table, by name: core sits below auth and reads only the mobile number from it.
 _USERS = table("users", column("id"), column("mobile"))
@@ -299,7 +308,8 @@ def _claim_next(at: datetime, max_attempts: int, postgres: bool, worker: str | N
             db.session.rollback()
             return None
         text = row.sms_text or ""
-        needs_sms = bool(row.mobile) and bool(text.strip())
+        # a deleted account's placeholder (not digits, see applications.rights) is no number to text
+        needs_sms = bool(row.mobile) and row.mobile.isdigit() and bool(text.strip())
         values: dict = (
             {"attempts": OutboxMessage.attempts + 1, "next_attempt_at": at + CLAIM_LEASE, "leased_by": worker}
             if needs_sms
@@ -318,7 +328,7 @@ def _claim_next(at: datetime, max_attempts: int, postgres: bool, worker: str | N
     except Exception:
         db.session.rollback()
         raise
-    return _Claim(row.id, row.attempts + 1, row.mobile, text)
+    return _Claim(row.id, row.attempts + 1, row.mobile if needs_sms else None, text)
 
 
 def _mark_sent(claim: _Claim, at: datetime) -> None:
@@ -390,6 +400,45 @@ def requeue_failed(
         stmt = stmt.where(OutboxMessage.id.in_(list(message_ids)))
     result = db.session.execute(
         stmt.values(attempts=0, next_attempt_at=None).execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def hold_unsent() -> int:
+    """Hold every unsent message (pending, waiting for a retry, leased or given up) so that no worker
+    sends it: ``next_attempt_at`` = :data:`HELD_UNTIL`, lease dropped (a restarted worker would
+    otherwise take its old leases back at once). Returns how many; flushes, the caller commits."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None))
+        .values(next_attempt_at=HELD_UNTIL, leased_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def held_messages(message_ids: Iterable[int] | None = None) -> list[OutboxMessage]:
+    """The messages :func:`hold_unsent` held and nobody released yet, oldest first (only those in
+    ``message_ids`` when given)."""
+    stmt = select(OutboxMessage).where(
+        OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at >= HELD_UNTIL
+    )
+    if message_ids is not None:
+        stmt = stmt.where(OutboxMessage.id.in_(list(message_ids)))
+    return list(db.session.scalars(stmt.order_by(OutboxMessage.id)))
+
+
+def release_held(message_ids: Iterable[int] | None = None) -> int:
+    """Make held messages (all, or those in ``message_ids``) due now: they are sent by the next worker
+    pass. A held message that had given up before the backup is released as given up (it stays out of
+    delivery until ``flask notify requeue``). Returns how many; flushes, the caller commits."""
+    stmt = update(OutboxMessage).where(
+        OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at >= HELD_UNTIL
+    )
+    if message_ids is not None:
+        stmt = stmt.where(OutboxMessage.id.in_(list(message_ids)))
+    result = db.session.execute(
+        stmt.values(next_attempt_at=None, leased_by=None).execution_options(synchronize_session=False)
     )
     return result.rowcount
 

@@ -58,6 +58,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/"): Row("/", every(200)),
     ("GET", "/healthz"): Row("/healthz", every(200)),
     ("GET", "/readyz"): Row("/readyz", every(200)),
+    # operations (issue 18 item 8): the test client is loopback, which METRICS_ALLOW lets in by default;
+    # other addresses get 404 whoever is logged in (tests/core/test_metrics.py)
+    ("GET", "/metrics"): Row("/metrics", every(200)),
     ("GET", "/favicon.ico"): Row("/favicon.ico", every((301, "/static/favicon.svg"))),
     ("GET", "/static/<path:filename>"): Row("/static/css/portal.css", every(200)),
     # auth
@@ -112,6 +115,12 @@ TABLE: dict[tuple[str, str], Row] = {
             ("GET", "/applications/<int:application_id>/withdraw", "/applications/999999/withdraw", None),
             ("POST", "/applications/<int:application_id>/withdraw", "/applications/999999/withdraw", {}),
             ("POST", "/applications/<int:application_id>/correction", "/applications/999999/correction", {}),
+            (
+                "POST",
+                "/applications/<int:application_id>/deferred/<int:requirement>",
+                "/applications/999999/deferred/2",
+                {},
+            ),
             ("GET", "/me/wallet/<int:wallet_id>/delete", "/me/wallet/999999/delete", None),
             ("POST", "/me/wallet/<int:wallet_id>/delete", "/me/wallet/999999/delete", {}),
             ("POST", "/applications/<int:application_id>/principal", "/applications/999999/principal", {}),
@@ -133,6 +142,16 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/me/authorisations"): Row(
         "/me/authorisations", {"anonymous": LOGIN, "citizen": 200, **dict.fromkeys(STAFF, 403)}
     ),
+    # 我的数据 (a citizen's own data, its download, deleting the account: an empty form is 422)
+    **{
+        (method, rule): Row(rule, {"anonymous": LOGIN, "citizen": status, **dict.fromkeys(STAFF, 403)}, data)
+        for method, rule, status, data in [
+            ("GET", "/me/data", 200, None),
+            ("GET", "/me/data/download", 200, None),
+            ("GET", "/me/data/delete", 200, None),
+            ("POST", "/me/data/delete", 422, {}),
+        ]
+    },
     # clerk side: clerks and unit leads; a missing or other unit's id answers 404
     **{
         (method, rule): Row(
@@ -165,9 +184,23 @@ TABLE: dict[tuple[str, str], Row] = {
             ("GET", "/clerk/applications/<int:application_id>", "/clerk/applications/999999", None, 404),
             (
                 "GET",
+                "/clerk/applications/<int:application_id>/receipt",
+                "/clerk/applications/999999/receipt",
+                None,
+                404,
+            ),
+            (
+                "GET",
                 "/clerk/applications/<int:application_id>/files/<int:document_id>",
                 "/clerk/applications/999999/files/1",
                 None,
+                404,
+            ),
+            (
+                "POST",
+                "/clerk/applications/<int:application_id>/documents/<int:document_id>/verdict",
+                "/clerk/applications/999999/documents/1/verdict",
+                {},
                 404,
             ),
             *[
@@ -297,6 +330,22 @@ TABLE: dict[tuple[str, str], Row] = {
                 404,
                 {},
             ),
+            ("GET", "/admin/correction-reasons/", "/admin/correction-reasons/", 200, None),
+            ("POST", "/admin/correction-reasons/", "/admin/correction-reasons/", 422, {}),
+            (
+                "POST",
+                "/admin/correction-reasons/<int:reason_id>",
+                "/admin/correction-reasons/999999",
+                404,
+                {},
+            ),
+            (
+                "POST",
+                "/admin/correction-reasons/<int:reason_id>/delete",
+                "/admin/correction-reasons/999999/delete",
+                404,
+                {},
+            ),
             ("GET", "/admin/calendar/", "/admin/calendar/", 200, None),
             ("POST", "/admin/calendar/", "/admin/calendar/", 422, {}),
             ("POST", "/admin/calendar/<int:override_id>/delete", "/admin/calendar/999999/delete", 404, {}),
@@ -345,6 +394,9 @@ TABLE: dict[tuple[str, str], Row] = {
                 404,
                 {},
             ),
+            # scheduled jobs (an unknown job: 404)
+            ("GET", "/admin/jobs/", "/admin/jobs/", 200, None),
+            ("POST", "/admin/jobs/<name>/run", f"/admin/jobs/{MISSING}/run", 404, {}),
         ]
     },
     # statistics

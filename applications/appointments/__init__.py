@@ -35,3 +35,45 @@ def init_appointments(app: Flask) -> None:
     add_nav(app, "appointments_clerk.today", _l("今日预约"), roles={"clerk", "unit_lead"})
     add_nav(app, "appointments_admin.units", _l("预约时段"), roles={"admin"})
     register_cli(app)
+    _register_jobs(app)
+
+
+def _register_jobs(app: Flask) -> None:
+    """The worker's scheduler opens the next 30 days' slots daily and marks no-shows hourly."""
+    from flask_babel import lazy_gettext as _l
+
+    from applications.appointments import operations as ops
+    from core.db import db
+    from core.jobs import HOURLY, Job, daily, register_job
+
+    def dry(work):
+        def run(dry_run: bool) -> dict[str, int]:
+            if not dry_run:
+                return work()
+            with db.session.begin_nested() as savepoint:  # count what it would do, keep nothing
+                counts = work()
+                savepoint.rollback()
+            return counts
+
+        return run
+
+    register_job(
+        app,
+        Job(
+            "appointments_open",
+            _l("开放预约时段"),
+            daily(1),
+            dry(lambda: {"slots_opened": ops.open_slots(30)}),
+            _l("按各单位的办公时间生成今后30天的预约时段（节假日不开放，调休上班日按周一）。"),
+        ),
+    )
+    register_job(
+        app,
+        Job(
+            "appointment_no_shows",
+            _l("标记预约未到"),
+            HOURLY,
+            dry(lambda: {"no_shows": ops.mark_no_shows()}),
+            _l("时段结束仍未签到的预约标记为未到。"),
+        ),
+    )

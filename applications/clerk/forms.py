@@ -143,8 +143,20 @@ class QueueFilterForm(PortalForm):
     ref = StringField(_l("办件编号"), filters=[strip], validators=[Optional(), Length(max=20)])
 
 
-class WalkInForm(PortalForm):
+class WalkInItemForm(PortalForm):
+    """窗口登记, first step: the item (a GET form: nothing is written yet)."""
+
+    class Meta:
+        csrf = False
+
     item = SelectField(_l("办理事项"), choices=[], validators=[DataRequired(_l("请选择事项"))])
+
+
+class WalkInForm(PortalForm):
+    """窗口登记: who stands at the counter and the visit. The item's own application form (the one the
+    citizen fills on line) and the scans come beside it, built from the item's version."""
+
+    item = HiddenField()
     real_name = StringField(
         _l("申请人姓名"),
         filters=[strip],
@@ -153,15 +165,18 @@ class WalkInForm(PortalForm):
     id_number = IdNumberField(
         _l("申请人居民身份证号码"), validators=[DataRequired(_l("请填写身份证号码")), id_number_format]
     )
-    mobile = MobileField(_l("联系电话"), validators=[DataRequired(_l("请填写联系电话")), mobile_format])
-    district = SelectField(
-        _l("辖区"), choices=district_choices(), validators=[DataRequired(_l("请选择辖区"))]
+    mobile = MobileField(
+        _l("申请人手机号码"),
+        validators=[DataRequired(_l("请填写手机号码")), mobile_format],
+        description=_l("新账号的登录手机号；账号开通短信发往此号码"),
     )
     identity_checked = BooleanField(
         _l("已当面核验申请人的居民身份证原件，人证一致"),
         validators=[InputRequired(_l("请先当面核验申请人的身份证件原件"))],
         description=_l("核验后申请人的网上账号将提升为实名认证（L2），并记入审计"),
     )
+    purpose = SelectField(_l("本次到场事由"), choices=[(p, p) for p in VISIT_PURPOSES], default="窗口受理")
+    visit_note = StringField(_l("到场备注"), filters=[strip], validators=[Optional(), Length(max=200)])
     token = HiddenField()
 
 

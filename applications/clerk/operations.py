@@ -10,7 +10,10 @@ decision gets a clear message instead of a second decision. ``flush()``, never `
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -23,10 +26,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from applications.clerk.verdicts import reject_corrected_in_wallet
 from applications.documents.uploads import CleanFile
 from applications.models import (
     OPEN_STATES,
     Application,
+    ApplicationDocument,
     Channel,
     ClockPause,
     CorrectionSignoff,
@@ -39,18 +44,25 @@ from applications.notify.send import notify, send_to
 from applications.ratings.operations import invite_rating, unit_leads
 from applications.stats import rollup
 from applications.submission.operations import (
+    MAX_FILES_PER_APPLICATION,
+    IncompleteApplication,
     _next_reference,
+    check_complete,
+    record_deferrals,
     route_application,
+    save_form,
     start_application,
     store_file,
     transition,
 )
 from applications.submission.pinned import pinned_item
 from applications.workflow.clock import recompute_due_dates
+from applications.workflow.deadlines import due_dates
 from applications.workflow.states import Action, InvalidTransition, State
 from auth.models import Assurance, Role, Unit, User
 from auth.operations import verify_at_counter
 from auth.passwords import hash_password
+from catalog.guide import build_guide
 from core import audit
 from core.clock import local_today
 from core.db import db, utcnow
@@ -58,6 +70,7 @@ from core.errors import DomainError, FieldError, NotFound
 from core.i18n import N_
 from core.outbox import queue_message
 from core.storage import Storage
+from core.workdays.models import load_calendar
 
 QUEUE_STATES = (State.SUBMITTED, State.RESUBMITTED)
 VISIT_PURPOSES = ("核验原件", "采集照片指纹", "领取结果", "窗口受理", "补充材料", "其他")
@@ -295,6 +308,7 @@ def _issue_correction(
     app.correction_count += 1
     if app.accepted_at is not None:
         app.pauses.append(ClockPause(reason="补正"))
+    reject_corrected_in_wallet(app, items)  # the files asked for again are not offered for reuse
     notify(
         app,
         "correction",
@@ -613,10 +627,68 @@ def register_walk_in_citizen(clerk: User, *, real_name: str, id_number: str, mob
     return citizen
 
 
+@dataclass(frozen=True)
+class Scan:
+    """One file the clerk scanned for document requirement ``requirement`` (already checked and
+    re-encoded by :func:`~applications.documents.uploads.clean_upload`)."""
+
+    requirement: int
+    clean: CleanFile
+
+
+def walk_in_for_token(clerk: User, token: str) -> Application | None:
+    """The counter application this walk-in form's one-time ``token`` made already (a double-clicked
+    登记, a reloaded POST), when the clerk's units can see it; :class:`NotFound` for anyone else's."""
+    app = db.session.scalar(select(Application).where(Application.start_token == token))
+    if app is None:
+        return None
+    if app.channel != Channel.COUNTER or app.state == State.DRAFT:
+        raise NotFound()
+    return get_for_staff(clerk, app.id)
+
+
+def missing_scans(guide, given: Collection[int], deferred: Collection[int]) -> dict[int, str]:
+    """Documents the counter has neither scanned (``given``) nor, where the item allows 容缺, marked
+    as brought later (``deferred``): position → message. Optional documents are never missing."""
+    out = {}
+    for d in guide.to_bring:
+        if d.position in given:
+            continue
+        if d.requirement == "required":
+            out[d.position] = N_("请扫描上传：") + d.name
+        elif d.requirement == "deferrable" and d.position not in deferred:
+            out[d.position] = N_("请扫描上传，或勾选容缺后补：") + d.name
+    return out
+
+
 def register_walk_in(
-    clerk: User, *, citizen: User, item, answers: dict[str, str], district: str, token: str
+    clerk: User,
+    *,
+    citizen: User,
+    item,
+    answers: dict[str, str],
+    district: str,
+    token: str,
+    values: Mapping[str, Any] | None = None,
+    scans: Sequence[Scan] = (),
+    deferred: Collection[int] = (),
+    purpose: str = "窗口受理",
+    note: str = "",
+    storage: Storage | None = None,
 ) -> Application:
-    """A counter (walk-in) application: channel = counter, one visit recorded, claimed by the clerk."""
+    """A counter (walk-in) application: channel = counter, claimed by the clerk, and the counter visit
+    recorded as its one visit (a walk-in is never zero-visit).
+
+    ``values`` are the item's application form as the citizen would fill it on line (stored by the
+    same :func:`~applications.submission.operations.save_form`); ``scans`` the files the clerk scanned,
+    several per requirement allowed; ``deferred`` the positions of 容缺 documents the citizen brings
+    later. With ``values`` the case must be complete exactly as an online submit must be, and every
+    容缺 document either scanned or in ``deferred``: else :class:`IncompleteApplication` with every
+    problem, and the caller's rollback leaves nothing behind (no account, no case, no file). Without
+    ``values`` (the demo's simulation) the form and documents are not checked.
+
+    The one-time ``token`` makes a double submit return the first application.
+    """
 
     app = start_application(citizen, item, answers, token)
     if app.state != State.DRAFT:
@@ -624,6 +696,15 @@ def register_walk_in(
     app.channel = Channel.COUNTER
     app.district = district
     app.contact_mobile = citizen.mobile
+    if values is not None:
+        save_form(app, values)
+        guide = build_guide(item, app.answers or {})
+        _attach_scans(app, guide, scans, storage)
+        problems = check_complete(app, item)
+        given = {d.requirement for d in app.documents}
+        problems += [(f"doc-{p}", m) for p, m in missing_scans(guide, given, deferred).items()]
+        if problems:
+            raise IncompleteApplication(problems)
     chosen = route_application(app, item)
     units = {u.code: u for u in db.session.scalars(select(Unit))}
     app.unit_id = units[chosen.unit_code].id
@@ -636,7 +717,67 @@ def register_walk_in(
     app.claimed_by_id = clerk.id
     app.claimed_at = utcnow()
     transition(app, Action.SUBMIT, clerk, note="窗口受理")
+    if values is not None:
+        owed = [d.name for d in guide.to_bring if d.position in deferred and d.requirement == "deferrable"]
+        app.events[-1].details = {"scanned": len(scans), "deferred": owed}
+        record_deferrals(app, guide)  # the 容缺 documents get their due date, as online (补交 online)
     unit = db.session.get(Unit, app.unit_id)
-    record_visit(app, clerk, at=None, place=unit.name if unit else "窗口", purpose="窗口受理")
+    record_visit(app, clerk, at=None, place=unit.name if unit else "窗口", purpose=purpose, note=note)
     notify(app, "walk_in", item=item.name, reference=app.reference)
     return app
+
+
+def _attach_scans(app: Application, guide, scans: Sequence[Scan], storage: Storage | None) -> None:
+    """Keep every scanned file (several per requirement: one page each), each audited like an upload."""
+    docs = {d.position: d for d in guide.to_bring}
+    if scans and storage is None:
+        raise ValueError("scans need a storage")
+    if len(scans) > MAX_FILES_PER_APPLICATION:
+        raise DomainError(N_("每件申请最多上传20个文件。"))
+    for scan in scans:
+        doc = docs.get(scan.requirement)
+        if doc is None:
+            raise NotFound()
+        if scan.clean.kind not in doc.accept:
+            raise FieldError(f"doc-{doc.position}", N_("该材料不接受此类文件。"))
+        app.documents.append(
+            ApplicationDocument(
+                requirement=doc.position,
+                requirement_name=doc.name,
+                storage_key=store_file(storage, scan.clean),
+                kind=scan.clean.kind,
+                mimetype=scan.clean.mimetype,
+                size=scan.clean.size,
+                sha256=scan.clean.sha256,
+                display_name=scan.clean.display_name,
+            )
+        )
+        db.session.flush()
+        audit.record(
+            "application.document_upload",
+            object_type="application",
+            object_id=app.id,
+            details={
+                "requirement": doc.name,
+                "size": scan.clean.size,
+                "sha256": scan.clean.sha256,
+                "channel": "counter",
+            },
+        )
+
+
+def promised_completion(app: Application, item) -> date:
+    """The promised completion date the receipt states: the stored one once accepted, otherwise the
+    date the promise gives when the counter accepts it on the day it was registered (a receipt
+    printed again later states the same date)."""
+    if app.promised_due is not None:
+        return app.promised_due
+    return due_dates(
+        load_calendar(),
+        app.submitted_at or utcnow(),
+        promised_days=item.promised_days,
+        legal_days=item.legal_days,
+        day_kind=item.day_kind,
+        instant=item.instant,
+        pauses=[],
+    )[0]

@@ -9,10 +9,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from applications.clerk import operations as ops
-from applications.clerk import queues
+from applications.clerk import queues, verdicts
 from applications.clerk.forms import (
     ApproveForm,
     NotAcceptForm,
@@ -26,15 +27,24 @@ from applications.clerk.forms import (
     VersionedForm,
     VisitForm,
     WalkInForm,
+    WalkInItemForm,
 )
-from applications.documents.uploads import UploadRejected, clean_upload
+from applications.clerk.verdict_forms import VerdictForm
+from applications.documents.uploads import MAX_BYTES, UploadRejected, clean_upload
 from applications.models import Application, ApplicationDocument, RoutingRule
 from applications.ratings import operations as rating_ops
-from applications.submission.operations import pinned_item
+from applications.submission.forms import application_values
+from applications.submission.operations import (
+    IncompleteApplication,
+    owed_documents,
+    pickup_units,
+    pinned_item,
+)
 from applications.workflow import rules as rules_ops
 from applications.workflow.states import STATE_LABELS, InvalidTransition, allowed_actions
 from auth.models import Role, Unit, User
 from auth.policies import role_required
+from catalog.application_form import build_application_form
 from catalog.guide import build_guide
 from catalog.models import Category
 from catalog.queries import catalog
@@ -148,17 +158,53 @@ def claim_next():
 # One application --------------------------------------------------------------------------------
 
 
-def _render_detail(app: Application, status: int = 200, revealed: dict | None = None, **forms):
+def _prefix_ids(form, prefix: str):
+    """Give every field of ``form`` the id ``<prefix>-<name>`` (its label follows): the workbench shows
+    several forms with fields of the same name (``reason``), and each label must point at its own."""
+    for f in form:
+        f.id = f"{prefix}-{f.name}"
+        f.label.field_id = f.id
+    return form
+
+
+def _verdict_forms(app: Application, given: dict | None = None) -> dict:
+    """One check form per document, its reason list the presets of its document type."""
+    presets = verdicts.preset_reasons(sorted({d.requirement_name for d in app.documents}))
+    out = {}
+    for d in app.documents:
+        form = (given or {}).get(d.id) or VerdictForm(
+            formdata=None,
+            prefix=f"v{d.id}",
+            verdict=d.verdict,
+            preset=d.verdict_reason if d.verdict_reason in presets[d.requirement_name] else "",
+            reason="" if d.verdict_reason in presets[d.requirement_name] else d.verdict_reason,
+        )
+        form.preset.choices = [("", _("请选择"))] + [(r, r) for r in presets[d.requirement_name]]
+        out[d.id] = form
+    return out
+
+
+def _render_detail(
+    app: Application,
+    status: int = 200,
+    revealed: dict | None = None,
+    verdict_forms: dict | None = None,
+    **forms,
+):
     item = pinned_item(app)
     guide = build_guide(item, app.answers or {})
-    approve_form = forms.get("approve_form") or ApproveForm(version=app.row_version)
+    approve_form = _prefix_ids(forms.get("approve_form") or ApproveForm(version=app.row_version), "approve")
     approve_form.delivery.choices = [(d, d) for d in item.delivery]
-    transfer_form = forms.get("transfer_form") or TransferForm(version=app.row_version)
+    transfer_form = _prefix_ids(
+        forms.get("transfer_form") or TransferForm(version=app.row_version), "transfer"
+    )
     transfer_form.to_unit.choices = [("", _("请选择"))] + [
         (u.code, u.name)
         for u in db.session.scalars(select(Unit).where(Unit.id != app.unit_id).order_by(Unit.code))
     ]
-    reassign_form = forms.get("reassign_form") or ReassignForm(version=app.row_version)
+    reassign_form = _prefix_ids(
+        forms.get("reassign_form") or ReassignForm(version=app.row_version), "reassign"
+    )
     colleagues = db.session.scalars(
         select(User)
         .where(User.role.in_([Role.CLERK.value, Role.UNIT_LEAD.value]), User.active.is_(True))
@@ -170,6 +216,8 @@ def _render_detail(app: Application, status: int = 200, revealed: dict | None = 
         if set(ops.unit_ids(u)) & {app.unit_id}
     ]
     leads = [u for u in colleagues if u.role == Role.UNIT_LEAD and set(ops.unit_ids(u)) & {app.unit_id}]
+    # the open decision: a form sent back with an error opens its own tab/disclosure again
+    failed = next((key for key in forms if key.endswith("_form")), None)
     return render_template(
         "clerk/detail.html",
         app=app,
@@ -182,12 +230,21 @@ def _render_detail(app: Application, status: int = 200, revealed: dict | None = 
         approve_form=approve_form,
         transfer_form=transfer_form,
         reassign_form=reassign_form,
-        not_accept_form=forms.get("not_accept_form") or NotAcceptForm(version=app.row_version),
-        refuse_form=forms.get("refuse_form") or ReasonForm(version=app.row_version),
-        visit_form=forms.get("visit_form") or VisitForm(),
+        not_accept_form=_prefix_ids(
+            forms.get("not_accept_form") or NotAcceptForm(version=app.row_version), "not-accept"
+        ),
+        refuse_form=_prefix_ids(forms.get("refuse_form") or ReasonForm(version=app.row_version), "refuse"),
+        visit_form=_prefix_ids(forms.get("visit_form") or VisitForm(), "visit"),
         simple=SimpleForm(),
         leads=leads,
         correction_errors=forms.get("correction_errors") or {},
+        prefill=verdicts.correction_prefill(app),
+        current_docs={d.id for d in verdicts.current_documents(app).values()},
+        verdict_forms=_verdict_forms(app, verdict_forms),
+        verdict_labels=verdicts.VERDICT_LABELS,
+        can_check=app.claimed_by_id == current_user.id and app.state in verdicts.VERDICT_STATES,
+        clock=verdicts.clock_for(app, _today()),
+        failed=failed,
         today=_today(),
     ), status
 
@@ -224,7 +281,33 @@ def document(application_id: int, document_id: int):
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     )
+    if doc.kind == "pdf":
+        # shown inline in the workbench's viewer (an <iframe> of our own page); browsers do not run
+        # their PDF viewer in a sandboxed document, and the file was rebuilt without active content
+        response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'self'"
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
+
+
+@bp.route("/applications/<int:application_id>/documents/<int:document_id>/verdict", methods=["POST"])
+@staff_only
+def verdict(application_id: int, document_id: int):
+    """核验通过 / 需补正 for one document (the reason from the presets or typed)."""
+    app = _load(application_id)
+    if not any(d.id == document_id for d in app.documents):
+        abort(404)
+    form = VerdictForm(prefix=f"v{document_id}")
+    form.preset.choices = []
+    if form.validate_on_submit():
+        with transaction(form) as tx:
+            verdicts.record_verdict(app, current_user, document_id, form.verdict.data, form.chosen_reason())
+        if tx.ok:
+            flash(_("已记录核验结果。"), "success")
+            return redirect(url_for("clerk.detail", application_id=application_id) + f"#doc-{document_id}")
+        if isinstance(tx.error, verdicts.NotHolder) or not isinstance(tx.error, FieldError):
+            flash(tx.message, "danger")
+            return redirect(url_for("clerk.detail", application_id=application_id))
+    return _render_detail(_load(application_id), 422, verdict_forms={document_id: form})
 
 
 def _decide(application_id: int, form, action):
@@ -507,41 +590,169 @@ def reveal(application_id: int):
 # Walk-in ----------------------------------------------------------------------------------------
 
 
+def _walk_in_items() -> dict:
+    """The items this clerk's units handle (every item for a clerk of no unit)."""
+    mine = {u.kind.value for u in current_user.units}
+    return {
+        i.code: i
+        for i in sorted(catalog().items.values(), key=lambda i: i.code)
+        if i.unit_kind in mine or not mine
+    }
+
+
+def _pick_item(items: dict, formdata=None) -> str:
+    pick = WalkInItemForm(formdata=formdata)
+    pick.item.choices = [("", _("请选择"))] + [(i.code, f"{i.name}（{i.code}）") for i in items.values()]
+    if formdata is not None:  # none chosen, or one this clerk's units do not handle
+        pick.item.errors = [_("请选择事项") if not formdata.get("item") else _("请选择本单位办理的事项")]
+    return render_template("clerk/walk_in_item.html", pick=pick)
+
+
+def _read_scans(guide) -> tuple[list[ops.Scan], dict[int, str]]:
+    """Every scanned file, checked and re-encoded like a citizen's upload; a refused one gets its
+    message at its own document."""
+    scans: list[ops.Scan] = []
+    errors: dict[int, str] = {}
+    for d in guide.to_bring:
+        for upload in request.files.getlist(f"doc-{d.position}"):
+            if not upload or not upload.filename:
+                continue
+            try:
+                clean = clean_upload(upload.filename, upload.read(MAX_BYTES + 1), allowed=d.accept)
+            except UploadRejected as exc:
+                errors[d.position] = f"{upload.filename}：{_(exc.message)}"
+                continue
+            scans.append(ops.Scan(d.position, clean))
+    return scans, errors
+
+
 @bp.route("/walk-in", methods=["GET", "POST"])
 @staff_only
 def walk_in():
-
-    snap = catalog()
-    mine = {u.kind.value for u in current_user.units}
-    form = WalkInForm()
-    form.item.choices = [("", _("请选择"))] + [
-        (i.code, i.name)
-        for i in sorted(snap.items.values(), key=lambda i: i.code)
-        if i.unit_kind in mine or not mine
-    ]
+    """窗口登记: choose the item (and the situation), then one page with the person, the item's own
+    application form, the scans and the visit; a receipt to print at the end."""
+    items = _walk_in_items()
+    source = request.form if request.method == "POST" else request.args
+    item = items.get(source.get("item", ""))
+    if item is None:
+        if request.method == "POST" or source.get("item"):
+            return _pick_item(items, source), 422
+        return _pick_item(items)
+    guide = build_guide(item, {s.key: source.get(s.key, "") for s in item.situations})
+    if request.method == "GET" and item.situations and not source.get("answered"):
+        return render_template("clerk/walk_in_situations.html", item=item, guide=guide)
+    formdata = None
+    if request.method == "POST":
+        formdata = request.form.copy()
+        if not formdata.get("contact_mobile"):
+            formdata["contact_mobile"] = formdata.get("mobile", "")
+    form = WalkInForm(formdata=formdata)
+    is_proxy = guide.answers.get("applicant") == "proxy"
+    windows = pickup_units(item)
+    app_form = build_application_form(
+        guide.fields, item.delivery, windows, is_proxy, formdata=formdata, meta={"csrf": False}
+    )
+    doc_errors: dict[int, str] = {}
+    deferred: set[int] = set()
     if request.method == "GET":
         form.token.data = secrets.token_urlsafe(24)
-    if form.validate_on_submit():
-        item = snap.items.get(form.item.data)
-        with transaction(form) as tx:
-            citizen = ops.register_walk_in_citizen(
-                current_user,
-                real_name=form.real_name.data,
-                id_number=form.id_number.data,
-                mobile=form.mobile.data,
-            )
-            app = ops.register_walk_in(
-                current_user,
-                citizen=citizen,
-                item=item,
-                answers={},
-                district=form.district.data,
-                token=form.token.data or secrets.token_urlsafe(24),
-            )
-        if tx.ok:
-            flash(_("窗口申请已登记，办件编号 %(ref)s。", ref=app.reference), "success")
-            return redirect(url_for("clerk.detail", application_id=app.id))
-    return render_template("clerk/walk_in.html", form=form), 422 if request.method == "POST" else 200
+        form.item.data = item.code
+    else:
+        valid = form.validate_on_submit()
+        valid = app_form.validate() and valid
+        scans, doc_errors = _read_scans(guide)
+        given = {s.requirement for s in scans}
+        deferred = {
+            d.position
+            for d in guide.to_bring
+            if d.requirement == "deferrable" and request.form.get(f"defer-{d.position}")
+        }
+        for position, message in ops.missing_scans(guide, given, deferred).items():
+            doc_errors.setdefault(position, _(message))
+        if valid and not doc_errors:
+            token = form.token.data or ""
+            earlier = ops.walk_in_for_token(current_user, token) if token else None
+            if earlier is not None:  # a double-clicked 登记: the first one stands
+                return redirect(url_for("clerk.walk_in_receipt", application_id=earlier.id))
+            values = application_values(app_form, guide.fields)
+            if app_form.pickup_unit.data:
+                values["pickup_unit_id"] = {u.code: u.id for u in windows}.get(app_form.pickup_unit.data)
+            try:
+                with transaction(form) as tx:
+                    citizen = ops.register_walk_in_citizen(
+                        current_user,
+                        real_name=form.real_name.data,
+                        id_number=form.id_number.data,
+                        mobile=form.mobile.data,
+                    )
+                    app = ops.register_walk_in(
+                        current_user,
+                        citizen=citizen,
+                        item=item,
+                        answers=guide.answers,
+                        district=app_form.district.data,
+                        token=token or secrets.token_urlsafe(24),
+                        values=values,
+                        scans=scans,
+                        deferred=deferred,
+                        purpose=form.purpose.data,
+                        note=form.visit_note.data or "",
+                        storage=get_storage(),
+                    )
+            except IntegrityError:
+                # the same form posted twice at once: the other request made the account and the case
+                earlier = ops.walk_in_for_token(current_user, token) if token else None
+                if earlier is None:
+                    raise
+                return redirect(url_for("clerk.walk_in_receipt", application_id=earlier.id))
+            if tx.ok:
+                flash(
+                    _("窗口申请已登记，办件编号 %(ref)s。请打印受理回执交申请人。", ref=app.reference),
+                    "success",
+                )
+                return redirect(url_for("clerk.walk_in_receipt", application_id=app.id))
+            if isinstance(tx.error, IncompleteApplication):
+                for anchor, message in tx.error.problems:
+                    if anchor.startswith("doc-"):
+                        doc_errors[int(anchor.removeprefix("doc-"))] = _(message)
+                    else:
+                        form.form_errors.append(_(message))
+    page = render_template(
+        "clerk/walk_in.html",
+        form=form,
+        app_form=app_form,
+        item=item,
+        guide=guide,
+        is_proxy=is_proxy,
+        doc_errors=doc_errors,
+        deferred=deferred,
+        retyped_files=request.method == "POST" and bool(request.files),
+    )
+    return page, 422 if request.method == "POST" else 200
+
+
+@bp.route("/applications/<int:application_id>/receipt")
+@staff_only
+def walk_in_receipt(application_id: int):
+    """The printable 受理回执 the counter hands over: reference, item, documents received (and owed),
+    the promised completion date and how to follow the case on line."""
+    app = _load(application_id)
+    item = pinned_item(app)
+    guide = build_guide(item, app.answers or {})
+    received: dict[int, list] = {}
+    for d in app.documents:
+        received.setdefault(d.requirement, []).append(d)
+    return render_template(
+        "clerk/walk_in_receipt.html",
+        app=app,
+        item=item,
+        guide=guide,
+        received=received,
+        owed=owed_documents(app, guide),
+        promised=ops.promised_completion(app, item),
+        unit=db.session.get(Unit, app.unit_id) if app.unit_id else None,
+        visit=app.visits[0] if app.visits else None,
+    )
 
 
 # Routing rules (admins) -------------------------------------------------------------------------

@@ -32,13 +32,14 @@ def sweep_orphans(
     older_than_seconds: int = DEFAULT_GRACE_SECONDS,
     *,
     now: float | None = None,
+    dry_run: bool = False,
 ) -> list[str]:
     """Delete stored files that are not in ``referenced_keys`` and older than ``older_than_seconds``.
 
     Returns the deleted keys. Files newer than the grace period are kept even when unreferenced, so an
     upload whose row is still being committed is never removed. Leftover temp files from a killed save
-    are purged too when the storage supports it (``LocalStorage.purge_temp``). Raises ``ValueError`` for
-    a negative grace period.
+    are purged too when the storage supports it (``LocalStorage.purge_temp``). ``dry_run`` returns the
+    keys that would go and deletes nothing. Raises ``ValueError`` for a negative grace period.
     """
     if older_than_seconds < 0:
         raise ValueError("older_than_seconds must not be negative")
@@ -48,6 +49,8 @@ def sweep_orphans(
     # Materialise the listing first: deleting while a directory is being scanned is not portable.
     listing = list(storage.keys())
     candidates = [key for key, mtime in listing if key not in referenced and mtime < cutoff]
+    if dry_run:
+        return candidates
     deleted: list[str] = []
     for key in candidates:
         storage.delete(key)

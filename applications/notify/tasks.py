@@ -2,9 +2,11 @@
 
 One job mechanism: ``flask notify worker`` — what ``make run`` starts beside gunicorn — is a plain loop
 calling :func:`~core.outbox.deliver_pending` every 5 seconds until SIGTERM/SIGINT, in
-the flask CLI's app context. The outbox table already is the durable queue (claimed atomically, so
-several workers are safe side by side); the Huey consumer that used to run the same delivery once a
-minute was a second path to the same state and is gone, with its dependency.
+the flask CLI's app context; once a minute the same loop runs the scheduled jobs that are due
+(:func:`core.jobs.run_due`: the sweeper, reminders, the statistics check, retention), each at most
+once per period however many workers run. The outbox table already is the durable queue (claimed
+atomically, so several workers are safe side by side); the Huey consumer that used to run the same
+delivery once a minute was a second path to the same state and is gone, with its dependency.
 """
 
 from __future__ import annotations
@@ -13,17 +15,23 @@ import logging
 import signal
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from flask import current_app
 
+from core import audit
 from core.db import db
+from core.jobs import run_due
+from core.masking import mask_mobile
 from core.outbox import (
     DEFAULT_MAX_ATTEMPTS,
     Gateway,
     deliver_pending,
     get_gateway,
+    held_messages,
     reclaim_leases,
+    release_held,
     requeue_failed,
 )
 from core.transaction import commit
@@ -34,6 +42,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WORKER_INTERVAL = 5.0
+#: How often the worker looks for due scheduled jobs.
+JOBS_INTERVAL = 60.0
+#: Message kinds that carry an SMS code (auth.verification: valid for 5 minutes, useless after a restore).
+CODE_KINDS = "code_"
 _MAX_ERROR_PAUSE = 300.0
 
 
@@ -45,8 +57,11 @@ def run_worker(
     interval: float = WORKER_INTERVAL,
     batch: int = 100,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    jobs: bool = False,
+    jobs_interval: float = JOBS_INTERVAL,
 ) -> None:
-    """Deliver the outbox until ``stop`` is set; needs an app context.
+    """Deliver the outbox until ``stop`` is set; needs an app context. With ``jobs``, also run the
+    scheduled jobs that are due, at most every ``jobs_interval`` seconds (after a delivery pass).
 
     A pass every ``interval`` seconds, or straight away again when a pass filled its batch. A failing
     pass (database unreachable, a bug) is logged and the loop carries on, pausing longer after each
@@ -55,7 +70,16 @@ def run_worker(
     messages: shutdown waits for at most the SMS being sent.
     """
     failures = 0
+    next_jobs = 0.0
     while not stop.is_set():
+        if jobs and time.monotonic() >= next_jobs:
+            next_jobs = time.monotonic() + jobs_interval
+            try:
+                run_due(worker=name or "", should_stop=stop.is_set)
+            except Exception:
+                log.exception("scheduled jobs pass failed")
+            finally:
+                db.session.remove()
         counts: dict[str, int] | None = None
         try:
             counts = deliver_pending(
@@ -76,7 +100,7 @@ def run_worker(
 
 
 def register_cli(app: Flask) -> None:
-    """Add ``flask notify deliver|worker|requeue`` to ``app``."""
+    """Add ``flask notify deliver|worker|requeue|release-restored`` to ``app``."""
     import click
     from flask.cli import AppGroup
 
@@ -114,10 +138,11 @@ def register_cli(app: Flask) -> None:
         show_default="this machine's name",
         help="工作进程名：重启后立即收回本进程未完成的投递（同一台机器只运行一个时用默认值）",
     )
+    @click.option("--no-jobs", is_flag=True, help="只投递消息，不运行定时任务（另有进程运行定时任务时）")
     @batch_option
     @attempts_option
-    def worker(interval: float, name: str, batch: int, max_attempts: int) -> None:
-        """Deliver the outbox every few seconds until SIGTERM or SIGINT (Ctrl-C)."""
+    def worker(interval: float, name: str, no_jobs: bool, batch: int, max_attempts: int) -> None:
+        """Deliver the outbox every few seconds and run the scheduled jobs, until SIGTERM or SIGINT."""
         stop = threading.Event()
 
         def _stop(signum: int, _frame: object) -> None:
@@ -136,7 +161,15 @@ def register_cli(app: Flask) -> None:
             interval,
             reclaimed,
         )
-        run_worker(gateway, stop=stop, name=name, interval=interval, batch=batch, max_attempts=max_attempts)
+        run_worker(
+            gateway,
+            stop=stop,
+            name=name,
+            interval=interval,
+            batch=batch,
+            max_attempts=max_attempts,
+            jobs=not no_jobs,
+        )
         log.info("notify worker stopped")
 
     @group.command("requeue")
@@ -147,5 +180,34 @@ def register_cli(app: Flask) -> None:
         count = requeue_failed(ids or None, max_attempts=max_attempts)
         commit()
         click.echo(f"requeued {count} message(s)")
+
+    @group.command("release-restored")
+    @click.option("--id", "ids", type=int, multiple=True, help="只放行这些消息（可重复）")
+    @click.option("--list", "list_only", is_flag=True, help="只列出被扣住的消息，不放行")
+    def release_restored(ids: tuple[int, ...], list_only: bool) -> None:
+        """Send the messages a restore held (unsent when the backup was made; see README)."""
+        if list_only:
+            for msg in held_messages(ids or None):
+                to = mask_mobile(msg.to_mobile) if msg.to_mobile else f"user {msg.user_id}"
+                click.echo(f"{msg.id}\t{msg.created_at:%Y-%m-%d %H:%M}Z\t{msg.kind}\t{to}\t{msg.title}")
+            db.session.rollback()
+            return
+        chosen: list[int] | None = list(ids) or None
+        stale_codes = 0
+        if chosen is None:  # all of them but the SMS codes: they expired minutes after they were made
+            held = held_messages()
+            chosen = [m.id for m in held if not m.kind.startswith(CODE_KINDS)]
+            stale_codes = len(held) - len(chosen)
+        count = release_held(chosen)
+        audit.record(
+            "outbox.released_after_restore",
+            object_type="outbox",
+            details={"count": count, "ids": list(ids) or "all", "codes_left_held": stale_codes},
+            actor=None,
+        )
+        commit()
+        click.echo(f"released {count} held message(s): the worker sends them on its next pass")
+        if stale_codes:
+            click.echo(f"{stale_codes} SMS verification code(s) left held: they expired long ago")
 
     app.cli.add_command(group)

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from applications.documents.uploads import CleanFile
 from applications.models import (
+    OPEN_STATES,
     Application,
     ApplicationDocument,
+    DeferredDocument,
     ReferenceCounter,
     RoutingRule,
     StatusEvent,
@@ -32,9 +34,10 @@ from applications.stats import rollup
 from applications.submission.pinned import guide_for, pinned_item
 from applications.submission.reference import make_reference
 from applications.workflow.clock import close_pauses
+from applications.workflow.deadlines import deferral_due
 from applications.workflow.routing import RuleRef, UnitRef, route
 from applications.workflow.states import Action, State, next_state
-from auth.models import Assurance, Unit, User
+from auth.models import Assurance, Role, Unit, User, user_units
 from catalog.application_form import field_name, stored_problems
 from catalog.districts import DISTRICTS
 from catalog.guide import Guide, build_guide
@@ -48,6 +51,7 @@ from core.errors import DomainError, NotFound
 from core.i18n import N_
 from core.outbox import OutboxMessage
 from core.storage import Storage
+from core.workdays.models import load_calendar
 
 MAX_FILES_PER_APPLICATION = 20
 
@@ -99,6 +103,13 @@ def get_own_application(user: User, application_id: int) -> Application:
     if app is None:
         raise NotFound()
     return app
+
+
+def pickup_units(item: ItemView) -> list[Unit]:
+    """The windows where this item's result can be collected (none unless it offers counter pickup)."""
+    if "counter" not in item.delivery:
+        return []
+    return list(db.session.scalars(select(Unit).where(Unit.kind == item.unit_kind).order_by(Unit.code)))
 
 
 # Writing -----------------------------------------------------------------------------------------
@@ -240,6 +251,8 @@ def use_wallet_document(
         raise NotFound()
     if wallet_doc.expires_on and wallet_doc.expires_on < local_today():
         raise DomainError(N_("该材料已过有效期，请重新上传。"))
+    if wallet_doc.rejected_at is not None:
+        raise DomainError(N_("该材料曾被工作人员退回补正，不能再选用，请重新上传。"))
     doc = _requirement(pinned_item(app), requirement)
     return _replace_document(
         app,
@@ -267,7 +280,8 @@ def _replace_document(
     **file_fields: Any,
 ) -> ApplicationDocument:
     """Give a file for one requirement: on a draft it replaces the earlier one; during a correction
-    it is added beside it, marked as the correction. Audited."""
+    it is added beside it, marked as the correction — and a 容缺 document still owed that arrives this
+    way fulfils its deferral too (the clerk's page shows it arrived). Audited."""
     if app.state == State.DRAFT:
         for old in [d for d in app.documents if d.requirement == requirement and not d.for_correction]:
             app.documents.remove(old)
@@ -279,6 +293,16 @@ def _replace_document(
     )
     app.documents.append(row)
     db.session.flush()
+    owed = next((d for d in app.deferrals if d.requirement == requirement and d.fulfilled_at is None), None)
+    if app.state != State.DRAFT and owed is not None:
+        db.session.execute(
+            update(DeferredDocument)
+            .where(DeferredDocument.id == owed.id, DeferredDocument.fulfilled_at.is_(None))
+            .values(fulfilled_at=utcnow(), document_id=row.id)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(owed)
+        audit_details = {**audit_details, "deferral_fulfilled": True}
     audit.record(audit_action, object_type="application", object_id=app.id, details=audit_details)
     return row
 
@@ -416,35 +440,36 @@ def form_values(app: Application, guide: Guide) -> dict[str, Any]:
 
 
 def check_complete(app: Application, item: ItemView | None = None) -> list[tuple[str, str]]:
-    """Every reason the draft cannot be submitted yet, as (anchor, message) pairs."""
+    """Every reason the draft cannot be submitted yet, as (anchor, message) pairs: the anchor is the
+    field's id on the form page, or ``doc-<position>`` on the documents page."""
     item = item or pinned_item(app)
     guide = build_guide(item, app.answers or {})
     problems: list[tuple[str, str]] = []
     data = app.form_data or {}
     if app.district not in DISTRICTS:
-        problems.append(("form", N_("请选择办理辖区")))
+        problems.append(("district", N_("请选择办理辖区")))
     if not app.contact_mobile:
-        problems.append(("form", N_("请填写联系电话")))
+        problems.append(("contact_mobile", N_("请填写联系电话")))
     for f in guide.fields:
         if f.required and data.get(f.key) in (None, "", False):
-            problems.append(("form", N_("请填写：") + f.label))
+            problems.append((field_name(f.key), N_("请填写：") + f.label))
     if app.is_proxy and not (
         app.principal_name and app.principal_id_number and app.relationship_to_principal
     ):
-        problems.append(("form", N_("请填写被代办人的姓名、身份证号码和与您的关系")))
+        problems.append(("principal_name", N_("请填写被代办人的姓名、身份证号码和与您的关系")))
     if app.delivery_method not in item.delivery:
-        problems.append(("form", N_("请选择结果送达方式")))
+        problems.append(("delivery_method", N_("请选择结果送达方式")))
     elif app.delivery_method == "mail":
         addr = app.delivery_address or {}
         if not (
             addr.get("recipient") and addr.get("mobile") and addr.get("district") and addr.get("address")
         ):
-            problems.append(("form", N_("请填写完整的邮寄地址")))
+            problems.append(("recipient", N_("请填写完整的邮寄地址")))
     if not problems:  # presence is fine: now every format and choice, as the form checks them
-        for label, message in stored_problems(
+        for anchor, label, message in stored_problems(
             tuple(guide.fields), item.delivery, app.is_proxy, form_values(app, guide)
         ):
-            problems.append(("form", f"{label}：{message}"))
+            problems.append((anchor, f"{label}：{message}"))
     given = {d.requirement for d in app.documents}
     if app.principal_confirmed_at is not None:
         given |= {d.position for d in guide.to_bring if is_authorisation(d)}
@@ -539,6 +564,7 @@ def submit(app: Application, actor: User) -> Application:
     transition(app, Action.SUBMIT, actor)
     notify(app, "submitted", item=item.name, reference=app.reference, unit=unit.name)
     _keep_in_wallet(app, item)
+    record_deferrals(app)
     return app
 
 
@@ -602,6 +628,170 @@ def _keep_in_wallet(app: Application, item: ItemView) -> None:
         db.session.add(wallet)
         db.session.flush()
         doc.wallet_document_id = wallet.id
+
+
+# 容缺受理: documents given after submitting (补交) --------------------------------------------------
+
+
+class NotDeferred(DomainError):
+    """补交 of a document the application did not defer (or a requirement it does not have)."""
+
+
+class AlreadyGiven(DomainError):
+    """补交 of a deferred document that has been given already (a double submit)."""
+
+
+def record_deferrals(app: Application, guide: Guide | None = None) -> list[DeferredDocument]:
+    """At submission: one :class:`DeferredDocument` per 容缺 document left out, all due by
+    :func:`~applications.workflow.deadlines.deferral_due` of the submission time (stored, so the date
+    the citizen is told never moves). Idempotent; nothing for an application not submitted."""
+    if app.submitted_at is None:
+        return []
+    have = {d.requirement for d in app.deferrals}
+    due = deferral_due(load_calendar(), app.submitted_at)
+    for d in owed_documents(app, guide):
+        if d.position not in have:
+            app.deferrals.append(
+                DeferredDocument(requirement=d.position, requirement_name=d.name, due_on=due)
+            )
+    return list(app.deferrals)
+
+
+def deferrals_of(app: Application, guide: Guide | None = None) -> list[DeferredDocument]:
+    """The application's deferrals for a page. One submitted before deferrals were stored gets them
+    computed (not stored) the same way, so its 补交 section shows the same dates the first 补交 stores."""
+    if app.deferrals or app.submitted_at is None:
+        return list(app.deferrals)
+    due = deferral_due(load_calendar(), app.submitted_at)
+    return [
+        DeferredDocument(requirement=d.position, requirement_name=d.name, due_on=due)
+        for d in owed_documents(app, guide)
+    ]
+
+
+def give_deferred_document(
+    app: Application,
+    requirement: int,
+    actor: User,
+    *,
+    clean: CleanFile | None = None,
+    wallet_doc: WalletDocument | None = None,
+    storage: Storage | None = None,
+) -> DeferredDocument:
+    """补交: attach a 容缺 document after submitting — a cleaned upload (``clean``, written to
+    ``storage`` and kept in the wallet at level C) or one of the applicant's wallet documents — and
+    mark its deferral fulfilled, once: the mark is a conditional UPDATE, so of two submits racing only
+    one gives a document. Audited; the clerk holding the application (or, while nobody holds it, the
+    unit's clerks and leads) gets an inbox message. Taken after the due date too while the application
+    is open (marked late for the clerk: see :func:`~applications.workflow.deadlines.deferral_due`).
+
+    Raises :class:`DomainError` when the application is closed or withdrawn, nothing was given, the
+    file type is not accepted for the document or the wallet document has expired;
+    :class:`NotDeferred` for a document the application did not defer; :class:`AlreadyGiven` for a
+    second 补交; :class:`NotFound` for another person's wallet document.
+    """
+    if app.state not in OPEN_STATES:
+        raise DomainError(N_("该申请已办结或已撤回，不能再补交材料。"))
+    if not app.deferrals:
+        record_deferrals(app)  # submitted before deferrals were stored
+    deferral = next((d for d in app.deferrals if d.requirement == requirement), None)
+    if deferral is None:
+        raise NotDeferred(N_("该材料不是本申请的容缺材料，无需补交。"))
+    if deferral.fulfilled_at is not None:
+        raise AlreadyGiven(N_("该材料已经补交过了，无需重复提交。"))
+    item = pinned_item(app)
+    req = _requirement(item, requirement)
+    if len(app.documents) >= MAX_FILES_PER_APPLICATION:
+        raise DomainError(N_("每件申请最多上传20个文件。"))
+    if clean is not None and storage is not None:
+        if clean.kind not in req.accept:
+            raise DomainError(N_("该材料不接受此类文件。"))
+        source = "upload"
+        file_fields: dict[str, Any] = {
+            "storage_key": store_file(storage, clean),
+            "kind": clean.kind,
+            "mimetype": clean.mimetype,
+            "size": clean.size,
+            "sha256": clean.sha256,
+            "display_name": clean.display_name,
+        }
+    elif wallet_doc is not None:
+        if wallet_doc.owner_id != app.applicant_id:
+            raise NotFound()
+        if wallet_doc.expires_on and wallet_doc.expires_on < local_today():
+            raise DomainError(N_("该材料已过有效期，请重新上传。"))
+        if wallet_doc.kind not in req.accept:
+            raise DomainError(N_("该材料不接受此类文件。"))
+        source = "wallet"
+        file_fields = {
+            "storage_key": wallet_doc.storage_key,
+            "kind": wallet_doc.kind,
+            "mimetype": wallet_doc.mimetype,
+            "size": wallet_doc.size,
+            "sha256": wallet_doc.sha256,
+            "display_name": wallet_doc.display_name,
+            "wallet_document_id": wallet_doc.id,
+        }
+    else:
+        raise DomainError(N_("请选择要上传的文件，或从“我的材料”中选择一份。"))
+    row = ApplicationDocument(requirement=requirement, requirement_name=req.name, **file_fields)
+    app.documents.append(row)
+    db.session.flush()
+    given = db.session.execute(
+        update(DeferredDocument)
+        .where(DeferredDocument.id == deferral.id, DeferredDocument.fulfilled_at.is_(None))
+        .values(fulfilled_at=utcnow(), document_id=row.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if given != 1:
+        raise AlreadyGiven(N_("该材料已经补交过了，无需重复提交。"))
+    db.session.refresh(deferral)
+    if source == "upload":
+        _keep_in_wallet(app, item)
+    late = deferral.late
+    audit.record(
+        "application.deferred_document_given",
+        object_type="application",
+        object_id=app.id,
+        details={
+            "requirement": req.name,
+            "due_on": deferral.due_on.isoformat(),
+            "late": late,
+            "source": source,
+            "sha256": row.sha256,
+        },
+    )
+    for user_id in _clerks_to_tell(app):
+        send_to(
+            user_id,
+            "deferred_given_late" if late else "deferred_given",
+            application_id=app.id,
+            reference=app.reference,
+            document=req.name,
+            due=deferral.due_on.isoformat(),
+        )
+    return deferral
+
+
+def _clerks_to_tell(app: Application) -> list[int]:
+    """The clerk holding the application; while nobody holds it, the active clerks and leads of its unit
+    (whoever claims it next)."""
+    if app.claimed_by_id is not None:
+        return [app.claimed_by_id]
+    if app.unit_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(User.id)
+            .join(user_units, user_units.c.user_id == User.id)
+            .where(
+                user_units.c.unit_id == app.unit_id,
+                User.role.in_((Role.CLERK, Role.UNIT_LEAD)),
+                User.active.is_(True),
+            )
+            .order_by(User.id)
+        )
+    )
 
 
 def withdraw(app: Application, actor: User, reason: str = "") -> None:
@@ -698,6 +888,7 @@ def resubmit(app: Application, actor: User) -> None:
     transition(app, Action.RESUBMIT, actor)
     close_pauses(app)
     notify(app, "resubmitted", reference=app.reference)
+    _keep_in_wallet(app, pinned_item(app))  # the corrected files join 我的材料 (level C until checked)
 
 
 def request_correction(app: Application, actor: User, items: list[dict[str, str]]) -> None:
@@ -769,7 +960,10 @@ def referenced_storage_keys() -> set[str]:
 def matching_wallet(user: User, item: ItemView) -> dict[int, list[WalletDocument]]:
     """For each document requirement, the user's valid wallet documents of the same type."""
     today = local_today()
-    docs = [d for d in wallet_for(user) if not d.expires_on or d.expires_on >= today]
+    # a file a clerk sent back for correction is never offered again
+    docs = [
+        d for d in wallet_for(user) if (not d.expires_on or d.expires_on >= today) and d.rejected_at is None
+    ]
     out: dict[int, list[WalletDocument]] = {}
     for req in item.documents:
         matches = [d for d in docs if d.doc_type == req.name and d.kind in req.accept]

@@ -3,9 +3,15 @@ item as it was when the citizen applied (DESIGN §2: applications are pinned to 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
 from applications.models import Application
 from catalog.guide import Guide, build_guide
+from catalog.models import ItemVersion
 from catalog.queries import ItemView, catalog, version_by_id
+from core.db import db
 from core.errors import NotFound
 
 
@@ -19,6 +25,17 @@ def pinned_item(app: Application) -> ItemView:
     if view is None:  # pragma: no cover - foreign key guarantees it
         raise NotFound()
     return view
+
+
+def item_names(apps: Iterable[Application]) -> dict[int, str]:
+    """Version id → item name for these applications (the worker's catalog snapshot, and one query
+    for versions since superseded): the lists of 我的办件 and 我的数据."""
+    names = {i.version_id: i.name for i in catalog().items.values()}
+    missing = {a.version_id for a in apps} - set(names)
+    if missing:
+        rows = db.session.execute(select(ItemVersion.id, ItemVersion.name).where(ItemVersion.id.in_(missing)))
+        names.update(dict(rows.all()))
+    return names
 
 
 def guide_for(app: Application, item: ItemView | None = None) -> Guide:

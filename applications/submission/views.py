@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,16 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from applications.documents.uploads import MAX_BYTES, UploadRejected, clean_upload
-from applications.models import Application, ApplicationDocument, TrustLevel, WalletDocument
+from applications.models import OPEN_STATES, Application, ApplicationDocument, TrustLevel, WalletDocument
 from applications.notify.inbox import mark_read
 from applications.submission import operations as ops
-from applications.submission.forms import ActionForm, StartForm, SubmitForm
+from applications.submission.forms import ActionForm, StartForm, SubmitForm, application_values
+from applications.submission.pinned import item_names
+from applications.workflow.deadlines import DEFERRAL_WORKING_DAYS
 from applications.workflow.states import CLOSED, STATE_LABELS, InvalidTransition, State
 from auth.models import Assurance, Role, Unit
 from auth.policies import role_required
-from catalog.application_form import build_application_form, field_name
+from catalog.application_form import build_application_form
 from catalog.guide import build_guide
-from catalog.models import ItemVersion
 from catalog.queries import catalog
 from core.db import db, writes_on_get
 from core.downloads import private_download_headers
@@ -69,15 +69,13 @@ def start(code: str):
 # Steps -------------------------------------------------------------------------------------------
 
 
-def _pickup_units(item) -> list[Unit]:
-    """The windows where this item's result can be collected (none unless it offers counter pickup)."""
-    if "counter" not in item.delivery:
-        return []
-    return list(db.session.scalars(select(Unit).where(Unit.kind == item.unit_kind).order_by(Unit.code)))
-
-
 def _form_for(app: Application, item, guide, pickup_units: list[Unit], formdata=None):
     data = ops.form_values(app, guide)
+    if formdata is None:
+        # asked once: what the account already says is filled in (and can be changed)
+        data["contact_mobile"] = data["contact_mobile"] or current_user.mobile
+        data["recipient"] = data["recipient"] or current_user.real_name
+        data["recipient_mobile"] = data["recipient_mobile"] or data["contact_mobile"]
     return build_application_form(
         guide.fields,
         item.delivery,
@@ -88,29 +86,6 @@ def _form_for(app: Application, item, guide, pickup_units: list[Unit], formdata=
     )
 
 
-def _values_from(form, guide) -> dict:
-    fields = {}
-    for f in guide.fields:
-        value = getattr(form, field_name(f.key)).data
-        fields[f.key] = value.isoformat() if isinstance(value, date) else value
-    return {
-        "district": form.district.data,
-        "contact_mobile": form.contact_mobile.data,
-        "principal_name": form.principal_name.data,
-        "principal_id_number": form.principal_id_number.data,
-        "relationship_to_principal": form.relationship_to_principal.data,
-        "delivery_method": form.delivery_method.data,
-        "delivery_address": {
-            "recipient": form.recipient.data,
-            "mobile": form.recipient_mobile.data,
-            "district": form.mail_district.data,
-            "address": form.mail_address.data,
-            "pickup_unit": form.pickup_unit.data,
-        },
-        "fields": fields,
-    }
-
-
 @bp.route("/applications/<int:application_id>/form", methods=["GET", "POST"])
 @citizen_only
 def edit_form(application_id: int):
@@ -119,11 +94,11 @@ def edit_form(application_id: int):
         return redirect(url_for("applications.detail", application_id=app.id))
     item = ops.pinned_item(app)
     guide = build_guide(item, app.answers)
-    pickup_units = _pickup_units(item)
+    pickup_units = ops.pickup_units(item)
     if request.method == "POST":
         form = _form_for(app, item, guide, pickup_units, formdata=request.form)
         valid = form.validate()
-        values = _values_from(form, guide)
+        values = application_values(form, guide.fields)
         if form.pickup_unit.data:
             # only a window this item offers: not any unit code a hand-made POST names
             offered = {u.code: u.id for u in pickup_units}
@@ -290,6 +265,7 @@ def review(application_id: int):
         problems=problems,
         form=SubmitForm(),
         owed=ops.owed_documents(app, guide),
+        deferral_days=DEFERRAL_WORKING_DAYS,
         step=3,
         unit_names=_unit_names(),
     )
@@ -326,7 +302,11 @@ def done(application_id: int):
         return redirect(url_for("applications.review", application_id=app.id))
     item = ops.pinned_item(app)
     return render_template(
-        "applications/done.html", app=app, item=item, owed=ops.owed_documents(app), unit_names=_unit_names()
+        "applications/done.html",
+        app=app,
+        item=item,
+        owed=[d for d in ops.deferrals_of(app) if d.fulfilled_at is None],
+        unit_names=_unit_names(),
     )
 
 
@@ -342,24 +322,16 @@ def my_applications():
         .order_by(Application.updated_at.desc())
         .limit(200)
     ).all()
-    names = {i.version_id: i.name for i in catalog().items.values()}
-
-    missing = {a.version_id for a in apps} - set(names)
-    if missing:
-        names.update(
-            dict(
-                db.session.execute(
-                    select(ItemVersion.id, ItemVersion.name).where(ItemVersion.id.in_(missing))
-                ).all()
-            )
-        )
-    return render_template("applications/list.html", apps=apps, names=names, labels=STATE_LABELS)
+    return render_template("applications/list.html", apps=apps, names=item_names(apps), labels=STATE_LABELS)
 
 
 @bp.route("/applications/<int:application_id>")
 @citizen_only
 def detail(application_id: int):
-    app = _own(application_id)
+    return _render_detail(_own(application_id))
+
+
+def _render_detail(app: Application, status: int = 200, deferral_errors: dict[int, str] | None = None):
     item = ops.pinned_item(app)
     guide = build_guide(item, app.answers)
     correction = ops.correction_event(app)
@@ -381,7 +353,55 @@ def detail(application_id: int):
         closed=CLOSED,
         correction=correction,
         unit_names=_unit_names(),
-    )
+        deferrals=ops.deferrals_of(app, guide),
+        deferral_docs={d.position: d for d in guide.to_bring},
+        deferral_wallet=ops.matching_wallet(current_user, item) if app.state in OPEN_STATES else {},
+        deferral_errors=deferral_errors or {},
+        open_states=OPEN_STATES,
+    ), status
+
+
+@bp.route("/applications/<int:application_id>/deferred/<int:requirement>", methods=["POST"])
+@citizen_only
+def give_deferred(application_id: int, requirement: int):
+    """补交 one 容缺 document after submitting: a new upload (checked and re-encoded like every upload)
+    or a document from 我的材料; a refusal is shown at the document on the detail page (422)."""
+    app = _own(application_id)
+    if not ActionForm().validate_on_submit():
+        flash(_("页面已过期，请重新提交。"), "warning")
+        return redirect(url_for("applications.detail", application_id=app.id, _anchor="deferred"))
+    accept = next((d.accept for d in ops.pinned_item(app).documents if d.position == requirement), ())
+    upload = request.files.get("file")
+    choice = request.form.get("wallet", "")
+    clean = wallet_doc = None
+    if upload and upload.filename and accept:  # no accept list: not its document, the operation says so
+        try:
+            clean = clean_upload(upload.filename, upload.read(MAX_BYTES + 1), allowed=accept)
+        except UploadRejected as exc:
+            return _render_detail(app, 422, {requirement: _(exc.message)})
+    elif choice.isdigit():
+        wallet_doc = db.session.get(WalletDocument, int(choice))
+        if wallet_doc is None or wallet_doc.owner_id != current_user.id:
+            return _render_detail(app, 422, {requirement: _("所选材料不存在。")})
+    with transaction() as tx:
+        deferral = ops.give_deferred_document(
+            app, requirement, current_user, clean=clean, wallet_doc=wallet_doc, storage=get_storage()
+        )
+    if not tx.ok:
+        return _render_detail(app, 422, {requirement: tx.message})
+    if deferral.late:
+        flash(
+            _(
+                "“%(name)s”已补交。已超过补交期限 %(due)s，材料仍已送达办理单位；"
+                "如影响办理，工作人员会通知您补正。",
+                name=deferral.requirement_name,
+                due=deferral.due_on.isoformat(),
+            ),
+            "warning",
+        )
+    else:
+        flash(_("“%(name)s”已补交，办理单位已收到通知。", name=deferral.requirement_name), "success")
+    return redirect(url_for("applications.detail", application_id=app.id, _anchor="deferred"))
 
 
 @bp.route("/applications/<int:application_id>/withdraw", methods=["GET", "POST"])

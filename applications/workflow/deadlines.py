@@ -208,6 +208,25 @@ def due_state(
     return "on_time"
 
 
+# 容缺受理 -------------------------------------------------------------------------------------------
+
+#: A document deferred under 容缺受理 (DESIGN §2: "容缺 (may follow later)") is due within this many
+#: working days after the day the application is submitted. The catalog and DESIGN.md say only
+#: *that* it may follow, not by when; this is the portal's own rule, the same for every item, so the
+#: citizen is told one date at submission and the clerk knows when to chase. Five working days (one
+#: working week) is short enough to fall inside most items' promise. Change it here only: the date is
+#: stored on each deferral at submission, so a change applies to new submissions.
+DEFERRAL_WORKING_DAYS = 5
+
+
+def deferral_due(cal: WorkCalendar, submitted_at: datetime) -> date:
+    """The last day a 容缺 document may be given (补交): :data:`DEFERRAL_WORKING_DAYS` working days after
+    the local date of ``submitted_at``, the submission day itself not counted (as for every period
+    here), holidays and 调休 included. A later 补交 is still taken while the application is open (the
+    clerk sees it marked late): refusing it would only force a new application and another trip."""
+    return add_working_days(cal, local_date(_aware(submitted_at)), DEFERRAL_WORKING_DAYS)
+
+
 # --------------------------------------------------------------------------------------------------
 
 

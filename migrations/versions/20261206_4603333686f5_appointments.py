@@ -7,7 +7,7 @@ booking per citizen and item; uq_appointment_slots_unit_start keeps ``flask appo
 idempotent. A booking keeps its slot (RESTRICT); a unit's hours and slots go with the unit (CASCADE).
 
 Revision ID: 4603333686f5
-Revises: 3da37f132bcc
+Revises: 484406adc11b
 Create Date: 2026-12-06 14:42:51.831682
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "4603333686f5"
-down_revision = "3da37f132bcc"
+down_revision = "484406adc11b"
 branch_labels = None
 depends_on = None
 

@@ -12,3 +12,13 @@ document.addEventListener("submit", function (event) {
     form.dataset.sent = "1";
   }
 });
+// A link to a form field (#field-id, the 修改 links on 核对信息) puts the cursor in it, not only the view.
+document.addEventListener("DOMContentLoaded", function () {
+  if (!location.hash) { return; }
+  var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  if (target && target.matches("input, select, textarea, [role=radiogroup]")) {
+    var first = target.matches("[role=radiogroup]") ? target.querySelector("input:checked, input") : target;
+    (first || target).focus({ preventScroll: true });
+    target.scrollIntoView({ block: "center" });
+  }
+});

@@ -43,7 +43,6 @@ def item_form(**overrides) -> dict[str, str]:
         **MAIL,
         "f_exam_date": "2026-11-01",
         "f_live_address": "江南区滨江路8号3单元",
-        "f_mobile": "13912345679",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -62,7 +61,6 @@ def proxy_form(**overrides) -> dict[str, str]:
         "f_breed": "中华田园犬",
         "f_chip_no": "CN900123456",
         "f_keep_address": "江南区滨江路8号3单元",
-        "f_mobile": "13912345679",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}

@@ -93,3 +93,42 @@ def test_concurrent_starts_with_one_token_make_one_draft(app, citizen, demo):
             select(func.count()).select_from(StatusEvent).where(StatusEvent.action == "start")
         )
         assert starts == 1
+
+
+def test_concurrent_deferred_gives_make_one_document(app, citizen, citizen_client):
+    """补交 pressed in several tabs at once: one document, one audit row, the rest told it is given."""
+    import io
+
+    from applications.models import ApplicationDocument, DeferredDocument
+
+    from .helpers import DEFERRABLE_DOC, jpeg, submitted
+
+    aid = submitted(citizen_client)
+    clients = _clients(app, citizen, 4)
+    results = _race(
+        clients,
+        lambda c: c.post(
+            f"/applications/{aid}/deferred/{DEFERRABLE_DOC}",
+            data={"file": (io.BytesIO(jpeg()), "学历.jpg")},
+            content_type="multipart/form-data",
+        ),
+    )
+    for r in results:
+        assert not isinstance(r, Exception), r
+    assert sorted(r.status_code for r in results).count(302) == 1, [r.status_code for r in results]
+    assert all(r.status_code in (302, 422) for r in results)
+    with app.app_context():
+        given = db.session.scalar(
+            select(func.count())
+            .select_from(ApplicationDocument)
+            .where(
+                ApplicationDocument.application_id == aid, ApplicationDocument.requirement == DEFERRABLE_DOC
+            )
+        )
+        assert given == 1
+        deferral = db.session.scalar(select(DeferredDocument).where(DeferredDocument.application_id == aid))
+        assert deferral.fulfilled_at is not None
+        audits = db.session.scalar(
+            select(func.count()).where(AuditLog.action == "application.deferred_document_given")
+        )
+        assert audits == 1

@@ -64,7 +64,7 @@ def test_start_page_gives_a_fresh_token_and_situations(citizen_client):
 
 def test_form_keeps_every_value_on_a_validation_error(app, citizen_client):
     aid = start(citizen_client)
-    typed = item_form(contact_mobile="1391234", f_mobile="abc", mail_address="短", f_exam_date="2026-13-45")
+    typed = item_form(contact_mobile="1391234", mail_address="短", f_exam_date="2026-13-45")
     typed["f_live_address"] = "江南区滨江路8号3单元<b>"
     response = post_form(citizen_client, aid, typed)
     assert response.status_code == 422
@@ -76,7 +76,6 @@ def test_form_keeps_every_value_on_a_validation_error(app, citizen_client):
         "mail_address",
         "f_exam_date",
         "f_live_address",
-        "f_mobile",
     ):
         assert input_value(page, name) == typed[name], name
     district = re.search(r'<select\b[^>]*\bname="district"[^>]*>(.*?)</select>', page, re.S).group(1)
@@ -84,7 +83,7 @@ def test_form_keeps_every_value_on_a_validation_error(app, citizen_client):
     radios = re.findall(r'<input\b[^>]*\bname="delivery_method"[^>]*>', page)
     checked = [re.search(r'\bvalue="([^"]*)"', t).group(1) for t in radios if re.search(r"\bchecked\b", t)]
     assert len(radios) > 1 and checked == ["mail"]
-    for name in ("contact_mobile", "f_mobile", "mail_address", "f_exam_date"):
+    for name in ("contact_mobile", "mail_address", "f_exam_date"):
         message = field_error(page, name)
         assert is_chinese(message), (name, message)
     assert "&lt;b&gt;" in page and "<b>" not in page.split("f_live_address")[1][:200]
@@ -103,7 +102,6 @@ def test_required_fields_each_get_a_chinese_message(citizen_client):
         "delivery_method",
         "f_exam_date",
         "f_live_address",
-        "f_mobile",
     ):
         assert is_chinese(field_error(page, name)), name
 
@@ -149,7 +147,7 @@ def test_only_a_window_the_item_offers_is_kept_as_the_pickup_unit(app, citizen_c
 def test_draft_is_saved_and_resumed_from_my_applications(app, citizen_client):
     aid = start(citizen_client)
     response = post_form(
-        citizen_client, aid, item_form(f_live_address="半路上填的地址", f_mobile=""), next_step=False
+        citizen_client, aid, item_form(f_live_address="半路上填的地址", recipient=""), next_step=False
     )
     # a half-filled draft is saved, not a failure: no red fields, "草稿已保存"
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/applications/{aid}/form")
@@ -164,10 +162,10 @@ def test_draft_is_saved_and_resumed_from_my_applications(app, citizen_client):
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/applications/{aid}/form")
     # only what cannot be stored at all is refused: a date that is no date, shown at its field
     response = post_form(
-        citizen_client, aid, item_form(f_exam_date="2026-02-30", f_mobile=""), next_step=False
+        citizen_client, aid, item_form(f_exam_date="2026-02-30", f_live_address=""), next_step=False
     )
     assert response.status_code == 422
-    assert field_error(response.text, "f_exam_date") and not field_error(response.text, "f_mobile")
+    assert field_error(response.text, "f_exam_date") and not field_error(response.text, "f_live_address")
 
 
 def test_a_refused_upload_has_its_own_message_and_the_rest_is_kept(app, citizen_client):
@@ -188,7 +186,8 @@ def test_a_refused_upload_has_its_own_message_and_the_rest_is_kept(app, citizen_
         ).all()
         assert [d.requirement for d in docs] == [PHOTO_DOC]
     # The form answers are still there.
-    assert input_value(citizen_client.get(f"/applications/{aid}/form").text, "f_mobile") == "13912345679"
+    page = citizen_client.get(f"/applications/{aid}/form").text
+    assert input_value(page, "f_live_address") == item_form()["f_live_address"]
 
 
 def test_a_type_outside_the_requirements_allow_list_is_refused(citizen_client):

@@ -92,6 +92,10 @@ def test_proxy_flow_keeps_both_people_and_masks_the_principal(app, citizen, citi
     for name, page in pages.items():
         assert PRINCIPAL_ID not in page, name
         assert PRINCIPAL_ID[6:14] not in page, name  # not even the birth date
+        if name == "review-before-submit":
+            # 核对信息 is where the applicant checks their own numbers: in full (issue 17, item 7)
+            assert citizen.id_number in page and "13912345678" in page
+            continue
         assert citizen.id_number not in page, name
         assert citizen.mobile not in page, name
         assert "13912345678" not in page, name  # the contact mobile

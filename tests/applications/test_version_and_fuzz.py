@@ -66,7 +66,7 @@ FIELDS = (
     "f_breed",
     "f_chip_no",
     "f_keep_address",
-    "f_mobile",
+    "f_mobile",  # no longer a field (it repeated 联系电话): posted anyway, ignored
 )
 garbage = st.one_of(
     st.text(max_size=40),

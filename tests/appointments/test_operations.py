@@ -357,3 +357,30 @@ def test_cli_opens_slots_and_marks_no_shows_idempotently(world):
     assert result.exit_code == 0 and "标记未到 1 个预约" in result.output
     bad = runner.invoke(args=["appointments", "open", "--days", "0"])
     assert bad.exit_code != 0
+
+
+def test_the_scheduler_opens_slots_daily_and_marks_no_shows_and_a_dry_run_keeps_nothing(world):
+    """The worker's scheduler runs both appointment jobs; a dry run reports what it would do and
+    leaves the tables as they were."""
+    from sqlalchemy import func, select
+
+    from applications.appointments.models import Slot
+    from core.db import db
+    from core.jobs import registered_jobs, run_job
+
+    jobs = registered_jobs(world)
+    with world.app_context():
+        open_weekdays(days=1, today=date(2026, 1, 1))  # hours only (a holiday: no slot)
+        commit()
+        with travel(MORNING):
+            dry = run_job(jobs["appointments_open"], dry_run=True)
+            assert dry.counts["slots_opened"] > 0
+            assert db.session.scalar(select(func.count()).select_from(Slot)) == 0
+            real = run_job(jobs["appointments_open"], manual=True)
+            assert real.outcome == "ok" and real.counts == dry.counts
+            ops.book(citizen(), item(), slot_at(at(MONDAY, 9)).id)
+            commit()
+        with travel(at(MONDAY, 12)):
+            assert run_job(jobs["appointment_no_shows"], dry_run=True).counts == {"no_shows": 1}
+            assert run_job(jobs["appointment_no_shows"], manual=True).counts == {"no_shows": 1}
+            assert run_job(jobs["appointment_no_shows"], manual=True).counts == {"no_shows": 0}

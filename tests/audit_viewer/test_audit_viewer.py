@@ -328,6 +328,7 @@ def test_export_is_csv_with_bom_chinese_header_escaped_cells_and_is_audited(app,
         "对象编号",
         "IP地址",
         "详情",
+        "事件说明",
     ]
     data = rows[1:]
     assert len(data) == 3  # the three test.* rows, newest first; not other.*, not the export itself

@@ -113,7 +113,6 @@ def test_apply_for_oneself(server, page, files, screenshot):
     page.get_by_label("办理辖区", exact=False).select_option("东城区")
     page.locator("input[name=f_exam_date]").fill("2026-11-01")
     page.locator("input[name=f_live_address]").fill("江南区滨江路8号3单元")
-    page.locator("input[name=f_mobile]").fill("13912345679")
     page.locator("input[name=delivery_method][value=mail]").check()
     page.locator("input[name=recipient]").fill("张晓明")
     page.locator("input[name=recipient_mobile]").fill("13800000001")
@@ -143,7 +142,6 @@ def test_apply_for_a_relative(server, page, files, screenshot):
         "f_breed": "中华田园犬",
         "f_chip_no": "CN900123456",
         "f_keep_address": "江南区滨江路8号3单元",
-        "f_mobile": "13912345679",
     }.items():
         page.locator(f"input[name={name}]").fill(value)
     page.locator("input[name=delivery_method][value=ecert]").check()

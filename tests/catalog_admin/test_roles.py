@@ -33,6 +33,9 @@ URLS = {
     "/admin/catalog/bundles/new": "/admin/catalog/bundles/new",
     "/admin/catalog/bundles/<code>": "/admin/catalog/bundles/LJ-YJS-001",
     "/admin/catalog/bundles/<code>/delete": "/admin/catalog/bundles/LJ-YJS-001/delete",
+    "/admin/correction-reasons/": "/admin/correction-reasons/",
+    "/admin/correction-reasons/<int:reason_id>": "/admin/correction-reasons/999999",
+    "/admin/correction-reasons/<int:reason_id>/delete": "/admin/correction-reasons/999999/delete",
     "/admin/calendar/": "/admin/calendar/",
     "/admin/calendar/<int:override_id>/delete": "/admin/calendar/999999/delete",
     "/admin/calendar/years/": "/admin/calendar/years/",
@@ -54,6 +57,8 @@ URLS = {
     "/admin/appointments/<code>/exceptions/<int:exception_id>/delete": (
         "/admin/appointments/NO-SUCH-UNIT/exceptions/1/delete"
     ),
+    "/admin/jobs/": "/admin/jobs/",
+    "/admin/jobs/<name>/run": "/admin/jobs/NO-SUCH-JOB/run",
 }
 # what an admin gets from the URL above (GET or an empty POST)
 ADMIN = {
@@ -70,6 +75,9 @@ ADMIN = {
     ("POST", "/admin/catalog/bundles/new"): 422,
     ("POST", "/admin/catalog/bundles/<code>"): 422,
     ("POST", "/admin/catalog/bundles/<code>/delete"): 302,
+    ("POST", "/admin/correction-reasons/"): 422,
+    ("POST", "/admin/correction-reasons/<int:reason_id>"): 404,
+    ("POST", "/admin/correction-reasons/<int:reason_id>/delete"): 404,
     ("POST", "/admin/calendar/"): 422,
     ("POST", "/admin/calendar/<int:override_id>/delete"): 404,
     ("POST", "/admin/calendar/years/<int:year>"): 422,
@@ -86,6 +94,7 @@ ADMIN = {
     ("POST", "/admin/appointments/<code>/exceptions"): 404,
     ("POST", "/admin/appointments/<code>/hours/<int:hours_id>/delete"): 404,
     ("POST", "/admin/appointments/<code>/exceptions/<int:exception_id>/delete"): 404,
+    ("POST", "/admin/jobs/<name>/run"): 404,
 }
 ROLES = ("anonymous", "citizen", "clerk", "unit_lead", "auditor", "admin")
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import secrets
 import threading
@@ -16,6 +17,7 @@ from applications.workflow.states import State
 from auth.models import Unit, User
 from catalog.queries import catalog
 from core.db import db, utcnow
+from tests.uploads import corpus
 
 DEMO_PASSWORD = "Demo-2026"
 DEMO_CITIZEN_MOBILE = "13800000001"
@@ -120,3 +122,37 @@ def run_threads(n: int, target) -> list[BaseException]:
         t.join(120)
     assert not any(t.is_alive() for t in threads), "a thread hung"
     return errors
+
+
+def walk_in_data(item_code: str = PS_ITEM, **overrides) -> dict:
+    """A complete 窗口登记 POST for the demo citizen (张晓明) of ``item_code`` — PS_ITEM or
+    PS_COUNTER_ITEM-like items with their own fields — without files (add ``doc-N`` entries).
+    An override of ``None`` leaves the key out."""
+    data = {
+        "item": item_code,
+        "real_name": "张晓明",
+        "id_number": "330102199003071230",
+        "mobile": "13800000001",
+        "identity_checked": "y",
+        "token": secrets.token_urlsafe(24),
+        "purpose": "窗口受理",
+        "district": "东城区",
+        "contact_mobile": "13800000001",
+        "delivery_method": "mail",
+        "recipient": "王小红",
+        "recipient_mobile": "13800000001",
+        "mail_district": "东城区",
+        "mail_address": "滨江路8号3单元",
+        # LJ-HJ-021 无犯罪记录证明
+        "f_purpose": "就业",
+        # LJ-HJ-010 父母投靠子女落户
+        "f_parent_names": "张大山、李秀英",
+        "f_move_in_address": "东城区滨江路8号3单元",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def scan(name: str = "身份证.png"):
+    """A small real PNG as a multipart file tuple for the test client (a fresh stream each call)."""
+    return (io.BytesIO(corpus.png()), name)

@@ -243,7 +243,7 @@ def test_accept_correct_resubmit_second_correction_and_approve_by_mail(world, mo
         data={"version": _version(app, aid), "delivery": "mail", "carrier": "EMS"},
     )
     assert r.status_code == 422
-    assert field_error(r.get_data(as_text=True), "tracking") == "邮寄送达请填写快递公司和运单号"
+    assert field_error(r.get_data(as_text=True), "approve-tracking") == "邮寄送达请填写快递公司和运单号"
     r = client.post(
         f"/clerk/applications/{aid}/approve",
         data={
@@ -280,11 +280,11 @@ def test_not_accept_needs_reason_and_legal_basis(world):
         f"/clerk/applications/{aid}/not-accept", data={"version": _version(app, aid), "reason": "不属于本所"}
     )
     assert r.status_code == 422
-    assert field_error(r.get_data(as_text=True), "legal_basis") == "请填写不予受理的法律依据"
+    assert field_error(r.get_data(as_text=True), "not-accept-legal_basis") == "请填写不予受理的法律依据"
     r = client.post(
         f"/clerk/applications/{aid}/not-accept", data={"version": _version(app, aid), "legal_basis": "x"}
     )
-    assert field_error(r.get_data(as_text=True), "reason") == "请填写不予受理的理由"
+    assert field_error(r.get_data(as_text=True), "not-accept-reason") == "请填写不予受理的理由"
     r = client.post(
         f"/clerk/applications/{aid}/not-accept",
         data={
@@ -313,7 +313,7 @@ def test_approve_as_e_certificate_puts_the_result_in_the_wallet_at_level_a(world
         f"/clerk/applications/{aid}/approve", data={"version": _version(app, aid), "delivery": "ecert"}
     )
     assert r.status_code == 422
-    assert field_error(r.get_data(as_text=True), "result_file") == "电子证照送达请上传办理结果文件"
+    assert field_error(r.get_data(as_text=True), "approve-result_file") == "电子证照送达请上传办理结果文件"
     r = client.post(
         f"/clerk/applications/{aid}/approve",
         data={
@@ -384,7 +384,7 @@ def test_refuse_needs_a_reason(world):
     (aid,) = _claimed(app)
     client.post(f"/clerk/applications/{aid}/accept", data={"version": _version(app, aid)})
     r = client.post(f"/clerk/applications/{aid}/refuse", data={"version": _version(app, aid), "reason": " "})
-    assert r.status_code == 422 and field_error(r.get_data(as_text=True), "reason") == "请填写理由"
+    assert r.status_code == 422 and field_error(r.get_data(as_text=True), "refuse-reason") == "请填写理由"
     r = client.post(
         f"/clerk/applications/{aid}/refuse", data={"version": _version(app, aid), "reason": "不符合条件"}
     )
@@ -402,7 +402,8 @@ def test_transfer_moves_it_to_the_other_units_queue(world):
         f"/clerk/applications/{aid}/transfer",
         data={"version": _version(app, aid), "to_unit": "LJ-PS-DC-02", "reason": ""},
     )
-    assert r.status_code == 422 and field_error(r.get_data(as_text=True), "reason") == "请填写转办理由"
+    assert r.status_code == 422
+    assert field_error(r.get_data(as_text=True), "transfer-reason") == "请填写转办理由"
     r = client.post(
         f"/clerk/applications/{aid}/transfer",
         data={"version": _version(app, aid), "to_unit": "LJ-PS-DC-02", "reason": "申请人住址属望江门辖区"},
@@ -426,12 +427,13 @@ def test_record_visit_validates_purpose_place_and_time(world):
     (aid,) = _claimed(app)
     url = f"/clerk/applications/{aid}/visit"
     r = client.post(url, data={"place": "解放路派出所", "purpose": "喝茶"})
-    assert r.status_code == 422 and field_error(r.get_data(as_text=True), "purpose")
+    assert r.status_code == 422 and field_error(r.get_data(as_text=True), "visit-purpose")
     r = client.post(url, data={"place": "", "purpose": "核验原件"})
-    assert r.status_code == 422 and field_error(r.get_data(as_text=True), "place") == "请填写地点"
+    assert r.status_code == 422 and field_error(r.get_data(as_text=True), "visit-place") == "请填写地点"
     future = (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     r = client.post(url, data={"place": "解放路派出所", "purpose": "核验原件", "at": future})
-    assert r.status_code == 422 and field_error(r.get_data(as_text=True), "at") == "到场时间不能晚于现在"
+    assert r.status_code == 422
+    assert field_error(r.get_data(as_text=True), "visit-at") == "到场时间不能晚于现在"
     with app.app_context():
         assert db.session.scalar(select(Visit).where(Visit.application_id == aid)) is None
     r = client.post(url, data={"place": "解放路派出所", "purpose": "采集照片指纹"})

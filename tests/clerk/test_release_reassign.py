@@ -159,12 +159,12 @@ def test_a_lead_reassigns_only_to_a_clerk_of_the_applications_unit(world, office
     for outsider in (OTHER_UNIT_CLERK, "clerk_vo", "lead_vo", "admin"):
         response = _reassign(lead, aid, _user_id(app, outsider), version)
         assert response.status_code == 422, outsider
-        assert field_error(response.get_data(as_text=True), "to_user") == ONLY_OWN_UNIT, outsider
+        assert field_error(response.get_data(as_text=True), "reassign-to_user") == ONLY_OWN_UNIT, outsider
     # No one chosen, or an id that is no user.
     for nobody, message in (("", "请选择工作人员"), ("999999", "不是有效的选择。")):
         response = _reassign(lead, aid, nobody, version)
         assert response.status_code == 422, nobody
-        assert field_error(response.get_data(as_text=True), "to_user") == message, nobody
+        assert field_error(response.get_data(as_text=True), "reassign-to_user") == message, nobody
     assert _holder(app, aid) == HOLDER and _row(app, aid).row_version == version
     assert _audit(app, "application.reassign", aid) == []
 

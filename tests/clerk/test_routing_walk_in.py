@@ -21,7 +21,7 @@ from core.audit import AuditLog
 from core.db import db
 from core.outbox import OutboxMessage
 from tests.auth.helpers import field_error, input_value, make_id_number
-from tests.clerk.helpers import PS_ITEM, VO_ITEM, citizen, login_staff, unit, user
+from tests.clerk.helpers import PS_ITEM, VO_ITEM, citizen, login_staff, scan, unit, user, walk_in_data
 
 
 def _submit_complete(item_code: str, district: str) -> Application:
@@ -173,18 +173,10 @@ def test_walk_in_for_a_new_person_creates_the_account_and_a_counter_application(
     number = make_id_number("330102", "19750101", 555)
     r = client.post(
         "/clerk/walk-in",
-        data={
-            "item": PS_ITEM,
-            "real_name": "陈小芳",
-            "id_number": number,
-            "mobile": "13955550001",
-            "district": "东城区",
-            "identity_checked": "y",
-            "token": secrets.token_urlsafe(24),
-        },
+        data=walk_in_data(real_name="陈小芳", id_number=number, mobile="13955550001", **{"doc-0": scan()}),
     )
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
-    aid = int(r.headers["Location"].rstrip("/").split("/")[-1])
+    aid = int(r.headers["Location"].split("/")[-2])  # …/<id>/receipt
     with app.app_context():
         person = db.session.scalar(select(User).where(User.id_number == number))
         assert person is not None and person.real_name == "陈小芳" and person.mobile == "13955550001"
@@ -214,20 +206,9 @@ def test_walk_in_for_a_known_id_number_uses_that_account(world):
         users_before = db.session.scalar(select(func.count()).select_from(User))
     client = app.test_client()
     login_staff(client, "clerk_ps_dc_01")
-    r = client.post(
-        "/clerk/walk-in",
-        data={
-            "item": PS_ITEM,
-            "real_name": "张晓明",
-            "id_number": number,
-            "mobile": "13800000001",
-            "district": "东城区",
-            "identity_checked": "y",
-            "token": secrets.token_urlsafe(24),
-        },
-    )
+    r = client.post("/clerk/walk-in", data=walk_in_data(id_number=number, **{"doc-0": scan()}))
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
-    aid = int(r.headers["Location"].rstrip("/").split("/")[-1])
+    aid = int(r.headers["Location"].split("/")[-2])  # …/<id>/receipt
     with app.app_context():
         a = db.session.get(Application, aid)
         assert a.applicant_id == known_id and a.channel == Channel.COUNTER and len(a.visits) == 1
@@ -235,17 +216,7 @@ def test_walk_in_for_a_known_id_number_uses_that_account(world):
 
 
 def _walk_in(client, **overrides):
-    data = {
-        "item": PS_ITEM,
-        "real_name": "张晓明",
-        "id_number": "330102199003071230",
-        "mobile": "13800000001",
-        "district": "东城区",
-        "identity_checked": "y",
-        "token": secrets.token_urlsafe(24),
-    }
-    data.update(overrides)
-    return client.post("/clerk/walk-in", data={k: v for k, v in data.items() if v is not None})
+    return client.post("/clerk/walk-in", data=walk_in_data(**{"doc-0": scan(), **overrides}))
 
 
 def test_walk_in_needs_the_id_card_checked_face_to_face(world):

@@ -3,6 +3,10 @@ item 1) — the limiter falls back to counting in memory instead of answering 50
 
 from __future__ import annotations
 
+import pytest
+
+pytestmark = pytest.mark.chaos  # `make chaos`
+
 
 def test_login_and_registration_work_with_redis_down(make_app):
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")  # nothing listens

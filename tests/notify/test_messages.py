@@ -27,6 +27,15 @@ PARAMS = {
     "code": "123456",
     "clerk": "李窗口",
     "outcome": "同意，补正告知已发出",
+    # scheduled reminders
+    "deadline": "2026-12-20",
+    "documents": "初中以上学历证明",
+    "count": 2,
+    "days": 2,
+    "last": "2026-12-09",
+    "first": "2026-12-08",
+    "references": "LJ202612070000011、LJ202612070000012",
+    "document": "初中以上学历证明",
 }
 
 

@@ -145,6 +145,7 @@ WORKER_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.chaos
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_the_worker_process_delivers_and_exits_cleanly_on_a_signal(
     app, database_url, tmp_path, citizen, stop_signal
@@ -208,6 +209,7 @@ KILLABLE_WORKER = textwrap.dedent(
 )
 
 
+@pytest.mark.chaos
 def test_a_worker_killed_mid_batch_sends_each_sms_exactly_once_and_resumes_at_once(
     app, database_url, tmp_path, citizen
 ):
