@@ -9,6 +9,7 @@
 - ``notify`` — the outbox, SMS gateways and the delivery worker;
 - ``ratings`` — 好差评 and bad-rating follow-ups;
 - ``stats`` — the scoreboard's roll-ups, metrics and exports;
+- ``appointments`` — 预约: opening hours, slots, bookings, the counter's check-in.
 - ``jobs`` — the scheduled jobs (sweeper, reminders, statistics check, retention rules) and their
   admin page.
 - ``rights`` — 我的数据: a citizen's own data, its download and deleting the account.
@@ -62,6 +63,9 @@ def init_app(app) -> None:
     from applications.ratings import init_ratings
 
     init_ratings(app)
+    from applications.appointments import init_appointments
+
+    init_appointments(app)
     from applications.jobs import init_jobs
 
     init_jobs(app)

@@ -124,6 +124,9 @@ def from_env() -> dict:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "STAFF_IDLE_MINUTES": int(os.environ.get("STAFF_IDLE_MINUTES", "30")),
+        # 预约: no booking, cancel or move within this many minutes of a slot; bookable this many days ahead
+        "APPOINTMENT_CUTOFF_MINUTES": int(os.environ.get("APPOINTMENT_CUTOFF_MINUTES", "60")),
+        "APPOINTMENT_WINDOW_DAYS": int(os.environ.get("APPOINTMENT_WINDOW_DAYS", "14")),
         "LOCKOUT_THRESHOLD": 5,
         "LOCKOUT_MINUTES": 15,
         # Argon2id parameters; tests lower them (see tests/conftest.py).

@@ -139,6 +139,24 @@ TEMPLATES: dict[str, Template] = {
         N_("您的申请 %(reference)s 已办结，欢迎对本次服务进行“好差评”，您的意见将帮助我们改进。"),
         N_("您的申请%(reference)s已办结，请登录网站对本次服务进行评价。"),
     ),
+    "appointment_booked": Template(
+        N_("预约成功"),
+        N_(
+            "您已预约%(unit)s办理「%(item)s」，时间 %(when)s，预约码 %(code)s。"
+            "请按时携带材料到场，出示预约码。"
+        ),
+        N_("您已预约%(when)s到%(unit)s办理%(item)s，预约码%(code)s。"),
+    ),
+    "appointment_moved": Template(
+        N_("预约已改约"),
+        N_("您「%(item)s」的预约已改到 %(when)s（%(unit)s），预约码 %(code)s 不变。"),
+        N_("您的%(item)s预约已改到%(when)s（%(unit)s），预约码%(code)s。"),
+    ),
+    "appointment_cancelled": Template(
+        N_("预约已取消"),
+        N_("您 %(when)s 办理「%(item)s」的预约（预约码 %(code)s）已取消。"),
+        N_("您%(when)s的%(item)s预约已取消。"),
+    ),
     # Scheduled reminders (applications/jobs/reminders.py)
     "due_soon_digest": Template(
         N_("即将到期办件提醒"),

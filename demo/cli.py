@@ -15,6 +15,7 @@ from catalog.loader import CatalogError, load
 from catalog.models import Category
 from core.db import db
 from core.transaction import commit
+from demo.appointments import ensure_demo_hours
 
 # (category code, district, accepting unit code, note): rules a city would really keep.
 DEMO_RULES = [
@@ -60,11 +61,13 @@ def demo_load() -> None:
         raise SystemExit(1) from exc
     rows = ensure_demo_accounts()
     rules = ensure_demo_rules()
+    hours, slots = ensure_demo_hours()
     commit()
     click.echo(
         f"演示目录：事项 {sum(result.items.values())} 项（新增 {result.items['created']}，"
         f"更新 {result.items['updated']}）；新增分派规则 {rules} 条"
     )
+    click.echo(f"预约：新增开放时间 {hours} 条，新增时段 {slots} 个（未来 30 天）")
     click.echo(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
     for login, _password, description in rows:
         click.echo(f"  {login:18} {description}")

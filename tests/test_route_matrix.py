@@ -170,6 +170,16 @@ TABLE: dict[tuple[str, str], Row] = {
             ("GET", "/clerk/", "/clerk/", None, 200),
             ("POST", "/clerk/claim-next", "/clerk/claim-next", {}, (302, "/clerk/")),
             ("GET", "/clerk/walk-in", "/clerk/walk-in", None, 200),
+            ("GET", "/clerk/appointments/", "/clerk/appointments/", None, 200),
+            # an empty code: the message at the field
+            ("POST", "/clerk/appointments/check-in", "/clerk/appointments/check-in", {}, 422),
+            (
+                "POST",
+                "/clerk/appointments/no-shows",
+                "/clerk/appointments/no-shows",
+                {},
+                (302, "/clerk/appointments/"),
+            ),
             ("POST", "/clerk/walk-in", "/clerk/walk-in", {}, 422),
             ("GET", "/clerk/applications/<int:application_id>", "/clerk/applications/999999", None, 404),
             (
@@ -360,6 +370,30 @@ TABLE: dict[tuple[str, str], Row] = {
                 {},
             ),
             ("POST", "/admin/staff/<int:user_id>/password", "/admin/staff/999999/password", 404, {}),
+            ("GET", "/admin/appointments/", "/admin/appointments/", 200, None),
+            ("GET", "/admin/appointments/<code>", f"/admin/appointments/{MISSING}", 404, None),
+            ("POST", "/admin/appointments/<code>", f"/admin/appointments/{MISSING}", 404, {}),
+            (
+                "POST",
+                "/admin/appointments/<code>/exceptions",
+                f"/admin/appointments/{MISSING}/exceptions",
+                404,
+                {},
+            ),
+            (
+                "POST",
+                "/admin/appointments/<code>/hours/<int:hours_id>/delete",
+                f"/admin/appointments/{MISSING}/hours/1/delete",
+                404,
+                {},
+            ),
+            (
+                "POST",
+                "/admin/appointments/<code>/exceptions/<int:exception_id>/delete",
+                f"/admin/appointments/{MISSING}/exceptions/1/delete",
+                404,
+                {},
+            ),
             # scheduled jobs (an unknown job: 404)
             ("GET", "/admin/jobs/", "/admin/jobs/", 200, None),
             ("POST", "/admin/jobs/<name>/run", f"/admin/jobs/{MISSING}/run", 404, {}),
@@ -421,6 +455,30 @@ TABLE: dict[tuple[str, str], Row] = {
         {},
     ),
     ("GET", "/me/messages"): Row("/me/messages", split(LOGIN, 200)),
+    # 预约: the public slots API (an unknown item: 404 JSON), the citizen's booking pages (a missing item
+    # or someone else's booking answers 404, staff get 403)
+    ("GET", "/api/v1/appointments/slots"): Row(f"/api/v1/appointments/slots?item={MISSING}", every(404)),
+    **{
+        (method, rule): Row(url, {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}, data)
+        for method, rule, url, data in [
+            ("GET", "/items/<code>/book", f"/items/{MISSING}/book", None),
+            ("POST", "/items/<code>/book", f"/items/{MISSING}/book", {}),
+            ("GET", "/me/appointments/<int:appointment_id>", "/me/appointments/999999", None),
+            (
+                "GET",
+                "/me/appointments/<int:appointment_id>/calendar.ics",
+                "/me/appointments/999999/calendar.ics",
+                None,
+            ),
+            ("GET", "/me/appointments/<int:appointment_id>/cancel", "/me/appointments/999999/cancel", None),
+            ("POST", "/me/appointments/<int:appointment_id>/cancel", "/me/appointments/999999/cancel", {}),
+            ("GET", "/me/appointments/<int:appointment_id>/move", "/me/appointments/999999/move", None),
+            ("POST", "/me/appointments/<int:appointment_id>/move", "/me/appointments/999999/move", {}),
+        ]
+    },
+    ("GET", "/me/appointments"): Row(
+        "/me/appointments", {"anonymous": LOGIN, "citizen": 200, **dict.fromkeys(STAFF, 403)}
+    ),
     ("GET", "/applications/<int:application_id>/files/<int:document_id>"): Row(
         "/applications/999999/files/1", split(LOGIN, 404)
     ),

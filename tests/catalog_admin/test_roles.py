@@ -48,6 +48,15 @@ URLS = {
     "/admin/staff/<int:user_id>": "/admin/staff/999999",
     "/admin/staff/<int:user_id>/<any(disable, enable):what>": "/admin/staff/999999/disable",
     "/admin/staff/<int:user_id>/password": "/admin/staff/999999/password",
+    "/admin/appointments/": "/admin/appointments/",
+    "/admin/appointments/<code>": "/admin/appointments/NO-SUCH-UNIT",
+    "/admin/appointments/<code>/exceptions": "/admin/appointments/NO-SUCH-UNIT/exceptions",
+    "/admin/appointments/<code>/hours/<int:hours_id>/delete": (
+        "/admin/appointments/NO-SUCH-UNIT/hours/1/delete"
+    ),
+    "/admin/appointments/<code>/exceptions/<int:exception_id>/delete": (
+        "/admin/appointments/NO-SUCH-UNIT/exceptions/1/delete"
+    ),
     "/admin/jobs/": "/admin/jobs/",
     "/admin/jobs/<name>/run": "/admin/jobs/NO-SUCH-JOB/run",
 }
@@ -80,6 +89,11 @@ ADMIN = {
     ("POST", "/admin/staff/<int:user_id>"): 404,
     ("POST", "/admin/staff/<int:user_id>/<any(disable, enable):what>"): 404,
     ("POST", "/admin/staff/<int:user_id>/password"): 404,
+    ("GET", "/admin/appointments/<code>"): 404,
+    ("POST", "/admin/appointments/<code>"): 404,
+    ("POST", "/admin/appointments/<code>/exceptions"): 404,
+    ("POST", "/admin/appointments/<code>/hours/<int:hours_id>/delete"): 404,
+    ("POST", "/admin/appointments/<code>/exceptions/<int:exception_id>/delete"): 404,
     ("POST", "/admin/jobs/<name>/run"): 404,
 }
 ROLES = ("anonymous", "citizen", "clerk", "unit_lead", "auditor", "admin")

@@ -1,0 +1,557 @@
+"""预约 use cases. Plain arguments in, models out, domain errors raised; ``flush()``, never ``commit()``.
+
+**Opening slots** (:func:`open_slots`, called by ``flask appointments open`` and the demo): for every
+unit with opening hours, each day ahead gets the slots its template gives — a working weekday its own
+weekday's lines, a 调休 make-up working day (a weekend the calendar makes a working day) Monday's
+lines, any other day none — never on a public holiday of the working-day calendar; an exception day
+closes the day (its open slots are closed, bookings stay) or adds hours. Idempotent: a slot that
+exists (unit × start) is left as it is.
+
+**Never overbooked**: a booking is ONE conditional ``UPDATE … SET booked = booked + 1 WHERE id = :slot
+AND open AND booked < capacity AND starts_at >= :cut_off``; when it changes no row the slot is full
+(or closed, or too soon) and :class:`SlotFull` is raised. The update and the booking's insert run in
+one savepoint of the caller's transaction, so a refused insert (the partial unique index: one
+*booked* appointment per citizen and item) gives the place back.
+
+**Cut-off**: no booking, cancel or move for a slot that starts within ``APPOINTMENT_CUTOFF_MINUTES``
+(60); bookings up to ``APPOINTMENT_WINDOW_DAYS`` (14) ahead.
+
+**At the counter**: :func:`check_in` by the code records the visit on the linked application through
+the clerk's :func:`~applications.clerk.operations.record_visit` (which marks the statistics);
+:func:`mark_no_shows` turns bookings of slots that ended into 未到.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from applications.appointments import queries
+from applications.appointments.models import Appointment, AppointmentStatus, ExceptionDay, OpeningHours, Slot
+from applications.clerk.operations import record_visit
+from applications.models import Application
+from applications.notify.send import send_to
+from auth.models import Unit, User
+from catalog.queries import ItemView, catalog
+from core import audit
+from core.clock import SHANGHAI, local_date, now
+from core.db import db
+from core.errors import DomainError, FieldError, NotFound
+from core.i18n import N_
+from core.workdays.models import load_calendar
+from core.workdays.rules import ChineseCalendar, statutory_holidays
+
+WEEKDAYS = (N_("星期一"), N_("星期二"), N_("星期三"), N_("星期四"), N_("星期五"), N_("星期六"), N_("星期日"))
+#: The weekday whose template a 调休 make-up working day follows (Monday).
+MAKE_UP_WEEKDAY = 0
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+VISIT_PURPOSE = "窗口受理"
+
+
+class SlotFull(FieldError):
+    """The slot has no place left (or closed, or is now within the cut-off); shown at the slot field."""
+
+    def __init__(self) -> None:
+        super().__init__("slot", N_("该时段已约满，请选择其他时段。"))
+
+
+class AlreadyBooked(DomainError):
+    def __init__(self) -> None:
+        super().__init__(N_("您已预约该事项，每个事项只能有一个有效预约；如需调整，请改约或取消原预约。"))
+
+
+# Opening hours (admin) ---------------------------------------------------------------------------
+
+
+def _check_hours(start: time, end: time, slot_minutes: int, windows: int) -> None:
+    if not start or not end or start >= end:
+        raise FieldError("end", N_("结束时间须晚于开始时间"))
+    if not 5 <= slot_minutes <= 240:
+        raise FieldError("slot_minutes", N_("每个时段5至240分钟"))
+    if not 1 <= windows <= 100:
+        raise FieldError("windows", N_("窗口数为1至100"))
+    span = (datetime.combine(date.min, end) - datetime.combine(date.min, start)).seconds // 60
+    if span < slot_minutes:
+        raise FieldError("slot_minutes", N_("时段长度不能超过开放时长"))
+
+
+def _overlaps(rows: Sequence, start: time, end: time) -> bool:
+    return any(r.start < end and start < r.end for r in rows)
+
+
+def add_hours(
+    unit: Unit, *, weekday: int, start: time, end: time, slot_minutes: int, windows: int
+) -> OpeningHours:
+    """Add a line to the unit's weekly template (audited). Overlapping lines of one weekday are refused."""
+    if not 0 <= weekday <= 6:
+        raise FieldError("weekday", N_("请选择星期"))
+    _check_hours(start, end, slot_minutes, windows)
+    same_day = [h for h in queries.hours_of(unit.id) if h.weekday == weekday]
+    if _overlaps(same_day, start, end):
+        raise FieldError("start", N_("与该日已有的开放时间重叠"))
+    row = OpeningHours(
+        unit_id=unit.id, weekday=weekday, start=start, end=end, slot_minutes=slot_minutes, windows=windows
+    )
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        "appointment.hours_added",
+        object_type="unit",
+        object_id=unit.code,
+        details={
+            "weekday": weekday,
+            "start": str(start),
+            "end": str(end),
+            "slot_minutes": slot_minutes,
+            "windows": windows,
+        },
+    )
+    return row
+
+
+def remove_hours(unit: Unit, hours_id: int) -> None:
+    row = db.session.get(OpeningHours, hours_id)
+    if row is None or row.unit_id != unit.id:
+        raise NotFound()
+    db.session.delete(row)
+    db.session.flush()
+    audit.record(
+        "appointment.hours_removed",
+        object_type="unit",
+        object_id=unit.code,
+        details={"weekday": row.weekday, "start": str(row.start), "end": str(row.end)},
+    )
+
+
+def add_exception(
+    unit: Unit,
+    *,
+    day: date,
+    closed: bool,
+    start: time | None = None,
+    end: time | None = None,
+    slot_minutes: int | None = None,
+    windows: int | None = None,
+    note: str = "",
+) -> ExceptionDay:
+    """Close a day, or add hours to it (audited). Closing closes the day's open slots at once (the
+    bookings made stay; the counter sees them); extra hours open at the next :func:`open_slots`."""
+    if day < local_date(now()):
+        raise FieldError("day", N_("不能设置已过去的日期"))
+    if not closed:
+        if start is None or end is None or slot_minutes is None or windows is None:
+            raise FieldError("start", N_("增开时请填写开始、结束时间、时段长度和窗口数"))
+        _check_hours(start, end, slot_minutes, windows)
+        if is_holiday(load_calendar(), day):
+            raise FieldError("day", N_("法定节假日不开放预约"))
+        same = list(
+            db.session.scalars(
+                select(ExceptionDay).where(
+                    ExceptionDay.unit_id == unit.id, ExceptionDay.day == day, ExceptionDay.closed.is_(False)
+                )
+            )
+        )
+        if _overlaps(same, start, end):
+            raise FieldError("start", N_("与该日已增开的时间重叠"))
+    row = ExceptionDay(
+        unit_id=unit.id,
+        day=day,
+        closed=closed,
+        start=None if closed else start,
+        end=None if closed else end,
+        slot_minutes=None if closed else slot_minutes,
+        windows=None if closed else windows,
+        note=(note or "").strip()[:100],
+    )
+    db.session.add(row)
+    if closed:
+        db.session.execute(update(Slot).where(Slot.unit_id == unit.id, Slot.day == day).values(open=False))
+    db.session.flush()
+    audit.record(
+        "appointment.exception_added",
+        object_type="unit",
+        object_id=unit.code,
+        details={"day": day.isoformat(), "closed": closed, "start": str(start or ""), "end": str(end or "")},
+    )
+    return row
+
+
+def remove_exception(unit: Unit, exception_id: int) -> None:
+    """Remove an exception day; a day that was closed opens again at the next :func:`open_slots`."""
+    row = db.session.get(ExceptionDay, exception_id)
+    if row is None or row.unit_id != unit.id:
+        raise NotFound()
+    db.session.delete(row)
+    db.session.flush()
+    still_closed = db.session.scalar(
+        select(ExceptionDay.id).where(
+            ExceptionDay.unit_id == unit.id, ExceptionDay.day == row.day, ExceptionDay.closed.is_(True)
+        )
+    )
+    if row.closed and still_closed is None:
+        db.session.execute(update(Slot).where(Slot.unit_id == unit.id, Slot.day == row.day).values(open=True))
+    db.session.flush()
+    audit.record(
+        "appointment.exception_removed",
+        object_type="unit",
+        object_id=unit.code,
+        details={"day": row.day.isoformat(), "closed": row.closed},
+    )
+
+
+# Slots -------------------------------------------------------------------------------------------
+
+
+def is_holiday(cal: ChineseCalendar, day: date) -> bool:
+    """A public holiday: a day off that is not an ordinary weekend (a weekday off, or a weekend day
+    named among the year's holidays)."""
+    if cal.is_working_day(day):
+        return False
+    if day.weekday() < 5:
+        return True
+    arrangement = cal.arrangements.get(day.year)
+    if arrangement is not None:
+        return day in arrangement.holidays
+    return day in statutory_holidays(day.year)
+
+
+def day_hours(
+    cal: ChineseCalendar, day: date, template: Sequence[OpeningHours], exceptions: Sequence[ExceptionDay]
+) -> list[tuple[time, time, int, int]]:
+    """(start, end, slot minutes, windows) lines a unit opens on ``day``."""
+    if any(e.closed for e in exceptions) or is_holiday(cal, day):
+        return []
+    lines: list[tuple[time, time, int, int]] = []
+    if cal.is_working_day(day):
+        weekday = day.weekday() if day.weekday() < 5 else MAKE_UP_WEEKDAY
+        lines += [(h.start, h.end, h.slot_minutes, h.windows) for h in template if h.weekday == weekday]
+    lines += [(e.start, e.end, e.slot_minutes, e.windows) for e in exceptions if not e.closed and e.start]
+    return lines
+
+
+def open_slots(days: int = 30, *, today: date | None = None, unit_ids: Sequence[int] | None = None) -> int:
+    """Materialise the slots of the next ``days`` days (today included) for every unit with opening
+    hours (or of ``unit_ids``); the number of slots created. Idempotent."""
+    today = today or local_date(now())
+    last = today + timedelta(days=max(0, days - 1))
+    cal = load_calendar()
+    query = select(OpeningHours.unit_id).distinct()
+    units = set(db.session.scalars(query)) | set(
+        db.session.scalars(select(ExceptionDay.unit_id).where(ExceptionDay.closed.is_(False)).distinct())
+    )
+    if unit_ids is not None:
+        units &= set(unit_ids)
+    created = 0
+    for unit_id in sorted(units):
+        template = queries.hours_of(unit_id)
+        exceptions = list(
+            db.session.scalars(
+                select(ExceptionDay).where(
+                    ExceptionDay.unit_id == unit_id, ExceptionDay.day >= today, ExceptionDay.day <= last
+                )
+            )
+        )
+        existing = set(
+            db.session.scalars(
+                select(Slot.starts_at).where(Slot.unit_id == unit_id, Slot.day >= today, Slot.day <= last)
+            )
+        )
+        day = today
+        while day <= last:
+            for start, end, minutes, windows in day_hours(
+                cal, day, template, [e for e in exceptions if e.day == day]
+            ):
+                at = datetime.combine(day, start, tzinfo=SHANGHAI)
+                stop = datetime.combine(day, end, tzinfo=SHANGHAI)
+                while at + timedelta(minutes=minutes) <= stop:
+                    if at not in existing:
+                        db.session.add(
+                            Slot(
+                                unit_id=unit_id,
+                                day=day,
+                                starts_at=at,
+                                ends_at=at + timedelta(minutes=minutes),
+                                capacity=windows,
+                                booked=0,
+                                open=True,
+                            )
+                        )
+                        existing.add(at)
+                        created += 1
+                    at += timedelta(minutes=minutes)
+            day += timedelta(days=1)
+    db.session.flush()
+    if created:
+        audit.record("appointment.slots_opened", details={"created": created, "days": days}, actor=None)
+    return created
+
+
+# Booking -----------------------------------------------------------------------------------------
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _slot_for(item: ItemView, slot_id: int | None, at: datetime) -> Slot:
+    slot = db.session.get(Slot, slot_id) if slot_id else None
+    if slot is None:
+        raise FieldError("slot", N_("请选择预约时段"))
+    if slot.unit_id not in {u.id for u in queries.serving_units(item)}:
+        raise FieldError("slot", N_("该窗口不办理此事项，请重新选择"))
+    if slot.starts_at < queries.earliest_start(at):
+        raise FieldError(
+            "slot",
+            N_("距开始不足%(minutes)d分钟的时段不能预约，请选择其他时段。")
+            % {"minutes": queries.cutoff_minutes()},
+        )
+    if slot.day > queries.last_day(at):
+        raise FieldError("slot", N_("只能预约%(days)d天内的时段。") % {"days": queries.window_days()})
+    return slot
+
+
+def _take_place(slot: Slot, at: datetime) -> None:
+    """The one conditional UPDATE that takes a place, or :class:`SlotFull`."""
+    result = db.session.execute(
+        update(Slot)
+        .where(
+            Slot.id == slot.id,
+            Slot.open.is_(True),
+            Slot.booked < Slot.capacity,
+            Slot.starts_at >= queries.earliest_start(at),
+        )
+        .values(booked=Slot.booked + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise SlotFull()
+
+
+def _give_back(slot_id: int) -> None:
+    db.session.execute(
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.booked > 0)
+        .values(booked=Slot.booked - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _when(slot: Slot) -> str:
+    start = slot.starts_at.astimezone(SHANGHAI)
+    end = slot.ends_at.astimezone(SHANGHAI)
+    return f"{start:%Y-%m-%d %H:%M}-{end:%H:%M}"
+
+
+def book(
+    user: User, item: ItemView, slot_id: int | None, *, application: Application | None = None
+) -> Appointment:
+    """Book one place of ``slot_id`` for ``item`` (and the citizen's ``application`` of it), send the
+    confirmation SMS; :class:`FieldError` for a slot that cannot be chosen, :class:`AlreadyBooked`,
+    :class:`SlotFull`."""
+    at = now()
+    if item.visits < 1:
+        raise DomainError(N_("该事项无需到场，不需要预约。"))
+    if application is not None and (application.applicant_id != user.id or application.item_id != item.id):
+        raise NotFound()
+    if queries.active_booking(user.id, item.id) is not None:
+        raise AlreadyBooked()
+    slot = _slot_for(item, slot_id, at)
+    try:
+        with db.session.begin_nested():
+            _take_place(slot, at)
+            appt = Appointment(
+                code=_new_code(),
+                user_id=user.id,
+                item_id=item.id,
+                slot_id=slot.id,
+                unit_id=slot.unit_id,
+                application_id=application.id if application is not None else None,
+                status=AppointmentStatus.BOOKED,
+                created_at=at,
+            )
+            db.session.add(appt)
+            db.session.flush()
+    except IntegrityError:
+        raise AlreadyBooked() from None
+    db.session.refresh(slot)
+    unit = db.session.get(Unit, slot.unit_id)
+    send_to(
+        user.id,
+        "appointment_booked",
+        application_id=appt.application_id,
+        item=item.name,
+        unit=unit.name,
+        when=_when(slot),
+        code=appt.code,
+    )
+    audit.record(
+        "appointment.booked",
+        object_type="appointment",
+        object_id=appt.code,
+        details={"item": item.code, "unit": unit.code, "slot": _when(slot)},
+    )
+    return appt
+
+
+def _claim(appt: Appointment, **values) -> None:
+    """Change the booking only while it is still booked in the slot this request read: one
+    conditional UPDATE, so two tabs cancelling (or moving) at once give a place back only once."""
+    result = db.session.execute(
+        update(Appointment)
+        .where(
+            Appointment.id == appt.id,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.slot_id == appt.slot_id,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError(N_("该预约刚刚已被更改，请刷新页面后查看。"))
+
+
+def _changeable(appt: Appointment, user: User, at: datetime) -> None:
+    if appt.user_id != user.id:
+        raise NotFound()
+    if appt.status != AppointmentStatus.BOOKED:
+        raise DomainError(N_("该预约已不是有效状态，无法更改。"))
+    if appt.slot.starts_at < queries.earliest_start(at):
+        raise DomainError(
+            N_("距预约开始已不足%(minutes)d分钟，无法在网上取消或改约，请直接到窗口办理。")
+            % {"minutes": queries.cutoff_minutes()}
+        )
+
+
+def cancel(appt: Appointment, user: User) -> None:
+    """The citizen cancels before the cut-off: the place is given back."""
+    at = now()
+    _changeable(appt, user, at)
+    _claim(appt, status=AppointmentStatus.CANCELLED, changed_at=at)
+    _give_back(appt.slot_id)
+    db.session.refresh(appt)
+    db.session.refresh(appt.slot)
+    send_to(
+        user.id,
+        "appointment_cancelled",
+        application_id=appt.application_id,
+        item=_item_name(appt),
+        when=_when(appt.slot),
+        code=appt.code,
+    )
+    audit.record("appointment.cancelled", object_type="appointment", object_id=appt.code)
+
+
+def move(appt: Appointment, user: User, slot_id: int | None) -> Appointment:
+    """Move the booking to another slot of a serving unit: take the new place first (one conditional
+    UPDATE), then give the old one back, in one transaction. The code stays."""
+    at = now()
+    _changeable(appt, user, at)
+    item = _item_view(appt)
+    if slot_id == appt.slot_id:
+        raise FieldError("slot", N_("请选择与原预约不同的时段"))
+    slot = _slot_for(item, slot_id, at)
+    old = _when(appt.slot)
+    old_slot_id = appt.slot_id
+    _take_place(slot, at)
+    _claim(appt, slot_id=slot.id, unit_id=slot.unit_id, changed_at=at)
+    _give_back(old_slot_id)
+    db.session.refresh(appt)
+    db.session.refresh(slot)
+    unit = db.session.get(Unit, slot.unit_id)
+    send_to(
+        user.id,
+        "appointment_moved",
+        application_id=appt.application_id,
+        item=item.name,
+        unit=unit.name,
+        when=_when(slot),
+        code=appt.code,
+    )
+    audit.record(
+        "appointment.moved",
+        object_type="appointment",
+        object_id=appt.code,
+        details={"from": old, "to": _when(slot), "unit": unit.code},
+    )
+    return appt
+
+
+def _item_view(appt: Appointment) -> ItemView:
+    for item in catalog().items.values():
+        if item.id == appt.item_id:
+            return item
+    raise NotFound()
+
+
+def _item_name(appt: Appointment) -> str:
+    try:
+        return _item_view(appt).name
+    except NotFound:
+        return ""
+
+
+# At the counter ----------------------------------------------------------------------------------
+
+
+def check_in(clerk: User, code: str) -> Appointment:
+    """The citizen shows the code at the counter: the booking of the clerk's unit for today is marked
+    checked in, and the visit is recorded on its application (if one is linked)."""
+    code = (code or "").strip().upper().replace(" ", "")
+    if not code:
+        raise FieldError("code", N_("请输入预约码"))
+    appt = db.session.scalar(select(Appointment).where(Appointment.code == code))
+    unit_ids = {u.id for u in clerk.units}
+    if appt is None or appt.unit_id not in unit_ids:
+        raise FieldError("code", N_("未找到该预约码，请核对后重新输入（只能核验本单位的预约）。"))
+    if appt.status == AppointmentStatus.CHECKED_IN:
+        raise FieldError("code", N_("该预约已签到。"))
+    if appt.status == AppointmentStatus.CANCELLED:
+        raise FieldError("code", N_("该预约已取消。"))
+    today = local_date(now())
+    if appt.slot.day != today:
+        raise FieldError(
+            "code", N_("该预约的日期是 %(day)s，不是今天。") % {"day": appt.slot.day.isoformat()}
+        )
+    appt.status = AppointmentStatus.CHECKED_IN
+    appt.checked_in_by_id = clerk.id
+    appt.changed_at = now()
+    if appt.application_id is not None:
+        application = db.session.get(Application, appt.application_id)
+        unit = db.session.get(Unit, appt.unit_id)
+        record_visit(
+            application, clerk, at=None, place=unit.name, purpose=VISIT_PURPOSE, note=f"预约 {appt.code}"
+        )
+    db.session.flush()
+    audit.record(
+        "appointment.checked_in",
+        object_type="appointment",
+        object_id=appt.code,
+        details={"application_id": appt.application_id},
+    )
+    return appt
+
+
+def mark_no_shows(
+    *, unit_ids: Sequence[int] | None = None, at: datetime | None = None, actor: User | None = None
+) -> int:
+    """Bookings of slots that ended without a check-in become 未到; how many. Idempotent."""
+    at = at or now()
+    query = (
+        select(Appointment)
+        .join(Slot, Slot.id == Appointment.slot_id)
+        .where(Appointment.status == AppointmentStatus.BOOKED, Slot.ends_at <= at)
+    )
+    if unit_ids is not None:
+        query = query.where(Appointment.unit_id.in_(list(unit_ids)))
+    rows = list(db.session.scalars(query.with_for_update(skip_locked=True, of=Appointment)))
+    for appt in rows:
+        appt.status = AppointmentStatus.NO_SHOW
+        appt.changed_at = at
+        audit.record("appointment.no_show", object_type="appointment", object_id=appt.code, actor=actor)
+    db.session.flush()
+    return len(rows)

@@ -1,0 +1,194 @@
+"""Read side of 预约: which units serve an item, free slots, a unit's day, a citizen's bookings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app, has_app_context
+from sqlalchemy import or_, select
+
+from applications.appointments.models import Appointment, AppointmentStatus, ExceptionDay, OpeningHours, Slot
+from applications.models import RoutingRule
+from auth.models import Unit
+from catalog.models import Category
+from catalog.queries import ItemView, catalog
+from core.clock import SHANGHAI, local_date, now
+from core.db import db
+
+#: No booking, cancelling or moving for a slot that starts within this many minutes.
+CUTOFF_MINUTES = 60
+#: Slots can be booked up to this many days ahead (today counts as day 0).
+WINDOW_DAYS = 14
+#: The public API answers at most this many days at once.
+API_MAX_DAYS = 31
+
+
+def cutoff_minutes() -> int:
+    if has_app_context():
+        return int(current_app.config.get("APPOINTMENT_CUTOFF_MINUTES", CUTOFF_MINUTES))
+    return CUTOFF_MINUTES
+
+
+def window_days() -> int:
+    if has_app_context():
+        return int(current_app.config.get("APPOINTMENT_WINDOW_DAYS", WINDOW_DAYS))
+    return WINDOW_DAYS
+
+
+def earliest_start(at: datetime | None = None) -> datetime:
+    """The earliest slot start a citizen may book, cancel or move now (the cut-off)."""
+    return (at or now()) + timedelta(minutes=cutoff_minutes())
+
+
+def last_day(at: datetime | None = None) -> date:
+    return local_date(at or now()) + timedelta(days=window_days())
+
+
+def bookable_item(code: str) -> ItemView | None:
+    """The published item of ``code`` when it needs a visit (到场次数 ≥ 1), else None."""
+    item = catalog().items.get(code)
+    if item is None or item.visits < 1:
+        return None
+    return item
+
+
+def serving_units(item: ItemView) -> list[Unit]:
+    """The units an applicant may visit for ``item``: the units of the item's competent kind (what the
+    routing default chooses among) and every unit an active routing rule sends the item or its
+    category to; by code."""
+    rule_units = select(RoutingRule.unit_id).where(
+        RoutingRule.active.is_(True),
+        or_(
+            RoutingRule.item_id == item.id,
+            RoutingRule.category_id.in_(select(Category.id).where(Category.code == item.category.code)),
+        ),
+    )
+    return list(
+        db.session.scalars(
+            select(Unit).where(or_(Unit.kind == item.unit_kind, Unit.id.in_(rule_units))).order_by(Unit.code)
+        )
+    )
+
+
+def free_slots(
+    unit_ids: Sequence[int],
+    first: date,
+    last: date,
+    *,
+    at: datetime | None = None,
+    include_full: bool = False,
+) -> list[Slot]:
+    """Open slots of these units on ``first``..``last`` that start after the cut-off (with a place
+    left unless ``include_full``), by time then unit."""
+    if not unit_ids:
+        return []
+    query = (
+        select(Slot)
+        .where(
+            Slot.unit_id.in_(list(unit_ids)),
+            Slot.day >= first,
+            Slot.day <= last,
+            Slot.open.is_(True),
+            Slot.starts_at >= earliest_start(at),
+        )
+        .order_by(Slot.starts_at, Slot.unit_id)
+    )
+    if not include_full:
+        query = query.where(Slot.booked < Slot.capacity)
+    return list(db.session.scalars(query))
+
+
+def active_booking(user_id: int, item_id: int) -> Appointment | None:
+    return db.session.scalar(
+        select(Appointment).where(
+            Appointment.user_id == user_id,
+            Appointment.item_id == item_id,
+            Appointment.status == AppointmentStatus.BOOKED,
+        )
+    )
+
+
+def my_appointments(user_id: int) -> list[Appointment]:
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .join(Slot, Slot.id == Appointment.slot_id)
+            .where(Appointment.user_id == user_id)
+            .order_by(Appointment.status != AppointmentStatus.BOOKED, Slot.starts_at.desc())
+        )
+    )
+
+
+def own_appointment(user_id: int, appointment_id: int) -> Appointment | None:
+    return db.session.scalar(
+        select(Appointment).where(Appointment.id == appointment_id, Appointment.user_id == user_id)
+    )
+
+
+def day_list(unit_ids: Sequence[int], day: date) -> list[Appointment]:
+    """A unit's bookings of ``day`` (not the cancelled ones), by time."""
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .join(Slot, Slot.id == Appointment.slot_id)
+            .where(
+                Appointment.unit_id.in_(list(unit_ids)),
+                Slot.day == day,
+                Appointment.status != AppointmentStatus.CANCELLED,
+            )
+            .order_by(Slot.starts_at, Appointment.id)
+        )
+    )
+
+
+def hours_of(unit_id: int) -> list[OpeningHours]:
+    return list(
+        db.session.scalars(
+            select(OpeningHours)
+            .where(OpeningHours.unit_id == unit_id)
+            .order_by(OpeningHours.weekday, OpeningHours.start)
+        )
+    )
+
+
+def exceptions_of(unit_id: int, since: date) -> list[ExceptionDay]:
+    return list(
+        db.session.scalars(
+            select(ExceptionDay)
+            .where(ExceptionDay.unit_id == unit_id, ExceptionDay.day >= since)
+            .order_by(ExceptionDay.day, ExceptionDay.start)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class SlotView:
+    """A slot as the API and the pages show it (local times)."""
+
+    id: int
+    unit: str
+    start: datetime
+    end: datetime
+    capacity: int
+    remaining: int
+
+
+def slot_view(slot: Slot, unit_code: str) -> SlotView:
+    return SlotView(
+        slot.id,
+        unit_code,
+        slot.starts_at.astimezone(SHANGHAI),
+        slot.ends_at.astimezone(SHANGHAI),
+        slot.capacity,
+        slot.remaining,
+    )
+
+
+def masked_name(name: str | None) -> str:
+    """张三丰 → 张**: the family name only, as the counter's list shows it."""
+    name = (name or "").strip()
+    if not name:
+        return "—"
+    return name[0] + "*" * max(1, len(name) - 1)
