@@ -9,8 +9,9 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
-from applications.models import Application, ApplicationDocument, WalletDocument
+from applications.models import Application, ApplicationDocument, CorrectionReason, WalletDocument
 from applications.submission.operations import pinned_item
 from core.db import db
 from core.storage import get_storage
@@ -27,6 +28,11 @@ ID_CARD = "申请人居民身份证"
 def server(live_server):
     with live_server.app.app_context():
         load_world()
+        # the migration seeds the preset reasons; on PostgreSQL the suite truncates every table
+        # between tests, so the one this journey picks is put back when missing
+        preset = select(CorrectionReason.id).where(CorrectionReason.reason == "照片模糊不清")
+        if not db.session.scalar(preset):
+            db.session.add(CorrectionReason(doc_type="", reason="照片模糊不清", position=10))
         (aid,) = insert_submitted(1)
         row = db.session.get(Application, aid)
         position = next(d.position for d in pinned_item(row).documents if d.name == ID_CARD)
