@@ -130,6 +130,9 @@ def book(code: str):
         slots=slots,
         application=application,
         moving=None,
+        blocked=queries.blocked_until(current_user.id),
+        closed=queries.closure_cancelled(current_user.id, item.id),
+        no_show_rule=queries.no_show_rule(),
     ), status
 
 
