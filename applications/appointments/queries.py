@@ -246,11 +246,18 @@ def closure_key(appointment_id: int, day: date) -> str:
     return f"{appointment_id}:closed:{day.isoformat()}"
 
 
+def cancelled_by_closure(appt: Appointment) -> bool:
+    """Whether a closed day cancelled this booking (its citizen was told: ``reminders_sent``)."""
+    from applications.jobs.reminders import already_sent
+
+    return appt.status == AppointmentStatus.CANCELLED and already_sent(
+        CLOSED_KIND, closure_key(appt.id, appt.slot.day)
+    )
+
+
 def closure_cancelled(user_id: int, item_id: int) -> list[Appointment]:
     """The citizen's bookings of this item that a closed day cancelled and that were still ahead, to
     offer a new time on the booking page (newest first)."""
-    from applications.jobs.reminders import already_sent
-
     rows = db.session.scalars(
         select(Appointment)
         .join(Slot, Slot.id == Appointment.slot_id)
@@ -262,4 +269,4 @@ def closure_cancelled(user_id: int, item_id: int) -> list[Appointment]:
         )
         .order_by(Slot.starts_at.desc())
     )
-    return [a for a in rows if already_sent(CLOSED_KIND, closure_key(a.id, a.slot.day))]
+    return [a for a in rows if cancelled_by_closure(a)]

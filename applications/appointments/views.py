@@ -172,6 +172,9 @@ def detail(appointment_id: int):
         qr=qr,
         changeable=changeable,
         cutoff=queries.cutoff_minutes(),
+        closed=queries.cancelled_by_closure(appt),
+        rebook=appt.status == AppointmentStatus.CANCELLED
+        and queries.active_booking(current_user.id, appt.item_id) is None,
     )
 
 

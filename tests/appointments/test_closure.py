@@ -111,12 +111,15 @@ def test_admin_closes_the_day_on_the_page_and_the_citizen_is_offered_a_new_time(
         assert page.status_code == 200
         assert 'data-testid="closed-notice"' in page.text and "请重新选择时间" in page.text
         mine_page = client.get(f"/me/appointments/{mine_id}")
-        assert mine_page.status_code == 200
+        assert mine_page.status_code == 200 and 'data-testid="closed-notice"' in mine_page.text
+        assert f'href="/items/{ITEM}/book" data-testid="rebook"' in mine_page.text
         # the citizen books again: the new booking takes a free place of another day
         with world.app_context():
             slot = slot_at(at(WEDNESDAY, 10)).id
         again = client.post(f"/items/{ITEM}/book", data={"slot": slot, "day": WEDNESDAY.isoformat()})
         assert again.status_code == 302
+        # booked again: the old one no longer offers 重新预约
+        assert 'data-testid="rebook"' not in client.get(f"/me/appointments/{mine_id}").text
 
 
 def test_a_citizen_without_a_closed_booking_sees_no_notice(world):
@@ -125,8 +128,11 @@ def test_a_citizen_without_a_closed_booking_sees_no_notice(world):
         mine = ops.book(citizen(), item(), slot_at(at(TUESDAY, 10)).id)
         ops.cancel(mine, mine.user)  # cancelled by the citizen, not by a closure
         commit()
+        mine_id = mine.id
     client = world.test_client()
     login_staff(client, DEMO_CITIZEN_MOBILE)
     with travel(MORNING):
         page = client.get(f"/items/{ITEM}/book")
+        detail = client.get(f"/me/appointments/{mine_id}")
     assert page.status_code == 200 and 'data-testid="closed-notice"' not in page.text
+    assert 'data-testid="closed-notice"' not in detail.text and 'data-testid="rebook"' in detail.text
