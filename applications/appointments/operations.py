@@ -140,8 +140,9 @@ def remove_hours(unit: Unit, hours_id: int) -> None:
 
 
 def _cancel_for_closure(unit: Unit, day: date, note: str) -> int:
-    """Cancel every booking of ``unit`` on the closed ``day`` and tell each citizen once (the message
-    links to booking the item again); the places are not given back — the slots are closed. How many."""
+    """Cancel every booking of ``unit`` on the closed ``day`` not yet started and tell each citizen
+    once (the message links to booking the item again); the places are not given back — the slots are
+    closed. How many."""
     from applications.jobs.reminders import send_once
 
     at = now()
@@ -152,6 +153,7 @@ def _cancel_for_closure(unit: Unit, day: date, note: str) -> int:
             .where(
                 Appointment.unit_id == unit.id,
                 Slot.day == day,
+                Slot.starts_at >= at,  # closing today: the ones that started are the counter's
                 Appointment.status == AppointmentStatus.BOOKED,
             )
             .order_by(Slot.starts_at, Appointment.id)

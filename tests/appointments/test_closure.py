@@ -136,3 +136,18 @@ def test_a_citizen_without_a_closed_booking_sees_no_notice(world):
         detail = client.get(f"/me/appointments/{mine_id}")
     assert page.status_code == 200 and 'data-testid="closed-notice"' not in page.text
     assert 'data-testid="closed-notice"' not in detail.text and 'data-testid="rebook"' in detail.text
+
+
+def test_closing_today_leaves_the_bookings_that_already_started_to_the_counter(world):
+    with world.app_context():
+        with travel(MORNING):
+            open_weekdays()
+            started = ops.book(CitizenFactory(), item(), slot_at(at(MONDAY, 9, 30)).id)
+            ahead = ops.book(CitizenFactory(), item(), slot_at(at(MONDAY, 10, 30)).id)
+            commit()
+        with travel(at(MONDAY, 9, 40)):
+            ops.add_exception(unit(UNIT), day=MONDAY, closed=True, note="停电")
+            commit()
+        assert started.status == AppointmentStatus.BOOKED  # the no-show job or the counter decides
+        assert ahead.status == AppointmentStatus.CANCELLED
+        assert [m.user_id for m in _closed_messages()] == [ahead.user_id]
