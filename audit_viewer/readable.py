@@ -141,6 +141,7 @@ ACTION_LABELS: dict[str, str] = {
     "appointment.exception_added": N_("新增预约例外日（闭馆或加开）"),
     "appointment.exception_removed": N_("删除预约例外日"),
     "appointment.slots_opened": N_("开放预约时段"),
+    "appointment.closed_cancelled": N_("因停止办公取消预约"),
     "backup.created": N_("生成备份"),
     "backup.restored": N_("从备份恢复"),
     "outbox.released_after_restore": N_("放行恢复后暂扣的消息"),

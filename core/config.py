@@ -127,6 +127,11 @@ def from_env() -> dict:
         # 预约: no booking, cancel or move within this many minutes of a slot; bookable this many days ahead
         "APPOINTMENT_CUTOFF_MINUTES": int(os.environ.get("APPOINTMENT_CUTOFF_MINUTES", "60")),
         "APPOINTMENT_WINDOW_DAYS": int(os.environ.get("APPOINTMENT_WINDOW_DAYS", "14")),
+        # 预约 no-shows: this many 未到 within this many days blocks new bookings for this many days
+        # (a limit of 0 switches the rule off)
+        "APPOINTMENT_NO_SHOW_LIMIT": _int("APPOINTMENT_NO_SHOW_LIMIT", 3),
+        "APPOINTMENT_NO_SHOW_DAYS": _int("APPOINTMENT_NO_SHOW_DAYS", 90),
+        "APPOINTMENT_BLOCK_DAYS": _int("APPOINTMENT_BLOCK_DAYS", 30),
         "LOCKOUT_THRESHOLD": 5,
         "LOCKOUT_MINUTES": 15,
         # Argon2id parameters; tests lower them (see tests/conftest.py).

@@ -157,6 +157,27 @@ TEMPLATES: dict[str, Template] = {
         N_("您 %(when)s 办理「%(item)s」的预约（预约码 %(code)s）已取消。"),
         N_("您%(when)s的%(item)s预约已取消。"),
     ),
+    "appointment_day_before": Template(
+        N_("明天有预约"),
+        N_(
+            "提醒：您已预约明天 %(when)s 到%(unit)s办理「%(item)s」，预约码 %(code)s。"
+            "请携带材料按时到场；如不能前往，请在开始前1小时以前取消或改约。"
+        ),
+        N_("提醒：您预约了%(when)s到%(unit)s办理%(item)s，预约码%(code)s，请按时到场。"),
+    ),
+    "appointment_hour_before": Template(
+        N_("预约即将开始"),
+        N_("您预约的「%(item)s」将于 %(when)s 在%(unit)s办理，预约码 %(code)s，请准时到场。"),
+        N_("您预约的%(item)s将于%(when)s在%(unit)s办理，预约码%(code)s，请准时到场。"),
+    ),
+    "appointment_closed": Template(
+        N_("预约因停止办公取消"),
+        N_(
+            "因%(unit)s %(day)s 停止对外办公，您 %(when)s 办理「%(item)s」的预约（预约码 %(code)s）已取消。"
+            "给您带来不便，敬请谅解。请重新预约其他时间：%(link)s"
+        ),
+        N_("因%(unit)s%(day)s停止办公，您%(when)s的%(item)s预约已取消，请登录网站重新预约。"),
+    ),
     # Scheduled reminders (applications/jobs/reminders.py)
     "due_soon_digest": Template(
         N_("即将到期办件提醒"),

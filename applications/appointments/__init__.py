@@ -10,7 +10,12 @@
 - ``views`` — the citizen's booking pages, the clerk's 今日预约, the admin's opening hours, the
   public ``/api/v1/appointments/slots``.
 
-Not yet: reminders, scoreboard figures, a benchmark, QR camera scanning, limits on repeated no-shows.
+- ``reminders`` — the evening-before and hour-before reminders (scheduled jobs, once per booking).
+
+Closing a day cancels its bookings (each citizen told once and offered a new time); repeated
+no-shows block new bookings for a while (``APPOINTMENT_NO_SHOW_*``, :func:`queries.blocked_until`).
+
+Not yet: scoreboard figures, a benchmark, QR camera scanning.
 """
 
 from __future__ import annotations
@@ -39,10 +44,12 @@ def init_appointments(app: Flask) -> None:
 
 
 def _register_jobs(app: Flask) -> None:
-    """The worker's scheduler opens the next 30 days' slots daily and marks no-shows hourly."""
+    """The worker's scheduler opens the next 30 days' slots daily, marks no-shows hourly and sends the
+    reminders (the evening before, about an hour before)."""
     from flask_babel import lazy_gettext as _l
 
     from applications.appointments import operations as ops
+    from applications.appointments import reminders
     from core.db import db
     from core.jobs import HOURLY, Job, daily, register_job
 
@@ -75,5 +82,25 @@ def _register_jobs(app: Flask) -> None:
             HOURLY,
             dry(lambda: {"no_shows": ops.mark_no_shows()}),
             _l("时段结束仍未签到的预约标记为未到。"),
+        ),
+    )
+    register_job(
+        app,
+        Job(
+            "appointment_day_before",
+            _l("预约前一天提醒"),
+            daily(18),
+            reminders.day_before,
+            _l("每天18时提醒明天有预约的群众（站内消息和短信），每个预约一次。"),
+        ),
+    )
+    register_job(
+        app,
+        Job(
+            "appointment_hour_before",
+            _l("预约前一小时提醒"),
+            HOURLY,
+            reminders.hour_before,
+            _l("每小时提醒1至2小时内开始的预约（站内消息和短信），每个预约一次。"),
         ),
     )

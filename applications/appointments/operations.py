@@ -65,6 +65,17 @@ class AlreadyBooked(DomainError):
         super().__init__(N_("您已预约该事项，每个事项只能有一个有效预约；如需调整，请改约或取消原预约。"))
 
 
+class NoShowBlocked(DomainError):
+    """Repeated no-shows: no new booking until ``until`` (:func:`queries.blocked_until`)."""
+
+    def __init__(self, until: date) -> None:
+        super().__init__(
+            N_("您近期多次预约后未到场，%(until)s 前暂不能在网上预约，可直接到窗口办理。")
+            % {"until": until.isoformat()}
+        )
+        self.until = until
+
+
 # Opening hours (admin) ---------------------------------------------------------------------------
 
 
@@ -128,6 +139,61 @@ def remove_hours(unit: Unit, hours_id: int) -> None:
     )
 
 
+def _cancel_for_closure(unit: Unit, day: date, note: str) -> int:
+    """Cancel every booking of ``unit`` on the closed ``day`` not yet started and tell each citizen
+    once (the message links to booking the item again); the places are not given back — the slots are
+    closed. How many."""
+    from applications.jobs.reminders import send_once
+
+    at = now()
+    rows = list(
+        db.session.scalars(
+            select(Appointment)
+            .join(Slot, Slot.id == Appointment.slot_id)
+            .where(
+                Appointment.unit_id == unit.id,
+                Slot.day == day,
+                Slot.starts_at >= at,  # closing today: the ones that started are the counter's
+                Appointment.status == AppointmentStatus.BOOKED,
+            )
+            .order_by(Slot.starts_at, Appointment.id)
+        )
+    )
+    cancelled = 0
+    for appt in rows:
+        result = db.session.execute(
+            update(Appointment)
+            .where(Appointment.id == appt.id, Appointment.status == AppointmentStatus.BOOKED)
+            .values(status=AppointmentStatus.CANCELLED, changed_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # cancelled or checked in meanwhile
+            continue
+        db.session.refresh(appt)
+        cancelled += 1
+        code = _item_code(appt)
+        send_once(
+            queries.CLOSED_KIND,
+            queries.closure_key(appt.id, day),
+            appt.user_id,
+            appt.application_id,
+            unit=unit.name,
+            day=day.isoformat(),
+            when=_when(appt.slot),
+            item=_item_name(appt),
+            code=appt.code,
+            link=f"/items/{code}/book" if code else "/me/appointments",
+        )
+        audit.record(
+            "appointment.closed_cancelled",
+            object_type="appointment",
+            object_id=appt.code,
+            details={"unit": unit.code, "day": day.isoformat(), "note": note},
+        )
+    db.session.flush()
+    return cancelled
+
+
 def add_exception(
     unit: Unit,
     *,
@@ -139,8 +205,9 @@ def add_exception(
     windows: int | None = None,
     note: str = "",
 ) -> ExceptionDay:
-    """Close a day, or add hours to it (audited). Closing closes the day's open slots at once (the
-    bookings made stay; the counter sees them); extra hours open at the next :func:`open_slots`."""
+    """Close a day, or add hours to it (audited). Closing closes the day's slots at once and cancels
+    the day's bookings, each citizen told once and offered a new time (:func:`_cancel_for_closure`);
+    extra hours open at the next :func:`open_slots`."""
     if day < local_date(now()):
         raise FieldError("day", N_("不能设置已过去的日期"))
     if not closed:
@@ -169,14 +236,23 @@ def add_exception(
         note=(note or "").strip()[:100],
     )
     db.session.add(row)
+    cancelled = 0
     if closed:
         db.session.execute(update(Slot).where(Slot.unit_id == unit.id, Slot.day == day).values(open=False))
+        db.session.flush()
+        cancelled = _cancel_for_closure(unit, day, row.note)
     db.session.flush()
     audit.record(
         "appointment.exception_added",
         object_type="unit",
         object_id=unit.code,
-        details={"day": day.isoformat(), "closed": closed, "start": str(start or ""), "end": str(end or "")},
+        details={
+            "day": day.isoformat(),
+            "closed": closed,
+            "start": str(start or ""),
+            "end": str(end or ""),
+            "cancelled": cancelled,
+        },
     )
     return row
 
@@ -360,6 +436,9 @@ def book(
         raise NotFound()
     if queries.active_booking(user.id, item.id) is not None:
         raise AlreadyBooked()
+    blocked = queries.blocked_until(user.id, at)
+    if blocked is not None:
+        raise NoShowBlocked(blocked)
     slot = _slot_for(item, slot_id, at)
     try:
         with db.session.begin_nested():
@@ -486,6 +565,13 @@ def _item_view(appt: Appointment) -> ItemView:
         if item.id == appt.item_id:
             return item
     raise NotFound()
+
+
+def _item_code(appt: Appointment) -> str:
+    try:
+        return _item_view(appt).code
+    except NotFound:
+        return ""
 
 
 def _item_name(appt: Appointment) -> str:

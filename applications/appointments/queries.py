@@ -192,3 +192,81 @@ def masked_name(name: str | None) -> str:
     if not name:
         return "—"
     return name[0] + "*" * max(1, len(name) - 1)
+
+
+# Repeated no-shows -------------------------------------------------------------------------------
+
+
+def no_show_rule() -> tuple[int, int, int]:
+    """(limit, within days, block days): ``limit`` 未到 within ``within`` days block new bookings for
+    ``block`` days from the day of the no-show that reached the limit. A limit of 0 switches it off."""
+    cfg = current_app.config if has_app_context() else {}
+    return (
+        int(cfg.get("APPOINTMENT_NO_SHOW_LIMIT", 3)),
+        int(cfg.get("APPOINTMENT_NO_SHOW_DAYS", 90)),
+        int(cfg.get("APPOINTMENT_BLOCK_DAYS", 30)),
+    )
+
+
+def blocked_until(user_id: int, at: datetime | None = None) -> date | None:
+    """The first day the citizen may book again after repeated no-shows, or None (not blocked).
+
+    Blocked while some no-show day ``d`` has ``d + block > today`` and at least ``limit`` no-shows
+    fall within the ``within`` days ending on ``d`` (``d`` included)."""
+    limit, within, block = no_show_rule()
+    if limit <= 0 or block <= 0:
+        return None
+    today = local_date(at or now())
+    days = sorted(
+        db.session.scalars(
+            select(Slot.day)
+            .join(Appointment, Appointment.slot_id == Slot.id)
+            .where(
+                Appointment.user_id == user_id,
+                Appointment.status == AppointmentStatus.NO_SHOW,
+                Slot.day > today - timedelta(days=block + within),
+                Slot.day <= today,
+            )
+        )
+    )
+    until: date | None = None
+    for d in days:
+        if d + timedelta(days=block) <= today:
+            continue
+        if sum(1 for e in days if d - timedelta(days=within) < e <= d) >= limit:
+            until = d + timedelta(days=block)
+    return until
+
+
+#: The message kind (and ``reminders_sent`` kind) of a booking cancelled by a closed day.
+CLOSED_KIND = "appointment_closed"
+
+
+def closure_key(appointment_id: int, day: date) -> str:
+    return f"{appointment_id}:closed:{day.isoformat()}"
+
+
+def cancelled_by_closure(appt: Appointment) -> bool:
+    """Whether a closed day cancelled this booking (its citizen was told: ``reminders_sent``)."""
+    from applications.jobs.reminders import already_sent
+
+    return appt.status == AppointmentStatus.CANCELLED and already_sent(
+        CLOSED_KIND, closure_key(appt.id, appt.slot.day)
+    )
+
+
+def closure_cancelled(user_id: int, item_id: int) -> list[Appointment]:
+    """The citizen's bookings of this item that a closed day cancelled and that were still ahead, to
+    offer a new time on the booking page (newest first)."""
+    rows = db.session.scalars(
+        select(Appointment)
+        .join(Slot, Slot.id == Appointment.slot_id)
+        .where(
+            Appointment.user_id == user_id,
+            Appointment.item_id == item_id,
+            Appointment.status == AppointmentStatus.CANCELLED,
+            Slot.day >= local_date(now()),
+        )
+        .order_by(Slot.starts_at.desc())
+    )
+    return [a for a in rows if cancelled_by_closure(a)]

@@ -130,6 +130,9 @@ def book(code: str):
         slots=slots,
         application=application,
         moving=None,
+        blocked=queries.blocked_until(current_user.id),
+        closed=queries.closure_cancelled(current_user.id, item.id),
+        no_show_rule=queries.no_show_rule(),
     ), status
 
 
@@ -169,6 +172,9 @@ def detail(appointment_id: int):
         qr=qr,
         changeable=changeable,
         cutoff=queries.cutoff_minutes(),
+        closed=queries.cancelled_by_closure(appt),
+        rebook=appt.status == AppointmentStatus.CANCELLED
+        and queries.active_booking(current_user.id, appt.item_id) is None,
     )
 
 

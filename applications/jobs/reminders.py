@@ -38,17 +38,18 @@ DUE_STATES = (State.SUBMITTED, State.ACCEPTED, State.RESUBMITTED)
 _LISTED = 10  # references named in one digest
 
 
-def _already(kind: str, key: str) -> bool:
+def already_sent(kind: str, key: str) -> bool:
+    """Whether the reminder of ``kind`` for ``key`` went out (for dry runs and pages)."""
     return (
         db.session.scalar(select(ReminderSent.id).where(ReminderSent.kind == kind, ReminderSent.key == key))
         is not None
     )
 
 
-def _send_once(kind: str, key: str, user_id: int, application_id: int | None, **params: object) -> bool:
+def send_once(kind: str, key: str, user_id: int, application_id: int | None, **params: object) -> bool:
     """Record the reminder and queue its message in one savepoint; False when it was sent before
     (found, or a concurrent run inserted it first)."""
-    if _already(kind, key):
+    if already_sent(kind, key):
         return False
     try:
         with db.session.begin_nested():
@@ -114,12 +115,12 @@ def due_soon_digest(dry_run: bool) -> dict[str, int]:
     for person, apps in sorted(per_person.items()):
         key = f"{person}:{today.isoformat()}"
         if dry_run:
-            counts["already_sent" if _already("due_soon_digest", key) else "people"] += 1
+            counts["already_sent" if already_sent("due_soon_digest", key) else "people"] += 1
             continue
         refs = "、".join(a.reference or f"#{a.id}" for a in apps[:_LISTED])
         if len(apps) > _LISTED:
             refs += f" 等 {len(apps)} 件"
-        sent = _send_once(
+        sent = send_once(
             "due_soon_digest",
             key,
             person,
@@ -174,8 +175,8 @@ def citizen_deadlines(dry_run: bool) -> dict[str, int]:
             continue
         key = f"{app_id}:{deadline.isoformat()}"
         if dry_run:
-            counts["already_sent" if _already("correction_deadline", key) else "correction"] += 1
-        elif _send_once(
+            counts["already_sent" if already_sent("correction_deadline", key) else "correction"] += 1
+        elif send_once(
             "correction_deadline",
             key,
             applicant_id,
@@ -208,8 +209,8 @@ def citizen_deadlines(dry_run: bool) -> dict[str, int]:
         reference, applicant_id = who[app_id]
         key = f"{app_id}:{deadline.isoformat()}"
         if dry_run:
-            counts["already_sent" if _already("deferred_deadline", key) else "deferred"] += 1
-        elif _send_once(
+            counts["already_sent" if already_sent("deferred_deadline", key) else "deferred"] += 1
+        elif send_once(
             "deferred_deadline",
             key,
             applicant_id,

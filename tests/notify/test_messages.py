@@ -38,6 +38,8 @@ PARAMS = {
     "document": "初中以上学历证明",
     # 预约
     "when": "2026-12-08 09:00",
+    "day": "2026-12-08",
+    "link": "/items/LJ-CR-001/book",
 }
 
 
