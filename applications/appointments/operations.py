@@ -18,7 +18,8 @@ one savepoint of the caller's transaction, so a refused insert (the partial uniq
 
 **At the counter**: :func:`check_in` by the code records the visit on the linked application through
 the clerk's :func:`~applications.clerk.operations.record_visit` (which marks the statistics);
-:func:`mark_no_shows` turns bookings of slots that ended into 未到.
+:func:`mark_no_shows` turns bookings of slots that ended into 未到; :func:`serve` (叫号/开始办理) records
+when a checked-in citizen was called, the end of the wait the statistics measure.
 """
 
 from __future__ import annotations

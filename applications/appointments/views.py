@@ -1,6 +1,6 @@
 """预约 pages: the citizen's booking (pick a day, then a time), confirmation with QR code and .ics,
-cancel and move; the clerk's 今日预约 with check-in by code and no-shows; the admin's opening hours;
-the public ``/api/v1/appointments/slots``."""
+cancel and move; the clerk's 今日预约 with check-in by code, the queue of checked-in bookings with
+叫号, and no-shows; the admin's opening hours; the public ``/api/v1/appointments/slots``."""
 
 from __future__ import annotations
 
