@@ -136,6 +136,7 @@ ACTION_LABELS: dict[str, str] = {
     "appointment.cancelled": N_("取消预约"),
     "appointment.checked_in": N_("预约签到（记录到场）"),
     "appointment.no_show": N_("预约未到"),
+    "appointment.served": N_("预约叫号（开始办理）"),
     "appointment.hours_added": N_("新增预约办公时间"),
     "appointment.hours_removed": N_("删除预约办公时间"),
     "appointment.exception_added": N_("新增预约例外日（闭馆或加开）"),

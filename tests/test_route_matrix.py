@@ -180,6 +180,13 @@ TABLE: dict[tuple[str, str], Row] = {
                 {},
                 (302, "/clerk/appointments/"),
             ),
+            (
+                "POST",
+                "/clerk/appointments/<int:appointment_id>/serve",
+                "/clerk/appointments/999999/serve",
+                {},
+                404,
+            ),
             ("POST", "/clerk/walk-in", "/clerk/walk-in", {}, 422),
             ("GET", "/clerk/applications/<int:application_id>", "/clerk/applications/999999", None, 404),
             (
@@ -415,6 +422,7 @@ TABLE: dict[tuple[str, str], Row] = {
         for rule, url in [
             ("/stats", "/stats"),
             ("/stats/drill", "/stats/drill"),
+            ("/stats/appointments", "/stats/appointments"),
             ("/stats/reform", "/stats/reform"),
             ("/stats/export.csv", "/stats/export.csv"),
             ("/stats/export.xlsx", "/stats/export.xlsx"),

@@ -117,6 +117,11 @@ class Appointment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_in_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: When the citizen checked in at the counter (the start of the wait the statistics measure).
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When a clerk called the citizen to the counter (叫号/开始办理): the end of the wait.
+    served_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    served_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     slot: Mapped[Slot] = relationship()
     user = relationship("User", foreign_keys=[user_id])

@@ -18,7 +18,8 @@ one savepoint of the caller's transaction, so a refused insert (the partial uniq
 
 **At the counter**: :func:`check_in` by the code records the visit on the linked application through
 the clerk's :func:`~applications.clerk.operations.record_visit` (which marks the statistics);
-:func:`mark_no_shows` turns bookings of slots that ended into 未到.
+:func:`mark_no_shows` turns bookings of slots that ended into 未到; :func:`serve` (叫号/开始办理) records
+when a checked-in citizen was called, the end of the wait the statistics measure.
 """
 
 from __future__ import annotations
@@ -605,7 +606,7 @@ def check_in(clerk: User, code: str) -> Appointment:
         )
     appt.status = AppointmentStatus.CHECKED_IN
     appt.checked_in_by_id = clerk.id
-    appt.changed_at = now()
+    appt.changed_at = appt.checked_in_at = now()
     if appt.application_id is not None:
         application = db.session.get(Application, appt.application_id)
         unit = db.session.get(Unit, appt.unit_id)
@@ -620,6 +621,44 @@ def check_in(clerk: User, code: str) -> Appointment:
         details={"application_id": appt.application_id},
     )
     return appt
+
+
+def serve(clerk: User, appointment_id: int) -> tuple[Appointment, bool]:
+    """叫号/开始办理: the clerk calls a checked-in citizen of their unit to the counter; ``served_at``
+    ends the wait the statistics measure. Another unit's (or a missing) booking is :class:`NotFound`;
+    a booking already called is left as it was (a double click changes nothing: ``(appt, False)``).
+    One conditional UPDATE, so two clerks calling the same person at once record one call."""
+    appt = db.session.get(Appointment, appointment_id)
+    if appt is None or appt.unit_id not in {u.id for u in clerk.units}:
+        raise NotFound()
+    if appt.served_at is not None:
+        return appt, False
+    if appt.status != AppointmentStatus.CHECKED_IN:
+        raise DomainError(N_("该预约尚未签到，不能叫号。"))
+    at = now()
+    result = db.session.execute(
+        update(Appointment)
+        .where(
+            Appointment.id == appt.id,
+            Appointment.status == AppointmentStatus.CHECKED_IN,
+            Appointment.served_at.is_(None),
+        )
+        .values(served_at=at, served_by_id=clerk.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(appt)
+    if result.rowcount != 1:
+        return appt, False
+    waited = None
+    if appt.checked_in_at is not None:
+        waited = round((at - appt.checked_in_at).total_seconds() / 60, 1)
+    audit.record(
+        "appointment.served",
+        object_type="appointment",
+        object_id=appt.code,
+        details={"application_id": appt.application_id, "waited_minutes": waited},
+    )
+    return appt, True
 
 
 def mark_no_shows(

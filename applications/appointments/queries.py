@@ -143,6 +143,24 @@ def day_list(unit_ids: Sequence[int], day: date) -> list[Appointment]:
     )
 
 
+def waiting(unit_ids: Sequence[int], day: date) -> list[Appointment]:
+    """The checked-in bookings of ``day`` not yet called to the counter, in check-in order (the
+    first is the next to call)."""
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .join(Slot, Slot.id == Appointment.slot_id)
+            .where(
+                Appointment.unit_id.in_(list(unit_ids)),
+                Slot.day == day,
+                Appointment.status == AppointmentStatus.CHECKED_IN,
+                Appointment.served_at.is_(None),
+            )
+            .order_by(Appointment.checked_in_at, Appointment.id)
+        )
+    )
+
+
 def hours_of(unit_id: int) -> list[OpeningHours]:
     return list(
         db.session.scalars(

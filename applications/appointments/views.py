@@ -1,6 +1,6 @@
 """预约 pages: the citizen's booking (pick a day, then a time), confirmation with QR code and .ics,
-cancel and move; the clerk's 今日预约 with check-in by code and no-shows; the admin's opening hours;
-the public ``/api/v1/appointments/slots``."""
+cancel and move; the clerk's 今日预约 with check-in by code, the queue of checked-in bookings with
+叫号, and no-shows; the admin's opening hours; the public ``/api/v1/appointments/slots``."""
 
 from __future__ import annotations
 
@@ -262,13 +262,16 @@ def _today_page(form: CheckInForm, status: int = 200):
     unit_ids = [u.id for u in current_user.units]
     today = local_date(now())
     rows = queries.day_list(unit_ids, today)
+    waiting = queries.waiting(unit_ids, today)
     names = {i.id: i.name for i in catalog().items.values()}
     return render_template(
         "appointments/today.html",
         rows=rows,
+        waiting=waiting,
         names=names,
         form=form,
         noshow_form=ConfirmForm(),
+        serve_form=ConfirmForm(),
         today=today,
         mask_name=queries.masked_name,
         now=now(),
@@ -304,6 +307,26 @@ def no_shows():
         count = ops.mark_no_shows(unit_ids=[u.id for u in current_user.units])
     if tx.ok:
         flash(_("已将 %(n)d 个已结束时段的预约标记为未到。", n=count), "success")
+    return redirect(url_for("appointments_clerk.today"))
+
+
+@clerk_bp.route("/<int:appointment_id>/serve", methods=["POST"])
+@staff_only
+def serve(appointment_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    with transaction() as tx:
+        try:
+            appt, called = ops.serve(current_user, appointment_id)
+        except NotFound:
+            abort(404)
+    if tx.ok:
+        if called:
+            flash(_("已叫号：预约 %(code)s，请开始办理。", code=appt.code), "success")
+        else:
+            flash(_("预约 %(code)s 已叫号，无需重复操作。", code=appt.code), "info")
+    else:
+        flash(tx.message, "danger")
     return redirect(url_for("appointments_clerk.today"))
 
 

@@ -13,7 +13,17 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from applications.stats.metrics import Drill, PublicCase, Reform, StatRow, Stats, excess_visits
+from applications.appointments.models import AppointmentStatus
+from applications.stats.metrics import (
+    AppointmentDrill,
+    AppointmentStats,
+    Drill,
+    PublicCase,
+    Reform,
+    StatRow,
+    Stats,
+    excess_visits,
+)
 from applications.workflow.states import STATE_LABELS, State
 from core.clock import SHANGHAI
 from core.exports import Sheet, csv_bytes, xlsx_bytes
@@ -212,3 +222,74 @@ def to_csv(table: Table) -> bytes:
 def to_xlsx(table: Table) -> bytes:
     """One worksheet: the headers in bold, then the rows; text cells escaped and typed as strings."""
     return xlsx_bytes([Sheet(table.title, table.headers, table.rows)])
+
+
+APPOINTMENT_STATUS_LABELS = {
+    AppointmentStatus.BOOKED.value: "已预约",
+    AppointmentStatus.CANCELLED.value: "已取消",
+    AppointmentStatus.CHECKED_IN.value: "已签到",
+    AppointmentStatus.NO_SHOW.value: "未到",
+}
+
+
+def appointments_table(stats: AppointmentStats) -> Table:
+    """预约 per unit × month, then the totals (waits in minutes)."""
+    headers = [
+        _("单位编码"),
+        _("单位"),
+        _("月份"),
+        _("预约件数"),
+        _("已结束时段的预约"),
+        _("未到"),
+        _("未到率（%）"),
+        _("已叫号"),
+        _("等候时长中位数（分钟）"),
+        _("平均等候时长（分钟）"),
+    ]
+
+    def record(r: Any, unit_key: str, unit: str, month: str) -> list[Any]:
+        return [
+            unit_key,
+            unit,
+            month,
+            r.bookings,
+            r.ended,
+            r.no_shows,
+            pct(r.no_show_rate),
+            r.served,
+            _num(r.median_wait),
+            _num(r.mean_wait),
+        ]
+
+    rows = [record(r, r.unit_key, r.unit, r.month) for r in stats.rows]
+    rows.append(record(stats.totals, "", _("合计"), ""))
+    return Table(_("预约统计"), headers, rows)
+
+
+def appointment_drill_table(title: str, drill: AppointmentDrill) -> Table:
+    headers = [
+        _("预约码"),
+        _("预约时间"),
+        _("姓名"),
+        _("事项"),
+        _("单位"),
+        _("状态"),
+        _("申请编号"),
+        _("签到时间"),
+        _("叫号时间"),
+    ]
+    rows = [
+        [
+            r.code,
+            _when(r.starts_at),
+            r.name,
+            r.item,
+            r.unit,
+            _(APPOINTMENT_STATUS_LABELS.get(r.status, r.status)),
+            r.reference,
+            _when(r.checked_in_at),
+            _when(r.served_at),
+        ]
+        for r in drill.rows
+    ]
+    return Table(title, headers, rows)

@@ -37,22 +37,28 @@ over the daily and monthly roll-up tables that :mod:`applications.stats.rollup` 
 applications table (so any grouping over any period reads at most a few thousand rows); the
 drill-downs and the 改革清单's evidence read the applications themselves. The statements are the same
 on SQLite and PostgreSQL; the only dialect difference, the local day/month of a timestamp, is in
-:func:`local_month` / :func:`local_day`. ``visibility`` is ``None``
+:func:`local_month` / :func:`local_day`. The 预约 figures (bookings, no-show rate, wait at the
+counter; :func:`appointment_figures`) are read straight from the appointments tables, no roll-up:
+see the section's notes. ``visibility`` is ``None``
 (everything) or a set of unit ids: only applications whose accepting or approving unit is one of them
 (the same rule as :func:`applications.clerk.visible_clause`).
 """
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, exists, false, func, literal_column, or_, select, true
+from sqlalchemy import and_, case, exists, false, func, literal_column, or_, select, true
+from sqlalchemy.orm import selectinload
 from sqlalchemy.sql import ColumnElement, Select
 
+from applications.appointments.models import Appointment, AppointmentStatus, Slot
+from applications.appointments.queries import masked_name
 from applications.models import Application, Channel, Visit
 from applications.ratings.models import Rating
 from applications.stats import rollup
@@ -62,7 +68,7 @@ from applications.workflow.deadlines import local_date
 from applications.workflow.states import COMPLETED, State
 from auth.models import Unit
 from catalog.models import Category, ItemVersion, ServiceItem
-from core.clock import SHANGHAI
+from core.clock import SHANGHAI, now
 from core.db import db
 
 By = Literal["item", "category", "unit", "month", "none"]
@@ -800,3 +806,210 @@ def last_twelve_months(today: date) -> Period:
         month += 12
         year -= 1
     return Period(date(year, month, 1), today)
+
+
+# 预约 -----------------------------------------------------------------------------------------------
+#
+# Bookings, no-shows and the wait at the counter, per unit and per month of the slot. Read straight
+# from ``appointments`` × ``appointment_slots`` (no roll-up: these tables hold one row per booking,
+# far fewer than applications, and the queries use the slot's unit/day index). The counts are one
+# GROUP BY; the median and mean wait are taken in Python over the (check-in, call) pairs of the
+# period, the one portable way to a median on both SQLite and PostgreSQL.
+#
+# - bookings: bookings not cancelled whose slot's (local) day is in the period;
+# - ended: those of them whose slot has ended (``ends_at`` ≤ now);
+# - no_shows: those marked 未到; no_show_rate = no_shows ÷ ended (``None`` when nothing has ended);
+# - waits: minutes from ``checked_in_at`` to ``served_at`` (叫号/开始办理) of the bookings called;
+#   median_wait and mean_wait over them (``None`` when none was called).
+#
+# ``visibility`` as for the applications' figures: ``None`` everything, else the booking's unit must
+# be one of the given units.
+
+APPOINTMENT_DRILL_METRICS = ("bookings", "no_shows")
+
+
+@dataclass(frozen=True)
+class AppointmentRow:
+    """The 预约 figures of one unit × month (``unit_key`` / ``month`` :data:`ALL_KEY` for the totals)."""
+
+    unit_key: str
+    unit: str
+    month: str
+    bookings: int
+    ended: int
+    no_shows: int
+    waits: tuple[float, ...] = ()
+
+    @property
+    def no_show_rate(self) -> float | None:
+        return rate(self.no_shows, self.ended)
+
+    @property
+    def served(self) -> int:
+        return len(self.waits)
+
+    @property
+    def median_wait(self) -> float | None:
+        return round(statistics.median(self.waits), 1) if self.waits else None
+
+    @property
+    def mean_wait(self) -> float | None:
+        return round(statistics.fmean(self.waits), 1) if self.waits else None
+
+
+@dataclass
+class AppointmentStats:
+    rows: list[AppointmentRow]
+    totals: AppointmentRow
+
+
+def _slot_month() -> Any:
+    return _rollup_group("month", None, Slot.day)
+
+
+def _appointment_where(period: Period, visibility: Visibility) -> list[ColumnElement[bool]]:
+    where = [
+        Slot.day >= period.start,
+        Slot.day <= period.end,
+        Appointment.status != AppointmentStatus.CANCELLED,
+    ]
+    if visibility is not None:
+        where.append(Appointment.unit_id.in_(sorted(visibility)) if visibility else false())
+    return where
+
+
+def appointment_figures(
+    period: Period, visibility: Visibility = None, at: datetime | None = None
+) -> AppointmentStats:
+    """Bookings, no-show rate and the wait at the counter per unit × month of ``period`` (see above),
+    ordered by unit code then month, and the totals over everything ``visibility`` shows."""
+    at = at or now()
+    month = _slot_month().label("month")
+    where = _appointment_where(period, visibility)
+    base = (
+        select(Unit.code, Unit.name, month)
+        .select_from(Appointment)
+        .join(Slot, Slot.id == Appointment.slot_id)
+        .join(Unit, Unit.id == Appointment.unit_id)
+        .where(*where)
+    )
+    counts = db.session.execute(
+        base.add_columns(
+            func.count(Appointment.id).label("bookings"),
+            func.coalesce(func.sum(case((Slot.ends_at <= at, 1), else_=0)), 0).label("ended"),
+            func.coalesce(
+                func.sum(case((Appointment.status == AppointmentStatus.NO_SHOW, 1), else_=0)), 0
+            ).label("no_shows"),
+        ).group_by(Unit.code, Unit.name, month)
+    ).all()
+    waits: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in db.session.execute(
+        base.add_columns(Appointment.checked_in_at, Appointment.served_at).where(
+            Appointment.served_at.is_not(None), Appointment.checked_in_at.is_not(None)
+        )
+    ):
+        waits[(r.code, r.month)].append(max(0.0, (r.served_at - r.checked_in_at).total_seconds() / 60))
+    rows = sorted(
+        (
+            AppointmentRow(
+                unit_key=r.code,
+                unit=r.name,
+                month=r.month,
+                bookings=int(r.bookings),
+                ended=int(r.ended),
+                no_shows=int(r.no_shows),
+                waits=tuple(waits.get((r.code, r.month), ())),
+            )
+            for r in counts
+        ),
+        key=lambda row: (row.unit_key, row.month),
+    )
+    totals = AppointmentRow(
+        unit_key=ALL_KEY,
+        unit="",
+        month=ALL_KEY,
+        bookings=sum(r.bookings for r in rows),
+        ended=sum(r.ended for r in rows),
+        no_shows=sum(r.no_shows for r in rows),
+        waits=tuple(w for r in rows for w in r.waits),
+    )
+    return AppointmentStats(rows=rows, totals=totals)
+
+
+@dataclass(frozen=True)
+class AppointmentDrillRow:
+    code: str
+    starts_at: datetime
+    name: str
+    item: str
+    unit: str
+    status: str
+    reference: str
+    checked_in_at: datetime | None
+    served_at: datetime | None
+
+
+@dataclass
+class AppointmentDrill:
+    metric: str
+    unit_key: str
+    month: str
+    total: int
+    rows: list[AppointmentDrillRow] = field(default_factory=list)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.rows)
+
+
+def appointment_drill(
+    metric: str,
+    period: Period,
+    visibility: Visibility = None,
+    unit_key: str = ALL_KEY,
+    month: str = ALL_KEY,
+    limit: int = DRILL_LIMIT,
+) -> AppointmentDrill:
+    """The bookings behind one 预约 number of :func:`appointment_figures`: ``metric`` ``bookings`` or
+    ``no_shows`` of unit ``unit_key`` (a unit code) and ``month`` (``YYYY-MM``), either
+    :data:`ALL_KEY` for all; latest slot first, at most ``limit`` (the total says how many match).
+    Names are masked (family name only). Raises ValueError for an unknown metric."""
+    if metric not in APPOINTMENT_DRILL_METRICS:
+        raise ValueError(f"unknown metric {metric!r}")
+    where = _appointment_where(period, visibility)
+    if metric == "no_shows":
+        where.append(Appointment.status == AppointmentStatus.NO_SHOW)
+    if unit_key != ALL_KEY:
+        where.append(Unit.code == unit_key)
+    if month != ALL_KEY:
+        where.append(_slot_month() == month)
+    stmt = (
+        select(Appointment, Slot.starts_at, Unit.name.label("unit_name"))
+        .join(Slot, Slot.id == Appointment.slot_id)
+        .join(Unit, Unit.id == Appointment.unit_id)
+        .where(*where)
+    )
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if total == 0:
+        return AppointmentDrill(metric=metric, unit_key=unit_key, month=month, total=0)
+    found = db.session.execute(
+        stmt.options(selectinload(Appointment.user), selectinload(Appointment.application))
+        .order_by(Slot.starts_at.desc(), Appointment.id.desc())
+        .limit(limit)
+    ).all()
+    infos = item_infos()
+    rows = [
+        AppointmentDrillRow(
+            code=a.code,
+            starts_at=starts_at,
+            name=masked_name(a.user.real_name if a.user else ""),
+            item=infos[a.item_id].name if a.item_id in infos else str(a.item_id),
+            unit=unit_name,
+            status=AppointmentStatus(a.status).value,
+            reference=(a.application.reference or "") if a.application is not None else "",
+            checked_in_at=a.checked_in_at,
+            served_at=a.served_at,
+        )
+        for a, starts_at, unit_name in found
+    ]
+    return AppointmentDrill(metric=metric, unit_key=unit_key, month=month, total=total, rows=rows)

@@ -57,7 +57,18 @@ METRIC_LABELS = {
     "online": N_("网上申请"),
     "counter": N_("窗口申请"),
 }
-STAFF_TABLES = ("summary", "monthly", "units", "reform_visits", "reform_guide", "reform_ontime", "drill")
+STAFF_TABLES = (
+    "summary",
+    "monthly",
+    "units",
+    "appointments",
+    "reform_visits",
+    "reform_guide",
+    "reform_ontime",
+    "drill",
+    "appointment_drill",
+)
+APPOINTMENT_METRIC_LABELS = {"bookings": N_("预约件数"), "no_shows": N_("预约未到")}
 PUBLIC_TABLES = ("public_categories", "public_cases")
 
 
@@ -118,6 +129,7 @@ def dashboard():
     monthly = main if by == "month" else metrics.compute(period, "month", vis)
     units = main if by == "unit" else metrics.compute(period, "unit", vis)
     export_args = {**period.args(), "by": by}
+    bookings = metrics.appointment_figures(period, vis)
     return render_template(
         "stats/dashboard.html",
         form=form,
@@ -134,8 +146,54 @@ def dashboard():
             "bar", units, [(_("跑零次率"), "zero_visit_rate"), (_("最多跑一次率"), "at_most_once_rate")]
         ),
         drill=_drill_url(period, by),
+        bookings=bookings,
+        appointment_drill=_appointment_drill_url(period),
         export_args=export_args,
         restricted=vis is not None,
+    )
+
+
+def _appointment_drill_url(period: Period):
+    def build(metric: str, unit: str = metrics.ALL_KEY, month: str = metrics.ALL_KEY) -> str:
+        return url_for("stats.appointment_drill", metric=metric, unit=unit, month=month, **period.args())
+
+    return build
+
+
+def _appointment_drill_args() -> tuple[str, str, str, str | None]:
+    metric = request.args.get("metric", "bookings")
+    unit = request.args.get("unit", metrics.ALL_KEY) or metrics.ALL_KEY
+    month = request.args.get("month", metrics.ALL_KEY) or metrics.ALL_KEY
+    error = None
+    if metric not in metrics.APPOINTMENT_DRILL_METRICS:
+        error = _("未知的统计指标")
+    return metric, unit, month, error
+
+
+@bp.get("/appointments")
+@role_required(*STAFF_ROLES)
+def appointment_drill():
+    """The bookings behind one 预约 number (a unit × month's bookings or no-shows)."""
+    form = _form(by_choices=(*API_BY, "none"), default_by="none")
+    metric, unit, month, error = _appointment_drill_args()
+    if error:
+        form.form_errors.append(error)
+    if not form.validate() or form.form_errors:
+        return render_template("stats/appointment_drill.html", form=form, ready=False), 400
+    period = _period(form)
+    result = metrics.appointment_drill(metric, period, visibility_of(current_user), unit, month)
+    return render_template(
+        "stats/appointment_drill.html",
+        form=form,
+        ready=True,
+        period=period,
+        result=result,
+        metric_label=_(APPOINTMENT_METRIC_LABELS[metric]),
+        key_label=" · ".join(
+            [_key_label("unit", unit) if unit != metrics.ALL_KEY else _("全部单位")]
+            + ([month] if month != metrics.ALL_KEY else [])
+        ),
+        export_args={**period.args(), "metric": metric, "unit": unit, "month": month},
     )
 
 
@@ -244,6 +302,16 @@ def _table(name: str) -> exports.Table | tuple[str, int]:
         return exports.stats_table(_("月度跑零次率"), metrics.compute(period, "month", vis))
     if name == "units":
         return exports.stats_table(_("各单位统计"), metrics.compute(period, "unit", vis))
+    if name == "appointments":
+        return exports.appointments_table(metrics.appointment_figures(period, vis))
+    if name == "appointment_drill":
+        metric, unit, month, error = _appointment_drill_args()
+        if error:
+            return error, 400
+        result = metrics.appointment_drill(metric, period, vis, unit, month)
+        return exports.appointment_drill_table(
+            _("预约明细") + "-" + _(APPOINTMENT_METRIC_LABELS[metric]), result
+        )
     if name.startswith("reform_"):
         result = metrics.reform_list(period, vis)
         builder = {
