@@ -14,8 +14,9 @@ answers; the run says so). Phases, each timed:
 2. gunicorn (2 workers, the project's gunicorn.conf.py) serves the portal; 200 citizens log in.
 3. p95 at the client, each as a ratio against ``/healthz`` (no database) measured by the same clients in
    the same run: the slots API for one item over 14 days, the citizen's day page
-   (``/items/<code>/book?day=``), and booking through the real form POST with its CSRF token, each
-   citizen booking distinct free slots (so no booking finds its slot full).
+   (``/items/<code>/book?day=``), ``--clients`` at once; and booking through the real form POST with
+   its CSRF token: each of the 200 citizens books one distinct free slot (so no booking finds its slot
+   full), ``--clients`` citizens at a time.
 4. the race: 200 citizens POST the same 10-place slot at once; exactly 10 must get their booking,
    checked in the database too.
 5. EXPLAIN of the slot listing's statement as the API runs it (the plan's top line, and whether an index
