@@ -26,8 +26,11 @@ graceful_timeout = 25
 
 # gunicorn's own error log (and, with GUNICORN_ACCESS_LOG=1, its access log) as the portal's JSON
 # lines: masked, with the request id. The portal's own access line (logger portal.access) is written
-# either way, so gunicorn's is off by default.
-logconfig_dict = gunicorn_logconfig(access_log=os.environ.get("GUNICORN_ACCESS_LOG") == "1")
+# either way, so gunicorn's is off by default. GUNICORN_PLAIN_LOGS=1 keeps gunicorn's own plain logs
+# (what `--access-logfile FILE --access-logformat …` writes: the clerk-load benchmark reads each
+# request's time in the worker from there).
+if os.environ.get("GUNICORN_PLAIN_LOGS") != "1":
+    logconfig_dict = gunicorn_logconfig(access_log=os.environ.get("GUNICORN_ACCESS_LOG") == "1")
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
 
 # Prometheus multiprocess mode: each worker writes its counters and histograms to files here and any

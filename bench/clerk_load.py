@@ -277,7 +277,8 @@ def portal(
         ],
         cwd=ROOT,
         # one machine, but a shared database: the start-up check wants the key set explicitly
-        env={"SECRET_KEY": "bench-" + secrets.token_hex(16), **env},
+        # (GUNICORN_PLAIN_LOGS: the access log below in gunicorn's own format, not the JSON lines)
+        env={"SECRET_KEY": "bench-" + secrets.token_hex(16), "GUNICORN_PLAIN_LOGS": "1", **env},
         start_new_session=True,
     )
 

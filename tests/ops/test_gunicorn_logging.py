@@ -91,3 +91,12 @@ def test_the_access_log_as_json_fields(monkeypatch, capsys, restore_logging):
         "10.0.0.5",
     )
     assert "330102199003071230" not in line["message"]  # a query string is masked like any log text
+
+
+def test_plain_logs_leave_gunicorns_own_access_logfile_alone(monkeypatch):
+    """GUNICORN_PLAIN_LOGS=1 (the clerk-load benchmark) sets no logconfig_dict, so an
+    ``--access-logfile FILE --access-logformat …`` on the command line is written as given."""
+    monkeypatch.setenv("GUNICORN_PLAIN_LOGS", "1")
+    assert "logconfig_dict" not in _config(monkeypatch, access=False)
+    monkeypatch.delenv("GUNICORN_PLAIN_LOGS")
+    assert "gunicorn.error" in _config(monkeypatch, access=False)["logconfig_dict"]["loggers"]
