@@ -16,6 +16,7 @@ from auth.identity import (
     password_problems,
     validate_id_number,
 )
+from core.clock import local_today
 from tests.auth.helpers import make_id_number
 
 # A published GB 11643 example whose check character is X.
@@ -80,7 +81,7 @@ def test_leap_day_birth_date_is_valid():
 
 
 def test_future_birth_date_is_refused():
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = local_today() + timedelta(days=1)  # tomorrow in Beijing (not the server's UTC date)
     number = make_id_number(born=tomorrow.strftime("%Y%m%d"))
     with pytest.raises(IdNumberError, match="晚于今天"):
         validate_id_number(number)

@@ -19,6 +19,7 @@ from applications.workflow.states import (
     next_state,
 )
 from auth.models import Role, User
+from core.clock import local_today
 
 CLERK = User(id=7, role=Role.CLERK, real_name="王建国")
 REFERENCE = "LJ20260307000042X"
@@ -195,6 +196,6 @@ def test_two_submits_the_same_day_get_sequential_numbers(app, citizen_client):
     first, second = submitted(citizen_client), submitted(citizen_client)
     with app.app_context():
         refs = [db.session.get(Application, aid).reference for aid in (first, second)]
-    today = date.today()
+    today = local_today()  # the Beijing business date (a UTC date is yesterday's after 16:00 UTC)
     assert refs == [make_reference(today, 1), make_reference(today, 2)]
     assert all(is_valid_reference(r) for r in refs)
