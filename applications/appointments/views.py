@@ -67,13 +67,13 @@ def _parse_day(text: str | None) -> date | None:
 def _picker(item: ItemView, day_text: str | None, *, exclude: int | None = None):
     """(units by id, days with a free place, the chosen day, that day's free slots)."""
     units = {u.id: u for u in queries.serving_units(item)}
-    first = local_date(now())
-    slots = [s for s in queries.free_slots(list(units), first, queries.last_day()) if s.id != exclude]
-    days = sorted({s.day for s in slots})
+    days = queries.free_days(list(units), local_date(now()), queries.last_day(), exclude=exclude)
     day = _parse_day(day_text)
     if day not in days:
         day = days[0] if days else None
-    return units, days, day, [s for s in slots if s.day == day]
+    if day is None:
+        return units, days, None, []
+    return units, days, day, [s for s in queries.free_slots(list(units), day, day) if s.id != exclude]
 
 
 def _own_application(item: ItemView) -> Application | None:
@@ -474,18 +474,18 @@ def slots():
         if not units:
             return _bad(_("该单位不办理此事项"))
     codes = {u.id: u.code for u in units}
-    rows = queries.free_slots(list(codes), first, last, include_full=True)
+    rows = queries.slot_rows(list(codes), first, last)
     return jsonify(
         {
             "slots": [
                 {
-                    "unit": codes[s.unit_id],
-                    "start": s.starts_at.astimezone(SHANGHAI).isoformat(),
-                    "end": s.ends_at.astimezone(SHANGHAI).isoformat(),
-                    "capacity": s.capacity,
-                    "remaining": s.remaining,
+                    "unit": codes[unit_id],
+                    "start": starts.astimezone(SHANGHAI).isoformat(),
+                    "end": ends.astimezone(SHANGHAI).isoformat(),
+                    "capacity": capacity,
+                    "remaining": max(0, capacity - booked),
                 }
-                for s in rows
+                for unit_id, starts, ends, capacity, booked in rows
             ]
         }
     )

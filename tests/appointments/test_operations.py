@@ -384,3 +384,25 @@ def test_the_scheduler_opens_slots_daily_and_marks_no_shows_and_a_dry_run_keeps_
             assert run_job(jobs["appointment_no_shows"], dry_run=True).counts == {"no_shows": 1}
             assert run_job(jobs["appointment_no_shows"], manual=True).counts == {"no_shows": 1}
             assert run_job(jobs["appointment_no_shows"], manual=True).counts == {"no_shows": 0}
+
+
+def test_the_picker_lists_only_days_with_a_place_and_not_the_slot_being_moved_from(world):
+    """The day list is one DISTINCT query: a full day is not offered, and when moving, a day whose
+    only free place is the booking's own slot is not offered either."""
+    from applications.appointments import queries
+
+    with world.app_context(), travel(MORNING):
+        open_weekdays()
+        ee = unit(UNIT).id
+        tuesday = MONDAY + timedelta(days=1)
+        for slot in slots_on(tuesday):
+            slot.booked = slot.capacity  # Tuesday is full
+        keep = slots_on(MONDAY)[0]
+        for slot in slots_on(MONDAY)[1:]:
+            slot.booked = slot.capacity  # Monday has one place left: in ``keep``
+        commit()
+        days = queries.free_days([ee], MONDAY, MONDAY + timedelta(days=4))
+        assert MONDAY in days and tuesday not in days and MONDAY + timedelta(days=2) in days
+        assert MONDAY not in queries.free_days([ee], MONDAY, MONDAY + timedelta(days=4), exclude=keep.id)
+        rows = queries.slot_rows([ee], MONDAY, MONDAY)
+        assert [(r.capacity - r.booked) for r in rows] == [s.remaining for s in slots_on(MONDAY)]
