@@ -106,6 +106,12 @@ def from_env() -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "REDIS_URL": redis_url,
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(inst / "uploads"),
+        # personal data at rest (core.crypto): the master key from the environment (a KMS/HSM adapter)
+        # or a file (default <instance>/keys/master.key, created 0600 at first start); the suite for
+        # new keys: "aes" (AES-256-GCM, HMAC-SHA256) or "sm" (国密 SM4-GCM, HMAC-SM3)
+        "MASTER_KEY": os.environ.get("MASTER_KEY") or None,
+        "MASTER_KEY_FILE": os.environ.get("MASTER_KEY_FILE") or None,
+        "CRYPTO_SUITE": os.environ.get("CRYPTO_SUITE", "aes"),
         "INSTANCE_DIR": str(inst),
         "HTTPS": https,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 
 from core import config as config_module
 from core.clock import SHANGHAI
+from core.crypto.keyring import Keyring
 from core.db import db, init_read_only_commit
 from core.errors import init_errors
 from core.extensions import babel, csrf, limiter, login_manager, migrate
@@ -67,6 +68,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     init_read_only_commit(app)
+    app.extensions["keyring"] = Keyring(app.config)
     migrate.init_app(
         app, db, directory=str(config_module.BASE_DIR / "migrations"), render_as_batch=True, compare_type=True
     )
@@ -96,6 +98,8 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_request_hooks(app)
 
     from core import audit as _audit  # noqa: F401 - register tables
+    from core.crypto import models as _crypto_models  # noqa: F401 - register tables
+    from core.crypto.cli import register_cli as register_keys_cli
     from core import jobs, retention
     from core.backup import register_cli as register_backup_cli
     from core.views import bp as core_bp
@@ -106,6 +110,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(core_bp)
     register_backup_cli(app)
+    register_keys_cli(app)
     return app
 
 
