@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from applications.workflow.states import State
 from core.clock import local_date, local_today
+from core.crypto import EncryptedJSON, EncryptedText
 from core.db import UTCDateTime, db, str_enum, utcnow
 
 #: The states a clerk still has work on; the open-queue indexes are partial on exactly this term, written
@@ -62,13 +63,14 @@ class Application(db.Model):
     state: Mapped[State] = mapped_column(str_enum(State, "application_state"), default=State.DRAFT)
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "application_channel"), default=Channel.ONLINE)
     answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    form_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: the answers, stored encrypted as one document (core.crypto): addresses, relatives' ID numbers…
+    form_data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("form"), default=dict)
     district: Mapped[str | None] = mapped_column(String(32))
-    contact_mobile: Mapped[str | None] = mapped_column(String(11))
+    contact_mobile: Mapped[str | None] = mapped_column(EncryptedText("contact"))
     # 亲友代办: the account holder acts for the principal.
     is_proxy: Mapped[bool] = mapped_column(Boolean, default=False)
-    principal_name: Mapped[str | None] = mapped_column(String(50))
-    principal_id_number: Mapped[str | None] = mapped_column(String(18))
+    principal_name: Mapped[str | None] = mapped_column(EncryptedText("name"))
+    principal_id_number: Mapped[str | None] = mapped_column(EncryptedText("identity"))
     relationship_to_principal: Mapped[str | None] = mapped_column(String(20))
     principal_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     principal_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

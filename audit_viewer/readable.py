@@ -40,6 +40,7 @@ ACTION_LABELS: dict[str, str] = {
     "account.mobile_change": N_("更换手机号码"),
     "account.assurance_raise": N_("提升实名认证等级"),
     "account.assurance_refused": N_("人口信息核验未通过"),
+    "population.match": N_("人口信息库比对（解密住户记录）"),
     "account.id_dispute": N_("身份证号码争议，冻结原账号"),
     "account.counter_create": N_("窗口为群众建立账号"),
     "account.counter_attach": N_("窗口登记使用群众已有账号（当面核验）"),

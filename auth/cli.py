@@ -130,7 +130,7 @@ def ensure_demo_accounts() -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     citizen = db.session.scalar(
         select(User).where(
-            (User.mobile == DEMO_CITIZEN["mobile"]) | (User.id_number == DEMO_CITIZEN["id_number"])
+            User.mobile_is(DEMO_CITIZEN["mobile"]) | User.id_number_is(DEMO_CITIZEN["id_number"])
         )
     )
     ensure_demo_residents()

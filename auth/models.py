@@ -7,9 +7,21 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.crypto import EncryptedText, blind_index
 from core.db import UTCDateTime, db, str_enum, utcnow
 from core.masking import mask_id_number, mask_mobile
 
@@ -100,9 +112,13 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"), default=Role.CITIZEN)
-    real_name: Mapped[str] = mapped_column(String(50))
-    mobile: Mapped[str | None] = mapped_column(String(11), unique=True)
-    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    # Personal data is stored encrypted (core.crypto); the mobile and the ID number are found and kept
+    # unique through their blind indexes, set together with the value by the properties below.
+    real_name: Mapped[str] = mapped_column(EncryptedText("name"))
+    mobile_enc: Mapped[str | None] = mapped_column("mobile", EncryptedText("contact"))
+    mobile_bidx: Mapped[str | None] = mapped_column(String(64), unique=True)
+    id_number_enc: Mapped[str | None] = mapped_column("id_number", EncryptedText("identity"))
+    id_number_bidx: Mapped[str | None] = mapped_column(String(64), unique=True)
     username: Mapped[str | None] = mapped_column(String(50), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -133,6 +149,45 @@ class User(UserMixin, db.Model):
         CheckConstraint("assurance BETWEEN 0 AND 2", name="assurance_level"),
         CheckConstraint("role = 'citizen' OR username IS NOT NULL", name="staff_username"),
     )
+
+    # Encrypted identifiers ------------------------------------------------------------------
+    @hybrid_property
+    def mobile(self) -> str | None:
+        return self.mobile_enc
+
+    @mobile.inplace.setter
+    def _mobile_set(self, value: str | None) -> None:
+        self.mobile_enc = value
+        self.mobile_bidx = blind_index("mobile", value.strip() if value else None)
+
+    @mobile.inplace.expression
+    @classmethod
+    def _mobile_expr(cls) -> ColumnElement[str | None]:
+        return cls.mobile_enc
+
+    @hybrid_property
+    def id_number(self) -> str | None:
+        return self.id_number_enc
+
+    @id_number.inplace.setter
+    def _id_number_set(self, value: str | None) -> None:
+        self.id_number_enc = value
+        self.id_number_bidx = blind_index("id_number", value.strip().upper() if value else None)
+
+    @id_number.inplace.expression
+    @classmethod
+    def _id_number_expr(cls) -> ColumnElement[str | None]:
+        return cls.id_number_enc
+
+    @classmethod
+    def mobile_is(cls, mobile: str) -> ColumnElement[bool]:
+        """``WHERE`` the account's mobile is ``mobile`` (normalised), through the blind index."""
+        return cls.mobile_bidx == blind_index("mobile", mobile.strip())
+
+    @classmethod
+    def id_number_is(cls, id_number: str) -> ColumnElement[bool]:
+        """``WHERE`` the account's ID number is ``id_number`` (normalised), through the blind index."""
+        return cls.id_number_bidx == blind_index("id_number", id_number.strip().upper())
 
     # Flask-Login ----------------------------------------------------------------------------
     def get_id(self) -> str:
@@ -203,12 +258,35 @@ class Resident(db.Model):
     __tablename__ = "residents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    id_number: Mapped[str] = mapped_column(String(18), unique=True)
-    name: Mapped[str] = mapped_column(String(50))
+    id_number_enc: Mapped[str] = mapped_column("id_number", EncryptedText("identity"))
+    id_number_bidx: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(EncryptedText("name"))
     district: Mapped[str | None] = mapped_column(String(32))
     #: ``normal``; ``cancelled`` (注销: died, emigrated) no longer verifies.
     status: Mapped[str] = mapped_column(String(16), default="normal")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @hybrid_property
+    def id_number(self) -> str:
+        return self.id_number_enc
+
+    @id_number.inplace.setter
+    def _id_number_set(self, value: str) -> None:
+        self.id_number_enc = value
+        self.id_number_bidx = blind_index("id_number", value.strip().upper())  # type: ignore[assignment]
+
+    @id_number.inplace.expression
+    @classmethod
+    def _id_number_expr(cls) -> ColumnElement[str]:
+        return cls.id_number_enc
+
+    @classmethod
+    def id_number_is(cls, id_number: str) -> ColumnElement[bool]:
+        return cls.id_number_bidx == blind_index("id_number", id_number.strip().upper())
+
+    @classmethod
+    def id_number_in(cls, numbers: list[str]) -> ColumnElement[bool]:
+        return cls.id_number_bidx.in_([blind_index("id_number", n.strip().upper()) for n in numbers])
 
 
 class VerificationCode(db.Model):
@@ -219,7 +297,8 @@ class VerificationCode(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     purpose: Mapped[str] = mapped_column(String(20))
-    mobile: Mapped[str] = mapped_column(String(11))
+    #: the mobile's blind index (core.crypto): the code is matched to a number without storing it
+    mobile_bidx: Mapped[str] = mapped_column(String(64))
     code_hash: Mapped[str] = mapped_column(String(64))
     #: A keyed hash of the requester's IP address, for the per-IP daily cap (never the address).
     ip_hash: Mapped[str] = mapped_column(String(64), default="")
@@ -229,6 +308,6 @@ class VerificationCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
-        Index("ix_verification_codes_mobile", "mobile", "purpose", "created_at"),
+        Index("ix_verification_codes_mobile", "mobile_bidx", "purpose", "created_at"),
         Index("ix_verification_codes_ip", "ip_hash", "created_at"),
     )

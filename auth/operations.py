@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -14,6 +13,7 @@ from auth.models import STAFF_ROLES, Assurance, LoginThrottle, Role, Unit, User
 from auth.passwords import hash_password, needs_rehash, verify_password
 from auth.population import PopulationRegister
 from core import audit
+from core.crypto import blind_index
 from core.db import db, utcnow
 from core.errors import DomainError, FieldError
 from core.i18n import N_
@@ -105,7 +105,7 @@ def register_citizen(
 
 def _id_holder(id_number: str) -> User | None:
     """The account that holds ``id_number`` now, if any."""
-    return db.session.scalar(select(User).where(User.id_number == id_number))
+    return db.session.scalar(select(User).where(User.id_number_is(id_number)))
 
 
 def _freeze_for_dispute(holder: User) -> None:
@@ -170,7 +170,7 @@ def reset_password_with_code(mobile: str, new_password: str) -> User:
     the mobile (L1) and end every session. Raises :class:`FieldError` for a weak password and
     :class:`DomainError` (neutral) when no active citizen holds the number."""
     user = db.session.scalar(
-        select(User).where(User.mobile == normalise_mobile(mobile), User.role == Role.CITIZEN)
+        select(User).where(User.mobile_is(normalise_mobile(mobile)), User.role == Role.CITIZEN)
     )
     if user is None or not user.active:
         raise DomainError(N_("验证码错误或已过期，请重新获取"))
@@ -188,7 +188,7 @@ def reset_password_with_code(mobile: str, new_password: str) -> User:
 def _ensure_free(*, id_number: str, mobile: str, exclude_id: int | None = None) -> None:
     rows = db.session.execute(
         select(User.id, User.id_number, User.mobile).where(
-            or_(User.id_number == id_number, User.mobile == mobile)
+            or_(User.id_number_is(id_number), User.mobile_is(mobile))
         )
     ).all()
     for row in rows:
@@ -207,7 +207,7 @@ def find_citizen_by_mobile(mobile: str) -> User | None:
     """The active citizen account holding ``mobile``, if any."""
     return db.session.scalar(
         select(User).where(
-            User.mobile == normalise_mobile(mobile), User.role == Role.CITIZEN, User.active.is_(True)
+            User.mobile_is(normalise_mobile(mobile)), User.role == Role.CITIZEN, User.active.is_(True)
         )
     )
 
@@ -218,15 +218,15 @@ def find_account(identifier: str) -> User | None:
     mobile = normalise_mobile(ident)
     id_number = normalise_id_number(ident)
     return db.session.scalars(
-        select(User).where(or_(User.mobile == mobile, User.id_number == id_number, User.username == ident))
+        select(User).where(or_(User.mobile_is(mobile), User.id_number_is(id_number), User.username == ident))
     ).first()
 
 
 def _throttle_key(user: User | None, identifier: str) -> str:
     if user is not None:
         return f"user:{user.id}"
-    digest = hashlib.sha256(normalise_id_number(identifier).encode()).hexdigest()[:64]
-    return f"ident:{digest}"
+    # keyed (core.crypto blind index), so the table does not reveal which numbers were tried
+    return f"ident:{blind_index('login', normalise_id_number(identifier))}"
 
 
 def _lock_state(key: str, now: datetime) -> LoginThrottle | None:

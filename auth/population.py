@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from auth.identity import IdNumberError, normalise_id_number, validate_id_number
 from auth.models import Resident
+from core import audit
 from core.db import db
 
 
@@ -32,8 +33,12 @@ class DatabaseRegister:
 
     def verify(self, name: str, id_number: str) -> bool:
         number = normalise_id_number(id_number)
-        resident = db.session.scalar(select(Resident).where(Resident.id_number == number))
-        return resident is not None and resident.status == "normal" and resident.name == name.strip()
+        resident = db.session.scalar(select(Resident).where(Resident.id_number_is(number)))
+        matched = resident is not None and resident.status == "normal" and resident.name == name.strip()
+        if resident is not None:  # a resident's record was decrypted for someone's claim: on the record
+            details = {"matched": matched}
+            audit.record("population.match", object_type="resident", object_id=resident.id, details=details)
+        return matched
 
 
 def default_register() -> PopulationRegister:
@@ -58,10 +63,7 @@ def import_residents(rows: Iterable[dict[str, str]]) -> ImportResult:
     for start in range(0, len(numbers), 500):
         chunk = numbers[start : start + 500]
         existing.update(
-            {
-                r.id_number: r
-                for r in db.session.scalars(select(Resident).where(Resident.id_number.in_(chunk)))
-            }
+            {r.id_number: r for r in db.session.scalars(select(Resident).where(Resident.id_number_in(chunk)))}
         )
     for line, row in enumerate(rows, start=2):
         raw = (row.get("身份证号码") or row.get("id_number") or "").strip()

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from auth.models import VerificationCode
 from core import clock
+from core.crypto import blind_index
 from core.db import db
 from core.errors import DomainError
 from core.i18n import N_
@@ -37,6 +38,11 @@ SENT = N_("如该号码可以接收短信，验证码已发送，5 分钟内有�
 
 class CodeThrottled(DomainError):
     """Too soon or too many: the message says when to try again, in Chinese."""
+
+
+def _index(mobile: str) -> str:
+    """The number as stored with a code: its blind index, never the number."""
+    return blind_index("mobile", mobile.strip()) or ""
 
 
 def _digest(purpose: str, mobile: str, code: str) -> str:
@@ -60,14 +66,16 @@ def request_code(purpose: str, mobile: str, *, ip: str | None, send: bool = True
     day_ago = now - timedelta(days=1)
     last = db.session.scalar(
         select(func.max(VerificationCode.created_at)).where(
-            VerificationCode.mobile == mobile, VerificationCode.purpose == purpose
+            VerificationCode.mobile_bidx == _index(mobile), VerificationCode.purpose == purpose
         )
     )
     if last is not None and now - last < RESEND_AFTER:
         wait = int((RESEND_AFTER - (now - last)).total_seconds()) + 1
         raise CodeThrottled(N_("验证码发送过于频繁，请 %(seconds)s 秒后再试。") % {"seconds": wait})
     per_number = db.session.scalar(
-        select(func.count()).where(VerificationCode.mobile == mobile, VerificationCode.created_at > day_ago)
+        select(func.count()).where(
+            VerificationCode.mobile_bidx == _index(mobile), VerificationCode.created_at > day_ago
+        )
     )
     ip_hash = ip_digest(ip)
     per_ip = db.session.scalar(
@@ -79,7 +87,7 @@ def request_code(purpose: str, mobile: str, *, ip: str | None, send: bool = True
     db.session.add(
         VerificationCode(
             purpose=purpose,
-            mobile=mobile,
+            mobile_bidx=_index(mobile),
             code_hash=_digest(purpose, mobile, code),
             ip_hash=ip_hash,
             created_at=now,
@@ -101,7 +109,7 @@ def consume_code(purpose: str, mobile: str, code: str) -> bool:
     row = db.session.scalar(
         select(VerificationCode)
         .where(
-            VerificationCode.mobile == mobile,
+            VerificationCode.mobile_bidx == _index(mobile),
             VerificationCode.purpose == purpose,
             VerificationCode.used_at.is_(None),
             VerificationCode.expires_at > now,

@@ -98,10 +98,10 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_request_hooks(app)
 
     from core import audit as _audit  # noqa: F401 - register tables
-    from core.crypto import models as _crypto_models  # noqa: F401 - register tables
-    from core.crypto.cli import register_cli as register_keys_cli
     from core import jobs, retention
     from core.backup import register_cli as register_backup_cli
+    from core.crypto import models as _crypto_models  # noqa: F401 - register tables
+    from core.crypto.cli import register_cli as register_keys_cli
     from core.views import bp as core_bp
 
     jobs.register_cli(app)

@@ -65,6 +65,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.crypto import EncryptedText
 from core.db import UTCDateTime, db, utcnow
 from core.masking import mask_mobile, mask_text
 from core.messages import compose
@@ -95,7 +96,7 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     #: For an SMS to a number no account holds yet (a registration code): the number itself.
-    to_mobile: Mapped[str | None] = mapped_column(String(11))
+    to_mobile: Mapped[str | None] = mapped_column(EncryptedText("contact"))
     #: The worker holding the send lease (``--name`` of ``flask notify worker``): a restarted worker
     #: takes its own leases back at once instead of waiting for them to run out.
     leased_by: Mapped[str | None] = mapped_column(String(64))

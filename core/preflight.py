@@ -26,6 +26,8 @@ def problems(app: Flask) -> list[str]:
             db.session.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any failure means the database is unusable
             out.append(f"DATABASE_URL: the database does not answer ({type(exc).__name__})")
+        else:
+            out.extend(_key_problems(app))
         finally:
             db.session.remove()
     upload = Path(app.config["UPLOAD_DIR"])
@@ -42,6 +44,20 @@ def problems(app: Flask) -> list[str]:
             "their own key break each other's sessions and forms"
         )
     return out
+
+
+def _key_problems(app: Flask) -> list[str]:
+    """Encrypted data but no master key, or the wrong one: refuse rather than decrypt to garbage."""
+    from core.crypto.keyring import KeyringError
+
+    keyring = app.extensions["keyring"]
+    conn = db.session.connection()
+    try:
+        if keyring.has_keys(conn):
+            keyring.refresh(conn)
+    except KeyringError as exc:
+        return [f"MASTER_KEY: {exc}"]
+    return []
 
 
 def _writable_dir(path: Path) -> bool:

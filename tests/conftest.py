@@ -92,7 +92,7 @@ def _truncate_all(url: str) -> None:
             r[0]
             for r in conn.execute(
                 text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
+                    "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename NOT IN ('alembic_version', 'data_keys')"
                 )
             )
         ]

@@ -600,7 +600,7 @@ def register_walk_in_citizen(clerk: User, *, real_name: str, id_number: str, mob
     a password with 忘记密码 on their own phone. Raises :class:`FieldError` when a new account's mobile
     is another account's.
     """
-    citizen = db.session.scalar(select(User).where(User.id_number == id_number))
+    citizen = db.session.scalar(select(User).where(User.id_number_is(id_number)))
     if citizen is not None:
         if citizen.real_name != real_name.strip():
             raise FieldError("real_name", N_("姓名与该身份证号码已登记的账号不一致，请再次核对身份证件"))
@@ -609,7 +609,7 @@ def register_walk_in_citizen(clerk: User, *, real_name: str, id_number: str, mob
             "account.counter_attach", object_type="user", object_id=citizen.id, actor=clerk, details={}
         )
         return citizen
-    if db.session.scalar(select(User.id).where(User.mobile == mobile)):
+    if db.session.scalar(select(User.id).where(User.mobile_is(mobile))):
         raise FieldError("mobile", N_("该手机号码已被其他账号使用"))
     citizen = User(
         role=Role.CITIZEN,

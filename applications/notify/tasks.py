@@ -34,6 +34,7 @@ from core.outbox import (
     release_held,
     requeue_failed,
 )
+from core.preflight import problems
 from core.transaction import commit
 
 if TYPE_CHECKING:
@@ -153,6 +154,9 @@ def register_cli(app: Flask) -> None:
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
+        refused = [p for p in problems(current_app) if p.startswith("MASTER_KEY")]
+        if refused:  # the messages' numbers are encrypted: never start without the key
+            raise click.ClickException("; ".join(refused))
         gateway = get_gateway(current_app)
         reclaimed = reclaim_leases(name)
         log.info(

@@ -191,7 +191,7 @@ def delete_account(user: User, *, password: str) -> list[str]:
         .execution_options(synchronize_session=False)
     )
     if user.mobile:
-        db.session.execute(delete(VerificationCode).where(VerificationCode.mobile == user.mobile))
+        db.session.execute(delete(VerificationCode).where(VerificationCode.mobile_bidx == user.mobile_bidx))
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == f"user:{user.id}"))
     # before the row changes, so the row names the account as it was (masked, like every audit label)
     audit.record(

@@ -368,7 +368,7 @@ def request_principal_confirmation(app: Application, actor: User) -> None:
     if already:
         return  # one request a day per application: the principal has it already
     principal = db.session.scalar(
-        select(User).where(User.id_number == app.principal_id_number, User.id != app.applicant_id)
+        select(User).where(User.id_number_is(app.principal_id_number or ""), User.id != app.applicant_id)
     )
     if principal is None or not principal.active or principal.level < Assurance.L2:
         return

@@ -40,7 +40,7 @@ def rotate(*, master: bool, resume: bool, batch: int, echo: Callable[[str], None
     from core.db import db
 
     keyring = _keyring()
-    with db.engine.connect() as conn:
+    with db.engine.connect() as conn, keyring.using(conn):
         if master and not resume:
             mid = keyring.master.add_key(current_app.config)
             changed = keyring.rewrap_data_keys(conn)

@@ -21,13 +21,14 @@ and on first use with :class:`KeyringError` — never "decrypt to garbage".
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,7 @@ class Keyring:
         self._current: dict[str, str] = {}
         self._loaded_at = 0.0
         self._lock = threading.Lock()
+        self._conn: Connection | None = None
 
     # -- master key -------------------------------------------------------------------------------
 
@@ -216,19 +218,29 @@ class Keyring:
 
         return DataKey.__table__
 
-    def _engine_connection(self):
+    @staticmethod
+    def _session_connection() -> Connection:
+        """The request's own connection: a second one would wait on SQLite's writer lock, and on
+        PostgreSQL it is one connection fewer."""
         from core.db import db
 
-        return db.engine.connect()
+        return db.session.connection()
+
+    @contextlib.contextmanager
+    def using(self, conn: Connection) -> Iterator[Keyring]:
+        """Read keys through ``conn`` meanwhile (a migration: its keys are not committed yet)."""
+        previous, self._conn = self._conn, conn
+        try:
+            self.refresh(conn)
+            yield self
+        finally:
+            self._conn = previous
 
     def refresh(self, conn: Connection | None = None) -> None:
         """Load and unwrap every data key (a handful of rows)."""
         table = self._table()
-        if conn is None:
-            with self._engine_connection() as own:
-                rows = own.execute(select(table)).all()
-        else:
-            rows = conn.execute(select(table)).all()
+        conn = conn or self._conn or self._session_connection()
+        rows = conn.execute(select(table)).all()
         keys: dict[str, DataKeyMaterial] = {}
         current: dict[str, str] = {}
         for row in rows:

@@ -101,7 +101,7 @@ def test_confirming_an_authorisation_needs_real_name_verification(app, citizen_c
     aid = _proxy_draft(app, citizen_client)
     citizen_client.post(f"/applications/{aid}/principal")
     with app.app_context():
-        db.session.scalar(select(User).where(User.id_number == PRINCIPAL_ID)).assurance = 1  # lost L2
+        db.session.scalar(select(User).where(User.id_number_is(PRINCIPAL_ID))).assurance = 1  # lost L2
         db.session.commit()
     relative_client = app.test_client()
     assert login(relative_client, relative_login).status_code == 302

@@ -84,13 +84,11 @@ def registration_data(**overrides) -> dict[str, str]:
 def sms_to(app: Flask, mobile: str) -> list[str]:
     """The texts of every SMS queued to ``mobile`` (outbox rows with ``to_mobile``), oldest first."""
     with app.app_context():
-        return list(
-            db.session.scalars(
-                select(OutboxMessage.sms_text)
-                .where(OutboxMessage.to_mobile == normalise_mobile(mobile))
-                .order_by(OutboxMessage.id)
-            )
+        wanted = normalise_mobile(mobile)  # to_mobile is stored encrypted: compare after reading
+        rows = db.session.execute(
+            select(OutboxMessage.to_mobile, OutboxMessage.sms_text).order_by(OutboxMessage.id)
         )
+        return [text for to, text in rows if to == wanted]
 
 
 def sms_count(app: Flask) -> int:

@@ -24,9 +24,9 @@ NAME, ID = "陈静", make_id_number("330102", "19920415", 456)
 
 
 def _code(mobile: str) -> str:
-    row = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.to_mobile == mobile).order_by(OutboxMessage.id.desc())
-    ).first()
+    # to_mobile is stored encrypted: compare after reading
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).all()
+    row = next(r for r in rows if r.to_mobile == mobile)
     return re.search(r"\d{6}", row.sms_text).group(0)
 
 

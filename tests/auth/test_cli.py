@@ -35,7 +35,7 @@ def test_demo_accounts_twice_creates_no_duplicates(app):
     for username, *_rest in DEMO_STAFF:
         assert username in first.output
     with app.app_context():
-        citizen = db.session.scalar(select(User).where(User.mobile == DEMO_CITIZEN["mobile"]))
+        citizen = db.session.scalar(select(User).where(User.mobile_is(DEMO_CITIZEN["mobile"])))
         assert citizen.id_number == DEMO_CITIZEN["id_number"]
     client = app.test_client()
     assert login(client, DEMO_CITIZEN["mobile"], DEMO_PASSWORD).status_code == 302

@@ -192,7 +192,7 @@ def resident(app):
 
 def _user(app, mobile: str) -> User:
     with app.app_context():
-        user = db.session.scalar(select(User).where(User.mobile == mobile))
+        user = db.session.scalar(select(User).where(User.mobile_is(mobile)))
         db.session.expunge_all()
         return user
 

@@ -46,7 +46,7 @@ def user(username: str) -> User:
 
 
 def citizen() -> User:
-    return db.session.scalar(select(User).where(User.mobile == DEMO_CITIZEN_MOBILE))
+    return db.session.scalar(select(User).where(User.mobile_is(DEMO_CITIZEN_MOBILE)))
 
 
 def unit(code: str) -> Unit:

@@ -178,7 +178,7 @@ def test_walk_in_for_a_new_person_creates_the_account_and_a_counter_application(
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
     aid = int(r.headers["Location"].split("/")[-2])  # …/<id>/receipt
     with app.app_context():
-        person = db.session.scalar(select(User).where(User.id_number == number))
+        person = db.session.scalar(select(User).where(User.id_number_is(number)))
         assert person is not None and person.real_name == "陈小芳" and person.mobile == "13955550001"
         a = db.session.get(Application, aid)
         assert a.applicant_id == person.id and a.channel == Channel.COUNTER

@@ -113,7 +113,7 @@ def test_a_complete_walk_in_stores_the_form_scans_and_one_visit_and_prints_a_rec
         )
         assert uploads == 3
         # the new account is told how to set a password (the identity work's activation SMS)
-        person = db.session.scalar(select(User).where(User.id_number == number))
+        person = db.session.scalar(select(User).where(User.id_number_is(number)))
         assert db.session.scalar(
             select(OutboxMessage).where(
                 OutboxMessage.user_id == person.id, OutboxMessage.kind == "account_activation"
@@ -213,7 +213,8 @@ def test_a_double_clicked_submit_makes_one_application(world):
         assert len(rows) == 1
         assert len(rows[0].visits) == 1 and len(rows[0].documents) == 1
         assert (
-            db.session.scalar(select(func.count()).select_from(User).where(User.mobile == "13955550001")) == 1
+            db.session.scalar(select(func.count()).select_from(User).where(User.mobile_is("13955550001")))
+            == 1
         )
 
 

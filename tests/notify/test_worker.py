@@ -17,6 +17,7 @@ import pytest
 from applications.notify import tasks as tasks
 from core.db import db
 from core.outbox import deliver_pending
+from tests.conftest import TEST_CONFIG
 
 from .conftest import FailingGateway, RecordingGateway, add_messages, outbox_rows
 
@@ -157,6 +158,7 @@ def test_the_worker_process_delivers_and_exits_cleanly_on_a_signal(
         DATABASE_URL=database_url,
         INSTANCE_DIR=str(instance),
         SECRET_KEY="test-secret-key-not-for-production",
+        MASTER_KEY=TEST_CONFIG["MASTER_KEY"],
         LOG_LEVEL="INFO",
         PYTHONPATH=str(ROOT),
     )
@@ -221,6 +223,7 @@ def test_a_worker_killed_mid_batch_sends_each_sms_exactly_once_and_resumes_at_on
         DATABASE_URL=database_url,
         INSTANCE_DIR=str(instance),
         SECRET_KEY="test-secret-key-not-for-production",
+        MASTER_KEY=TEST_CONFIG["MASTER_KEY"],
         PYTHONPATH=str(ROOT),
     )
     with app.app_context():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_CONFIG
 
 pytestmark = pytest.mark.chaos
 
@@ -54,6 +54,7 @@ def served(database_template, tmp_path_factory):
         "DATABASE_URL": database_url,
         "INSTANCE_DIR": str(tmp_path / "instance"),
         "SECRET_KEY": "graceful-test-key",
+        "MASTER_KEY": TEST_CONFIG["MASTER_KEY"],
         "LOG_LEVEL": "WARNING",
         "PAGE_MICROCACHE": "0",
         "SLOW_MARKER": str(tmp_path / "in-flight"),
