@@ -180,7 +180,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--search-items", type=int, default=10_000)
     parser.add_argument(
-        "--only", choices=["http", "search", "submit", "clerk", "stats", "appointments"], default=None
+        "--only",
+        choices=["http", "search", "submit", "clerk", "stats", "appointments", "crypto"],
+        default=None,
     )
     parser.add_argument("--submissions", type=int, default=40)
     parser.add_argument(
@@ -217,6 +219,10 @@ def main() -> None:
         bench_clerk(args.pg, args.rows, args.clerk_seconds, args.think_ms, args.keep_db, args.clerk_runs)
     if args.only in (None, "stats"):
         bench_stats(args.pg, args.rows, args.keep_db)
+    if args.only in (None, "crypto"):
+        from bench import crypto
+
+        crypto.run(log=lambda line: print(line, flush=True))
     if args.only in (None, "appointments"):
         from bench import appointments
 
