@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -19,11 +20,12 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from applications.workflow.states import State
 from core.clock import local_date, local_today
-from core.crypto import EncryptedJSON, EncryptedText
+from core.crypto import EncryptedJSON, EncryptedText, blind_index
 from core.db import UTCDateTime, db, str_enum, utcnow
 
 #: The states a clerk still has work on; the open-queue indexes are partial on exactly this term, written
@@ -66,11 +68,15 @@ class Application(db.Model):
     #: the answers, stored encrypted as one document (core.crypto): addresses, relatives' ID numbers…
     form_data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("form"), default=dict)
     district: Mapped[str | None] = mapped_column(String(32))
-    contact_mobile: Mapped[str | None] = mapped_column(EncryptedText("contact"))
+    contact_mobile: Mapped[str | None] = mapped_column(EncryptedText("contact", 11))
     # 亲友代办: the account holder acts for the principal.
     is_proxy: Mapped[bool] = mapped_column(Boolean, default=False)
-    principal_name: Mapped[str | None] = mapped_column(EncryptedText("name"))
-    principal_id_number: Mapped[str | None] = mapped_column(EncryptedText("identity"))
+    principal_name: Mapped[str | None] = mapped_column(EncryptedText("name", 50))
+    principal_id_number_enc: Mapped[str | None] = mapped_column(
+        "principal_id_number", EncryptedText("identity", 18)
+    )
+    #: the principal's ID number's blind index: the clerk's search by ID number finds proxy cases too
+    principal_id_number_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
     relationship_to_principal: Mapped[str | None] = mapped_column(String(20))
     principal_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     principal_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -200,6 +206,20 @@ class Application(db.Model):
             name="proxy_has_principal",
         ),
     )
+
+    @hybrid_property
+    def principal_id_number(self) -> str | None:
+        return self.principal_id_number_enc
+
+    @principal_id_number.inplace.setter
+    def _principal_id_number_set(self, value: str | None) -> None:
+        self.principal_id_number_enc = value
+        self.principal_id_number_bidx = blind_index("id_number", value.strip().upper() if value else None)
+
+    @principal_id_number.inplace.expression
+    @classmethod
+    def _principal_id_number_expr(cls) -> ColumnElement[str | None]:
+        return cls.principal_id_number_enc
 
 
 class RoutingRule(db.Model):

@@ -141,6 +141,9 @@ class QueueFilterForm(PortalForm):
     date_from = LocalDateField(_l("提交日期自"), validators=[Optional()])
     date_to = LocalDateField(_l("至"), validators=[Optional()])
     ref = StringField(_l("办件编号"), filters=[strip], validators=[Optional(), Length(max=20)])
+    #: found through the blind indexes (the numbers are stored encrypted): the applicant's or, for a
+    #: proxy case, the principal's number
+    person = IdNumberField(_l("身份证号码"), validators=[Optional(), id_number_format])
 
 
 class WalkInItemForm(PortalForm):

@@ -28,6 +28,7 @@ from applications.models import (
 from applications.workflow.states import State
 from auth.models import User
 from core.clock import SHANGHAI, local_today
+from core.crypto import blind_index
 from core.db import db
 
 TABS = ("pending", "mine", "correction", "due_soon", "overdue", "done")
@@ -61,6 +62,11 @@ _FILTERS = {
     "f_item": lambda: Application.item_id == bindparam("f_item"),
     "f_channel": lambda: Application.channel == bindparam("f_channel"),
     "f_reference": lambda: Application.reference == bindparam("f_reference"),
+    # the ID numbers are encrypted: matched through their blind indexes (applicant or principal)
+    "f_person": lambda: or_(
+        Application.applicant_id.in_(select(User.id).where(User.id_number_bidx == bindparam("f_person"))),
+        Application.principal_id_number_bidx == bindparam("f_person"),
+    ),
     "f_from": lambda: Application.submitted_at >= bindparam("f_from"),
     "f_to": lambda: Application.submitted_at < bindparam("f_to"),
 }
@@ -75,6 +81,8 @@ def _filter_params(f: dict) -> dict:
         params["f_channel"] = f["channel"]
     if f.get("reference"):
         params["f_reference"] = f["reference"].strip().upper()
+    if f.get("person"):
+        params["f_person"] = blind_index("id_number", f["person"].strip().upper())
     # The dates are the clerk's (Asia/Shanghai) calendar days, as the queue shows them.
     if f.get("date_from"):
         params["f_from"] = datetime.combine(f["date_from"], datetime.min.time(), SHANGHAI).astimezone(UTC)

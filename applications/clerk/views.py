@@ -107,6 +107,7 @@ def queue():
             "date_from": form.date_from.data,
             "date_to": form.date_to.data,
             "reference": form.ref.data or None,
+            "person": form.person.data or None,
         }
     cursor = request.args.get("after", "")
     after = queues.parse_queue_cursor(tab, cursor) if cursor else None

@@ -34,15 +34,17 @@ class _Guarded(TypeDecorator.Comparator):
 
 
 class EncryptedText(TypeDecorator):
-    """A string stored encrypted under the data key of ``purpose``."""
+    """A string stored encrypted under the data key of ``purpose``. ``length`` is the longest
+    *plaintext* the field takes (for callers that trim input to fit); the column itself is TEXT."""
 
     impl = Text
     cache_ok = True
     comparator_factory = _Guarded
 
-    def __init__(self, purpose: str) -> None:
+    def __init__(self, purpose: str, length: int | None = None) -> None:
         super().__init__()
         self.purpose = purpose
+        self.length = length
 
     def process_bind_param(self, value: Any, dialect) -> str | None:
         if value is None:

@@ -6,6 +6,8 @@ people are found by, and every existing name, ID number, mobile and form answer 
   data key per purpose.
 - users.mobile / users.id_number / residents.id_number lose their plaintext unique constraints; the
   uniqueness moves to ``*_bidx`` (HMAC of the normalised value), filled here before the constraints go on.
+  applications.principal_id_number_bidx (indexed, not unique) lets a clerk find proxy cases by the
+  principal's ID number.
 - The columns become TEXT (ciphertext is longer); applications.form_data becomes one encrypted
   document (PostgreSQL: ``USING form_data::text``).
 - verification_codes keep only the mobile's blind index; the codes alive at upgrade time (5 minutes
@@ -43,7 +45,7 @@ FIELDS = (
     ("residents", "name", "name", False, None, None),
     ("applications", "contact_mobile", "contact", False, None, None),
     ("applications", "principal_name", "name", False, None, None),
-    ("applications", "principal_id_number", "identity", False, None, None),
+    ("applications", "principal_id_number", "identity", False, "principal_id_number_bidx", "id_number"),
     ("applications", "form_data", "form", True, None, None),
     ("outbox", "to_mobile", "contact", False, None, None),
 )
@@ -148,6 +150,10 @@ def upgrade():
         )
     sqlite = _drop_expression_indexes()
     with op.batch_alter_table("applications", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("principal_id_number_bidx", sa.String(length=64), nullable=True))
+        batch_op.create_index(
+            "ix_applications_principal_id_number_bidx", ["principal_id_number_bidx"], unique=False
+        )
         batch_op.alter_column("contact_mobile", existing_type=sa.String(length=11), type_=sa.Text())
         batch_op.alter_column("principal_name", existing_type=sa.String(length=50), type_=sa.Text())
         batch_op.alter_column("principal_id_number", existing_type=sa.String(length=18), type_=sa.Text())
@@ -239,6 +245,8 @@ def downgrade():
         batch_op.alter_column("principal_id_number", existing_type=sa.Text(), type_=sa.String(length=18))
         batch_op.alter_column("principal_name", existing_type=sa.Text(), type_=sa.String(length=50))
         batch_op.alter_column("contact_mobile", existing_type=sa.Text(), type_=sa.String(length=11))
+        batch_op.drop_index("ix_applications_principal_id_number_bidx")
+        batch_op.drop_column("principal_id_number_bidx")
     if sqlite:
         _create_expression_indexes()
     with op.batch_alter_table("outbox", schema=None) as batch_op:

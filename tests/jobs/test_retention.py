@@ -181,13 +181,13 @@ def test_throttle_rows_and_expired_codes_go_after_a_day(world):
                 ),
                 VerificationCode(
                     purpose="register",
-                    mobile="13912345678",
+                    mobile_bidx="index-of-13912345678",
                     code_hash="a",
                     expires_at=NOW - 25 * timedelta(hours=1),
                 ),
                 VerificationCode(
                     purpose="register",
-                    mobile="13912345679",
+                    mobile_bidx="index-of-13912345679",
                     code_hash="b",
                     expires_at=NOW - 23 * timedelta(hours=1),
                 ),
@@ -219,7 +219,9 @@ def _everything_due() -> dict[str, object]:
     closed_file = document(closed)
     db.session.add(LoginThrottle(key="user:1", failures=2, updated_at=NOW - 2 * DAY))
     db.session.add(
-        VerificationCode(purpose="register", mobile="13912345678", code_hash="a", expires_at=NOW - 2 * DAY)
+        VerificationCode(
+            purpose="register", mobile_bidx="index-of-13912345678", code_hash="a", expires_at=NOW - 2 * DAY
+        )
     )
     db.session.commit()
     return {"draft": draft, "draft_file": draft_file, "closed": closed, "closed_file": closed_file}
