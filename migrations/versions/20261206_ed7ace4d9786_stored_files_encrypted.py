@@ -29,6 +29,9 @@ log = logging.getLogger("alembic.runtime.migration")
 
 
 def upgrade():
+    if sa.inspect(op.get_bind()).has_table("stored_files"):  # a run stopped while encrypting: carry on
+        encrypt_upload_folder()
+        return
     op.create_table(
         "stored_files",
         sa.Column("storage_key", sa.String(length=120), nullable=False),
