@@ -102,4 +102,24 @@ def register_cli(app: Flask, referenced_keys_fn: Callable[[], Iterable[str]]) ->
             db.session.commit()
         click.echo(f"removed {len(deleted)} orphaned file(s); {len(referenced)} referenced")
 
+    @group.command("encrypt")
+    @click.option("--batch", type=click.IntRange(min=1), default=200, show_default=True, help="每批文件数")
+    def encrypt(batch: int) -> None:
+        """Encrypt files written before encryption (the data migration does this once; run it after
+        an old version kept writing during a rolling deploy). Safe to interrupt and run again."""
+        from core.crypto import KeyringError
+        from core.db import db
+        from core.filecrypt import encrypt_existing
+
+        inner = getattr(get_storage(), "inner", None)
+        if inner is None:
+            raise click.ClickException("this instance does not encrypt stored files")
+        with db.engine.connect() as conn:
+            keyring = current_app.extensions["keyring"]
+            try:
+                n = encrypt_existing(conn, inner, keyring, batch=batch, commit=conn.commit, echo=click.echo)
+            except KeyringError as exc:
+                raise click.ClickException(str(exc)) from None
+        click.echo(f"encrypted {n} file(s) written before encryption")
+
     app.cli.add_command(group)

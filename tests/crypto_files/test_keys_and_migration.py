@@ -143,3 +143,19 @@ def test_the_migration_encrypts_the_files_already_there_and_carries_on_after_a_s
         downgrade(revision=f"{REVISION}-1")
         assert {k: LocalStorage(root).open(k) for k in files} == files
         upgrade()
+
+
+def test_flask_storage_encrypt_converts_what_an_old_version_wrote_meanwhile(app):
+    files = _plaintext_folder(app, 3)
+    with app.app_context():
+        already = get_storage().save(corpus.jpeg(), suffix=".jpg")
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["storage", "encrypt", "--batch", "2"])
+    assert result.exit_code == 0, result.output
+    assert "encrypted 3 file(s)" in result.output and "stored_files: 4/4" in result.output
+    root = Path(app.config["UPLOAD_DIR"])
+    assert all((root / k).read_bytes().startswith(MAGIC) for k in [*files, already])
+    with app.app_context():
+        assert {k: get_storage().open(k) for k in files} == files
+    again = app.test_cli_runner().invoke(args=["storage", "encrypt"])
+    assert "encrypted 0 file(s)" in again.output
