@@ -276,3 +276,20 @@ def test_the_rights_export_decrypts_and_names_a_damaged_file(world):
 
     names = [n for n in zipfile.ZipFile(io.BytesIO(response.data)).namelist() if re.search(r"\.jpg$", n)]
     assert names and zipfile.ZipFile(io.BytesIO(response.data)).read(names[0]).startswith(b"\xff\xd8\xff")
+
+
+def test_the_national_suite_encrypts_with_sm4_and_both_suites_read_each_other(make_app, world):
+    aes_app = world
+    with aes_app.app_context():
+        aes_key = get_storage().save(corpus.jpeg(color="red"), suffix=".jpg")
+        db.session.commit()
+    sm_app = make_app(CRYPTO_SUITE="sm")
+    with sm_app.app_context():
+        storage = get_storage()
+        sm_key = storage.save(corpus.jpeg(color="blue"), suffix=".jpg")
+        db.session.commit()
+        assert db.session.get(StoredFile, sm_key).algorithm == "sm4-gcm"
+        assert storage.open(aes_key) == corpus.jpeg(color="red")  # a file from before the switch
+    with aes_app.app_context():
+        assert get_storage().open(sm_key) == corpus.jpeg(color="blue")
+    assert _on_disk(aes_app, sm_key).read_bytes().startswith(MAGIC)
