@@ -495,6 +495,32 @@ def decrypt_all(conn: Connection, inner: Any, keyring: Keyring, *, batch: int = 
         conn.execute(delete(table).where(table.c.storage_key.in_([r.storage_key for r in rows])))
 
 
+def key_problems(conn: Connection, keyring: Keyring) -> list[str]:
+    """Why the stored files could not be opened with this instance's master keys (for the start-up
+    check, :mod:`core.preflight`): none configured, or one a file key is wrapped by is missing."""
+    from sqlalchemy import inspect
+
+    from core.crypto.keyring import KeyringError
+
+    if not inspect(conn).has_table("stored_files"):
+        return []
+    table = StoredFile.__table__
+    needed = set(conn.execute(select(table.c.master_id).distinct()).scalars())
+    if not needed:
+        return []
+    try:
+        have = set(keyring.master.keys)
+    except KeyringError as exc:
+        return [f"MASTER_KEY: {exc}"]
+    missing = sorted(needed - have)
+    if missing:
+        return [
+            f"MASTER_KEY: stored files are encrypted under master key(s) {', '.join(missing)}, which are "
+            "not configured: the key is missing or wrong (no upload could be opened)"
+        ]
+    return []
+
+
 def init_app(app: Flask) -> None:
     """Register ``stored_files`` and the rotation step that re-wraps file keys."""
     from core.crypto.cli import register_rotation_step

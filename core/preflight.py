@@ -26,6 +26,10 @@ def problems(app: Flask) -> list[str]:
             db.session.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any failure means the database is unusable
             out.append(f"DATABASE_URL: the database does not answer ({type(exc).__name__})")
+        else:
+            from core.filecrypt import key_problems
+
+            out.extend(key_problems(db.session.connection(), app.extensions["keyring"]))
         finally:
             db.session.remove()
     upload = Path(app.config["UPLOAD_DIR"])

@@ -159,3 +159,17 @@ def test_flask_storage_encrypt_converts_what_an_old_version_wrote_meanwhile(app)
         assert {k: get_storage().open(k) for k in files} == files
     again = app.test_cli_runner().invoke(args=["storage", "encrypt"])
     assert "encrypted 0 file(s)" in again.output
+
+
+def test_start_up_is_refused_when_the_files_master_key_is_missing_or_wrong(app, make_app, tmp_path):
+    from core.preflight import problems
+
+    assert problems(app) == []
+    _files(app, 1)
+    assert problems(app) == []
+    wrong = make_app(MASTER_KEY="YW5vdGhlci1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzISE")
+    (line,) = [p for p in problems(wrong) if p.startswith("MASTER_KEY:")]
+    assert "missing or wrong" in line
+    assert wrong.test_client().get("/readyz").status_code == 503
+    none = make_app(MASTER_KEY="", INSTANCE_DIR=str(tmp_path / "elsewhere"))
+    assert any("no master key" in p for p in problems(none))
