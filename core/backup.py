@@ -9,6 +9,9 @@ key) contains:
 - ``uploads/…`` — every file of the upload store (``UPLOAD_DIR``), copied after the database;
 - ``secret_key`` — the instance's generated key (``INSTANCE_DIR/secret_key``). A key given in the
   ``SECRET_KEY`` environment variable is *not* stored: the manifest says so;
+- the uploads are copied as stored — encrypted (:mod:`core.filecrypt`) — and the **master key is never
+  in the archive**: the manifest names the master key ids it needs (``master_keys``) and a restore says
+  whether this instance has them;
 - ``manifest.json`` — when, which code (version, alembic revision), which database, the rows per table
   and a sha256 and size for every other file.
 
@@ -351,6 +354,7 @@ def create_backup(output: Path | None = None) -> Path:
                             uploads["files"] += 1
                             uploads["bytes"] += files[name]["size"]
                     secret = _add_secret(tar, files)
+                    master_keys = _master_keys_needed()
                     manifest = {
                         "format": FORMAT,
                         "created_at": created.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -361,6 +365,7 @@ def create_backup(output: Path | None = None) -> Path:
                         "row_counts": counts,
                         "uploads": uploads,
                         "secret_key": secret,
+                        "master_keys": master_keys,
                         "files": files,
                     }
                     body = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode()
@@ -404,6 +409,44 @@ def _add_secret(tar: tarfile.TarFile, files: dict[str, dict[str, Any]]) -> dict[
     if not _add_file(tar, SECRET_MEMBER, path, files):
         raise BackupError(f"SECRET_KEY: the generated key file {path} is missing")
     return {"source": "instance_file", "stored": True, "file": SECRET_MEMBER}
+
+
+def _master_keys_needed() -> dict[str, Any]:
+    """The ids of the master keys the archive's file and data keys are wrapped by. The master key itself
+    is never in the archive (issue 19): a stolen backup must not decrypt itself."""
+    needed: set[str] = set()
+    with db.engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        for table in ("stored_files", "data_keys"):
+            if table in tables:
+                query = text(f"SELECT DISTINCT master_id FROM {table}")  # noqa: S608 - fixed names
+                needed |= set(conn.execute(query).scalars())
+        conn.rollback()
+    return {
+        "stored": False,
+        "needed": sorted(needed),
+        "note": "the master key is not in this archive: keep it (MASTER_KEY or keys/master.key) apart",
+    }
+
+
+def _master_key_notes(manifest: dict[str, Any]) -> list[str]:
+    needed = (manifest.get("master_keys") or {}).get("needed") or []
+    if not needed:
+        return []
+    from core.crypto import KeyringError
+
+    try:
+        have = set(current_app.extensions["keyring"].master.keys)
+    except KeyringError:
+        have = set()
+    missing = [m for m in needed if m not in have]
+    if missing:
+        return [
+            f"master key(s) {', '.join(missing)} are not configured here: the restored files and personal "
+            "data cannot be decrypted until the backed-up site's master key is put in place (MASTER_KEY "
+            "or INSTANCE_DIR/keys/master.key)"
+        ]
+    return [f"master key(s) {', '.join(needed)} present: the restored files and data can be decrypted"]
 
 
 # -- verify -----------------------------------------------------------------------------------------
@@ -682,6 +725,7 @@ def restore_backup(archive: Path) -> RestoreReport:
         raise BackupError(f"restored row counts differ from the manifest in: {', '.join(differ)}")
     report.notes.extend(_revision_notes(revision))
     report.notes.extend(_secret_notes(manifest))
+    report.notes.extend(_master_key_notes(manifest))
     return report
 
 

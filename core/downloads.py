@@ -20,3 +20,25 @@ def private_download_headers(response, filename: str, fallback: str):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def stored_file_response(key: str, mimetype: str):
+    """A stored file as a streamed response (decrypted segment by segment, ``Content-Length`` set).
+
+    Raises ``FileNotFoundError`` or ``ValueError`` (a bad key) for a file that is not there — the
+    caller answers 404 — and :class:`core.crypto.DecryptionError` for one that does not authenticate,
+    before any of the response has started (the error page, :func:`core.errors.init_errors`, says so).
+    """
+    from flask import Response
+
+    from core.storage import get_storage
+
+    storage = get_storage()
+    opener = getattr(storage, "open_stream", None)
+    stream = opener(key) if opener is not None else None
+    if stream is None or not hasattr(stream, "size"):  # a backend of its own without encryption
+        return Response(storage.open(key), mimetype=mimetype)
+    response = Response(iter(stream), mimetype=mimetype, direct_passthrough=True)
+    if stream.size is not None:
+        response.content_length = stream.size
+    return response

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from core.crypto.ciphers import DecryptionError
 from core.i18n import N_
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ _TITLES = {
     401: N_("请先登录"),
     403: N_("没有访问权限"),
     404: N_("页面不存在"),
+    409: N_("文件无法打开"),
     405: N_("不支持的请求方式"),
     413: N_("上传的内容过大"),
     429: N_("操作过于频繁"),
@@ -82,6 +84,19 @@ def init_errors(app: Flask) -> None:
 
         db.session.rollback()
         return _render(404)
+
+    @app.errorhandler(DecryptionError)
+    def damaged_file(exc: DecryptionError):
+        # a stored file (or value) that does not authenticate: refused, never shown as garbage; one
+        # log line for the operator (restore the file from a backup), no traceback for the visitor
+        log.error("refused to decrypt on %s %s: %s", request.method, request.path, exc)
+        from core.db import db
+
+        db.session.rollback()
+        return _render(
+            409,
+            _("该文件未通过完整性校验（可能已损坏或被篡改），系统已拒绝打开。请联系系统管理员从备份中恢复。"),
+        )
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

@@ -98,12 +98,13 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_request_hooks(app)
 
     from core import audit as _audit  # noqa: F401 - register tables
-    from core import jobs, retention
+    from core import filecrypt, jobs, retention
     from core.backup import register_cli as register_backup_cli
     from core.crypto import models as _crypto_models  # noqa: F401 - register tables
     from core.crypto.cli import register_cli as register_keys_cli
     from core.views import bp as core_bp
 
+    filecrypt.init_app(app)
     jobs.register_cli(app)
     jobs.register_gauges()
     retention.init_retention(app)

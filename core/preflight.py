@@ -27,7 +27,10 @@ def problems(app: Flask) -> list[str]:
         except Exception as exc:  # noqa: BLE001 - any failure means the database is unusable
             out.append(f"DATABASE_URL: the database does not answer ({type(exc).__name__})")
         else:
-            out.extend(_key_problems(app))
+            from core.filecrypt import key_problems
+
+            found = _key_problems(app)
+            out.extend(found or key_problems(db.session.connection(), app.extensions["keyring"]))
         finally:
             db.session.remove()
     upload = Path(app.config["UPLOAD_DIR"])

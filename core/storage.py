@@ -16,8 +16,10 @@ A file and the database row that references it are written in that order: save t
 commit the row. If the commit fails the file is an orphan; ``flask storage sweep``
 (:mod:`applications.documents.sweep`) deletes unreferenced files once they are older than a grace period.
 
-Another backend (an S3-compatible store, say) only has to implement :class:`Storage`; put an instance in
-``app.extensions["storage"]`` before the first request and :func:`get_storage` returns it.
+Another backend (an S3-compatible store, say) only has to implement :class:`Storage` (and, to stream,
+``open_stream``); put an instance in ``app.extensions["storage"]`` before the first request and
+:func:`get_storage` returns it wrapped in :class:`core.filecrypt.EncryptedStorage`: every file is stored
+encrypted under its own key (issue 19), whatever the backend.
 """
 
 from __future__ import annotations
@@ -132,6 +134,39 @@ class LocalStorage:
         with open(path, "rb") as fh:  # FileNotFoundError propagates
             return fh.read()
 
+    def open_stream(self, key: str, chunk_size: int = 256 * 1024) -> Iterator[bytes]:
+        """The bytes under ``key`` in pieces; ``FileNotFoundError`` (or ``ValueError`` for a bad key) is
+        raised at the first ``next()``."""
+        path = self._path(key)
+        with open(path, "rb") as fh:
+            while piece := fh.read(chunk_size):
+                yield piece
+
+    def stage(self, key: str, pieces: Iterable[bytes]) -> str:
+        """Write a replacement for the existing ``key`` to a fsynced temp file beside it; return its
+        path, for :meth:`replace` (used by the encryption of files written before it)."""
+        path = self._path(key)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                for piece in pieces:
+                    fh.write(piece)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+            raise
+        return tmp_name
+
+    def replace(self, key: str, staged: str) -> None:
+        """Atomically put the file :meth:`stage` wrote in place of ``key``'s (rename, then fsync)."""
+        path = self._path(key)
+        if Path(staged).parent != path.parent or not Path(staged).name.startswith(_TEMP_PREFIX):
+            raise ValueError("not a staged file for this key")
+        os.replace(staged, path)
+        _fsync_dir(path.parent)
+
     def delete(self, key: str) -> None:
         path = self._path(key)
         with contextlib.suppress(FileNotFoundError):
@@ -210,10 +245,24 @@ class LocalStorage:
 
 
 def get_storage() -> Storage:
-    """The current app's storage: ``app.extensions["storage"]``, created from ``UPLOAD_DIR`` on first use."""
+    """The current app's storage: ``app.extensions["storage"]`` (created from ``UPLOAD_DIR`` on first
+    use) wrapped in :class:`core.filecrypt.EncryptedStorage`, so everything stored is encrypted.
+
+    A bare Flask app without the portal's keyring and database (the store's own tests) gets the
+    backend itself: there is nowhere to keep the file keys.
+    """
     from flask import current_app
 
-    storage = current_app.extensions.get("storage")
+    extensions = current_app.extensions
+    storage = extensions.get("storage")
     if storage is None:
-        storage = current_app.extensions.setdefault("storage", LocalStorage(current_app.config["UPLOAD_DIR"]))
-    return storage
+        storage = extensions.setdefault("storage", LocalStorage(current_app.config["UPLOAD_DIR"]))
+    keyring = extensions.get("keyring")
+    if keyring is None or "sqlalchemy" not in extensions:
+        return storage
+    wrapped = extensions.get("encrypted_storage")
+    if wrapped is None or wrapped.inner is not storage:
+        from core.filecrypt import EncryptedStorage
+
+        wrapped = extensions["encrypted_storage"] = EncryptedStorage(storage, keyring)
+    return wrapped

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -50,7 +50,9 @@ from catalog.models import Category
 from catalog.queries import catalog
 from core import audit
 from core.clock import SHANGHAI, local_today
+from core.crypto import DecryptionError
 from core.db import db, writes_on_get
+from core.downloads import stored_file_response
 from core.errors import FieldError, NotFound
 from core.storage import get_storage
 from core.transaction import transaction
@@ -270,12 +272,13 @@ def document(application_id: int, document_id: int):
     if doc is None:
         abort(404)
     try:
-        data = get_storage().open(doc.storage_key)
+        response = stored_file_response(doc.storage_key, doc.mimetype)
+    except DecryptionError:
+        raise  # a damaged file: the error page says so (core.errors), not "not found"
     except (FileNotFoundError, ValueError):
         abort(404)
     with transaction():
         ops.audit_document_view(app, doc.id)
-    response = Response(data, mimetype=doc.mimetype)
     response.headers["Content-Disposition"] = "inline"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"

@@ -57,6 +57,11 @@ def sweep_orphans(
         deleted.append(key)
     if deleted:
         log.info("storage sweep removed %d orphaned file(s)", len(deleted))
+    purge_rows = getattr(storage, "purge_rows", None)
+    if callable(purge_rows):  # key rows of encrypted files (core.filecrypt) left without their file
+        rows = purge_rows(referenced, older_than_seconds)
+        if rows:
+            log.info("storage sweep removed %d key row(s) of files no longer stored", rows)
     purge_temp = getattr(storage, "purge_temp", None)
     if callable(purge_temp):
         temps = purge_temp(older_than_seconds, now=now)
@@ -72,6 +77,7 @@ def register_cli(app: Flask, referenced_keys_fn: Callable[[], Iterable[str]]) ->
     still references.
     """
     import click
+    from flask import current_app
     from flask.cli import AppGroup
 
     from core.storage import get_storage
@@ -90,6 +96,30 @@ def register_cli(app: Flask, referenced_keys_fn: Callable[[], Iterable[str]]) ->
         """Delete uploaded files that no record references."""
         referenced = set(referenced_keys_fn())
         deleted = sweep_orphans(get_storage(), referenced, grace_seconds)
+        if "sqlalchemy" in current_app.extensions:  # the files' key rows went in the session
+            from core.db import db
+
+            db.session.commit()
         click.echo(f"removed {len(deleted)} orphaned file(s); {len(referenced)} referenced")
+
+    @group.command("encrypt")
+    @click.option("--batch", type=click.IntRange(min=1), default=200, show_default=True, help="每批文件数")
+    def encrypt(batch: int) -> None:
+        """Encrypt files written before encryption (the data migration does this once; run it after
+        an old version kept writing during a rolling deploy). Safe to interrupt and run again."""
+        from core.crypto import KeyringError
+        from core.db import db
+        from core.filecrypt import encrypt_existing
+
+        inner = getattr(get_storage(), "inner", None)
+        if inner is None:
+            raise click.ClickException("this instance does not encrypt stored files")
+        with db.engine.connect() as conn:
+            keyring = current_app.extensions["keyring"]
+            try:
+                n = encrypt_existing(conn, inner, keyring, batch=batch, commit=conn.commit, echo=click.echo)
+            except KeyringError as exc:
+                raise click.ClickException(str(exc)) from None
+        click.echo(f"encrypted {n} file(s) written before encryption")
 
     app.cli.add_command(group)

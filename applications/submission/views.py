@@ -23,8 +23,9 @@ from auth.policies import role_required
 from catalog.application_form import build_application_form
 from catalog.guide import build_guide
 from catalog.queries import catalog
+from core.crypto import DecryptionError
 from core.db import db, writes_on_get
-from core.downloads import private_download_headers
+from core.downloads import private_download_headers, stored_file_response
 from core.errors import DomainError, NotFound
 from core.extensions import limiter
 from core.outbox import OutboxMessage
@@ -488,11 +489,13 @@ def download(application_id: int, document_id: int):
 
 def _file_response(key: str, mimetype: str, name: str) -> Response:
     try:
-        data = get_storage().open(key)
+        response = stored_file_response(key, mimetype)
+    except DecryptionError:
+        raise  # a damaged file: the error page says so (core.errors), not "not found"
     except (FileNotFoundError, ValueError):
         abort(404)
     ascii_name = "document" + (name[name.rfind(".") :] if "." in name else "")
-    return private_download_headers(Response(data, mimetype=mimetype), name, ascii_name)
+    return private_download_headers(response, name, ascii_name)
 
 
 # Wallet and messages -----------------------------------------------------------------------------
