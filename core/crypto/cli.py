@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 
 import click
 from flask import Flask, current_app
+from sqlalchemy import func, select
 
 from core.crypto import backfill
 from core.crypto.keyring import PURPOSES, Keyring, KeyringError
@@ -97,6 +98,14 @@ def register_cli(app: Flask) -> None:
                 left = backfill.pending(conn, keyring, field)
                 if left:
                     click.echo(f"  待重新加密 {field.name}: {left}")
+            from core.filecrypt import StoredFile
+
+            table = StoredFile.__table__
+            files = conn.execute(
+                select(func.count()).select_from(table).where(table.c.master_id != master.current_id)
+            ).scalar_one()
+            if files:
+                click.echo(f"  待重新封装的文件密钥: {files}（flask keys rotate --master --resume）")
 
     @keys.command("rotate")
     @click.option("--master", is_flag=True, help="也轮换主密钥（重新封装数据密钥和文件密钥）")

@@ -257,3 +257,23 @@ def test_every_register_match_that_decrypts_a_residents_record_is_audited(app_ct
     assert register.verify("欧阳明", make_id_number("330102", "19850203", 518)) is False  # nobody's record
     rows = db.session.scalars(select(AuditLog).where(AuditLog.action == "population.match")).all()
     assert [r.details["matched"] for r in rows] == [True, False]
+
+
+def test_flask_keys_status_shows_the_keys_and_what_a_rotation_left(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["keys", "status"])
+    assert result.exit_code == 0, result.output
+    assert "主密钥" in result.output and "使用中" in result.output
+    for purpose in ("identity", "contact", "name", "form", "index"):
+        assert purpose in result.output
+    with app.app_context():
+        CitizenFactory(real_name="轮换前")
+        db.session.commit()
+        keyring = app.extensions["keyring"]
+        keyring.rotate_data_key(db.session.connection(), "name")
+        db.session.commit()
+    result = runner.invoke(args=["keys", "status"])
+    assert "已停用" in result.output and "待重新加密 users.real_name" in result.output
+    result = runner.invoke(args=["keys", "rotate", "--resume"])
+    assert result.exit_code == 0 and "轮换完成" in result.output, result.output
+    assert "待重新加密" not in runner.invoke(args=["keys", "status"]).output
