@@ -79,26 +79,39 @@ def database_template(tmp_path_factory, worker_id) -> dict:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         engine.dispose()
         _migrate(url, base)
-        return {"kind": "postgresql", "url": url}
+        engine = create_engine(url)
+        with engine.connect() as conn:  # the data keys the migration made, put back after every test
+            keys = [dict(r._mapping) for r in conn.execute(text("SELECT * FROM data_keys"))]
+        engine.dispose()
+        return {"kind": "postgresql", "url": url, "data_keys": keys}
     template = base / "template.db"
     _migrate(f"sqlite:///{template}", base)
     return {"kind": "sqlite", "template": template}
 
 
-def _truncate_all(url: str) -> None:
+def _truncate_all(url: str, data_keys: list[dict]) -> None:
+    """Empty every table, then put the migration's data keys back (a test may have rotated them)."""
     engine = create_engine(url)
     with engine.begin() as conn:
         tables = [
             r[0]
             for r in conn.execute(
                 text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename NOT IN ('alembic_version', 'data_keys')"
+                    "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
                 )
             )
         ]
         if tables:
             conn.execute(
                 text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            )
+        if data_keys:
+            columns = list(data_keys[0])
+            conn.execute(
+                text(
+                    f"INSERT INTO data_keys ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+                ),
+                data_keys,
             )
     engine.dispose()
 
@@ -107,7 +120,7 @@ def _truncate_all(url: str) -> None:
 def database_url(database_template, tmp_path) -> Iterator[str]:
     if database_template["kind"] == "postgresql":
         yield database_template["url"]
-        _truncate_all(database_template["url"])
+        _truncate_all(database_template["url"], database_template["data_keys"])
     else:
         path = tmp_path / "test.db"
         shutil.copy(database_template["template"], path)

@@ -63,7 +63,7 @@ def _shared_app(database_template: dict, folder: Path) -> Iterator[Flask]:
             db.session.remove()
             db.engine.dispose()
         if postgres:
-            _truncate_all(url)
+            _truncate_all(url, database_template["data_keys"])
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ def test_round_trip_is_exact(app, make_app, database_template, tmp_path):
 
         with app.app_context():
             db.session.remove()
-        _truncate_all(database_template["url"])
+        _truncate_all(database_template["url"], database_template["data_keys"])
         fresh = app
     else:
         import shutil
