@@ -389,6 +389,20 @@ TABLE: dict[tuple[str, str], Row] = {
             ),
             (
                 "POST",
+                "/admin/appointments/<code>/groups",
+                f"/admin/appointments/{MISSING}/groups",
+                404,
+                {},
+            ),
+            (
+                "POST",
+                "/admin/appointments/<code>/groups/<int:group_id>/delete",
+                f"/admin/appointments/{MISSING}/groups/1/delete",
+                404,
+                {},
+            ),
+            (
+                "POST",
                 "/admin/appointments/<code>/hours/<int:hours_id>/delete",
                 f"/admin/appointments/{MISSING}/hours/1/delete",
                 404,
