@@ -537,7 +537,8 @@ def reconcile_slots(unit: Unit, *, at: datetime | None = None) -> Reconciled:
     pointed at it, else closed to new bookings — its active bookings stay (never silently cancelled)
     and are counted so the admin can call those citizens. Days closed by an exception are left alone
     (the closure handled them). Matching slots take the line's windows when that does not drop below
-    their bookings."""
+    their bookings, and open again if an earlier reconcile closed them (a line deleted, then re-added
+    shorter)."""
     at = at or now()
     rows = list(
         db.session.scalars(
@@ -579,6 +580,8 @@ def reconcile_slots(unit: Unit, *, at: datetime | None = None) -> Reconciled:
         if key in lines:
             if slot.capacity != lines[key] and slot.booked <= lines[key]:
                 slot.capacity = lines[key]
+            if not slot.open:  # closed by an earlier reconcile, within the hours again
+                slot.open = True
             continue
         if slot.id not in used:
             db.session.delete(slot)
