@@ -4,6 +4,7 @@ slots; the public API answers per item; the admin's group form and its mistakes.
 
 from __future__ import annotations
 
+import re
 from datetime import time
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 
 from applications.appointments import operations as ops
 from applications.appointments import queries
-from applications.appointments.models import AppointmentStatus, ItemGroup, OpeningHours, Slot
+from applications.appointments.models import Appointment, AppointmentStatus, ItemGroup, OpeningHours, Slot
 from catalog.queries import catalog
 from core.clock import travel
 from core.db import db
@@ -19,7 +20,7 @@ from core.errors import DomainError, FieldError, NotFound
 from core.transaction import commit
 from tests.appointments.helpers import ITEM, MONDAY, MORNING, UNIT, at, item
 from tests.auth.helpers import field_error
-from tests.clerk.helpers import login_staff, unit
+from tests.clerk.helpers import DEMO_CITIZEN_MOBILE, login_staff, unit
 from tests.factories import CitizenFactory
 
 #: 往来港澳通行证签发 (LJ-EE too): the other counters.
@@ -227,3 +228,21 @@ def test_admin_sets_groups_and_their_hours(world):
         ).all()
         assert {g for g, _ in slots} == {group_id, None}
         assert db.session.get(ItemGroup, group_id) is not None
+
+
+def test_the_booking_page_offers_only_the_items_group(world):
+    with world.app_context(), travel(MORNING):
+        passport, hk = _groups()
+        commit()
+        mine = {_slot(passport, 9).id, _slot(passport, 9, 30).id}
+        theirs = _slot(hk, 9, 30).id
+    client = world.test_client()
+    login_staff(client, DEMO_CITIZEN_MOBILE)
+    with travel(at(MONDAY, 7)):
+        page = client.get(f"/items/{ITEM}/book?day=2027-01-04").text
+        offered = {int(v) for v in re.findall(r'name="slot"[^>]*value="(\d+)"', page)}
+        assert offered == mine
+        wrong = client.post(f"/items/{ITEM}/book", data={"slot": theirs, "day": "2027-01-04"})
+        assert wrong.status_code == 422 and "其他业务" in wrong.text and 'id="slot-error"' in wrong.text
+    with world.app_context():
+        assert db.session.scalar(select(func.count(Appointment.id))) == 0
