@@ -16,7 +16,8 @@
 Closing a day cancels its bookings (each citizen told once and offered a new time); repeated
 no-shows block new bookings for a while (``APPOINTMENT_NO_SHOW_*``, :func:`queries.blocked_until`).
 
-Not yet: scoreboard figures, a benchmark, QR camera scanning.
+At the counter the 今日预约 page can scan the citizen's QR code with the device camera (vendored jsQR,
+``static/js/checkin-scan.js``, camera allowed on that page only); typing the code always works.
 """
 
 from __future__ import annotations

@@ -7,7 +7,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import segno
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from icalendar import Calendar, Event
@@ -40,6 +51,9 @@ api_bp = Blueprint("appointments_api", __name__, url_prefix="/api/v1/appointment
 citizen_only = role_required(Role.CITIZEN)
 staff_only = role_required(Role.CLERK, Role.UNIT_LEAD)
 admin_only = role_required(Role.ADMIN)
+
+#: The counter's check-in page scans QR codes with the camera: allowed for this origin there only.
+CAMERA_SELF = "camera=(self), microphone=(), geolocation=()"
 
 STATUS_LABELS = {
     AppointmentStatus.BOOKED: "已预约",
@@ -168,12 +182,18 @@ def _item_of(appt: Appointment) -> ItemView:
         abort(404)
 
 
+def booking_qr(code: str) -> segno.QRCode:
+    """The QR code the citizen shows at the counter: always a full QR code — ``segno.make`` would pick
+    a Micro QR for an 8-character code, which jsQR (the counter's 扫码签到) and most phones cannot read."""
+    return segno.make_qr(code, error="m")
+
+
 @bp.route("/me/appointments/<int:appointment_id>")
 @citizen_only
 def detail(appointment_id: int):
     appt = _own(appointment_id)
     item = _item_of(appt)
-    qr = segno.make(appt.code, error="m").svg_inline(scale=6, title=_("预约码 %(code)s", code=appt.code))
+    qr = booking_qr(appt.code).svg_inline(scale=6, title=_("预约码 %(code)s", code=appt.code))
     changeable = appt.status == AppointmentStatus.BOOKED and appt.slot.starts_at >= queries.earliest_start()
     return render_template(
         "appointments/detail.html",
@@ -274,18 +294,24 @@ def _today_page(form: CheckInForm, status: int = 200):
     rows = queries.day_list(unit_ids, today)
     waiting = queries.waiting(unit_ids, today)
     names = {i.id: i.name for i in catalog().items.values()}
-    return render_template(
-        "appointments/today.html",
-        rows=rows,
-        waiting=waiting,
-        names=names,
-        form=form,
-        noshow_form=ConfirmForm(),
-        serve_form=ConfirmForm(),
-        today=today,
-        mask_name=queries.masked_name,
-        now=now(),
-    ), status
+    response = make_response(
+        render_template(
+            "appointments/today.html",
+            rows=rows,
+            waiting=waiting,
+            names=names,
+            form=form,
+            noshow_form=ConfirmForm(),
+            serve_form=ConfirmForm(),
+            today=today,
+            mask_name=queries.masked_name,
+            now=now(),
+        ),
+        status,
+    )
+    # the one page that may use the camera (扫码签到); every other page keeps camera=()
+    response.headers["Permissions-Policy"] = CAMERA_SELF
+    return response
 
 
 @clerk_bp.route("/")
