@@ -107,6 +107,10 @@ def groups_of(unit_id: int) -> list[ItemGroup]:
     )
 
 
+def group_named(unit_id: int, name: str) -> ItemGroup | None:
+    return db.session.scalar(select(ItemGroup).where(ItemGroup.unit_id == unit_id, ItemGroup.name == name))
+
+
 def item_groups(item_id: int) -> dict[int, int]:
     """{unit id: group id} of the groups that hold ``item_id`` (at most one per unit)."""
     return dict(
