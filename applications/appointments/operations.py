@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from applications.appointments import queries
@@ -523,12 +523,18 @@ def open_slots(days: int = 30, *, today: date | None = None, unit_ids: Sequence[
 
 @dataclass(frozen=True)
 class Reconciled:
-    """What :func:`reconcile_slots` did: slots deleted (no booking ever), slots closed (kept for their
-    bookings, cancelled or active), and the active bookings now outside the opening hours."""
+    """What :func:`reconcile_slots` did: slots deleted (no booking ever), slots outside the hours kept
+    closed (for their bookings, cancelled or active), and the active bookings now outside the hours."""
 
     removed: int = 0
     closed: int = 0
     bookings_outside: int = 0
+
+
+def _chunks(ids: Sequence[int], size: int = 500):
+    ids = list(ids)
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
 
 
 def reconcile_slots(unit: Unit, *, at: datetime | None = None) -> Reconciled:
@@ -538,30 +544,26 @@ def reconcile_slots(unit: Unit, *, at: datetime | None = None) -> Reconciled:
     and are counted so the admin can call those citizens. Days closed by an exception are left alone
     (the closure handled them). Matching slots take the line's windows when that does not drop below
     their bookings, and open again if an earlier reconcile closed them (a line deleted, then re-added
-    shorter)."""
+    shorter).
+
+    Concurrency by statement: the slots to go are first closed (a booking's conditional UPDATE then
+    refuses them, or — on PostgreSQL — the close waits for a booking in flight), then deleted only
+    ``WHERE NOT EXISTS`` a booking; a new capacity is set only ``WHERE booked <= capacity``."""
     at = at or now()
-    rows = list(
-        db.session.scalars(
-            select(Slot).where(Slot.unit_id == unit.id, Slot.starts_at > at).order_by(Slot.starts_at)
-        )
-    )
+    rows = db.session.execute(
+        select(Slot.id, Slot.day, Slot.group_id, Slot.starts_at, Slot.ends_at, Slot.capacity, Slot.open)
+        .where(Slot.unit_id == unit.id, Slot.starts_at > at)
+        .order_by(Slot.starts_at)
+    ).all()
     if not rows:
         return Reconciled()
     cal = load_calendar()
     template = queries.hours_of(unit.id)
     exceptions = _exceptions(unit.id, rows[0].day, rows[-1].day)
     wanted: dict[date, dict[tuple[int | None, datetime, datetime], int] | None] = {}
-    bookings = db.session.execute(
-        select(Appointment.slot_id, Appointment.status)
-        .join(Slot, Slot.id == Appointment.slot_id)
-        .where(Slot.unit_id == unit.id, Slot.starts_at > at)
-    ).all()
-    used = {slot_id for slot_id, _ in bookings}
-    active: dict[int, int] = {}
-    for slot_id, status in bookings:
-        if status == AppointmentStatus.BOOKED:
-            active[slot_id] = active.get(slot_id, 0) + 1
-    removed = closed = outside = 0
+    outside_ids: list[int] = []
+    reopen: list[int] = []
+    resize: dict[int, list[int]] = {}
     for slot in rows:
         if slot.day not in wanted:
             todays = [e for e in exceptions if e.day == slot.day]
@@ -576,22 +578,41 @@ def reconcile_slots(unit: Unit, *, at: datetime | None = None) -> Reconciled:
         lines = wanted[slot.day]
         if lines is None:
             continue
-        key = (slot.group_id, slot.starts_at, slot.ends_at)
-        if key in lines:
-            if slot.capacity != lines[key] and slot.booked <= lines[key]:
-                slot.capacity = lines[key]
-            if not slot.open:  # closed by an earlier reconcile, within the hours again
-                slot.open = True
+        windows = lines.get((slot.group_id, slot.starts_at, slot.ends_at))
+        if windows is None:
+            outside_ids.append(slot.id)
             continue
-        if slot.id not in used:
-            db.session.delete(slot)
-            removed += 1
-            continue
-        if slot.open:
-            slot.open = False
-            closed += 1
-        outside += active.get(slot.id, 0)
-    db.session.flush()
+        if slot.capacity != windows:
+            resize.setdefault(windows, []).append(slot.id)
+        if not slot.open:  # closed by an earlier reconcile, within the hours again
+            reopen.append(slot.id)
+    quiet = {"synchronize_session": False}
+    for windows, ids in resize.items():
+        for chunk in _chunks(ids):
+            db.session.execute(
+                update(Slot).where(Slot.id.in_(chunk), Slot.booked <= windows).values(capacity=windows),
+                execution_options=quiet,
+            )
+    for chunk in _chunks(reopen):
+        db.session.execute(update(Slot).where(Slot.id.in_(chunk)).values(open=True), execution_options=quiet)
+    removed = closed = outside = 0
+    for chunk in _chunks(outside_ids):
+        db.session.execute(
+            update(Slot).where(Slot.id.in_(chunk), Slot.open.is_(True)).values(open=False),
+            execution_options=quiet,
+        )
+        booked_here = select(Appointment.id).where(Appointment.slot_id == Slot.id).exists()
+        gone = db.session.execute(
+            delete(Slot).where(Slot.id.in_(chunk), ~booked_here), execution_options=quiet
+        ).rowcount
+        removed += gone
+        closed += len(chunk) - gone
+        outside += db.session.scalar(
+            select(func.count(Appointment.id)).where(
+                Appointment.slot_id.in_(chunk), Appointment.status == AppointmentStatus.BOOKED
+            )
+        )
+    db.session.expire_all()  # the statements bypassed the session: reload what the caller reads next
     if removed or closed:
         audit.record(
             "appointment.slots_reconciled",

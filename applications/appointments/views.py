@@ -428,7 +428,7 @@ def _unit_page(
 
 
 def _flash_reconciled(result: ops.Reconciled) -> None:
-    if result.removed or result.closed:
+    if result.removed:
         flash(_("已移除 %(n)d 个不在开放时间内、尚无预约的时段。", n=result.removed), "info")
     if result.bookings_outside:
         flash(
