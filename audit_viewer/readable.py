@@ -144,6 +144,7 @@ ACTION_LABELS: dict[str, str] = {
     "appointment.slots_opened": N_("开放预约时段"),
     "appointment.closed_cancelled": N_("因停止办公取消预约"),
     "appointment.group_added": N_("新增预约事项分组"),
+    "appointment.group_changed": N_("修改预约事项分组"),
     "appointment.group_removed": N_("删除预约事项分组"),
     "appointment.slots_reconciled": N_("按办公时间调整预约时段（移除或停约）"),
     "backup.created": N_("生成备份"),

@@ -395,6 +395,20 @@ TABLE: dict[tuple[str, str], Row] = {
                 {},
             ),
             (
+                "GET",
+                "/admin/appointments/<code>/groups/<int:group_id>",
+                f"/admin/appointments/{MISSING}/groups/1",
+                404,
+                None,
+            ),
+            (
+                "POST",
+                "/admin/appointments/<code>/groups/<int:group_id>",
+                f"/admin/appointments/{MISSING}/groups/1",
+                404,
+                {},
+            ),
+            (
                 "POST",
                 "/admin/appointments/<code>/groups/<int:group_id>/delete",
                 f"/admin/appointments/{MISSING}/groups/1/delete",

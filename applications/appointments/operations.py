@@ -126,16 +126,18 @@ def _own_group(unit: Unit, group_id: int | None, field: str = "group") -> ItemGr
     return group
 
 
-def add_group(unit: Unit, *, name: str, item_codes: Sequence[str]) -> ItemGroup:
-    """A group of items of the hall with its own opening hours and windows (audited). Every item must be
-    one the unit serves and needs a visit; an item already in another group of the unit is refused (an
-    item books one group's places)."""
+def _group_members(unit: Unit, name: str, item_codes: Sequence[str], *, group_id: int | None = None):
+    """(clean name, {code: item}) for a group of ``unit``, or :class:`FieldError`: a name, unique in the
+    unit; at least one item, each served by the unit, needing a visit, in no other group of the unit."""
     name = (name or "").strip()
     if not name:
         raise FieldError("name", N_("请填写分组名称"))
     if len(name) > 40:
         raise FieldError("name", N_("分组名称最多40字"))
-    if db.session.scalar(select(ItemGroup.id).where(ItemGroup.unit_id == unit.id, ItemGroup.name == name)):
+    clash = db.session.scalar(
+        select(ItemGroup.id).where(ItemGroup.unit_id == unit.id, ItemGroup.name == name)
+    )
+    if clash is not None and clash != group_id:
         raise FieldError("name", N_("本单位已有同名分组"))
     served = {i.code: i for i in queries.items_served(unit)}
     codes = list(dict.fromkeys(c.strip() for c in item_codes if c and c.strip()))
@@ -144,26 +146,57 @@ def add_group(unit: Unit, *, name: str, item_codes: Sequence[str]) -> ItemGroup:
     unknown = [c for c in codes if c not in served]
     if unknown:
         raise FieldError("items", N_("本单位不办理这些事项：%(codes)s") % {"codes": "、".join(unknown)})
-    taken = set(
-        db.session.scalars(
-            select(ItemGroupMember.item_id).where(
-                ItemGroupMember.unit_id == unit.id,
-                ItemGroupMember.item_id.in_([served[c].id for c in codes]),
-            )
-        )
+    taken_query = select(ItemGroupMember.item_id).where(
+        ItemGroupMember.unit_id == unit.id, ItemGroupMember.item_id.in_([served[c].id for c in codes])
     )
+    if group_id is not None:
+        taken_query = taken_query.where(ItemGroupMember.group_id != group_id)
+    taken = set(db.session.scalars(taken_query))
     if taken:
         names = "、".join(served[c].name for c in codes if served[c].id in taken)
         raise FieldError("items", N_("这些事项已在其他分组中：%(names)s") % {"names": names})
+    return name, {c: served[c] for c in codes}
+
+
+def add_group(unit: Unit, *, name: str, item_codes: Sequence[str]) -> ItemGroup:
+    """A group of items of the hall with its own opening hours and windows (audited). Every item must be
+    one the unit serves and needs a visit; an item already in another group of the unit is refused (an
+    item books one group's places)."""
+    name, items = _group_members(unit, name, item_codes)
     group = ItemGroup(unit_id=unit.id, name=name)
-    group.members = [ItemGroupMember(unit_id=unit.id, item_id=served[c].id) for c in codes]
+    group.members = [ItemGroupMember(unit_id=unit.id, item_id=i.id) for i in items.values()]
     db.session.add(group)
     db.session.flush()
     audit.record(
         "appointment.group_added",
         object_type="unit",
         object_id=unit.code,
-        details={"group": name, "items": codes},
+        details={"group": name, "items": list(items)},
+    )
+    return group
+
+
+def update_group(unit: Unit, group_id: int, *, name: str, item_codes: Sequence[str]) -> ItemGroup:
+    """Rename a group of the unit and set its items (audited; same rules as :func:`add_group`); another
+    unit's or a missing group is :class:`NotFound`. An item taken out books the ungrouped slots from
+    now on; bookings already made keep their slots."""
+    group = db.session.get(ItemGroup, group_id)
+    if group is None or group.unit_id != unit.id:
+        raise NotFound()
+    name, items = _group_members(unit, name, item_codes, group_id=group.id)
+    before = sorted(m.item_id for m in group.members)
+    keep = {i.id for i in items.values()}
+    group.members = [m for m in group.members if m.item_id in keep]
+    have = {m.item_id for m in group.members}
+    db.session.flush()  # the removed members go before the new ones take the (unit, item) key
+    group.members += [ItemGroupMember(unit_id=unit.id, item_id=i) for i in sorted(keep - have)]
+    old_name, group.name = group.name, name
+    db.session.flush()
+    audit.record(
+        "appointment.group_changed",
+        object_type="unit",
+        object_id=unit.code,
+        details={"group": old_name, "name": name, "items": list(items), "item_ids_before": before},
     )
     return group
 

@@ -34,7 +34,7 @@ from applications.appointments.forms import (
     HoursForm,
     SlotForm,
 )
-from applications.appointments.models import Appointment, AppointmentStatus, OpeningHours
+from applications.appointments.models import Appointment, AppointmentStatus, ItemGroup, OpeningHours
 from applications.models import Application
 from auth.models import Role, Unit
 from auth.policies import role_required
@@ -481,6 +481,27 @@ def add_group(code: str):
             flash(_("已添加事项分组“%(name)s”，可为该分组设置开放时间和窗口数。", name=group.name), "success")
             return redirect(url_for("appointments_admin.unit", code=code))
     return _unit_page(unit, group_form=form, status=422)
+
+
+@admin_bp.route("/<code>/groups/<int:group_id>", methods=["GET", "POST"])
+@admin_only
+def edit_group(code: str, group_id: int):
+    unit = _unit_or_404(code)
+    group = db.session.get(ItemGroup, group_id)
+    if group is None or group.unit_id != unit.id:
+        abort(404)
+    codes = {i.id: i.code for i in catalog().items.values()}
+    form = GroupForm(data={"name": group.name, "items": [codes.get(m.item_id) for m in group.members]})
+    form.items.choices = [(i.code, f"{i.name}（{i.code}）") for i in queries.items_served(unit)]
+    if request.method == "POST":
+        if form.validate_on_submit():
+            with transaction(form) as tx:
+                ops.update_group(unit, group.id, name=form.name.data, item_codes=form.items.data or [])
+            if tx.ok:
+                flash(_("已保存事项分组。已有的预约不受影响。"), "success")
+                return redirect(url_for("appointments_admin.unit", code=code))
+        return render_template("appointments/admin_group.html", unit=unit, group=group, form=form), 422
+    return render_template("appointments/admin_group.html", unit=unit, group=group, form=form)
 
 
 @admin_bp.route("/<code>/groups/<int:group_id>/delete", methods=["POST"])

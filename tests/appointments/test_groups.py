@@ -246,3 +246,37 @@ def test_the_booking_page_offers_only_the_items_group(world):
         assert wrong.status_code == 422 and "其他业务" in wrong.text and 'id="slot-error"' in wrong.text
     with world.app_context():
         assert db.session.scalar(select(func.count(Appointment.id))) == 0
+
+
+def test_admin_changes_a_groups_items_and_name(world):
+    with world.app_context(), travel(MORNING):
+        passport, hk = _groups()
+        booked = ops.book(CitizenFactory(), item(), _slot(passport, 9).id)
+        vo_group = ops.add_group(unit("LJ-VO"), name="机动车", item_codes=["LJ-CJ-001"])
+        commit()
+        ids = (passport.id, hk.id, vo_group.id, booked.id)
+    passport_id, _hk_id, vo_id, booked_id = ids
+    admin = world.test_client()
+    login_staff(admin, "admin")
+    url = f"/admin/appointments/{UNIT}/groups/{passport_id}"
+    with travel(MORNING):
+        page = admin.get(url)
+        assert page.status_code == 200
+        assert re.search(rf'value="{ITEM}" checked', page.text) and 'value="护照"' in page.text
+        taken = admin.post(url, data={"name": "护照", "items": [ITEM, HK_ITEM]})
+        assert taken.status_code == 422 and "往来港澳通行证签发" in field_error(taken.text, "items")
+        clash = admin.post(url, data={"name": "港澳通行证", "items": [ITEM]})
+        assert clash.status_code == 422 and field_error(clash.text, "name") == "本单位已有同名分组"
+        assert admin.get(f"/admin/appointments/{UNIT}/groups/{vo_id}").status_code == 404
+        assert admin.post(f"/admin/appointments/LJ-VO/groups/{passport_id}", data={}).status_code == 404
+        ok = admin.post(url, data={"name": "护照（首次）", "items": [ITEM]})  # LJ-CR-002 taken out
+        assert ok.status_code == 302
+    with world.app_context():
+        group = db.session.get(ItemGroup, passport_id)
+        assert group.name == "护照（首次）"
+        assert queries.group_for(unit(UNIT).id, catalog().items["LJ-CR-002"].id) is None  # ungrouped now
+        assert queries.group_for(unit(UNIT).id, item().id) == passport_id
+        assert db.session.get(Appointment, booked_id).status == AppointmentStatus.BOOKED
+        from core.audit import AuditLog
+
+        assert db.session.scalar(select(AuditLog.id).where(AuditLog.action == "appointment.group_changed"))
