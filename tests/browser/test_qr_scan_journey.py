@@ -85,6 +85,7 @@ def test_clerk_scans_the_qr_code_and_types_when_the_camera_is_refused(server, ph
     page.goto(f"{base}/clerk/appointments/")
     scan = page.get_by_role("button", name="扫码签到")
     expect(scan).to_be_visible()  # shown only where a camera API exists
+    expect(page.locator("[data-qr-scan] video")).to_be_hidden()  # no empty camera frame before scanning
     _fits(page)
     _axe_clean(page)
     scan.click()
