@@ -550,7 +550,11 @@ def _explain_in_app(item_code: str, first: str, last: str) -> list[dict]:
             event.listen(engine, "before_cursor_execute", capture)
             try:
                 queries.free_slots(
-                    ids, date.fromisoformat(first), date.fromisoformat(last), include_full=True
+                    ids,
+                    date.fromisoformat(first),
+                    date.fromisoformat(last),
+                    include_full=True,
+                    item_id=item.id,  # the item's group (or ungrouped) slots, as the API asks
                 )
             finally:
                 event.remove(engine, "before_cursor_execute", capture)

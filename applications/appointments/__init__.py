@@ -1,7 +1,8 @@
 """预约 appointments: book the one unavoidable visit of an item that needs one (issue 20).
 
 - ``models`` — a unit's weekly opening template, its exception days, the materialised slots
-  (unit × start, capacity and booked count) and the citizens' bookings;
+  (unit × group × start, capacity and booked count) and the citizens' bookings; item groups, so a hall
+  serving several kinds of items (护照 vs 港澳通行证 counters) sets hours and windows per group;
 - ``operations`` — opening slots ahead (the CLI and the scheduler call :func:`operations.open_slots`),
   booking (one conditional UPDATE on the slot, so a slot is never overbooked), cancel and move up to
   the cut-off, the counter's check-in by code (records the visit through the clerk's
@@ -15,7 +16,8 @@
 Closing a day cancels its bookings (each citizen told once and offered a new time); repeated
 no-shows block new bookings for a while (``APPOINTMENT_NO_SHOW_*``, :func:`queries.blocked_until`).
 
-Not yet: scoreboard figures, a benchmark, QR camera scanning.
+At the counter the 今日预约 page can scan the citizen's QR code with the device camera (vendored jsQR,
+``static/js/checkin-scan.js``, camera allowed on that page only); typing the code always works.
 """
 
 from __future__ import annotations

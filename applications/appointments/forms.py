@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, RadioField, SelectField, StringField, TimeField
+from wtforms import IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from applications.appointments.operations import WEEKDAYS
@@ -16,6 +16,25 @@ def _slot_id(value):
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _group_id(value):
+    """A group id, or None for "no group" (the empty choice) or anything that is not a number."""
+    try:
+        return int(value) or None
+    except (TypeError, ValueError):
+        return None
+
+
+def group_field(label):
+    """The item group a line is for (choices — the empty one first, "本单位其他事项" — set by the view)."""
+    return SelectField(
+        label,
+        coerce=_group_id,
+        validate_choice=False,
+        choices=[],
+        description=_l("不选分组：适用于本单位未分组的事项"),
+    )
 
 
 class ClockTimeField(TimeField):
@@ -56,7 +75,19 @@ class CheckInForm(PortalForm):
     )
 
 
+class GroupForm(PortalForm):
+    """An item group of a hall: its name and its items (choices: the items the unit serves)."""
+
+    name = StringField(
+        _l("分组名称"),
+        filters=[strip],
+        validators=[InputRequired(_l("请填写分组名称")), Length(max=40, message=_l("分组名称最多40字"))],
+    )
+    items = SelectMultipleField(_l("包含的事项"), choices=[], validate_choice=False)
+
+
 class HoursForm(PortalForm):
+    group = group_field(_l("事项分组"))
     weekday = SelectField(
         _l("星期"),
         coerce=int,
@@ -91,4 +122,5 @@ class ExceptionForm(PortalForm):
         _l("每个时段（分钟）"), validators=[Optional(), NumberRange(5, 240, _l("每个时段5至240分钟"))]
     )
     windows = IntegerField(_l("窗口数"), validators=[Optional(), NumberRange(1, 100, _l("窗口数为1至100"))])
+    group = group_field(_l("事项分组（增开时选择）"))
     note = StringField(_l("说明"), filters=[strip], validators=[Length(max=100, message=_l("说明最多100字"))])

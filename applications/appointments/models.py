@@ -21,9 +21,43 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import UTCDateTime, db, str_enum, utcnow
 
 
+class ItemGroup(db.Model):
+    """An admin-defined group of items inside one hall (出入境: 护照 counters vs 港澳通行证 counters;
+    车管所: 驾驶证 vs 机动车). Opening hours, extra hours and slots may belong to a group; an item of a
+    group books only that group's slots, an item of no group the hall's ungrouped slots."""
+
+    __tablename__ = "appointment_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+
+    members: Mapped[list[ItemGroupMember]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", order_by="ItemGroupMember.item_id"
+    )
+
+    __table_args__ = (UniqueConstraint("unit_id", "name", name="uq_appointment_groups_unit_name"),)
+
+
+class ItemGroupMember(db.Model):
+    """An item of a group; an item belongs to at most one group of a unit (the unique (unit, item))."""
+
+    __tablename__ = "appointment_group_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("appointment_groups.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id", ondelete="CASCADE"))
+
+    group: Mapped[ItemGroup] = relationship(back_populates="members")
+
+    __table_args__ = (UniqueConstraint("unit_id", "item_id", name="uq_appointment_group_items_unit_item"),)
+
+
 class OpeningHours(db.Model):
     """One line of a unit's weekly template: on ``weekday`` (0 = Monday) from ``start`` to ``end``,
-    slots of ``slot_minutes`` with ``windows`` places each (the counters serving at once)."""
+    slots of ``slot_minutes`` with ``windows`` places each (the counters serving at once); for the
+    items of ``group`` when set, else for the hall's ungrouped items."""
 
     __tablename__ = "appointment_hours"
 
@@ -34,6 +68,11 @@ class OpeningHours(db.Model):
     end: Mapped[time] = mapped_column(Time)
     slot_minutes: Mapped[int] = mapped_column(Integer)
     windows: Mapped[int] = mapped_column(Integer)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment_groups.id", ondelete="RESTRICT"), index=True
+    )
+
+    group: Mapped[ItemGroup | None] = relationship()
 
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
@@ -57,13 +96,19 @@ class ExceptionDay(db.Model):
     slot_minutes: Mapped[int | None] = mapped_column(Integer)
     windows: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(String(100), default="")
+    #: Extra hours for one group's items (None: the ungrouped items). A closure closes every group.
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("appointment_groups.id", ondelete="RESTRICT"))
+
+    group: Mapped[ItemGroup | None] = relationship()
 
     __table_args__ = (Index("ix_appointment_exceptions_unit_day", "unit_id", "day"),)
 
 
 class Slot(db.Model):
     """A materialised slot: ``capacity`` places, ``booked`` of them taken (never more: the booking's
-    conditional UPDATE and the CHECK). A closed slot (``open`` false) takes no new bookings."""
+    conditional UPDATE and the CHECK). A closed slot (``open`` false) takes no new bookings. Slots of
+    a ``group`` are that group's items' places; ungrouped ones (None) the other items'. One slot per
+    (unit, group, start): two unique indexes, since NULL never equals NULL in a unique constraint."""
 
     __tablename__ = "appointment_slots"
 
@@ -75,11 +120,21 @@ class Slot(db.Model):
     capacity: Mapped[int] = mapped_column(Integer)
     booked: Mapped[int] = mapped_column(Integer, default=0)
     open: Mapped[bool] = mapped_column(Boolean, default=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("appointment_groups.id", ondelete="RESTRICT"))
 
     unit = relationship("Unit")
+    group: Mapped[ItemGroup | None] = relationship()
 
     __table_args__ = (
-        UniqueConstraint("unit_id", "starts_at", name="uq_appointment_slots_unit_start"),
+        Index(
+            "uq_appointment_slots_unit_start",
+            "unit_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=db.text("group_id IS NULL"),
+            postgresql_where=db.text("group_id IS NULL"),
+        ),
+        UniqueConstraint("unit_id", "group_id", "starts_at", name="uq_appointment_slots_unit_group_start"),
         Index("ix_appointment_slots_unit_day", "unit_id", "day"),
         CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
     )

@@ -5,7 +5,15 @@ unit with opening hours, each day ahead gets the slots its template gives — a 
 weekday's lines, a 调休 make-up working day (a weekend the calendar makes a working day) Monday's
 lines, any other day none — never on a public holiday of the working-day calendar; an exception day
 closes the day (its open slots are closed, bookings stay) or adds hours. Idempotent: a slot that
-exists (unit × start) is left as it is.
+exists (unit × group × start) is left as it is.
+
+**Item groups**: a hall may group its items (护照 counters vs 港澳通行证 counters); a template line,
+extra hours and so the slots belong to a group or to no group. An item books the slots of the group
+of that unit that holds it, or the unit's ungrouped slots when none does (:func:`queries.item_scope`).
+
+**Deleting or shrinking hours** (:func:`reconcile_slots`): future slots no line gives any more are
+deleted when nobody ever booked them, else closed to new bookings; their bookings stay and are
+counted for the admin, never silently cancelled.
 
 **Never overbooked**: a booking is ONE conditional ``UPDATE … SET booked = booked + 1 WHERE id = :slot
 AND open AND booked < capacity AND starts_at >= :cut_off``; when it changes no row the slot is full
@@ -26,13 +34,22 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from applications.appointments import queries
-from applications.appointments.models import Appointment, AppointmentStatus, ExceptionDay, OpeningHours, Slot
+from applications.appointments.models import (
+    Appointment,
+    AppointmentStatus,
+    ExceptionDay,
+    ItemGroup,
+    ItemGroupMember,
+    OpeningHours,
+    Slot,
+)
 from applications.clerk.operations import record_visit
 from applications.models import Application
 from applications.notify.send import send_to
@@ -96,18 +113,140 @@ def _overlaps(rows: Sequence, start: time, end: time) -> bool:
     return any(r.start < end and start < r.end for r in rows)
 
 
+# Item groups (admin) ------------------------------------------------------------------------------
+
+
+def _own_group(unit: Unit, group_id: int | None, field: str = "group") -> ItemGroup | None:
+    """The unit's group ``group_id`` (None for none); another unit's or a missing one is a field error."""
+    if not group_id:
+        return None
+    group = db.session.get(ItemGroup, group_id)
+    if group is None or group.unit_id != unit.id:
+        raise FieldError(field, N_("请选择本单位的事项分组"))
+    return group
+
+
+def _group_members(unit: Unit, name: str, item_codes: Sequence[str], *, group_id: int | None = None):
+    """(clean name, {code: item}) for a group of ``unit``, or :class:`FieldError`: a name, unique in the
+    unit; at least one item, each served by the unit, needing a visit, in no other group of the unit."""
+    name = (name or "").strip()
+    if not name:
+        raise FieldError("name", N_("请填写分组名称"))
+    if len(name) > 40:
+        raise FieldError("name", N_("分组名称最多40字"))
+    clash = db.session.scalar(
+        select(ItemGroup.id).where(ItemGroup.unit_id == unit.id, ItemGroup.name == name)
+    )
+    if clash is not None and clash != group_id:
+        raise FieldError("name", N_("本单位已有同名分组"))
+    served = {i.code: i for i in queries.items_served(unit)}
+    codes = list(dict.fromkeys(c.strip() for c in item_codes if c and c.strip()))
+    if not codes:
+        raise FieldError("items", N_("请至少选择一个事项"))
+    unknown = [c for c in codes if c not in served]
+    if unknown:
+        raise FieldError("items", N_("本单位不办理这些事项：%(codes)s") % {"codes": "、".join(unknown)})
+    taken_query = select(ItemGroupMember.item_id).where(
+        ItemGroupMember.unit_id == unit.id, ItemGroupMember.item_id.in_([served[c].id for c in codes])
+    )
+    if group_id is not None:
+        taken_query = taken_query.where(ItemGroupMember.group_id != group_id)
+    taken = set(db.session.scalars(taken_query))
+    if taken:
+        names = "、".join(served[c].name for c in codes if served[c].id in taken)
+        raise FieldError("items", N_("这些事项已在其他分组中：%(names)s") % {"names": names})
+    return name, {c: served[c] for c in codes}
+
+
+def add_group(unit: Unit, *, name: str, item_codes: Sequence[str]) -> ItemGroup:
+    """A group of items of the hall with its own opening hours and windows (audited). Every item must be
+    one the unit serves and needs a visit; an item already in another group of the unit is refused (an
+    item books one group's places)."""
+    name, items = _group_members(unit, name, item_codes)
+    group = ItemGroup(unit_id=unit.id, name=name)
+    group.members = [ItemGroupMember(unit_id=unit.id, item_id=i.id) for i in items.values()]
+    db.session.add(group)
+    db.session.flush()
+    audit.record(
+        "appointment.group_added",
+        object_type="unit",
+        object_id=unit.code,
+        details={"group": name, "items": list(items)},
+    )
+    return group
+
+
+def update_group(unit: Unit, group_id: int, *, name: str, item_codes: Sequence[str]) -> ItemGroup:
+    """Rename a group of the unit and set its items (audited; same rules as :func:`add_group`); another
+    unit's or a missing group is :class:`NotFound`. An item taken out books the ungrouped slots from
+    now on; bookings already made keep their slots."""
+    group = db.session.get(ItemGroup, group_id)
+    if group is None or group.unit_id != unit.id:
+        raise NotFound()
+    name, items = _group_members(unit, name, item_codes, group_id=group.id)
+    before = sorted(m.item_id for m in group.members)
+    keep = {i.id for i in items.values()}
+    group.members = [m for m in group.members if m.item_id in keep]
+    have = {m.item_id for m in group.members}
+    db.session.flush()  # the removed members go before the new ones take the (unit, item) key
+    group.members += [ItemGroupMember(unit_id=unit.id, item_id=i) for i in sorted(keep - have)]
+    old_name, group.name = group.name, name
+    db.session.flush()
+    audit.record(
+        "appointment.group_changed",
+        object_type="unit",
+        object_id=unit.code,
+        details={"group": old_name, "name": name, "items": list(items), "item_ids_before": before},
+    )
+    return group
+
+
+def remove_group(unit: Unit, group_id: int) -> None:
+    """Delete a group of the unit (audited) once no opening hours, extra hours or slot use it; another
+    unit's or a missing group is :class:`NotFound`. Its items then book the ungrouped slots."""
+    group = db.session.get(ItemGroup, group_id)
+    if group is None or group.unit_id != unit.id:
+        raise NotFound()
+    for model in (OpeningHours, ExceptionDay, Slot):
+        if db.session.scalar(select(model.id).where(model.group_id == group.id).limit(1)) is not None:
+            raise DomainError(N_("该分组仍有开放时间或已生成的时段，不能删除；请先删除其开放时间。"))
+    name = group.name
+    db.session.delete(group)
+    db.session.flush()
+    audit.record(
+        "appointment.group_removed", object_type="unit", object_id=unit.code, details={"group": name}
+    )
+
+
 def add_hours(
-    unit: Unit, *, weekday: int, start: time, end: time, slot_minutes: int, windows: int
+    unit: Unit,
+    *,
+    weekday: int,
+    start: time,
+    end: time,
+    slot_minutes: int,
+    windows: int,
+    group_id: int | None = None,
 ) -> OpeningHours:
-    """Add a line to the unit's weekly template (audited). Overlapping lines of one weekday are refused."""
+    """Add a line to the unit's weekly template, for one item group of the unit or for its ungrouped
+    items (audited). Overlapping lines of one weekday and group are refused; a group's lines may overlap
+    another group's (separate counters)."""
     if not 0 <= weekday <= 6:
         raise FieldError("weekday", N_("请选择星期"))
+    group = _own_group(unit, group_id)
     _check_hours(start, end, slot_minutes, windows)
-    same_day = [h for h in queries.hours_of(unit.id) if h.weekday == weekday]
+    gid = group.id if group is not None else None
+    same_day = [h for h in queries.hours_of(unit.id) if h.weekday == weekday and h.group_id == gid]
     if _overlaps(same_day, start, end):
         raise FieldError("start", N_("与该日已有的开放时间重叠"))
     row = OpeningHours(
-        unit_id=unit.id, weekday=weekday, start=start, end=end, slot_minutes=slot_minutes, windows=windows
+        unit_id=unit.id,
+        weekday=weekday,
+        start=start,
+        end=end,
+        slot_minutes=slot_minutes,
+        windows=windows,
+        group_id=gid,
     )
     db.session.add(row)
     db.session.flush()
@@ -121,23 +260,34 @@ def add_hours(
             "end": str(end),
             "slot_minutes": slot_minutes,
             "windows": windows,
+            "group": group.name if group is not None else None,
         },
     )
     return row
 
 
-def remove_hours(unit: Unit, hours_id: int) -> None:
+def remove_hours(unit: Unit, hours_id: int) -> Reconciled:
+    """Delete a template line (audited) and reconcile the unit's future slots with what is left
+    (:func:`reconcile_slots`): what was removed and how many bookings now sit outside the hours."""
     row = db.session.get(OpeningHours, hours_id)
     if row is None or row.unit_id != unit.id:
         raise NotFound()
+    details = {
+        "weekday": row.weekday,
+        "start": str(row.start),
+        "end": str(row.end),
+        "group": row.group.name if row.group is not None else None,
+    }
     db.session.delete(row)
     db.session.flush()
+    result = reconcile_slots(unit)
     audit.record(
         "appointment.hours_removed",
         object_type="unit",
         object_id=unit.code,
-        details={"weekday": row.weekday, "start": str(row.start), "end": str(row.end)},
+        details={**details, "slots_removed": result.removed, "bookings_outside": result.bookings_outside},
     )
+    return result
 
 
 def _cancel_for_closure(unit: Unit, day: date, note: str) -> int:
@@ -205,12 +355,16 @@ def add_exception(
     slot_minutes: int | None = None,
     windows: int | None = None,
     note: str = "",
-) -> ExceptionDay:
-    """Close a day, or add hours to it (audited). Closing closes the day's slots at once and cancels
-    the day's bookings, each citizen told once and offered a new time (:func:`_cancel_for_closure`);
-    extra hours open at the next :func:`open_slots`."""
+    group_id: int | None = None,
+) -> tuple[ExceptionDay, int]:
+    """Close a day, or add hours to it (for one item group of the unit, or its ungrouped items)
+    (audited); (the row, how many bookings the closure cancelled). Closing closes the day's slots of
+    every group at once and cancels the day's bookings, each citizen told once and offered a new time
+    (:func:`_cancel_for_closure`); extra hours open at the next :func:`open_slots`."""
     if day < local_date(now()):
         raise FieldError("day", N_("不能设置已过去的日期"))
+    group = None if closed else _own_group(unit, group_id)
+    gid = group.id if group is not None else None
     if not closed:
         if start is None or end is None or slot_minutes is None or windows is None:
             raise FieldError("start", N_("增开时请填写开始、结束时间、时段长度和窗口数"))
@@ -220,7 +374,10 @@ def add_exception(
         same = list(
             db.session.scalars(
                 select(ExceptionDay).where(
-                    ExceptionDay.unit_id == unit.id, ExceptionDay.day == day, ExceptionDay.closed.is_(False)
+                    ExceptionDay.unit_id == unit.id,
+                    ExceptionDay.day == day,
+                    ExceptionDay.closed.is_(False),
+                    ExceptionDay.group_id.is_(None) if gid is None else ExceptionDay.group_id == gid,
                 )
             )
         )
@@ -235,6 +392,7 @@ def add_exception(
         slot_minutes=None if closed else slot_minutes,
         windows=None if closed else windows,
         note=(note or "").strip()[:100],
+        group_id=gid,
     )
     db.session.add(row)
     cancelled = 0
@@ -253,13 +411,16 @@ def add_exception(
             "start": str(start or ""),
             "end": str(end or ""),
             "cancelled": cancelled,
+            "group": group.name if group is not None else None,
         },
     )
-    return row
+    return row, cancelled
 
 
-def remove_exception(unit: Unit, exception_id: int) -> None:
-    """Remove an exception day; a day that was closed opens again at the next :func:`open_slots`."""
+def remove_exception(unit: Unit, exception_id: int) -> Reconciled:
+    """Remove an exception day; a day that was closed opens again (its slots at once, missing ones at
+    the next :func:`open_slots`); removed extra hours take their slots with them
+    (:func:`reconcile_slots`, which also keeps slots outside the hours closed)."""
     row = db.session.get(ExceptionDay, exception_id)
     if row is None or row.unit_id != unit.id:
         raise NotFound()
@@ -279,6 +440,7 @@ def remove_exception(unit: Unit, exception_id: int) -> None:
         object_id=unit.code,
         details={"day": row.day.isoformat(), "closed": row.closed},
     )
+    return reconcile_slots(unit)
 
 
 # Slots -------------------------------------------------------------------------------------------
@@ -297,23 +459,54 @@ def is_holiday(cal: ChineseCalendar, day: date) -> bool:
     return day in statutory_holidays(day.year)
 
 
+#: A line a unit opens on a day: (start, end, slot minutes, windows, group id or None).
+Line = tuple[time, time, int, int, int | None]
+
+
 def day_hours(
     cal: ChineseCalendar, day: date, template: Sequence[OpeningHours], exceptions: Sequence[ExceptionDay]
-) -> list[tuple[time, time, int, int]]:
-    """(start, end, slot minutes, windows) lines a unit opens on ``day``."""
+) -> list[Line]:
+    """(start, end, slot minutes, windows, group) lines a unit opens on ``day``."""
     if any(e.closed for e in exceptions) or is_holiday(cal, day):
         return []
-    lines: list[tuple[time, time, int, int]] = []
+    lines: list[Line] = []
     if cal.is_working_day(day):
         weekday = day.weekday() if day.weekday() < 5 else MAKE_UP_WEEKDAY
-        lines += [(h.start, h.end, h.slot_minutes, h.windows) for h in template if h.weekday == weekday]
-    lines += [(e.start, e.end, e.slot_minutes, e.windows) for e in exceptions if not e.closed and e.start]
+        lines += [
+            (h.start, h.end, h.slot_minutes, h.windows, h.group_id) for h in template if h.weekday == weekday
+        ]
+    lines += [
+        (e.start, e.end, e.slot_minutes, e.windows, e.group_id)
+        for e in exceptions
+        if not e.closed and e.start
+    ]
     return lines
+
+
+def _line_slots(day: date, line: Line):
+    """(group, start, end, windows) of every slot a line gives on ``day``."""
+    start, end, minutes, windows, group_id = line
+    at = datetime.combine(day, start, tzinfo=SHANGHAI)
+    stop = datetime.combine(day, end, tzinfo=SHANGHAI)
+    while at + timedelta(minutes=minutes) <= stop:
+        yield group_id, at, at + timedelta(minutes=minutes), windows
+        at += timedelta(minutes=minutes)
+
+
+def _exceptions(unit_id: int, first: date, last: date) -> list[ExceptionDay]:
+    return list(
+        db.session.scalars(
+            select(ExceptionDay).where(
+                ExceptionDay.unit_id == unit_id, ExceptionDay.day >= first, ExceptionDay.day <= last
+            )
+        )
+    )
 
 
 def open_slots(days: int = 30, *, today: date | None = None, unit_ids: Sequence[int] | None = None) -> int:
     """Materialise the slots of the next ``days`` days (today included) for every unit with opening
-    hours (or of ``unit_ids``); the number of slots created. Idempotent."""
+    hours (or of ``unit_ids``), each line's slots in its item group (or ungrouped); the number of
+    slots created. Idempotent."""
     today = today or local_date(now())
     last = today + timedelta(days=max(0, days - 1))
     cal = load_calendar()
@@ -326,46 +519,141 @@ def open_slots(days: int = 30, *, today: date | None = None, unit_ids: Sequence[
     created = 0
     for unit_id in sorted(units):
         template = queries.hours_of(unit_id)
-        exceptions = list(
-            db.session.scalars(
-                select(ExceptionDay).where(
-                    ExceptionDay.unit_id == unit_id, ExceptionDay.day >= today, ExceptionDay.day <= last
-                )
-            )
-        )
+        exceptions = _exceptions(unit_id, today, last)
         existing = set(
-            db.session.scalars(
-                select(Slot.starts_at).where(Slot.unit_id == unit_id, Slot.day >= today, Slot.day <= last)
-            )
+            db.session.execute(
+                select(Slot.group_id, Slot.starts_at).where(
+                    Slot.unit_id == unit_id, Slot.day >= today, Slot.day <= last
+                )
+            ).tuples()
         )
         day = today
         while day <= last:
-            for start, end, minutes, windows in day_hours(
-                cal, day, template, [e for e in exceptions if e.day == day]
-            ):
-                at = datetime.combine(day, start, tzinfo=SHANGHAI)
-                stop = datetime.combine(day, end, tzinfo=SHANGHAI)
-                while at + timedelta(minutes=minutes) <= stop:
-                    if at not in existing:
-                        db.session.add(
-                            Slot(
-                                unit_id=unit_id,
-                                day=day,
-                                starts_at=at,
-                                ends_at=at + timedelta(minutes=minutes),
-                                capacity=windows,
-                                booked=0,
-                                open=True,
-                            )
+            for line in day_hours(cal, day, template, [e for e in exceptions if e.day == day]):
+                for group_id, at, ends, windows in _line_slots(day, line):
+                    if (group_id, at) in existing:
+                        continue
+                    db.session.add(
+                        Slot(
+                            unit_id=unit_id,
+                            group_id=group_id,
+                            day=day,
+                            starts_at=at,
+                            ends_at=ends,
+                            capacity=windows,
+                            booked=0,
+                            open=True,
                         )
-                        existing.add(at)
-                        created += 1
-                    at += timedelta(minutes=minutes)
+                    )
+                    existing.add((group_id, at))
+                    created += 1
             day += timedelta(days=1)
     db.session.flush()
     if created:
         audit.record("appointment.slots_opened", details={"created": created, "days": days}, actor=None)
     return created
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What :func:`reconcile_slots` did: slots deleted (no booking ever), slots outside the hours kept
+    closed (for their bookings, cancelled or active), and the active bookings now outside the hours."""
+
+    removed: int = 0
+    closed: int = 0
+    bookings_outside: int = 0
+
+
+def _chunks(ids: Sequence[int], size: int = 500):
+    ids = list(ids)
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
+def reconcile_slots(unit: Unit, *, at: datetime | None = None) -> Reconciled:
+    """Bring the unit's future slots (starting after ``at``) in line with its template and extra hours
+    after a line was deleted or shrunk: a slot no line gives any more is deleted when no booking ever
+    pointed at it, else closed to new bookings — its active bookings stay (never silently cancelled)
+    and are counted so the admin can call those citizens. Days closed by an exception are left alone
+    (the closure handled them). Matching slots take the line's windows when that does not drop below
+    their bookings, and open again if an earlier reconcile closed them (a line deleted, then re-added
+    shorter).
+
+    Concurrency by statement: the slots to go are first closed (a booking's conditional UPDATE then
+    refuses them, or — on PostgreSQL — the close waits for a booking in flight), then deleted only
+    ``WHERE NOT EXISTS`` a booking; a new capacity is set only ``WHERE booked <= capacity``."""
+    at = at or now()
+    rows = db.session.execute(
+        select(Slot.id, Slot.day, Slot.group_id, Slot.starts_at, Slot.ends_at, Slot.capacity, Slot.open)
+        .where(Slot.unit_id == unit.id, Slot.starts_at > at)
+        .order_by(Slot.starts_at)
+    ).all()
+    if not rows:
+        return Reconciled()
+    cal = load_calendar()
+    template = queries.hours_of(unit.id)
+    exceptions = _exceptions(unit.id, rows[0].day, rows[-1].day)
+    wanted: dict[date, dict[tuple[int | None, datetime, datetime], int] | None] = {}
+    outside_ids: list[int] = []
+    reopen: list[int] = []
+    resize: dict[int, list[int]] = {}
+    for slot in rows:
+        if slot.day not in wanted:
+            todays = [e for e in exceptions if e.day == slot.day]
+            if any(e.closed for e in todays):
+                wanted[slot.day] = None
+            else:
+                wanted[slot.day] = {
+                    (g, s, e): w
+                    for line in day_hours(cal, slot.day, template, todays)
+                    for g, s, e, w in _line_slots(slot.day, line)
+                }
+        lines = wanted[slot.day]
+        if lines is None:
+            continue
+        windows = lines.get((slot.group_id, slot.starts_at, slot.ends_at))
+        if windows is None:
+            outside_ids.append(slot.id)
+            continue
+        if slot.capacity != windows:
+            resize.setdefault(windows, []).append(slot.id)
+        if not slot.open:  # closed by an earlier reconcile, within the hours again
+            reopen.append(slot.id)
+    quiet = {"synchronize_session": False}
+    for windows, ids in resize.items():
+        for chunk in _chunks(ids):
+            db.session.execute(
+                update(Slot).where(Slot.id.in_(chunk), Slot.booked <= windows).values(capacity=windows),
+                execution_options=quiet,
+            )
+    for chunk in _chunks(reopen):
+        db.session.execute(update(Slot).where(Slot.id.in_(chunk)).values(open=True), execution_options=quiet)
+    removed = closed = outside = 0
+    for chunk in _chunks(outside_ids):
+        db.session.execute(
+            update(Slot).where(Slot.id.in_(chunk), Slot.open.is_(True)).values(open=False),
+            execution_options=quiet,
+        )
+        booked_here = select(Appointment.id).where(Appointment.slot_id == Slot.id).exists()
+        gone = db.session.execute(
+            delete(Slot).where(Slot.id.in_(chunk), ~booked_here), execution_options=quiet
+        ).rowcount
+        removed += gone
+        closed += len(chunk) - gone
+        outside += db.session.scalar(
+            select(func.count(Appointment.id)).where(
+                Appointment.slot_id.in_(chunk), Appointment.status == AppointmentStatus.BOOKED
+            )
+        )
+    db.session.expire_all()  # the statements bypassed the session: reload what the caller reads next
+    if removed or closed:
+        audit.record(
+            "appointment.slots_reconciled",
+            object_type="unit",
+            object_id=unit.code,
+            details={"removed": removed, "closed": closed, "bookings_outside": outside},
+        )
+    return Reconciled(removed, closed, outside)
 
 
 # Booking -----------------------------------------------------------------------------------------
@@ -381,6 +669,8 @@ def _slot_for(item: ItemView, slot_id: int | None, at: datetime) -> Slot:
         raise FieldError("slot", N_("请选择预约时段"))
     if slot.unit_id not in {u.id for u in queries.serving_units(item)}:
         raise FieldError("slot", N_("该窗口不办理此事项，请重新选择"))
+    if slot.group_id != queries.group_for(slot.unit_id, item.id):
+        raise FieldError("slot", N_("该时段属于其他业务的窗口，不办理此事项，请重新选择"))
     if slot.starts_at < queries.earliest_start(at):
         raise FieldError(
             "slot",

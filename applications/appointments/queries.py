@@ -7,9 +7,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 
-from applications.appointments.models import Appointment, AppointmentStatus, ExceptionDay, OpeningHours, Slot
+from applications.appointments.models import (
+    Appointment,
+    AppointmentStatus,
+    ExceptionDay,
+    ItemGroup,
+    ItemGroupMember,
+    OpeningHours,
+    Slot,
+)
 from applications.models import RoutingRule
 from auth.models import Unit
 from catalog.models import Category
@@ -72,9 +80,73 @@ def serving_units(item: ItemView) -> list[Unit]:
     )
 
 
-def _open_after_cutoff(unit_ids: Sequence[int], first: date, last: date, at: datetime | None) -> list:
+def items_served(unit: Unit) -> list[ItemView]:
+    """The published items needing a visit whose :func:`serving_units` include ``unit`` (what a group
+    of the unit may hold), by code."""
+    rules = db.session.execute(
+        select(RoutingRule.item_id, Category.code)
+        .outerjoin(Category, Category.id == RoutingRule.category_id)
+        .where(RoutingRule.active.is_(True), RoutingRule.unit_id == unit.id)
+    ).all()
+    item_ids = {item_id for item_id, _ in rules if item_id is not None}
+    categories = {code for _, code in rules if code is not None}
+    return sorted(
+        (
+            i
+            for i in catalog().items.values()
+            if i.visits >= 1
+            and (i.unit_kind == unit.kind or i.id in item_ids or i.category.code in categories)
+        ),
+        key=lambda i: i.code,
+    )
+
+
+def groups_of(unit_id: int) -> list[ItemGroup]:
+    return list(
+        db.session.scalars(select(ItemGroup).where(ItemGroup.unit_id == unit_id).order_by(ItemGroup.name))
+    )
+
+
+def group_named(unit_id: int, name: str) -> ItemGroup | None:
+    return db.session.scalar(select(ItemGroup).where(ItemGroup.unit_id == unit_id, ItemGroup.name == name))
+
+
+def item_groups(item_id: int) -> dict[int, int]:
+    """{unit id: group id} of the groups that hold ``item_id`` (at most one per unit)."""
+    return dict(
+        db.session.execute(
+            select(ItemGroupMember.unit_id, ItemGroupMember.group_id).where(
+                ItemGroupMember.item_id == item_id
+            )
+        ).all()
+    )
+
+
+def group_for(unit_id: int, item_id: int) -> int | None:
+    """The group whose slots ``item_id`` books at ``unit_id`` (None: the unit's ungrouped slots)."""
+    return item_groups(item_id).get(unit_id)
+
+
+def item_scope(unit_ids: Sequence[int], item_id: int | None) -> ColumnElement[bool]:
+    """The slots of these units ``item_id`` may book: at a unit where a group holds the item, that
+    group's slots; elsewhere the ungrouped ones. No item: every slot of the units (admin, benchmark)."""
+    unit_ids = list(unit_ids)
+    if item_id is None:
+        return Slot.unit_id.in_(unit_ids)
+    groups = {u: g for u, g in item_groups(item_id).items() if u in unit_ids}
+    plain = [u for u in unit_ids if u not in groups]
+    return or_(
+        Slot.group_id.in_(list(groups.values())) if groups else false(),
+        and_(Slot.unit_id.in_(plain), Slot.group_id.is_(None)) if plain else false(),
+    )
+
+
+def _open_after_cutoff(
+    unit_ids: Sequence[int], first: date, last: date, at: datetime | None, item_id: int | None = None
+) -> list:
     return [
         Slot.unit_id.in_(list(unit_ids)),
+        item_scope(unit_ids, item_id),
         Slot.day >= first,
         Slot.day <= last,
         Slot.open.is_(True),
@@ -89,27 +161,37 @@ def free_days(
     *,
     exclude: int | None = None,
     at: datetime | None = None,
+    item_id: int | None = None,
 ) -> list[date]:
     """The days of ``first``..``last`` with a place left in an open slot of these units after the
-    cut-off (``exclude``: a slot not to count, the one being moved from) — one DISTINCT query on the
-    (unit, day) index instead of loading every slot of the booking window."""
+    cut-off (``exclude``: a slot not to count, the one being moved from; ``item_id``: only the slots
+    that item may book, :func:`item_scope`) — one DISTINCT query on the (unit, day) index instead of
+    loading every slot of the booking window."""
     if not unit_ids:
         return []
-    where = [*_open_after_cutoff(unit_ids, first, last, at), Slot.booked < Slot.capacity]
+    where = [*_open_after_cutoff(unit_ids, first, last, at, item_id), Slot.booked < Slot.capacity]
     if exclude is not None:
         where.append(Slot.id != exclude)
     return list(db.session.scalars(select(Slot.day).where(*where).distinct().order_by(Slot.day)))
 
 
-def slot_rows(unit_ids: Sequence[int], first: date, last: date, *, at: datetime | None = None) -> list:
+def slot_rows(
+    unit_ids: Sequence[int],
+    first: date,
+    last: date,
+    *,
+    at: datetime | None = None,
+    item_id: int | None = None,
+) -> list:
     """The public listing's columns (unit id, start, end, capacity, booked) of the open slots after
-    the cut-off, full ones included, by time then unit: plain rows, no ORM objects to build."""
+    the cut-off (of ``item_id``'s group, :func:`item_scope`), full ones included, by time then unit:
+    plain rows, no ORM objects to build."""
     if not unit_ids:
         return []
     return list(
         db.session.execute(
             select(Slot.unit_id, Slot.starts_at, Slot.ends_at, Slot.capacity, Slot.booked)
-            .where(*_open_after_cutoff(unit_ids, first, last, at))
+            .where(*_open_after_cutoff(unit_ids, first, last, at, item_id))
             .order_by(Slot.starts_at, Slot.unit_id)
         )
     )
@@ -122,20 +204,15 @@ def free_slots(
     *,
     at: datetime | None = None,
     include_full: bool = False,
+    item_id: int | None = None,
 ) -> list[Slot]:
     """Open slots of these units on ``first``..``last`` that start after the cut-off (with a place
-    left unless ``include_full``), by time then unit."""
+    left unless ``include_full``; of ``item_id``'s group, :func:`item_scope`), by time then unit."""
     if not unit_ids:
         return []
     query = (
         select(Slot)
-        .where(
-            Slot.unit_id.in_(list(unit_ids)),
-            Slot.day >= first,
-            Slot.day <= last,
-            Slot.open.is_(True),
-            Slot.starts_at >= earliest_start(at),
-        )
+        .where(*_open_after_cutoff(unit_ids, first, last, at, item_id))
         .order_by(Slot.starts_at, Slot.unit_id)
     )
     if not include_full:

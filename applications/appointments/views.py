@@ -7,7 +7,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import segno
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from icalendar import Calendar, Event
@@ -15,8 +26,15 @@ from sqlalchemy import or_, select
 
 from applications.appointments import operations as ops
 from applications.appointments import queries
-from applications.appointments.forms import CheckInForm, ConfirmForm, ExceptionForm, HoursForm, SlotForm
-from applications.appointments.models import Appointment, AppointmentStatus, OpeningHours
+from applications.appointments.forms import (
+    CheckInForm,
+    ConfirmForm,
+    ExceptionForm,
+    GroupForm,
+    HoursForm,
+    SlotForm,
+)
+from applications.appointments.models import Appointment, AppointmentStatus, ItemGroup, OpeningHours
 from applications.models import Application
 from auth.models import Role, Unit
 from auth.policies import role_required
@@ -33,6 +51,9 @@ api_bp = Blueprint("appointments_api", __name__, url_prefix="/api/v1/appointment
 citizen_only = role_required(Role.CITIZEN)
 staff_only = role_required(Role.CLERK, Role.UNIT_LEAD)
 admin_only = role_required(Role.ADMIN)
+
+#: The counter's check-in page scans QR codes with the camera: allowed for this origin there only.
+CAMERA_SELF = "camera=(self), microphone=(), geolocation=()"
 
 STATUS_LABELS = {
     AppointmentStatus.BOOKED: "已预约",
@@ -67,13 +88,16 @@ def _parse_day(text: str | None) -> date | None:
 def _picker(item: ItemView, day_text: str | None, *, exclude: int | None = None):
     """(units by id, days with a free place, the chosen day, that day's free slots)."""
     units = {u.id: u for u in queries.serving_units(item)}
-    days = queries.free_days(list(units), local_date(now()), queries.last_day(), exclude=exclude)
+    days = queries.free_days(
+        list(units), local_date(now()), queries.last_day(), exclude=exclude, item_id=item.id
+    )
     day = _parse_day(day_text)
     if day not in days:
         day = days[0] if days else None
     if day is None:
         return units, days, None, []
-    return units, days, day, [s for s in queries.free_slots(list(units), day, day) if s.id != exclude]
+    slots = queries.free_slots(list(units), day, day, item_id=item.id)
+    return units, days, day, [s for s in slots if s.id != exclude]
 
 
 def _own_application(item: ItemView) -> Application | None:
@@ -158,12 +182,18 @@ def _item_of(appt: Appointment) -> ItemView:
         abort(404)
 
 
+def booking_qr(code: str) -> segno.QRCode:
+    """The QR code the citizen shows at the counter: always a full QR code — ``segno.make`` would pick
+    a Micro QR for an 8-character code, which jsQR (the counter's 扫码签到) and most phones cannot read."""
+    return segno.make_qr(code, error="m")
+
+
 @bp.route("/me/appointments/<int:appointment_id>")
 @citizen_only
 def detail(appointment_id: int):
     appt = _own(appointment_id)
     item = _item_of(appt)
-    qr = segno.make(appt.code, error="m").svg_inline(scale=6, title=_("预约码 %(code)s", code=appt.code))
+    qr = booking_qr(appt.code).svg_inline(scale=6, title=_("预约码 %(code)s", code=appt.code))
     changeable = appt.status == AppointmentStatus.BOOKED and appt.slot.starts_at >= queries.earliest_start()
     return render_template(
         "appointments/detail.html",
@@ -264,18 +294,24 @@ def _today_page(form: CheckInForm, status: int = 200):
     rows = queries.day_list(unit_ids, today)
     waiting = queries.waiting(unit_ids, today)
     names = {i.id: i.name for i in catalog().items.values()}
-    return render_template(
-        "appointments/today.html",
-        rows=rows,
-        waiting=waiting,
-        names=names,
-        form=form,
-        noshow_form=ConfirmForm(),
-        serve_form=ConfirmForm(),
-        today=today,
-        mask_name=queries.masked_name,
-        now=now(),
-    ), status
+    response = make_response(
+        render_template(
+            "appointments/today.html",
+            rows=rows,
+            waiting=waiting,
+            names=names,
+            form=form,
+            noshow_form=ConfirmForm(),
+            serve_form=ConfirmForm(),
+            today=today,
+            mask_name=queries.masked_name,
+            now=now(),
+        ),
+        status,
+    )
+    # the one page that may use the camera (扫码签到); every other page keeps camera=()
+    response.headers["Permissions-Policy"] = CAMERA_SELF
+    return response
 
 
 @clerk_bp.route("/")
@@ -356,17 +392,53 @@ def units():
     return render_template("appointments/admin_units.html", rows=rows, counts=counts)
 
 
-def _unit_page(unit: Unit, hours_form: HoursForm, exception_form: ExceptionForm, status: int = 200):
+def _group_choices(unit: Unit, *forms) -> None:
+    choices = [(0, _("本单位其他事项（未分组）"))] + [(g.id, g.name) for g in queries.groups_of(unit.id)]
+    for form in forms:
+        form.group.choices = choices
+
+
+def _unit_page(
+    unit: Unit,
+    hours_form: HoursForm | None = None,
+    exception_form: ExceptionForm | None = None,
+    group_form: GroupForm | None = None,
+    status: int = 200,
+):
     today = local_date(now())
+    hours_form = hours_form or HoursForm(formdata=None)
+    exception_form = exception_form or ExceptionForm(formdata=None)
+    group_form = group_form or GroupForm(formdata=None)
+    _group_choices(unit, hours_form, exception_form)
+    served = queries.items_served(unit)
+    group_form.items.choices = [(i.code, f"{i.name}（{i.code}）") for i in served]
+    names = {i.id: i.name for i in catalog().items.values()}
     return render_template(
         "appointments/admin_unit.html",
         unit=unit,
         hours=queries.hours_of(unit.id),
         exceptions=queries.exceptions_of(unit.id, today),
+        groups=queries.groups_of(unit.id),
+        item_names=names,
         hours_form=hours_form,
         exception_form=exception_form,
+        group_form=group_form,
         delete_form=ConfirmForm(),
     ), status
+
+
+def _flash_reconciled(result: ops.Reconciled) -> None:
+    if result.removed:
+        flash(_("已移除 %(n)d 个不在开放时间内、尚无预约的时段。", n=result.removed), "info")
+    if result.bookings_outside:
+        flash(
+            _(
+                "注意：有 %(n)d 个预约已不在新的开放时间内。这些预约仍然有效（未取消），"
+                "相应时段已停止接受新预约，请联系群众改约或按原时间接待。",
+                n=result.bookings_outside,
+            ),
+            "warning",
+        )
 
 
 @admin_bp.route("/<code>", methods=["GET", "POST"])
@@ -374,6 +446,7 @@ def _unit_page(unit: Unit, hours_form: HoursForm, exception_form: ExceptionForm,
 def unit(code: str):
     unit = _unit_or_404(code)
     form = HoursForm()
+    _group_choices(unit, form)
     if request.method == "POST":
         if form.validate_on_submit():
             with transaction(form) as tx:
@@ -384,13 +457,69 @@ def unit(code: str):
                     end=form.end.data,
                     slot_minutes=form.slot_minutes.data,
                     windows=form.windows.data,
+                    group_id=form.group.data,
                 )
                 ops.open_slots(30, unit_ids=[unit.id])
+                result = ops.reconcile_slots(unit)
             if tx.ok:
                 flash(_("已添加开放时间，并生成未来30天的预约时段。"), "success")
+                _flash_reconciled(result)
                 return redirect(url_for("appointments_admin.unit", code=code))
-        return _unit_page(unit, form, ExceptionForm(formdata=None), 422)
-    return _unit_page(unit, form, ExceptionForm(formdata=None))
+        return _unit_page(unit, hours_form=form, status=422)
+    return _unit_page(unit, hours_form=form)
+
+
+@admin_bp.route("/<code>/groups", methods=["POST"])
+@admin_only
+def add_group(code: str):
+    unit = _unit_or_404(code)
+    form = GroupForm()
+    if form.validate_on_submit():
+        with transaction(form) as tx:
+            group = ops.add_group(unit, name=form.name.data, item_codes=form.items.data or [])
+        if tx.ok:
+            flash(_("已添加事项分组“%(name)s”，可为该分组设置开放时间和窗口数。", name=group.name), "success")
+            return redirect(url_for("appointments_admin.unit", code=code))
+    return _unit_page(unit, group_form=form, status=422)
+
+
+@admin_bp.route("/<code>/groups/<int:group_id>", methods=["GET", "POST"])
+@admin_only
+def edit_group(code: str, group_id: int):
+    unit = _unit_or_404(code)
+    group = db.session.get(ItemGroup, group_id)
+    if group is None or group.unit_id != unit.id:
+        abort(404)
+    codes = {i.id: i.code for i in catalog().items.values()}
+    form = GroupForm(data={"name": group.name, "items": [codes.get(m.item_id) for m in group.members]})
+    form.items.choices = [(i.code, f"{i.name}（{i.code}）") for i in queries.items_served(unit)]
+    if request.method == "POST":
+        if form.validate_on_submit():
+            with transaction(form) as tx:
+                ops.update_group(unit, group.id, name=form.name.data, item_codes=form.items.data or [])
+            if tx.ok:
+                flash(_("已保存事项分组。已有的预约不受影响。"), "success")
+                return redirect(url_for("appointments_admin.unit", code=code))
+        return render_template("appointments/admin_group.html", unit=unit, group=group, form=form), 422
+    return render_template("appointments/admin_group.html", unit=unit, group=group, form=form)
+
+
+@admin_bp.route("/<code>/groups/<int:group_id>/delete", methods=["POST"])
+@admin_only
+def remove_group(code: str, group_id: int):
+    unit = _unit_or_404(code)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    with transaction() as tx:
+        try:
+            ops.remove_group(unit, group_id)
+        except NotFound:
+            abort(404)
+    if tx.ok:
+        flash(_("已删除事项分组，其中的事项改用本单位未分组的时段。"), "success")
+    else:
+        flash(tx.message, "danger")
+    return redirect(url_for("appointments_admin.unit", code=code))
 
 
 @admin_bp.route("/<code>/exceptions", methods=["POST"])
@@ -398,9 +527,10 @@ def unit(code: str):
 def add_exception(code: str):
     unit = _unit_or_404(code)
     form = ExceptionForm()
+    _group_choices(unit, form)
     if form.validate_on_submit():
         with transaction(form) as tx:
-            ops.add_exception(
+            _row, cancelled = ops.add_exception(
                 unit,
                 day=form.day.data,
                 closed=form.kind.data == "closed",
@@ -409,12 +539,16 @@ def add_exception(code: str):
                 slot_minutes=form.slot_minutes.data,
                 windows=form.windows.data,
                 note=form.note.data or "",
+                group_id=form.group.data,
             )
             ops.open_slots(30, unit_ids=[unit.id])
         if tx.ok:
-            flash(_("已保存例外日期。"), "success")
+            if form.kind.data == "closed":
+                flash(_("已保存例外日期；已取消 %(n)d 个预约并通知群众。", n=cancelled), "success")
+            else:
+                flash(_("已保存例外日期。"), "success")
             return redirect(url_for("appointments_admin.unit", code=code))
-    return _unit_page(unit, HoursForm(formdata=None), form, 422)
+    return _unit_page(unit, exception_form=form, status=422)
 
 
 @admin_bp.route("/<code>/hours/<int:hours_id>/delete", methods=["POST"])
@@ -425,11 +559,12 @@ def remove_hours(code: str, hours_id: int):
         abort(400)
     with transaction() as tx:
         try:
-            ops.remove_hours(unit, hours_id)
+            result = ops.remove_hours(unit, hours_id)
         except NotFound:
             abort(404)
     if tx.ok:
-        flash(_("已删除该开放时间（已生成的时段和预约不受影响）。"), "success")
+        flash(_("已删除该开放时间。"), "success")
+        _flash_reconciled(result)
     return redirect(url_for("appointments_admin.unit", code=code))
 
 
@@ -440,10 +575,14 @@ def remove_exception(code: str, exception_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     with transaction() as tx:
-        ops.remove_exception(unit, exception_id)
+        try:
+            result = ops.remove_exception(unit, exception_id)
+        except NotFound:
+            abort(404)
         ops.open_slots(30, unit_ids=[unit.id])
     if tx.ok:
         flash(_("已删除例外日期。"), "success")
+        _flash_reconciled(result)
     return redirect(url_for("appointments_admin.unit", code=code))
 
 
@@ -474,7 +613,7 @@ def slots():
         if not units:
             return _bad(_("该单位不办理此事项"))
     codes = {u.id: u.code for u in units}
-    rows = queries.slot_rows(list(codes), first, last)
+    rows = queries.slot_rows(list(codes), first, last, item_id=item.id)
     return jsonify(
         {
             "slots": [

@@ -102,6 +102,29 @@ def test_admin_closes_the_day_on_the_page_and_the_citizen_is_offered_a_new_time(
             data={"day": TUESDAY.isoformat(), "kind": "closed", "note": "停电"},
         )
         assert response.status_code == 302
+        # the admin is told what the closure did
+        page = admin.get(response.headers["Location"]).text
+        assert "已保存例外日期；已取消 2 个预约并通知群众" in page
+        # a second click (closing the same day again) cancels nothing more, and says so
+        again = admin.post(
+            f"/admin/appointments/{UNIT}/exceptions",
+            data={"day": TUESDAY.isoformat(), "kind": "closed", "note": "停电"},
+            follow_redirects=True,
+        )
+        assert "已取消 0 个预约" in again.text
+        extra = admin.post(
+            f"/admin/appointments/{UNIT}/exceptions",
+            data={
+                "day": WEDNESDAY.isoformat(),
+                "kind": "extra",
+                "start": "14:00",
+                "end": "15:00",
+                "slot_minutes": "30",
+                "windows": "1",
+            },
+            follow_redirects=True,
+        )
+        assert "已保存例外日期。" in extra.text and "已取消" not in extra.text
     with world.app_context():
         assert len(_closed_messages()) == 2
     client = world.test_client()

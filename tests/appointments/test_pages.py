@@ -5,7 +5,7 @@ check-in; the admin's opening hours with their mistakes; the demo's hours."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -234,7 +234,8 @@ def test_admin_sets_hours_with_messages_at_the_fields(world):
         reopened = db.session.scalars(select(Slot.open).where(Slot.day == date(2027, 1, 11)))
         assert all(reopened)
         assert db.session.scalar(select(func.count(OpeningHours.id))) == 0
-        assert db.session.scalar(select(func.count(Slot.id))) > 0  # slots already made stay
+        # the only line gone: the future slots nobody booked go with it (issue 20: no stale places)
+        assert db.session.scalar(select(func.count(Slot.id))) == 0
 
 
 def test_demo_opens_hours_for_every_unit_serving_an_item_with_a_visit_once(world):
@@ -247,3 +248,19 @@ def test_demo_opens_hours_for_every_unit_serving_an_item_with_a_visit_once(world
         units = set(db.session.scalars(select(OpeningHours.unit_id)))
         assert unit("LJ-EE").id in units and unit("LJ-VO").id in units and unit("LJ-PS-DC-01").id in units
         assert ensure_demo_hours() == (0, 0)
+        # every item with a visit can be booked somewhere, in its own group's slots at LJ-EE
+        from applications.appointments import queries
+        from catalog.queries import catalog
+
+        week = (MONDAY, MONDAY + timedelta(days=4))
+        for it in catalog().items.values():
+            if it.visits >= 1:
+                ids = [u.id for u in queries.serving_units(it)]
+                assert queries.free_slots(ids, *week, item_id=it.id), it.code
+        ee = unit("LJ-EE").id
+        passport = queries.free_slots([ee], *week, item_id=catalog().items[ITEM].id)
+        hk = queries.free_slots([ee], *week, item_id=catalog().items["LJ-CR-005"].id)
+        other = queries.free_slots([ee], *week, item_id=catalog().items["LJ-CR-010"].id)
+        assert {(s.group.name, s.capacity) for s in passport} == {("护照", 2)}
+        assert {(s.group.name, s.capacity) for s in hk} == {("港澳台通行证", 2)}
+        assert {(s.group_id, s.capacity) for s in other} == {(None, 1)}

@@ -52,6 +52,7 @@ def test_admin_closes_a_booked_day_and_the_citizen_books_again(server, phone_pag
     page.locator("input[name=note]").fill("设备检修")
     page.get_by_role("button", name="保存例外日期").click()
     expect(page.get_by_test_id("exceptions")).to_contain_text(server.day.isoformat())
+    expect(page.locator(".alert-success")).to_contain_text("已取消 1 个预约并通知群众")
     with server.app.app_context():
         told = list(
             db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "appointment_closed"))

@@ -51,6 +51,11 @@ URLS = {
     "/admin/appointments/": "/admin/appointments/",
     "/admin/appointments/<code>": "/admin/appointments/NO-SUCH-UNIT",
     "/admin/appointments/<code>/exceptions": "/admin/appointments/NO-SUCH-UNIT/exceptions",
+    "/admin/appointments/<code>/groups": "/admin/appointments/NO-SUCH-UNIT/groups",
+    "/admin/appointments/<code>/groups/<int:group_id>": "/admin/appointments/NO-SUCH-UNIT/groups/1",
+    "/admin/appointments/<code>/groups/<int:group_id>/delete": (
+        "/admin/appointments/NO-SUCH-UNIT/groups/1/delete"
+    ),
     "/admin/appointments/<code>/hours/<int:hours_id>/delete": (
         "/admin/appointments/NO-SUCH-UNIT/hours/1/delete"
     ),
@@ -92,6 +97,10 @@ ADMIN = {
     ("GET", "/admin/appointments/<code>"): 404,
     ("POST", "/admin/appointments/<code>"): 404,
     ("POST", "/admin/appointments/<code>/exceptions"): 404,
+    ("POST", "/admin/appointments/<code>/groups"): 404,
+    ("GET", "/admin/appointments/<code>/groups/<int:group_id>"): 404,
+    ("POST", "/admin/appointments/<code>/groups/<int:group_id>"): 404,
+    ("POST", "/admin/appointments/<code>/groups/<int:group_id>/delete"): 404,
     ("POST", "/admin/appointments/<code>/hours/<int:hours_id>/delete"): 404,
     ("POST", "/admin/appointments/<code>/exceptions/<int:exception_id>/delete"): 404,
     ("POST", "/admin/jobs/<name>/run"): 404,
