@@ -4,7 +4,7 @@ slot's uniqueness becomes (unit, group, start), with a partial unique index for 
 (NULL never equals NULL in a unique constraint), keeping the old name for them.
 
 Revision ID: 0f691416fd6c
-Revises: a1180509a94d
+Revises: ed7ace4d9786
 Create Date: 2026-12-06 17:44:33.006385
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0f691416fd6c"
-down_revision = "a1180509a94d"
+down_revision = "ed7ace4d9786"
 branch_labels = None
 depends_on = None
 
