@@ -94,6 +94,8 @@ def resolve(row: AskQuestion, *, code: str, as_: str, answer: str = "", actor_id
 
     Raises :class:`FieldError` for an unknown item, an alias that holds a personal-data placeholder
     or is too long, an FAQ without an answer; :class:`DomainError` when already handled."""
+    if row.status != QuestionStatus.OPEN:
+        raise DomainError(N_("这条问题已由其他管理员处理"))
     item = catalog_ops.get_item(code.strip())
     if item is None:
         raise FieldError("code", N_("没有这个事项编码"))
