@@ -528,3 +528,22 @@ def engine_for(snap: Any) -> AskEngine:
                 items = sorted(snap.items.values(), key=lambda i: i.code)
                 engine = snap.__dict__["_ask_engine"] = AskEngine(items, snap.index)
     return engine
+
+
+#: a plain catalog-search score at or above this (a name, alias or their pinyin, or an alias inside the query)
+#: is trusted as it is: the items API answers it without the engine
+PLAIN_ENOUGH = 500
+
+
+def search_items(snap: Any, query: str, limit: int = 10) -> list[Any]:
+    """The items API's search: the catalog search as it was when it found a name or alias (fast,
+    unchanged order); otherwise — a sentence, a near-synonym, a typo — the engine's confident items
+    first, then whatever the catalog search found besides."""
+    plain = snap.search(query)
+    if plain and plain[0][1].score >= PLAIN_ENOUGH:
+        return [item for item, _hit in plain]
+    ranked = [
+        code for code, score in engine_for(snap).rank(query, limit=limit) if score >= AskEngine.MIN_SCORE
+    ]
+    first = [snap.items[c] for c in ranked if c in snap.items]
+    return first + [item for item, _hit in plain if item.code not in ranked]
