@@ -226,6 +226,8 @@ class Answer:
     candidates: list[Candidate]
     confident: bool
     clarify: dict[str, Any] | None = None
+    #: the best-scoring item even below the threshold (for the admins' "closest item"), or None
+    guess: tuple[str, float] | None = None
 
     @property
     def best(self) -> Candidate | None:
@@ -444,11 +446,14 @@ class AskEngine:
         ranked = self.rank(question, limit=max(limit, 5))
         if item_code and item_code in self._pos:
             ranked = [(item_code, 1.0)] + [(c, s) for c, s in ranked if c != item_code]
+        guess = ranked[0] if ranked else None
+        # what has too little evidence is no candidate at all (a chosen item always is)
+        ranked = [(c, s) for c, s in ranked if s >= self.MIN_SCORE or c == item_code]
         candidates = []
         for code, score in ranked[:limit]:
             item = self.docs[self._pos[code]].item
             candidates.append(Candidate(code, item.name, round(score, 3), self.infer(item, question)))
-        confident = bool(candidates) and (candidates[0].score >= self.MIN_SCORE or bool(item_code))
+        confident = bool(candidates)
         clarify = None
         if confident and not item_code and len(candidates) > 1:
             close = [c for c in candidates if c.score >= self.CLOSE * candidates[0].score]
@@ -470,7 +475,7 @@ class AskEngine:
                     "question": sit.question,
                     "options": [{"value": o.value, "label": o.label} for o in sit.options],
                 }
-        return Answer(question, candidates, confident, clarify)
+        return Answer(question, candidates, confident, clarify, guess)
 
 
 def _bigrams(text: str) -> set[str]:

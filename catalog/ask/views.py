@@ -67,14 +67,10 @@ def _log_if_unsure(engine: AskEngine, question: str, answer: Answer) -> None:
     if answer.confident and best is not None and best.score >= engine.SURE:
         return
     kind = QuestionKind.LOW_CONFIDENCE if answer.confident else QuestionKind.UNANSWERED
+    code, score = (best.code, best.score) if best is not None else (answer.guess or (None, 0.0))
     try:
         with transaction():
-            ops.record_question(
-                question,
-                kind=kind,
-                best_code=best.code if best else None,
-                best_score=best.score if best else 0,
-            )
+            ops.record_question(question, kind=kind, best_code=code, best_score=score)
     except SQLAlchemyError:
         log.warning("ask: could not keep an unanswered question", exc_info=True)
 

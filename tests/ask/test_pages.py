@@ -132,3 +132,33 @@ def test_the_page_fits_a_phone_width(demo_client):
     """No fixed widths on the card (the browser journey checks 375 px for real)."""
     r = demo_client.get("/ask", query_string={"q": "驾照到期了怎么换证"})
     assert 'name="viewport"' in r.text and "width:" not in r.text.split("<main", 1)[-1]
+
+
+def test_a_database_fault_while_keeping_the_question_still_answers(demo_client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from catalog.ask import operations
+
+    def down(*_a, **_k):
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(operations, "record_question", down)
+    r = demo_client.get("/api/v1/ask", query_string={"q": "今天天气怎么样"})
+    assert r.status_code == 200 and r.get_json()["answer"] is None
+    assert demo_client.get("/ask", query_string={"q": "今天天气怎么样"}).status_code == 200
+
+
+def test_a_made_up_item_or_answer_is_ignored(demo_client):
+    body = demo_client.get(
+        "/api/v1/ask", query_string={"q": "身份证丢了怎么办", "item": "NO-SUCH", "s_lost_way": "bogus\x00"}
+    ).get_json()
+    assert body["answer"]["code"] == "LJ-HJ-003"
+    chosen = {s["key"]: s["value"] for s in body["answer"]["situations"]}
+    assert chosen["lost_way"] == "lost"  # what the question said, not the bogus value
+
+
+def test_the_closest_item_is_kept_with_an_unsure_question(app, demo_client):
+    demo_client.get("/api/v1/ask", query_string={"q": "办证"})
+    with app.app_context():
+        row = db.session.scalars(select(AskQuestion)).one()
+        assert row.text == "办证" and row.best_code is not None
