@@ -22,12 +22,15 @@ from catalog.ask.queries import open_questions
 from catalog.guide import Guide, build_guide
 from catalog.queries import ItemView, catalog
 from core.errors import NotFound
+from core.extensions import limiter
 from core.transaction import transaction
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ask", __name__)
 admin_bp = Blueprint("ask_admin", __name__, url_prefix="/admin/ask")
 admin_only = role_required(Role.ADMIN)
+#: per address: plenty for a person rephrasing, a wall for a script filling the unanswered list
+RATE = "60 per minute; 600 per hour"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -151,6 +154,7 @@ def answer_payload(answer: Answer, item: ItemView | None, guide: Guide | None) -
 
 
 @bp.get("/ask")
+@limiter.limit(RATE)
 def ask():
     raw = request.args.get("q")
     if raw is None or not raw.strip():
@@ -172,6 +176,7 @@ def ask():
 
 
 @bp.get("/api/v1/ask")
+@limiter.limit(RATE)
 def ask_api():
     try:
         question = parse_question(request.args.get("q"))

@@ -162,3 +162,10 @@ def test_the_closest_item_is_kept_with_an_unsure_question(app, demo_client):
     with app.app_context():
         row = db.session.scalars(select(AskQuestion)).one()
         assert row.text == "办证" and row.best_code is not None
+
+
+def test_a_script_asking_without_pause_is_slowed_down(make_app):
+    app = make_app(RATELIMIT_ENABLED=True)
+    client = app.test_client()
+    codes = [client.get("/api/v1/ask", query_string={"q": f"问题{n}"}).status_code for n in range(61)]
+    assert codes[:60] == [200] * 60 and codes[60] == 429
