@@ -104,7 +104,6 @@ _FILLER_BIGRAMS = frozenset(
         "没有",
         "这边",
         "那边",
-        "吗？",
         "办吗",
         "去哪",
         "哪办",
@@ -321,7 +320,9 @@ class AskEngine:
                     ):
                         if word in q or word in found:
                             continue
-                        if _one_typo(window, word):
+                        before = run[i - 1] if i > 0 else ""
+                        after = run[i + size] if i + size < len(run) else ""
+                        if _one_typo(window, word, before, after):
                             found.append(word)
         return found
 
@@ -503,14 +504,22 @@ def _sound(ch: str) -> str:
     return lazy_pinyin(ch)[0]
 
 
-def _one_typo(window: str, word: str) -> bool:
+def _one_typo(window: str, word: str, before: str = "", after: str = "") -> bool:
     """``window`` is ``word`` with one character missing (the window three or more characters, or
     two that start the word), or with one wrong character that sounds the same (any wrong
-    character once the window is five or longer)."""
+    character once the window is five or longer). A character "missing" at the window's edge while
+    the question has a character right there is a wrong character, not a missing one (照过期 in
+    护照过期 is no 驾照过期): the longer window decides that case."""
     if len(word) == len(window) + 1:
         if len(window) < 2 or (len(window) == 2 and word[0] != window[0]):
             return False
-        return any(word[:i] + word[i + 1 :] == window for i in range(len(word)))
+        for i in range(len(word)):
+            if word[:i] + word[i + 1 :] != window:
+                continue
+            if (i == 0 and before) or (i == len(word) - 1 and after):
+                continue
+            return True
+        return False
     if len(word) == len(window) and len(window) >= 3:
         diff = [i for i in range(len(word)) if word[i] != window[i]]
         if len(diff) != 1:
