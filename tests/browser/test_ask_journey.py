@@ -9,7 +9,7 @@ import pytest
 from catalog.loader import load
 from core.db import db
 from tests.auth.helpers import make_account
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_axe
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +32,7 @@ def test_a_citizen_asks_on_a_phone(live_server, phone_page, screenshot):
     assert "出生登记" in card.inner_text()
     _no_sideways_scroll(pg)
     screenshot(pg, "ask-answer")
+    assert run_axe(pg) == []
     # the one clarifying question: are the parents married?
     clarify = pg.get_by_test_id("ask-clarify")
     assert "结婚登记" in clarify.inner_text()
@@ -62,8 +63,16 @@ def test_an_admin_turns_an_unanswered_question_into_an_alias(live_server, page):
     page.get_by_role("button", name="登录", exact=True).click()
     page.wait_for_url(f"{base}/**")
     page.goto(f"{base}/admin/ask/questions")
+    assert run_axe(page) == []
     item = page.locator("li.card", has_text="给宠物植入芯片")
     item.get_by_label("加到事项（事项编码）").fill("LJ-ZA-001")
     item.get_by_role("button", name="加入事项草稿").click()
     page.wait_for_url("**/admin/catalog/items/LJ-ZA-001")
     assert "给宠物植入芯片" in page.locator("#aliases").input_value()
+    # the 改进清单, reached from the item's editor, passes axe too
+    page.goto(f"{base}/admin/guide-fixes/")
+    assert run_axe(page) == []
+    page.goto(f"{base}/admin/catalog/items/LJ-ZA-001")
+    page.get_by_role("link", name="改进清单").last.click()
+    page.wait_for_url("**/admin/guide-fixes/LJ-ZA-001")
+    assert run_axe(page) == []
