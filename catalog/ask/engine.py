@@ -190,19 +190,19 @@ def english_words(question: str) -> str:
     return " ".join(_EN_WORD.findall(unicodedata.normalize("NFKC", question).lower()))
 
 
-def expand(question: str, lexicon: Lexicon) -> list[str]:
-    """The catalog's words the question implies (near-synonyms, English), without duplicates."""
+def expansions(question: str, lexicon: Lexicon) -> list[tuple[str, ...]]:
+    """For each lexicon key the question holds, the catalog words it stands for."""
     q = normalise(question)
-    extra: list[str] = []
-    for key, values in lexicon.expand_zh.items():
-        if key in q:
-            extra.extend(values)
+    out = [values for key, values in lexicon.expand_zh.items() if key in q]
     en = f" {english_words(question)} "
     if en.strip():
-        for key, values in lexicon.expand_en.items():
-            if f" {key} " in en:
-                extra.extend(values)
-    return list(dict.fromkeys(extra))
+        out += [values for key, values in lexicon.expand_en.items() if f" {key} " in en]
+    return out
+
+
+def expand(question: str, lexicon: Lexicon) -> list[str]:
+    """The catalog's words the question implies (near-synonyms, English), without duplicates."""
+    return list(dict.fromkeys(w for values in expansions(question, lexicon) for w in values))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -341,11 +341,13 @@ class AskEngine:
         own = tokens(question)
         for w in fixes:
             own += tokens(w)
-        wide: list[str] = []
-        for w in extra:
-            wide += tokens(w)
+        # each word of the question that the lexicon knows counts once, by its best catalog word:
+        # "expiring" (到期, 期满, 换领, 换发) must not outweigh "passport" (护照)
+        wide = np.zeros(len(self.docs))
+        for values in expansions(question, self.lexicon):
+            wide += np.max([self._bm25(tokens(v)) for v in values], axis=0)
         weight = self.EXPANSION_WEIGHT if _HAN.search(question) else 1.0
-        bm = self._bm25(own) + weight * self._bm25(wide)
+        bm = self._bm25(own) + weight * wide
         plain: dict[str, float] = {}
         texts = [question, *fixes]
         if not _HAN.search(question):  # English: the catalog words it implies are all there is
@@ -507,7 +509,7 @@ def _sound(ch: str) -> str:
 def _one_typo(window: str, word: str, before: str = "", after: str = "") -> bool:
     """``window`` is ``word`` with one character missing (the window three or more characters, or
     two that start the word), or with one wrong character that sounds the same (any wrong
-    character once the window is five or longer). A character "missing" at the window's edge while
+    character inside a window of five or longer). A character "missing" at the window's edge while
     the question has a character right there is a wrong character, not a missing one (照过期 in
     护照过期 is no 驾照过期): the longer window decides that case."""
     if len(word) == len(window) + 1:
@@ -524,7 +526,11 @@ def _one_typo(window: str, word: str, before: str = "", after: str = "") -> bool
         diff = [i for i in range(len(word)) if word[i] != window[i]]
         if len(diff) != 1:
             return False
-        return len(window) >= 5 or _sound(word[diff[0]]) == _sound(window[diff[0]])
+        if _sound(word[diff[0]]) == _sound(window[diff[0]]):
+            return True
+        # any other wrong character only inside a long window: at its edge the window is more
+        # likely a whole word plus its neighbour (想办身份证 is 办身份证, not 补办身份证)
+        return len(window) >= 5 and 0 < diff[0] < len(window) - 1
     return False
 
 
