@@ -13,6 +13,8 @@
 - ``jobs`` — the scheduled jobs (sweeper, reminders, statistics check, retention rules) and their
   admin page.
 - ``rights`` — 我的数据: a citizen's own data, its download and deleting the account.
+- ``guide_fixes`` — 改进清单: what corrections, ratings, deferrals and unanswered questions say
+  about each item's guide.
 """
 
 
@@ -50,6 +52,9 @@ def init_app(app) -> None:
     add_nav(
         app, "applications.messages", _l("消息"), roles={"citizen", "clerk", "unit_lead"}, badge=unread_count
     )
+    from applications.guide_fixes import init_guide_fixes
+
+    init_guide_fixes(app)
     register_cli(app, referenced_storage_keys)
     from applications.notify.tasks import register_cli as register_notify_cli
 

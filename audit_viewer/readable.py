@@ -111,6 +111,8 @@ ACTION_LABELS: dict[str, str] = {
     "catalog.bundle_create": N_("新建一件事"),
     "catalog.bundle_update": N_("修改一件事"),
     "catalog.bundle_delete": N_("删除一件事"),
+    "ask.question_resolve": N_("未答问题加入事项别名或常见问题"),
+    "ask.question_dismiss": N_("移除未答问题"),
     "unit.create": N_("新建单位"),
     "unit.update": N_("修改单位"),
     "routing.rule_create": N_("新建分派规则"),
@@ -298,6 +300,7 @@ OBJECT_NAMES: dict[str, str] = {
     "catalog": N_("事项目录"),
     "stats": N_("统计数据"),
     "demo": N_("演示数据"),
+    "ask_question": N_("未答问题"),
 }
 
 #: Coded values a reader would not know, by field.

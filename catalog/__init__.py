@@ -27,3 +27,6 @@ def init_app(app) -> None:
     from catalog.admin import init_catalog_admin
 
     init_catalog_admin(app)
+    from catalog.ask import init_ask
+
+    init_ask(app)

@@ -6,6 +6,7 @@ import zlib
 
 from flask import Blueprint, jsonify, request, url_for
 
+from catalog.ask.engine import search_items
 from catalog.guide import build_guide
 from catalog.queries import CatalogSnapshot, ItemView, catalog
 from core.pagecache import anonymous_cache
@@ -136,7 +137,7 @@ def items():
         raise BadRequest("参数 category 无效，可选：" + "、".join(c.code for c in snap.categories))
     page = _int_arg("page", 1, 1, 10000)
     per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
-    found = [it for it, _hit in snap.search(q)] if q else sorted(snap.items.values(), key=lambda i: i.code)
+    found = search_items(snap, q) if q else sorted(snap.items.values(), key=lambda i: i.code)
     if category:
         found = [i for i in found if i.category.code == category]
     start = (page - 1) * per_page

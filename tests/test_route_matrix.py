@@ -92,6 +92,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/categories"): Row("/api/v1/categories", every(200)),
     ("GET", "/api/v1/items"): Row("/api/v1/items", every(200)),
     ("GET", "/api/v1/items/<code>"): Row(f"/api/v1/items/{MISSING}", every(404)),
+    # 智能咨询 (issue 24): a question with no catalog loaded finds nothing, still a 200
+    ("GET", "/ask"): Row("/ask?" + urlencode({"q": "身份证丢了"}), every(200)),
+    ("GET", "/api/v1/ask"): Row("/api/v1/ask?" + urlencode({"q": "身份证丢了"}), every(200)),
     # applications (citizens only; a missing or foreign id answers 404, staff get 403)
     **{
         (method, rule): Row(url, {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}, data)
@@ -337,6 +340,24 @@ TABLE: dict[tuple[str, str], Row] = {
                 404,
                 {},
             ),
+            # 智能咨询's unanswered questions and the 改进清单 (issue 24)
+            ("GET", "/admin/ask/questions", "/admin/ask/questions", 200, None),
+            (
+                "POST",
+                "/admin/ask/questions/<int:question_id>/resolve",
+                "/admin/ask/questions/999999/resolve",
+                404,
+                {},
+            ),
+            (
+                "POST",
+                "/admin/ask/questions/<int:question_id>/dismiss",
+                "/admin/ask/questions/999999/dismiss",
+                404,
+                {},
+            ),
+            ("GET", "/admin/guide-fixes/", "/admin/guide-fixes/", 200, None),
+            ("GET", "/admin/guide-fixes/<code>", f"/admin/guide-fixes/{MISSING}", 404, None),
             ("GET", "/admin/correction-reasons/", "/admin/correction-reasons/", 200, None),
             ("POST", "/admin/correction-reasons/", "/admin/correction-reasons/", 422, {}),
             (
