@@ -6,7 +6,7 @@ Reviewed: named constraints (naming convention), batch operations for SQLite, in
 downgrade drops what the upgrade adds.
 
 Revision ID: 8a79f124a2aa
-Revises: a1180509a94d
+Revises: 0f691416fd6c
 Create Date: 2026-12-06 17:50:54.446392
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8a79f124a2aa'
-down_revision = 'a1180509a94d'
+down_revision = '0f691416fd6c'
 branch_labels = None
 depends_on = None
 
