@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from core import config as config_module
+from core.api import init_api
 from core.clock import SHANGHAI
 from core.db import db, init_read_only_commit
 from core.errors import init_errors
@@ -90,6 +91,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     install_fast_gettext(app)
     init_security(app)
     init_errors(app)
+    init_api(app)
     init_metrics(app)
     init_nav(app)
     _register_template_helpers(app)
@@ -97,6 +99,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from core import audit as _audit  # noqa: F401 - register tables
     from core import jobs, retention
+    from core.apidocs import bp as apidocs_bp
     from core.backup import register_cli as register_backup_cli
     from core.views import bp as core_bp
 
@@ -105,6 +108,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     retention.init_retention(app)
 
     app.register_blueprint(core_bp)
+    app.register_blueprint(apidocs_bp)
     register_backup_cli(app)
     return app
 

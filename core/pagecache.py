@@ -22,7 +22,7 @@ from flask import Response, current_app, make_response, request, session
 from flask_login import current_user
 from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
 
-from core.i18n import locale_code_for
+from core.i18n import cache_locale
 from core.security import security_headers
 
 access_log = logging.getLogger("portal.access")
@@ -53,7 +53,17 @@ class LRU:
             self._data.clear()
 
 
-_KEPT_HEADERS = {"Cache-Control", "ETag", "Vary", "Last-Modified"}
+_KEPT_HEADERS = {
+    "Cache-Control",
+    "ETag",
+    "Vary",
+    "Last-Modified",
+    # the public API's (core.api): its links and its CORS policy are the same for every visitor
+    "Link",
+    "Content-Language",
+    "Access-Control-Allow-Origin",
+    "Access-Control-Expose-Headers",
+}
 
 
 def anonymous_cache(version: Callable[[], Any], size: int = 2048) -> Callable:
@@ -72,7 +82,9 @@ def anonymous_cache(version: Callable[[], Any], size: int = 2048) -> Callable:
                 cache = current_app.extensions.setdefault("page_cache", LRU(size))
             key = (
                 version(),
-                locale_code_for(request.cookies.get("lang")),
+                cache_locale(
+                    request.path, request.cookies.get("lang"), request.headers.get("Accept-Language")
+                ),
                 request.path,
                 tuple(sorted(request.args.items(multi=True))),
             )
@@ -147,9 +159,10 @@ class PageCacheMiddleware:
         lang = parse_cookie(cookies).get("lang") if cookies else None
         path = environ.get("PATH_INFO", "") or "/"
         path = path.encode("latin-1").decode("utf-8", "replace")
+        locale = cache_locale(path, lang, environ.get("HTTP_ACCEPT_LANGUAGE"))
         query = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace")  # WSGI strings
         args = tuple(sorted(parse_qsl(query, keep_blank_values=True)))
-        hit = cache.get((version, locale_code_for(lang), path, args))
+        hit = cache.get((version, locale, path, args))
         if hit is not None and access_log.isEnabledFor(logging.INFO):
             access_log.info("%s %s %s", environ.get("REQUEST_METHOD"), path, hit[1], extra={"cache": "micro"})
         return hit
