@@ -25,26 +25,22 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+PASSPORT = {
+    "code": "LJ-CR-001",
+    "name": "普通护照签发",
+    "category": "exit_entry",
+    "online_depth": 4,
+    "visits_required": 1,
+    "promised_days": 5,
+    "legal_days": 15,
+    "fee": 120.0,
+    "instant": False,
+    "url": "/items/LJ-CR-001",
+}
+
+
 class ItemSummary(Out):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "code": "LJ-CR-001",
-                    "name": "普通护照签发",
-                    "category": "exit_entry",
-                    "online_depth": 4,
-                    "visits_required": 1,
-                    "promised_days": 5,
-                    "legal_days": 15,
-                    "fee": 120.0,
-                    "instant": False,
-                    "url": "/items/LJ-CR-001",
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [PASSPORT]})
 
     code: str = Field(description="事项编码", examples=["LJ-CR-001"])
     name: str = Field(description="事项名称")
@@ -134,6 +130,11 @@ class ItemDetail(ItemSummary):
 
 
 class ItemList(Out):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"items": [PASSPORT], "total": 3, "page": 1, "per_page": 20}]},
+    )
+
     items: list[ItemSummary]
     total: int = Field(ge=0, description="符合条件的事项总数")
     page: int = Field(ge=1)

@@ -305,8 +305,8 @@ def _api_headers(response: Response) -> Response:
         view = current_app.view_functions.get(request.url_rule.endpoint)
     op = get_operation(view) if view is not None else None
     if op is None or op.public:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED
+        for name, value in public_api_headers(None):
+            response.headers[name] = value
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
             response.headers["Access-Control-Allow-Headers"] = "Accept-Language, If-None-Match"
@@ -315,16 +315,24 @@ def _api_headers(response: Response) -> Response:
     if reset and reset.isdigit() and int(reset) > 10**9:
         response.headers["RateLimit-Reset"] = str(max(0, int(reset) - int(time.time())))
     response.vary.add("Accept-Language")
-    response.headers.setdefault("Content-Language", api_language())
+    from core.i18n import api_locale
+
+    response.headers.setdefault("Content-Language", language_tag(api_locale()))
     return response
 
 
-def api_language() -> str:
-    """The language of the API's answer: ``en`` when asked for (``Accept-Language``) and an English
-    catalog exists, else ``zh-CN``."""
-    from core.i18n import api_locale
+def language_tag(locale: str) -> str:
+    """``Content-Language`` of an answer in ``locale`` (zh_CN → zh-CN)."""
+    return locale.replace("_", "-")
 
-    return "en" if api_locale() == "en" else "zh-CN"
+
+def public_api_headers(locale: str | None) -> list[tuple[str, str]]:
+    """The CORS policy of the public read operations (any origin, read-only, no credentials), and
+    the answer's language when ``locale`` is given (also added by the page micro-cache)."""
+    out = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", CORS_EXPOSED)]
+    if locale:
+        out.append(("Content-Language", language_tag(locale)))
+    return out
 
 
 def init_api(app: Flask) -> None:

@@ -77,6 +77,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
         locale_selector=select_locale,
         default_translation_directories=str(config_module.BASE_DIR / "translations"),
     )
+    init_api(app)  # before the limiter: its after-request hook then runs after the limiter's
     limiter.init_app(app)
     if app.config.get("RATELIMIT_STORAGE_URI", "").startswith("memory://") and not app.testing:
         logging.getLogger("portal").warning(
@@ -91,7 +92,6 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     install_fast_gettext(app)
     init_security(app)
     init_errors(app)
-    init_api(app)
     init_metrics(app)
     init_nav(app)
     _register_template_helpers(app)

@@ -22,6 +22,7 @@ from flask import Response, current_app, make_response, request, session
 from flask_login import current_user
 from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
 
+from core.api import public_api_headers
 from core.i18n import cache_locale
 from core.security import security_headers
 
@@ -58,11 +59,7 @@ _KEPT_HEADERS = {
     "ETag",
     "Vary",
     "Last-Modified",
-    # the public API's (core.api): its links and its CORS policy are the same for every visitor
-    "Link",
-    "Content-Language",
-    "Access-Control-Allow-Origin",
-    "Access-Control-Expose-Headers",
+    "Link",  # the public API's pages (core.api)
 }
 
 
@@ -134,6 +131,9 @@ class PageCacheMiddleware:
             *[h for h in headers if h[0] != "Vary"],
         ]
         out += security_headers(secrets.token_urlsafe(16), secure)
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/api/"):  # what core.api's after-request hook adds to a fresh answer
+            out += public_api_headers(cache_locale(path, None, environ.get("HTTP_ACCEPT_LANGUAGE")))
         etag = dict(headers).get("ETag")
         if etag and environ.get("HTTP_IF_NONE_MATCH") == etag:
             start_response(
