@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from pathlib import Path
 from typing import Any
 
+import click
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -224,6 +226,20 @@ def openapi_json():
     digest = zlib.crc32(json.dumps(document, sort_keys=True).encode())
     response.set_etag(f"openapi-{api.API_VERSION}-{digest:x}")
     return response.make_conditional(request)
+
+
+#: The last released document, committed: tests/api/test_contract.py compares the served one with it.
+RELEASED = Path(__file__).resolve().parents[1] / "tests" / "api" / "openapi-released.json"
+
+
+@bp.cli.command("release")
+def release_command() -> None:
+    """Write the current document as the released one (after a release; see core.apicompat)."""
+    document = build_document(current_app)
+    RELEASED.write_text(
+        json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    click.echo(f"{RELEASED}: version {document['info']['version']}, {len(document['paths'])} paths")
 
 
 @bp.get("/api/docs")
