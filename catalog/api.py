@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, request, url_for
 from flask_babel import gettext as _
 
+from catalog import jsonld
 from catalog import schemas as s
 from catalog.guide import build_guide
 from catalog.queries import CatalogSnapshot, ItemView, catalog
@@ -206,3 +207,26 @@ def categories():
         ]
     )
     return _cacheable(_json(body), snap)
+
+
+@bp.get("/catalog.jsonld")
+@api.operation(
+    summary="全部已发布事项（开放数据，EU CPSV-AP 词汇的 JSON-LD）",
+    description=(
+        "每个事项为 cpsv:PublicService：主管单位、申请条件与材料（cv:Requirement / cv:Evidence）、收费"
+        "（cv:Cost，人民币）、办理渠道（cv:Channel）、承诺时限（cv:processingTime，ISO 8601）、"
+        "设定依据与办理结果。"
+        "上下文内联，无需联网即可展开。"
+    ),
+    tags=CATALOG,
+    response=jsonld.CatalogLD,
+    media_type="application/ld+json",
+    cacheable=True,
+)
+@cached
+def catalog_jsonld():
+    snap = catalog()
+    document = jsonld.catalog_document(snap, request.url_root.rstrip("/"))
+    response = _cacheable(api.json_response(document, exclude_unset=False), snap)
+    response.mimetype = "application/ld+json"
+    return response

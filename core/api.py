@@ -122,9 +122,14 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.field = status, code, message, field
 
 
-def json_response(model: BaseModel, status: int = 200) -> Response:
+def json_response(
+    model: BaseModel, status: int = 200, *, exclude_unset: bool = True, exclude_none: bool = False
+) -> Response:
     """``model`` as the JSON answer (fields never set, like an absent optional part, are left out)."""
-    response = jsonify(model.model_dump(mode="json", by_alias=True, exclude_unset=True))
+    data = model.model_dump(
+        mode="json", by_alias=True, exclude_unset=exclude_unset, exclude_none=exclude_none
+    )
+    response = jsonify(data)
     response.status_code = status
     return response
 

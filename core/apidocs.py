@@ -162,7 +162,7 @@ def _operation(rule, op: api.Operation, refs) -> dict[str, Any]:
                 ),
                 "style": "form",
                 "explode": True,
-                "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+                "schema": {"type": "object"},
             }
         )
     headers = {"Access-Control-Allow-Origin": _HEADERS["Access-Control-Allow-Origin"]} if op.public else {}

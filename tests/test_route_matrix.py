@@ -94,6 +94,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/items/<code>"): Row(f"/api/v1/items/{MISSING}", every(404)),
     # the public API's own description: the OpenAPI document and its readable page
     ("GET", "/api/v1/openapi.json"): Row("/api/v1/openapi.json", every(200)),
+    ("GET", "/api/v1/catalog.jsonld"): Row("/api/v1/catalog.jsonld", every(200)),
     ("GET", "/api/docs"): Row("/api/docs", every(200)),
     # applications (citizens only; a missing or foreign id answers 404, staff get 403)
     **{

@@ -8,6 +8,8 @@ Bounded (:data:`MAX_EXAMPLES` per operation and mode) so that the suite stays fa
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +22,7 @@ from core.apidocs import build_document
 from portal import create_app
 from tests.conftest import TEST_CONFIG
 
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "12"))
 
 
 def _operations() -> list[tuple[str, str, GenerationMode]]:
