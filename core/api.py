@@ -99,7 +99,7 @@ class ErrorBody(BaseModel):
                     "error": "bad_request",
                     "code": "out_of_range",
                     "field": "per_page",
-                    "message": "参数 per_page 应在 1 到 100 之间",
+                    "message": "参数 per_page 不能大于 100",
                 }
             ]
         },

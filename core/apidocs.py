@@ -64,6 +64,34 @@ _ERROR_DESCRIPTIONS = {
     503: "数据库暂不可用（见 Retry-After）",
 }
 
+_ERROR_EXAMPLES = {
+    400: {
+        "error": "bad_request",
+        "code": "out_of_range",
+        "field": "per_page",
+        "message": "参数 per_page 不能大于 100",
+    },
+    403: {
+        "error": "forbidden",
+        "code": "login_required",
+        "field": None,
+        "message": "按事项或按单位的统计仅对科室负责人、管理员和审计员开放，请登录后再试。",
+    },
+    404: {"error": "not_found", "code": "unknown_item", "field": "code", "message": "事项 LJ-XX-999 不存在"},
+    429: {
+        "error": "rate_limited",
+        "code": "rate_limited",
+        "field": None,
+        "message": "您的操作过于频繁，请稍后再试。",
+    },
+    503: {
+        "error": "unavailable",
+        "code": "unavailable",
+        "field": None,
+        "message": "系统暂时繁忙或正在维护，您刚才的操作没有完成，填写的内容也未被保存。请稍等片刻后再试。",
+    },
+}
+
 #: Answered by every operation whatever it declares: too many requests, the database down.
 ALWAYS = (429, 503)
 
@@ -101,7 +129,8 @@ def build_document(app: Flask) -> dict[str, Any]:
                 "只读、无需登录（按事项或单位的统计除外）。错误答案均为 JSON：error（类别）、code（稳定的"
                 "机器代码）、field（出错的参数）、message（中文说明）。目录类答案带 ETag 与 Cache-Control，"
                 "支持 If-None-Match；分页列表带 Link 头；任何来源可跨域只读访问（CORS，不带凭据）；"
-                "限流额度见 RateLimit-* 头。版本号遵循语义化版本：删除字段或接口、收窄类型即升主版本号。"
+                "限流额度见 RateLimit-* 头（缓存命中的答案不计入）。"
+                "版本号遵循语义化版本：删除字段或接口、收窄类型即升主版本号。"
             ),
             "license": {"name": "政府公开数据", "identifier": "CC-BY-4.0"},
         },
@@ -113,7 +142,12 @@ def build_document(app: Flask) -> dict[str, Any]:
             "responses": {
                 str(code): {
                     "description": text,
-                    "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}},
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": REF.format(model="ErrorBody")},
+                            "example": _ERROR_EXAMPLES[code],
+                        }
+                    },
                     **({"headers": {"Retry-After": _HEADERS["Retry-After"]}} if code in (429, 503) else {}),
                 }
                 for code, text in _ERROR_DESCRIPTIONS.items()

@@ -271,3 +271,29 @@ def test_answers_in_each_language_are_cached_apart(api, monkeypatch):
         assert "Accept-Language" in zh.headers["Vary"]
     bad = api.get("/api/v1/items?page=x", headers={"Accept-Language": "en"})
     assert bad.headers["Content-Language"] == "en" and bad.get_json()["code"] == "invalid_integer"
+
+
+@pytest.mark.parametrize(
+    ("status", "url"),
+    [
+        (400, "/api/v1/items?per_page=101"),
+        (404, "/api/v1/items/LJ-XX-999"),
+        (403, "/api/v1/stats?by=item"),
+    ],
+)
+def test_the_documented_error_examples_are_real_answers(api, document, status, url):
+    example = document["components"]["responses"][str(status)]["content"]["application/json"]["example"]
+    response = api.get(url)
+    assert response.status_code == status and response.get_json() == example
+
+
+def test_the_documented_429_is_the_real_one(make_app):
+    app = make_app(RATELIMIT_ENABLED=True)
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    example = document["components"]["responses"]["429"]["content"]["application/json"]["example"]
+    client = app.test_client()
+    # distinct URLs: an answer the page cache already holds costs nothing and is not counted
+    statuses = [client.get(f"/api/v1/items?page={n}").status_code for n in range(1, 601)]
+    assert statuses == [200] * 600
+    response = client.get("/api/v1/items?page=601")
+    assert response.get_json() == example and int(response.headers["Retry-After"]) > 0
