@@ -3,7 +3,8 @@ invalid (negative) inputs, through WSGI on the run's database (SQLite, or Postgr
 run). Checks, all of schemathesis's defaults: no 5xx, every answer matches its schema and content
 type, only documented status codes, documented headers, invalid input rejected with a 4xx.
 
-Bounded (:data:`MAX_EXAMPLES` per operation and mode) so that the suite stays fast.
+Bounded (:data:`MAX_EXAMPLES` per operation and mode) and derandomised so that the suite stays fast
+and repeatable; ``API_FUZZ_EXAMPLES=200`` explores further (it ran clean at 150).
 """
 
 from __future__ import annotations
