@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core import api as core_api
-from core.apidocs import api_rules, build_document
+from core.apidocs import api_rules
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,14 +34,6 @@ def test_every_public_api_route_is_in_the_document(app, document):
             if method.lower() not in document["paths"].get(path, {}):
                 missing.append(f"{method} {rule.rule}")
     assert missing == [], "declare these views with core.api.operation: " + ", ".join(missing)
-
-
-def test_an_undeclared_route_would_be_caught(make_app):
-    app = make_app()
-    app.add_url_rule("/api/v1/secret", "secret", lambda: {"x": 1})
-    described = build_document(app)["paths"]
-    assert "/api/v1/secret" not in described
-    assert any(rule.rule == "/api/v1/secret" for rule, _ in api_rules(app))
 
 
 def test_the_document_is_openapi_3_1_with_a_version(document):
@@ -162,18 +154,6 @@ def test_no_html_error_page_for_api_clients(api, method, url, status, code):
     assert body["code"] == code and CHINESE.search(body["message"]) and b"<html" not in response.data
 
 
-def test_a_fault_is_a_json_500(make_app):
-    app = make_app()
-
-    @app.get("/api/v1/boom")
-    def boom():
-        raise RuntimeError("bug")
-
-    response = app.test_client().get("/api/v1/boom")
-    assert response.status_code == 500 and response.mimetype == "application/json"
-    assert response.get_json()["code"] == "internal_error"
-
-
 def test_link_headers_page_through_the_list(api):
     response = api.get("/api/v1/items?category=vehicle&per_page=5&page=2")
     links = dict((rel, url) for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers["Link"]))
@@ -220,16 +200,6 @@ def test_the_openapi_document_itself_revalidates(api):
     assert (
         api.get("/api/v1/openapi.json", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
     )
-
-
-def test_rate_limits_are_announced(make_app):
-    app = make_app(RATELIMIT_ENABLED=True)
-    client = app.test_client()
-    first = client.get("/api/v1/categories")
-    assert first.headers["RateLimit-Limit"] == "600"
-    assert int(first.headers["RateLimit-Remaining"]) == 599
-    assert 0 <= int(first.headers["RateLimit-Reset"]) <= 61  # seconds from now, not a timestamp
-    assert "X-RateLimit-Limit" not in first.headers
 
 
 def test_the_docs_page_draws_the_document_with_vendored_swagger_ui(api):
@@ -285,15 +255,3 @@ def test_the_documented_error_examples_are_real_answers(api, document, status, u
     example = document["components"]["responses"][str(status)]["content"]["application/json"]["example"]
     response = api.get(url)
     assert response.status_code == status and response.get_json() == example
-
-
-def test_the_documented_429_is_the_real_one(make_app):
-    app = make_app(RATELIMIT_ENABLED=True)
-    document = app.test_client().get("/api/v1/openapi.json").get_json()
-    example = document["components"]["responses"]["429"]["content"]["application/json"]["example"]
-    client = app.test_client()
-    # distinct URLs: an answer the page cache already holds costs nothing and is not counted
-    statuses = [client.get(f"/api/v1/items?page={n}").status_code for n in range(1, 601)]
-    assert statuses == [200] * 600
-    response = client.get("/api/v1/items?page=601")
-    assert response.get_json() == example and int(response.headers["Retry-After"]) > 0
