@@ -118,7 +118,8 @@ class ApiError(Exception):
 
     def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
-        assert code in ERROR_CODES, code
+        if code not in ERROR_CODES:  # a programming error: every code is documented in ERROR_CODES
+            raise ValueError(f"undocumented API error code {code!r}")
         self.status, self.code, self.message, self.field = status, code, message, field
 
 

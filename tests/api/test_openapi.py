@@ -255,3 +255,8 @@ def test_the_documented_error_examples_are_real_answers(api, document, status, u
     example = document["components"]["responses"][str(status)]["content"]["application/json"]["example"]
     response = api.get(url)
     assert response.status_code == status and response.get_json() == example
+
+
+def test_an_undocumented_error_code_is_refused_at_once():
+    with pytest.raises(ValueError, match="undocumented"):
+        core_api.ApiError(400, "made_up", "参数有误")
