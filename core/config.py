@@ -129,6 +129,10 @@ def from_env() -> dict:
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # the IETF draft's names (the API documents them; core.api turns Reset into seconds from now)
+        "RATELIMIT_HEADER_LIMIT": "RateLimit-Limit",
+        "RATELIMIT_HEADER_REMAINING": "RateLimit-Remaining",
+        "RATELIMIT_HEADER_RESET": "RateLimit-Reset",
         "STAFF_IDLE_MINUTES": int(os.environ.get("STAFF_IDLE_MINUTES", "30")),
         # 预约: no booking, cancel or move within this many minutes of a slot; bookable this many days ahead
         "APPOINTMENT_CUTOFF_MINUTES": int(os.environ.get("APPOINTMENT_CUTOFF_MINUTES", "60")),

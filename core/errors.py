@@ -71,7 +71,12 @@ def _wants_json() -> bool:
 def _render(code: int, message: str | None = None):
     title = _(_TITLES.get(code, "出错了"))
     if _wants_json():
-        return jsonify({"error": title, "message": message or title}), code
+        from core.api import ERROR_CLASSES, ERROR_CODES, ErrorBody
+
+        error = ERROR_CLASSES.get(code, "bad_request")
+        machine = error if error in ERROR_CODES else "bad_request"
+        body = ErrorBody(error=error, code=machine, message=message or title)
+        return jsonify(body.model_dump(mode="json")), code
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 

@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from core import config as config_module
+from core.api import init_api
 from core.clock import SHANGHAI
 from core.crypto.keyring import Keyring
 from core.db import db, init_read_only_commit
@@ -78,6 +79,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
         locale_selector=select_locale,
         default_translation_directories=str(config_module.BASE_DIR / "translations"),
     )
+    init_api(app)  # before the limiter: its after-request hook then runs after the limiter's
     limiter.init_app(app)
     if app.config.get("RATELIMIT_STORAGE_URI", "").startswith("memory://") and not app.testing:
         logging.getLogger("portal").warning(
@@ -99,6 +101,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from core import audit as _audit  # noqa: F401 - register tables
     from core import filecrypt, jobs, retention
+    from core.apidocs import bp as apidocs_bp
     from core.backup import register_cli as register_backup_cli
     from core.crypto import models as _crypto_models  # noqa: F401 - register tables
     from core.crypto.cli import register_cli as register_keys_cli
@@ -110,6 +113,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     retention.init_retention(app)
 
     app.register_blueprint(core_bp)
+    app.register_blueprint(apidocs_bp)
     register_backup_cli(app)
     register_keys_cli(app)
     return app

@@ -32,6 +32,48 @@ def locale_code_for(wanted: str | None) -> str:
     return wanted if wanted in SUPPORTED_LOCALES else "zh_CN"
 
 
+@lru_cache(maxsize=8)
+def has_catalog(code: str) -> bool:
+    """True when a compiled message catalog exists for ``code`` (Chinese, the source, always does)."""
+    if code == "zh_CN":
+        return True
+    from core.config import BASE_DIR
+
+    return (BASE_DIR / "translations" / code / "LC_MESSAGES" / "messages.mo").is_file()
+
+
+def negotiate(cookie_lang: str | None, accept_language: str | None) -> str:
+    """An API client's locale: the ``lang`` cookie when it names a supported locale, else the best
+    ``Accept-Language`` match among the locales whose catalog exists, else zh_CN."""
+    if cookie_lang in SUPPORTED_LOCALES:
+        return cookie_lang
+    if accept_language:
+        from werkzeug.datastructures import LanguageAccept
+        from werkzeug.http import parse_accept_header
+
+        offered = [c for c in SUPPORTED_LOCALES if has_catalog(c)]
+        best = parse_accept_header(accept_language, LanguageAccept).best_match(
+            [c.replace("_", "-") for c in offered]
+        )
+        if best:
+            return best.replace("-", "_")
+    return "zh_CN"
+
+
+def api_locale() -> str:
+    """The locale of this request when it is an API request (``/api/``): see :func:`negotiate`."""
+    from flask import request
+
+    return negotiate(request.cookies.get("lang"), request.headers.get("Accept-Language"))
+
+
+def cache_locale(path: str, cookie_lang: str | None, accept_language: str | None) -> str:
+    """The locale part of a page-cache key: API answers follow ``Accept-Language`` too."""
+    if path.startswith("/api/"):
+        return negotiate(cookie_lang, accept_language)
+    return locale_code_for(cookie_lang)
+
+
 def select_locale():
     """Simplified Chinese unless the visitor chose another supported locale (``lang`` cookie).
 
@@ -40,7 +82,9 @@ def select_locale():
     from flask import has_request_context, request
 
     code = "zh_CN"
-    if has_request_context():
+    if has_request_context() and request.path.startswith("/api/"):
+        code = api_locale()
+    elif has_request_context():
         wanted = request.cookies.get("lang")
         if wanted in SUPPORTED_LOCALES:
             code = wanted

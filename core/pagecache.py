@@ -22,7 +22,8 @@ from flask import Response, current_app, make_response, request, session
 from flask_login import current_user
 from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
 
-from core.i18n import locale_code_for
+from core.api import public_api_headers
+from core.i18n import cache_locale
 from core.security import security_headers
 
 access_log = logging.getLogger("portal.access")
@@ -53,7 +54,13 @@ class LRU:
             self._data.clear()
 
 
-_KEPT_HEADERS = {"Cache-Control", "ETag", "Vary", "Last-Modified"}
+_KEPT_HEADERS = {
+    "Cache-Control",
+    "ETag",
+    "Vary",
+    "Last-Modified",
+    "Link",  # the public API's pages (core.api)
+}
 
 
 def anonymous_cache(version: Callable[[], Any], size: int = 2048) -> Callable:
@@ -72,7 +79,9 @@ def anonymous_cache(version: Callable[[], Any], size: int = 2048) -> Callable:
                 cache = current_app.extensions.setdefault("page_cache", LRU(size))
             key = (
                 version(),
-                locale_code_for(request.cookies.get("lang")),
+                cache_locale(
+                    request.path, request.cookies.get("lang"), request.headers.get("Accept-Language")
+                ),
                 request.path,
                 tuple(sorted(request.args.items(multi=True))),
             )
@@ -122,6 +131,9 @@ class PageCacheMiddleware:
             *[h for h in headers if h[0] != "Vary"],
         ]
         out += security_headers(secrets.token_urlsafe(16), secure)
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/api/"):  # what core.api's after-request hook adds to a fresh answer
+            out += public_api_headers(cache_locale(path, None, environ.get("HTTP_ACCEPT_LANGUAGE")))
         etag = dict(headers).get("ETag")
         if etag and environ.get("HTTP_IF_NONE_MATCH") == etag:
             start_response(
@@ -147,9 +159,10 @@ class PageCacheMiddleware:
         lang = parse_cookie(cookies).get("lang") if cookies else None
         path = environ.get("PATH_INFO", "") or "/"
         path = path.encode("latin-1").decode("utf-8", "replace")
+        locale = cache_locale(path, lang, environ.get("HTTP_ACCEPT_LANGUAGE"))
         query = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace")  # WSGI strings
         args = tuple(sorted(parse_qsl(query, keep_blank_values=True)))
-        hit = cache.get((version, locale_code_for(lang), path, args))
+        hit = cache.get((version, locale, path, args))
         if hit is not None and access_log.isEnabledFor(logging.INFO):
             access_log.info("%s %s %s", environ.get("REQUEST_METHOD"), path, hit[1], extra={"cache": "micro"})
         return hit

@@ -95,6 +95,10 @@ TABLE: dict[tuple[str, str], Row] = {
     # 智能咨询 (issue 24): a question with no catalog loaded finds nothing, still a 200
     ("GET", "/ask"): Row("/ask?" + urlencode({"q": "身份证丢了"}), every(200)),
     ("GET", "/api/v1/ask"): Row("/api/v1/ask?" + urlencode({"q": "身份证丢了"}), every(200)),
+    # the public API's own description: the OpenAPI document and its readable page
+    ("GET", "/api/v1/openapi.json"): Row("/api/v1/openapi.json", every(200)),
+    ("GET", "/api/v1/catalog.jsonld"): Row("/api/v1/catalog.jsonld", every(200)),
+    ("GET", "/api/docs"): Row("/api/docs", every(200)),
     # applications (citizens only; a missing or foreign id answers 404, staff get 403)
     **{
         (method, rule): Row(url, {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}, data)
@@ -514,7 +518,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/me/messages"): Row("/me/messages", split(LOGIN, 200)),
     # 预约: the public slots API (an unknown item: 404 JSON), the citizen's booking pages (a missing item
     # or someone else's booking answers 404, staff get 403)
-    ("GET", "/api/v1/appointments/slots"): Row(f"/api/v1/appointments/slots?item={MISSING}", every(404)),
+    ("GET", "/api/v1/appointments/slots"): Row(
+        f"/api/v1/appointments/slots?item={MISSING}&from=2027-01-04&to=2027-01-05", every(404)
+    ),
     **{
         (method, rule): Row(url, {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}, data)
         for method, rule, url, data in [

@@ -25,7 +25,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import or_, select
 
 from applications.appointments import operations as ops
-from applications.appointments import queries
+from applications.appointments import queries, schemas
 from applications.appointments.forms import (
     CheckInForm,
     ConfirmForm,
@@ -39,6 +39,7 @@ from applications.models import Application
 from auth.models import Role, Unit
 from auth.policies import role_required
 from catalog.queries import ItemView, catalog
+from core import api
 from core.clock import SHANGHAI, local_date, now
 from core.db import db
 from core.errors import NotFound
@@ -589,42 +590,36 @@ def remove_exception(code: str, exception_id: int):
 # Public API --------------------------------------------------------------------------------------
 
 
-def _bad(message: str):
-    return jsonify({"error": "bad_request", "message": message}), 400
-
-
 @api_bp.route("/slots")
-def slots():
-    item = catalog().items.get(request.args.get("item", ""))
+@api.operation(
+    summary="一个事项可预约的时段",
+    description="办理该事项的各单位在日期范围内（北京时间，含首尾）开放的时段与剩余名额；零跑动事项无时段。",
+    tags=("appointments",),
+    query=schemas.SlotsQuery,
+    response=schemas.SlotList,
+    errors=(404,),
+)
+def slots(query: schemas.SlotsQuery):
+    item = catalog().items.get(query.item)
     if item is None:
-        return jsonify({"error": "not_found", "message": _("未找到该事项")}), 404
-    first = _parse_day(request.args.get("from"))
-    last = _parse_day(request.args.get("to"))
-    if first is None or last is None:
-        return _bad(_("请用 YYYY-MM-DD 格式提供 from 和 to 日期"))
-    if last < first:
-        return _bad(_("结束日期不能早于开始日期"))
-    if (last - first).days + 1 > queries.API_MAX_DAYS:
-        return _bad(_("一次最多查询%(days)d天", days=queries.API_MAX_DAYS))
+        raise api.ApiError(404, "unknown_item", _("未找到该事项"), "item")
+    first, last = query.date_from, query.date_to
     units = queries.serving_units(item) if item.visits >= 1 else []
-    unit_code = request.args.get("unit")
-    if unit_code:
-        units = [u for u in units if u.code == unit_code]
+    if query.unit:
+        units = [u for u in units if u.code == query.unit]
         if not units:
-            return _bad(_("该单位不办理此事项"))
+            raise api.ApiError(400, "unknown_unit", _("该单位不办理此事项"), "unit")
     codes = {u.id: u.code for u in units}
     rows = queries.slot_rows(list(codes), first, last, item_id=item.id)
-    return jsonify(
-        {
-            "slots": [
-                {
-                    "unit": codes[unit_id],
-                    "start": starts.astimezone(SHANGHAI).isoformat(),
-                    "end": ends.astimezone(SHANGHAI).isoformat(),
-                    "capacity": capacity,
-                    "remaining": max(0, capacity - booked),
-                }
-                for unit_id, starts, ends, capacity, booked in rows
-            ]
-        }
+    return schemas.SlotList(
+        slots=[
+            schemas.SlotOut(
+                unit=codes[unit_id],
+                start=starts.astimezone(SHANGHAI),
+                end=ends.astimezone(SHANGHAI),
+                capacity=capacity,
+                remaining=max(0, capacity - booked),
+            )
+            for unit_id, starts, ends, capacity, booked in rows
+        ]
     )

@@ -9,19 +9,19 @@ Every figure comes from :mod:`applications.stats.metrics`.
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from applications.stats import exports, metrics
-from applications.stats.forms import StatsFilterForm, first_error, with_defaults
+from applications.stats import exports, metrics, schemas
+from applications.stats.forms import DEFAULT_DAYS, StatsFilterForm, first_error, too_long, with_defaults
 from applications.stats.metrics import Period, Visibility
 from auth.policies import role_required
-from core import audit
+from core import api, audit
 from core.clock import local_now, local_today
 from core.db import db, writes_on_get
 from core.downloads import content_disposition
@@ -381,40 +381,47 @@ def export_xlsx():
 # JSON API -----------------------------------------------------------------------------------------
 
 
-def _json_error(status: int, message: str):
-    error = {400: "bad_request", 403: "forbidden"}[status]
-    return jsonify({"error": error, "message": message}), status
-
-
 @api_bp.get("/stats")
-def api_stats():
-    """``?from=YYYY-MM-DD&to=YYYY-MM-DD&by=item|category|unit|month`` → rows and totals.
-
-    category and month: public, whole-city figures. item and unit: unit leads (their units),
-    admins and auditors (everything); anybody else gets 403. Bad parameters: 400 with a message.
-    """
-    form = _form()
-    if not form.validate():
-        return _json_error(400, first_error(form))
-    by = form.by.data
+@api.operation(
+    summary="最多跑一次统计：办结、跑零次率、网办率、按时办结率、满意度",
+    description=(
+        "按月（month）或按类别（category）为全市公开数据；按事项（item）或按单位（unit）仅对科室负责人"
+        "（本单位）、管理员和审计员开放，其他人 403。日期为北京时间，含首尾两天，时段最长 3 年。"
+    ),
+    tags=("stats",),
+    query=schemas.StatsQuery,
+    response=schemas.StatsOut,
+    errors=(403,),
+    cacheable=True,
+)
+def api_stats(query: schemas.StatsQuery):
+    by = query.by
+    end = query.date_to or today()
+    start = query.date_from or min(end, today()) - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end or too_long(start, end):
+        raise api.ApiError(400, "invalid_range", _("结束日期不能早于开始日期"), "to")
     vis: Visibility = None
     if by not in metrics.PUBLIC_BY:
         if not _is_staff_viewer():
-            return _json_error(
-                403, _("按事项或按单位的统计仅对科室负责人、管理员和审计员开放，请登录后再试。")
+            raise api.ApiError(
+                403,
+                "login_required",
+                _("按事项或按单位的统计仅对科室负责人、管理员和审计员开放，请登录后再试。"),
             )
         vis = visibility_of(current_user)
-    stats = metrics.compute(_period(form), by, vis)
-    response = jsonify(
-        {
-            "from": form.date_from.data.isoformat(),
-            "to": form.date_to.data.isoformat(),
-            "by": by,
-            **stats.as_dict(extra=True),
-        }
+    stats = metrics.compute(Period(start, end), by, vis)
+    body = schemas.StatsOut(
+        date_from=start,
+        date_to=end,
+        by=by,
+        rows=[schemas.StatRowOut(**r.as_dict(extra=True)) for r in stats.rows],
+        totals=schemas.StatRowOut(**stats.totals.as_dict(extra=True)),
     )
+    response = api.json_response(body)
     if by in metrics.PUBLIC_BY and not current_user.is_authenticated:
         response.headers["Cache-Control"] = "public, max-age=60"
+        response.add_etag()  # from the content: a new figure is a new tag
+        response = response.make_conditional(request)
     return response
 
 

@@ -102,7 +102,12 @@ def test_500_is_a_chinese_page_without_traceback(make_app):
 def test_json_errors_under_api(client):
     response = client.get("/api/no-such-endpoint")
     assert response.status_code == 404
-    assert response.get_json() == {"error": "页面不存在", "message": "页面不存在"}
+    assert response.get_json() == {
+        "error": "not_found",
+        "code": "not_found",
+        "field": None,
+        "message": "页面不存在",
+    }
 
 
 def test_a_bad_language_cookie_does_not_break_the_site(client):
