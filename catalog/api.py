@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, request, url_for
 from flask_babel import gettext as _
 
-from catalog.ask.engine import search_items
 from catalog import jsonld
 from catalog import schemas as s
+from catalog.ask.engine import search_items
 from catalog.guide import build_guide
 from catalog.queries import CatalogSnapshot, ItemView, catalog
 from core import api

@@ -12,7 +12,6 @@ from flask import (
     Response,
     abort,
     flash,
-    jsonify,
     make_response,
     redirect,
     render_template,
