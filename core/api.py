@@ -58,6 +58,9 @@ ERROR_CODES: dict[str, str] = {
     "invalid_range": "the end of a period is before its start, or the period is too long",
     "invalid": "the parameter is not valid",
     "unknown_item": "no published service item has this code",
+    "empty_question": "the question is empty (or only spaces)",
+    "question_too_long": "the question is longer than 200 characters",
+    "invalid_characters": "the question holds control characters",
     "unknown_unit": "this unit does not serve this item",
     "login_required": "the grouping is open to unit leads, admins and auditors only",
     "not_found": "no such resource",
@@ -183,7 +186,13 @@ _PARSE_CODES: dict[str, str] = {
     "date_from_datetime_inexact": "invalid_date",
     "date_type": "invalid_date",
     "invalid_range": "invalid_range",
+    # 智能咨询's question (catalog/ask/schemas.py): the message is the validator's own
+    "empty_question": "empty_question",
+    "question_too_long": "question_too_long",
+    "invalid_characters": "invalid_characters",
 }
+#: parse codes whose Chinese message is the one the validator raised
+_OWN_MESSAGE = frozenset({"invalid_range", "empty_question", "question_too_long", "invalid_characters"})
 
 
 def _message(kind: str, name: str, ctx: dict[str, Any]) -> str:
@@ -204,8 +213,8 @@ def _message(kind: str, name: str, ctx: dict[str, Any]) -> str:
         return _("参数 %(name)s 无效，可选：%(choices)s", name=name, choices=expected)
     if kind == "invalid_date":
         return _("参数 %(name)s 应为 YYYY-MM-DD 格式的日期", name=name)
-    if kind == "invalid_range":
-        return str(ctx.get("message") or _("日期范围无效"))
+    if kind in _OWN_MESSAGE:
+        return str(ctx.get("message") or _("参数 %(name)s 无效", name=name))
     return _("参数 %(name)s 无效", name=name)
 
 
@@ -229,7 +238,7 @@ def parse_query(model: type[BaseModel], args: Mapping[str, str]) -> BaseModel:
         kind = _PARSE_CODES.get(first["type"], "invalid")
         ctx = dict(first.get("ctx") or {})
         ctx["date"] = info is not None and "date" in str(info.annotation)
-        if first["type"] == "invalid_range":
+        if first["type"] in _OWN_MESSAGE:
             ctx["message"] = first["msg"]
             name = name or str(ctx.get("field") or "") or None  # type: ignore[assignment]
         raise ApiError(400, kind, _message(kind, name or "", ctx), name or None) from None

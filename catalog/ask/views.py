@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,12 +15,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from auth.models import Role
 from auth.policies import role_required
 from catalog.ask import operations as ops
+from catalog.ask import schemas
 from catalog.ask.engine import MAX_QUESTION, Answer, AskEngine, engine_for
 from catalog.ask.forms import DismissForm, ResolveForm
 from catalog.ask.models import QuestionKind
 from catalog.ask.queries import open_questions
 from catalog.guide import Guide, build_guide
 from catalog.queries import ItemView, catalog
+from core import api
 from core.errors import NotFound
 from core.extensions import limiter
 from core.transaction import transaction
@@ -176,14 +178,21 @@ def ask():
 
 
 @bp.get("/api/v1/ask")
-@limiter.limit(RATE)
-def ask_api():
-    try:
-        question = parse_question(request.args.get("q"))
-    except BadQuestion as exc:
-        return jsonify({"error": exc.code, "message": exc.message}), 400
-    answer, item, guide = consult(question, request.args.get("item"), _given_answers())
-    response = jsonify(answer_payload(answer, item, guide))
+@api.operation(
+    summary="智能咨询：用自己的话问，得到事项、材料和下一步",
+    description=(
+        "返回匹配的事项（含从问题中推断的情形回答）、最匹配事项的答复卡片，以及在问题不明确时的一个澄清问题。"
+        "附加参数 s_<情形键>=<选项值> 是对澄清问题的回答。"
+    ),
+    tags=("ask",),
+    query=schemas.AskQuery,
+    response=schemas.AskOut,
+    limit=RATE,
+    extra_query=True,
+)
+def ask_api(query: schemas.AskQuery):
+    answer, item, guide = consult(query.q, query.item, _given_answers())
+    response = api.json_response(schemas.AskOut.model_validate(answer_payload(answer, item, guide)))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -86,12 +86,14 @@ def test_bad_input_is_a_400_with_a_chinese_message_and_a_code(demo_client, q, co
     r = demo_client.get("/api/v1/ask", query_string={"q": q})
     assert r.status_code == 400
     body = r.get_json()
-    assert body["error"] == code
+    # the API's error body (core.api): the class, the machine code, the field, a Chinese message
+    assert (body["error"], body["code"], body["field"]) == ("bad_request", code, "q")
     assert any("\u4e00" <= ch <= "\u9fff" for ch in body["message"])
 
 
 def test_no_q_at_all_is_a_400_too(demo_client):
-    assert demo_client.get("/api/v1/ask").get_json()["error"] == "empty_question"
+    r = demo_client.get("/api/v1/ask")
+    assert r.status_code == 400 and (r.get_json()["code"], r.get_json()["field"]) == ("missing", "q")
 
 
 def test_the_page_shows_the_message_at_the_field_and_keeps_the_text(demo_client):
