@@ -13,6 +13,7 @@
 - ``jobs`` — the scheduled jobs (sweeper, reminders, statistics check, retention rules) and their
   admin page.
 - ``rights`` — 我的数据: a citizen's own data, its download and deleting the account.
+- ``ecert`` — 电子证照: signed certificates issued at completion, verification, revocation, 免提交.
 """
 
 
@@ -72,3 +73,6 @@ def init_app(app) -> None:
     from applications.rights import init_rights
 
     init_rights(app)
+    from applications.ecert import init_ecert
+
+    init_ecert(app)

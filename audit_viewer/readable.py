@@ -143,6 +143,12 @@ ACTION_LABELS: dict[str, str] = {
     "appointment.exception_removed": N_("删除预约例外日"),
     "appointment.slots_opened": N_("开放预约时段"),
     "appointment.closed_cancelled": N_("因停止办公取消预约"),
+    # 电子证照
+    "ecert.key_create": N_("创建电子证照签名密钥"),
+    "ecert.issue": N_("签发电子证照"),
+    "ecert.revoke": N_("撤销电子证照"),
+    "ecert.sources": N_("修改免提交设置（电子证照替代材料）"),
+    "ecert.used": N_("从电子证照库调取材料（免提交）"),
     "backup.created": N_("生成备份"),
     "backup.restored": N_("从备份恢复"),
     "outbox.released_after_restore": N_("放行恢复后暂扣的消息"),

@@ -468,14 +468,6 @@ def approve(application_id: int):
     app = _load(application_id)
     form = ApproveForm()
     form.delivery.choices = [(d, d) for d in pinned_item(app).delivery]
-    result = None
-    upload = request.files.get("result_file")
-    if upload and upload.filename:
-        try:
-            result = clean_upload(upload.filename, upload.read(10 * 1024 * 1024 + 1))
-        except UploadRejected as exc:
-            form.result_file.errors = [_(exc.message)]
-            return _render_detail(app, 422, approve_form=form)
     return _decide(
         application_id,
         form,
@@ -485,7 +477,6 @@ def approve(application_id: int):
             delivery=form.delivery.data,
             carrier=form.carrier.data or "",
             tracking=form.tracking.data or "",
-            result_file=result,
             storage=get_storage(),
             seen_version=_seen_version(form),
         ),

@@ -87,7 +87,12 @@ def _forget_committed_files(session: Session) -> None:
 
 
 def store_file(storage: Storage, clean: CleanFile) -> str:
-    key = storage.save(clean.data, suffix=clean.suffix)
+    return store_pending(storage, clean.data, suffix=clean.suffix)
+
+
+def store_pending(storage: Storage, data: bytes, *, suffix: str) -> str:
+    """Save ``data`` and return its key; the file is deleted again if this transaction rolls back."""
+    key = storage.save(data, suffix=suffix)
     _pending(db.session()).append((storage, key))
     return key
 

@@ -501,7 +501,14 @@ def _file_response(key: str, mimetype: str, name: str) -> Response:
 @bp.route("/me/wallet")
 @citizen_only
 def wallet():
-    return render_template("applications/wallet.html", docs=ops.wallet_for(current_user), form=ActionForm())
+    from applications.ecert.operations import certificates_of
+
+    return render_template(
+        "applications/wallet.html",
+        docs=ops.wallet_for(current_user),
+        certs=certificates_of(current_user),
+        form=ActionForm(),
+    )
 
 
 @bp.route("/me/wallet/<int:wallet_id>/delete", methods=["GET", "POST"])

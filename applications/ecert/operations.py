@@ -1,0 +1,265 @@
+"""The write use cases of 电子证照: issue at completion, revoke, the 免提交 rules; and the online
+verification every channel shares (page, API). Plain arguments in, models out; ``flush()`` only."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from applications.ecert import keys, pdf
+from applications.ecert.models import Certificate, DocumentSource, RevocationReason
+from applications.ecert.payload import Reason, Verdict, encode, verify
+from applications.models import Application, TrustLevel, WalletDocument
+from applications.submission.operations import store_pending
+from auth.models import Unit, User
+from core import audit
+from core.clock import local_today
+from core.db import db, utcnow
+from core.errors import DomainError, FieldError, NotFound
+from core.i18n import N_
+from core.masking import mask_id_number
+from core.storage import Storage
+
+REVOCATION_LABELS = {
+    RevocationReason.REPLACED: N_("已换发"),
+    RevocationReason.CANCELLED: N_("已注销"),
+    RevocationReason.ERROR: N_("误发"),
+}
+
+
+@dataclass
+class Holder:
+    user_id: int | None
+    name: str
+    masked_id: str
+    wallet_owner_id: int
+
+
+def _holder(app: Application) -> Holder:
+    """Whose certificate it is: the principal for a 代办 (their account when they have one), else the
+    applicant. Only the masked ID number ever leaves this function."""
+    applicant = db.session.get(User, app.applicant_id)
+    if app.is_proxy:
+        principal = db.session.get(User, app.principal_user_id) if app.principal_user_id else None
+        if principal is not None:
+            return Holder(principal.id, principal.real_name, principal.masked_id_number, principal.id)
+        return Holder(
+            None, app.principal_name or "", mask_id_number(app.principal_id_number), app.applicant_id
+        )
+    return Holder(applicant.id, applicant.real_name, applicant.masked_id_number, applicant.id)
+
+
+def _new_number(today: date) -> str:
+    return f"LJZZ{today:%Y%m%d}{secrets.token_hex(4).upper()}"
+
+
+def issue_for_application(
+    app: Application, item, storage: Storage, *, today: date | None = None
+) -> Certificate:
+    """Issue the e-certificate of a case completed with 电子证照 delivery: sign the claims with the
+    issuing unit's key, lay out the PDF with the QR code, store it, enter it in the register and in
+    the holder's 我的材料 at trust level A; audited ``ecert.issue``. Raises
+    :class:`keys.NoSigningKey` when no key can be had."""
+    today = today or local_today()
+    unit = db.session.get(Unit, app.approving_unit_id or app.unit_id)
+    issuer_code = unit.code if unit else ""
+    issuer_name = unit.name if unit else current_app.config.get("PORTAL_NAME", "")
+    signer = keys.signer_for(issuer_code)
+    holder = _holder(app)
+    cert_type = item.result_name or item.name
+    valid_until = today + timedelta(days=int(current_app.config.get("ECERT_VALID_DAYS", 365)) - 1)
+    number = _new_number(today)
+    claims = {
+        "type": cert_type,
+        "number": number,
+        "holder": holder.name,
+        "id": holder.masked_id,
+        "issued": today.isoformat(),
+        "valid_until": valid_until.isoformat(),
+        "issuer": issuer_name,
+        "item": item.code,
+    }
+    text = encode(claims, signer)
+    document = pdf.render(
+        title=cert_type,
+        fields=[("持证人", holder.name), ("身份证号", holder.masked_id), ("事项编码", item.code)],
+        issuer=issuer_name,
+        number=number,
+        valid=f"{today.isoformat()} 至 {valid_until.isoformat()}",
+        payload=text,
+        portal=current_app.config.get("PORTAL_NAME", ""),
+        font_path=current_app.config.get("ECERT_FONT") or None,
+    )
+    key = store_pending(storage, document, suffix=".pdf")
+    wallet = WalletDocument(
+        owner_id=holder.wallet_owner_id,
+        doc_type=cert_type,
+        issuer=issuer_name,
+        expires_on=valid_until,
+        trust_level=TrustLevel.A,
+        storage_key=key,
+        kind="pdf",
+        mimetype="application/pdf",
+        size=len(document),
+        sha256=hashlib.sha256(document).hexdigest(),
+        display_name=f"{cert_type}（电子证照）.pdf"[:120],
+        source_application_id=app.id,
+    )
+    db.session.add(wallet)
+    db.session.flush()
+    cert = Certificate(
+        number=number,
+        cert_type=cert_type,
+        holder_id=holder.user_id,
+        holder_name=holder.name,
+        item_code=item.code,
+        issuer_unit_id=unit.id if unit else None,
+        issuer_name=issuer_name,
+        application_id=app.id,
+        kid=signer.kid,
+        issued_on=today,
+        valid_until=valid_until,
+        payload=text,
+        storage_key=key,
+        wallet_document_id=wallet.id,
+    )
+    db.session.add(cert)
+    db.session.flush()
+    audit.record(
+        "ecert.issue",
+        object_type="ecert",
+        object_id=cert.id,
+        details={"number": number, "type": cert_type, "application": app.id, "kid": signer.kid},
+    )
+    return cert
+
+
+def revoke(cert: Certificate, *, reason: str, note: str = "", actor: User | None = None) -> None:
+    """Put a certificate on the revocation list (已换发 / 已注销 / 误发); audited ``ecert.revoke``.
+    Its wallet copy is marked so it is not offered for reuse. Raises :class:`DomainError` when it
+    is revoked already, :class:`FieldError` for an unknown reason."""
+    try:
+        why = RevocationReason(reason)
+    except ValueError as exc:
+        raise FieldError("reason", N_("请选择撤销原因")) from exc
+    if cert.revoked_at is not None:
+        raise DomainError(N_("该电子证照已撤销。"))
+    cert.revoked_at = utcnow()
+    cert.revoked_reason = why
+    cert.revoked_note = note.strip()[:300]
+    if cert.wallet_document_id:
+        wallet = db.session.get(WalletDocument, cert.wallet_document_id)
+        if wallet is not None:
+            wallet.rejected_at = cert.revoked_at
+            wallet.rejected_reason = f"电子证照已撤销（{REVOCATION_LABELS[why]}）"
+    audit.record(
+        "ecert.revoke",
+        object_type="ecert",
+        object_id=cert.id,
+        actor=actor,
+        details={"number": cert.number, "reason": why.value, "note": cert.revoked_note},
+    )
+
+
+def get_by_number(number: str) -> Certificate:
+    cert = db.session.scalar(select(Certificate).where(Certificate.number == number))
+    if cert is None:
+        raise NotFound()
+    return cert
+
+
+def is_revoked(number: str) -> bool:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Certificate)
+            .where(Certificate.number == number, Certificate.revoked_at.is_not(None))
+        )
+        > 0
+    )
+
+
+def verify_online(text: str, *, today: date | None = None) -> Verdict:
+    """Check a payload against the published keys and the revocation list (never raises)."""
+    if not isinstance(text, str):
+        return Verdict(Reason.MALFORMED, detail="not text")
+    return verify(text, keys.verifiers(), today=today or local_today(), is_revoked=is_revoked)
+
+
+# 我的材料 ------------------------------------------------------------------------------------------
+
+
+def certificates_of(user: User) -> list[Certificate]:
+    """The user's certificates, newest first (revoked ones included, marked)."""
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .where(Certificate.holder_id == user.id)
+            .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+        )
+    )
+
+
+def own_certificate(user: User, cert_id: int) -> Certificate:
+    cert = db.session.get(Certificate, cert_id)
+    if cert is None or cert.holder_id != user.id:
+        raise NotFound()
+    return cert
+
+
+# 免提交 --------------------------------------------------------------------------------------------
+
+
+def document_sources() -> dict[str, list[str]]:
+    """Catalog document name → the certificate types that satisfy it."""
+    rules: dict[str, list[str]] = {}
+    for row in db.session.scalars(
+        select(DocumentSource).order_by(DocumentSource.doc_name, DocumentSource.cert_type)
+    ):
+        rules.setdefault(row.doc_name, []).append(row.cert_type)
+    return rules
+
+
+def set_document_sources(doc_name: str, cert_types: list[str]) -> None:
+    """Replace the certificate types that satisfy ``doc_name``; audited ``ecert.sources``."""
+    doc_name = doc_name.strip()
+    if not doc_name:
+        raise FieldError("doc_name", N_("请选择材料"))
+    wanted = sorted({t.strip() for t in cert_types if t.strip()})
+    current = {
+        r.cert_type: r
+        for r in db.session.scalars(select(DocumentSource).where(DocumentSource.doc_name == doc_name))
+    }
+    for t, row in current.items():
+        if t not in wanted:
+            db.session.delete(row)
+    for t in wanted:
+        if t not in current:
+            db.session.add(DocumentSource(doc_name=doc_name, cert_type=t))
+    db.session.flush()
+    audit.record("ecert.sources", object_type="document", object_id=doc_name, details={"types": wanted})
+
+
+def held_certificate(user_id: int, doc_name: str, *, today: date | None = None) -> Certificate | None:
+    """A valid (unexpired, unrevoked) certificate the user holds that satisfies ``doc_name``."""
+    types = document_sources().get(doc_name)
+    if not types:
+        return None
+    today = today or local_today()
+    return db.session.scalar(
+        select(Certificate)
+        .where(
+            Certificate.holder_id == user_id,
+            Certificate.cert_type.in_(types),
+            Certificate.revoked_at.is_(None),
+            Certificate.valid_until >= today,
+            Certificate.issued_on <= today,
+        )
+        .order_by(Certificate.valid_until.desc(), Certificate.id.desc())
+        .limit(1)
+    )

@@ -1,0 +1,188 @@
+"""电子证照 pages: the public key set and verification (page and JSON API), the citizen's certificate
+shown large for a desk, the admin's register with revocation and the 免提交 rules."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from applications.ecert import keys, pdf
+from applications.ecert import operations as ops
+from applications.ecert.forms import RevokeForm, SourcesForm, VerifyForm
+from applications.ecert.models import Certificate
+from applications.ecert.payload import MAX_TEXT, Reason, Verdict
+from auth.models import Role
+from auth.policies import role_required
+from catalog.models import DocSource, DocumentRequirement
+from core.db import db
+from core.extensions import csrf, limiter
+from core.transaction import transaction
+
+bp = Blueprint("ecert", __name__)
+api_bp = Blueprint("ecert_api", __name__, url_prefix="/api/v1/ecert")
+admin_bp = Blueprint("ecert_admin", __name__, url_prefix="/admin/ecerts")
+citizen_only = role_required(Role.CITIZEN)
+admin_only = role_required(Role.ADMIN)
+
+REASON_LABELS = {
+    Reason.OK: "真实有效",
+    Reason.MALFORMED: "格式错误：不是本系统签发的电子证照二维码，或内容不完整",
+    Reason.UNKNOWN_KEY: "签名密钥未知：不是本系统公布的签发密钥",
+    Reason.BAD_SIGNATURE: "签名无效：内容被篡改或伪造",
+    Reason.EXPIRED: "已过有效期",
+    Reason.NOT_YET_VALID: "尚未生效",
+    Reason.REVOKED: "已被签发单位撤销",
+}
+
+
+@bp.app_context_processor
+def _labels():
+    return {"ecert_reason_labels": REASON_LABELS, "ecert_revocation_labels": ops.REVOCATION_LABELS}
+
+
+@bp.route("/.well-known/ecert-keys.json")
+def key_set():
+    response = jsonify(keys.jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _revocation(verdict: Verdict) -> Certificate | None:
+    if verdict.reason is not Reason.REVOKED:
+        return None
+    return db.session.scalar(select(Certificate).where(Certificate.number == verdict.claims.get("number")))
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@limiter.limit("60 per minute", methods=["POST"])
+def verify_page():
+    form = VerifyForm()
+    verdict = None
+    if form.validate_on_submit():
+        verdict = ops.verify_online(form.payload.data)
+    status = 422 if form.errors else 200
+    return render_template(
+        "ecert/verify.html", form=form, verdict=verdict, revoked=verdict and _revocation(verdict)
+    ), status
+
+
+@api_bp.route("/verify", methods=["POST"])
+@csrf.exempt  # a stateless public check that changes nothing (no cookie authority is used)
+@limiter.limit("120 per minute")
+def verify_api():
+    data = request.get_json(silent=True)
+    text = data.get("payload") if isinstance(data, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        return jsonify({"error": "bad_request", "message": _('请以 JSON 提交 {"payload": "LJ1:…"}')}), 400
+    if len(text) > MAX_TEXT:
+        text = text[: MAX_TEXT + 1]  # decode() refuses it as malformed
+    verdict = ops.verify_online(text)
+    body = {
+        "valid": verdict.genuine,
+        "reason": verdict.reason.value,
+        "message": _(REASON_LABELS[verdict.reason]),
+        "kid": verdict.kid or None,
+        "claims": verdict.claims or None,
+    }
+    cert = _revocation(verdict)
+    if cert is not None and cert.revoked_reason is not None:
+        body["revoked"] = {
+            "at": cert.revoked_at.isoformat() if cert.revoked_at else None,
+            "reason": cert.revoked_reason.value,
+        }
+    return jsonify(body)
+
+
+# The citizen ----------------------------------------------------------------------------------------
+
+
+@bp.route("/me/ecerts/<int:cert_id>")
+@citizen_only
+def show(cert_id: int):
+    """The certificate with its QR code large, to show at a desk from a phone."""
+    cert = ops.own_certificate(current_user, cert_id)
+    return render_template("ecert/show.html", cert=cert)
+
+
+@bp.route("/me/ecerts/<int:cert_id>/qr.png")
+@citizen_only
+def qr(cert_id: int):
+    cert = ops.own_certificate(current_user, cert_id)
+    return Response(
+        pdf.qr_png(cert.payload, scale=8),
+        mimetype="image/png",
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+# The admin ------------------------------------------------------------------------------------------
+
+
+@admin_bp.route("/")
+@admin_only
+def register():
+    number = (request.args.get("number") or "").strip()[:40]
+    query = select(Certificate).order_by(Certificate.id.desc()).limit(100)
+    if number:
+        query = select(Certificate).where(Certificate.number == number)
+    return render_template(
+        "ecert/register.html", certs=list(db.session.scalars(query)), number=number, keys=keys.all_keys()
+    )
+
+
+@admin_bp.route("/<int:cert_id>/revoke", methods=["GET", "POST"])
+@admin_only
+def revoke(cert_id: int):
+    cert = db.session.get(Certificate, cert_id)
+    if cert is None:
+        abort(404)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        with transaction(form) as tx:
+            ops.revoke(cert, reason=form.reason.data, note=form.note.data or "")
+        if tx.ok:
+            return redirect(url_for("ecert_admin.register", number=cert.number))
+    return render_template("ecert/revoke.html", cert=cert, form=form), 422 if form.errors else 200
+
+
+def _government_documents() -> list[str]:
+    return list(
+        db.session.scalars(
+            select(DocumentRequirement.name)
+            .where(DocumentRequirement.source == DocSource.GOVERNMENT)
+            .distinct()
+            .order_by(DocumentRequirement.name)
+        )
+    )
+
+
+@admin_bp.route("/sources", methods=["GET", "POST"])
+@admin_only
+def sources():
+    form = SourcesForm()
+    types = sorted(set(db.session.scalars(select(Certificate.cert_type).distinct())) | set(_issuable_types()))
+    form.cert_types.choices = [(t, t) for t in types]
+    if form.validate_on_submit():
+        with transaction(form) as tx:
+            ops.set_document_sources(
+                form.doc_name.data, [t for t in form.cert_types.data or [] if t in types]
+            )
+        if tx.ok:
+            return redirect(url_for("ecert_admin.sources"))
+    return render_template(
+        "ecert/sources.html",
+        form=form,
+        documents=_government_documents(),
+        rules=ops.document_sources(),
+        types=types,
+    ), 422 if form.errors else 200
+
+
+def _issuable_types() -> list[str]:
+    """The result names of items that issue e-certificates (what a rule may name before any is issued)."""
+    from catalog.queries import catalog
+
+    return sorted({(i.result_name or i.name) for i in catalog().items.values() if i.e_certificate})
