@@ -31,6 +31,8 @@ from applications.clerk.forms import (
 )
 from applications.clerk.verdict_forms import VerdictForm
 from applications.documents.uploads import MAX_BYTES, UploadRejected, clean_upload
+from applications.ecert.operations import verify_online
+from applications.ecert.queries import uses_of
 from applications.models import Application, ApplicationDocument, RoutingRule
 from applications.ratings import operations as rating_ops
 from applications.submission.forms import application_values
@@ -243,6 +245,7 @@ def _render_detail(
         verdict_forms=_verdict_forms(app, verdict_forms),
         verdict_labels=verdicts.VERDICT_LABELS,
         can_check=app.claimed_by_id == current_user.id and app.state in verdicts.VERDICT_STATES,
+        ecert_uses=[(use, cert, verify_online(cert.payload)) for use, cert in uses_of(app.id)],
         clock=verdicts.clock_for(app, _today()),
         failed=failed,
         today=_today(),

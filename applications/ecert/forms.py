@@ -37,5 +37,10 @@ class RevokeForm(PortalForm):
 
 
 class SourcesForm(PortalForm):
-    doc_name = StringField(_l("材料名称"), filters=[strip], validators=[DataRequired(_l("请选择材料"))])
+    doc_name = StringField(
+        _l("材料名称"),
+        filters=[strip],
+        validators=[DataRequired(_l("请选择材料")), Length(max=100)],
+        render_kw={"list": "doc-names", "autocomplete": "off"},
+    )
     cert_types = SelectMultipleField(_l("可由以下电子证照替代"), choices=[], validate_choice=False)

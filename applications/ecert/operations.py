@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from applications.ecert import keys, pdf
 from applications.ecert.models import Certificate, DocumentSource, RevocationReason
 from applications.ecert.payload import Reason, Verdict, encode, verify
+from applications.ecert.queries import document_sources  # noqa: F401 - used by views
 from applications.models import Application, TrustLevel, WalletDocument
 from applications.submission.operations import store_pending
 from auth.models import Unit, User
@@ -215,21 +216,14 @@ def own_certificate(user: User, cert_id: int) -> Certificate:
 # 免提交 --------------------------------------------------------------------------------------------
 
 
-def document_sources() -> dict[str, list[str]]:
-    """Catalog document name → the certificate types that satisfy it."""
-    rules: dict[str, list[str]] = {}
-    for row in db.session.scalars(
-        select(DocumentSource).order_by(DocumentSource.doc_name, DocumentSource.cert_type)
-    ):
-        rules.setdefault(row.doc_name, []).append(row.cert_type)
-    return rules
-
-
-def set_document_sources(doc_name: str, cert_types: list[str]) -> None:
-    """Replace the certificate types that satisfy ``doc_name``; audited ``ecert.sources``."""
+def set_document_sources(doc_name: str, cert_types: list[str], *, known_documents: list[str]) -> None:
+    """Replace the certificate types that satisfy ``doc_name`` (one of ``known_documents``, the
+    catalog's document names); an empty list removes the rule. Audited ``ecert.sources``."""
     doc_name = doc_name.strip()
     if not doc_name:
         raise FieldError("doc_name", N_("请选择材料"))
+    if doc_name not in known_documents:
+        raise FieldError("doc_name", N_("事项目录中没有这个材料名称，请从列表中选择"))
     wanted = sorted({t.strip() for t in cert_types if t.strip()})
     current = {
         r.cert_type: r
@@ -243,23 +237,3 @@ def set_document_sources(doc_name: str, cert_types: list[str]) -> None:
             db.session.add(DocumentSource(doc_name=doc_name, cert_type=t))
     db.session.flush()
     audit.record("ecert.sources", object_type="document", object_id=doc_name, details={"types": wanted})
-
-
-def held_certificate(user_id: int, doc_name: str, *, today: date | None = None) -> Certificate | None:
-    """A valid (unexpired, unrevoked) certificate the user holds that satisfies ``doc_name``."""
-    types = document_sources().get(doc_name)
-    if not types:
-        return None
-    today = today or local_today()
-    return db.session.scalar(
-        select(Certificate)
-        .where(
-            Certificate.holder_id == user_id,
-            Certificate.cert_type.in_(types),
-            Certificate.revoked_at.is_(None),
-            Certificate.valid_until >= today,
-            Certificate.issued_on <= today,
-        )
-        .order_by(Certificate.valid_until.desc(), Certificate.id.desc())
-        .limit(1)
-    )

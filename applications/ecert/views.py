@@ -148,11 +148,13 @@ def revoke(cert_id: int):
     return render_template("ecert/revoke.html", cert=cert, form=form), 422 if form.errors else 200
 
 
-def _government_documents() -> list[str]:
+def _document_names() -> list[str]:
+    """Every document name the catalog asks the applicant for (government-sourced ones are fetched
+    already and never asked)."""
     return list(
         db.session.scalars(
             select(DocumentRequirement.name)
-            .where(DocumentRequirement.source == DocSource.GOVERNMENT)
+            .where(DocumentRequirement.source == DocSource.APPLICANT)
             .distinct()
             .order_by(DocumentRequirement.name)
         )
@@ -165,17 +167,20 @@ def sources():
     form = SourcesForm()
     types = sorted(set(db.session.scalars(select(Certificate.cert_type).distinct())) | set(_issuable_types()))
     form.cert_types.choices = [(t, t) for t in types]
+    documents = _document_names()
     if form.validate_on_submit():
         with transaction(form) as tx:
             ops.set_document_sources(
-                form.doc_name.data, [t for t in form.cert_types.data or [] if t in types]
+                form.doc_name.data,
+                [t for t in form.cert_types.data or [] if t in types],
+                known_documents=documents,
             )
         if tx.ok:
             return redirect(url_for("ecert_admin.sources"))
     return render_template(
         "ecert/sources.html",
         form=form,
-        documents=_government_documents(),
+        documents=documents,
         rules=ops.document_sources(),
         types=types,
     ), 422 if form.errors else 200

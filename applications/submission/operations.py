@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from applications.documents.uploads import CleanFile
+from applications.ecert.queries import held_certificates, record_uses
 from applications.models import (
     OPEN_STATES,
     Application,
@@ -476,6 +477,7 @@ def check_complete(app: Application, item: ItemView | None = None) -> list[tuple
         ):
             problems.append((anchor, f"{label}：{message}"))
     given = {d.requirement for d in app.documents}
+    given |= set(held_certificates(app, guide.to_bring))  # 免提交: held as an e-certificate
     if app.principal_confirmed_at is not None:
         given |= {d.position for d in guide.to_bring if is_authorisation(d)}
     for d in guide.to_bring:
@@ -570,6 +572,7 @@ def submit(app: Application, actor: User) -> Application:
     notify(app, "submitted", item=item.name, reference=app.reference, unit=unit.name)
     _keep_in_wallet(app, item)
     record_deferrals(app)
+    record_uses(app, item.code, build_guide(item, app.answers or {}).to_bring)
     return app
 
 
