@@ -80,15 +80,16 @@ bench: dev-venv
 # Refresh the vendored front-end files from the npm registry (versions pinned in package.json).
 vendor:
 	npm install --no-audit --no-fund --loglevel=error
-	rm -rf static/vendor && mkdir -p static/vendor/bootstrap static/vendor/bootstrap-icons/fonts static/vendor/htmx static/vendor/chartjs tests/vendor
+	rm -rf static/vendor && mkdir -p static/vendor/bootstrap static/vendor/bootstrap-icons/fonts static/vendor/htmx static/vendor/chartjs static/vendor/jsqr tests/vendor
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.min.css.map static/vendor/bootstrap/
 	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map static/vendor/bootstrap/
 	cp node_modules/bootstrap-icons/font/bootstrap-icons.min.css static/vendor/bootstrap-icons/
 	cp node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff2 node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff static/vendor/bootstrap-icons/fonts/
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
 	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chartjs/
+	cp node_modules/jsqr/dist/jsQR.js node_modules/jsqr/LICENSE static/vendor/jsqr/
 	cp node_modules/axe-core/axe.min.js tests/vendor/
-	for p in bootstrap bootstrap-icons htmx.org chart.js axe-core; do \
+	for p in bootstrap bootstrap-icons htmx.org chart.js axe-core jsqr; do \
 		echo "$$p $$(node -p "require('./node_modules/$$p/package.json').version")"; done > static/vendor/VERSIONS
 
 # Extract every gettext string (the source language is Simplified Chinese) and start or update the

@@ -64,9 +64,11 @@ def verify_page():
     if form.validate_on_submit():
         verdict = ops.verify_online(form.payload.data)
     status = 422 if form.errors else 200
-    return render_template(
+    page = render_template(
         "ecert/verify.html", form=form, verdict=verdict, revoked=verdict and _revocation(verdict)
-    ), status
+    )
+    # the one page that may use the camera (to scan the QR code); everywhere else it stays off
+    return page, status, {"Permissions-Policy": "camera=(self), microphone=(), geolocation=()"}
 
 
 @api_bp.route("/verify", methods=["POST"])
