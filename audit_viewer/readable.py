@@ -149,6 +149,8 @@ ACTION_LABELS: dict[str, str] = {
     "ecert.revoke": N_("撤销电子证照"),
     "ecert.sources": N_("修改免提交设置（电子证照替代材料）"),
     "ecert.used": N_("从电子证照库调取材料（免提交）"),
+    "ecert.share": N_("生成电子证照一次性核验链接"),
+    "ecert.share_used": N_("打开电子证照一次性核验链接"),
     "backup.created": N_("生成备份"),
     "backup.restored": N_("从备份恢复"),
     "outbox.released_after_restore": N_("放行恢复后暂扣的消息"),

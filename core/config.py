@@ -171,6 +171,8 @@ def from_env() -> dict:
         "ECERT_KEY_DIR": os.environ.get("ECERT_KEY_DIR") or None,
         "ECERT_KEY_AUTO_CREATE": _bool("ECERT_KEY_AUTO_CREATE", True),
         "ECERT_VALID_DAYS": _int("ECERT_VALID_DAYS", 365),
+        # a one-time verification link the holder shares stops working after this many hours
+        "ECERT_SHARE_HOURS": _int("ECERT_SHARE_HOURS", 24),
         # a TrueType-outline CJK font to embed in the PDF (else the built-in CID font STSong-Light)
         "ECERT_FONT": os.environ.get("ECERT_FONT") or None,
     }

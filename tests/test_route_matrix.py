@@ -502,6 +502,12 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/me/ecerts/<int:cert_id>/qr.png"): Row(
         "/me/ecerts/999999/qr.png", {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}
     ),
+    ("POST", "/me/ecerts/<int:cert_id>/share"): Row(
+        "/me/ecerts/999999/share", {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}, {}
+    ),
+    # a one-time link that does not exist (or was used, or expired) is gone for everybody
+    ("GET", "/verify/s/<token>"): Row("/verify/s/no-such-token", every(410)),
+    ("POST", "/verify/s/<token>"): Row("/verify/s/no-such-token", every(410), {}),
     ("GET", "/admin/ecerts/"): Row("/admin/ecerts/", _admin_only(200)),
     ("GET", "/admin/ecerts/<int:cert_id>/revoke"): Row("/admin/ecerts/999999/revoke", _admin_only(404)),
     ("POST", "/admin/ecerts/<int:cert_id>/revoke"): Row("/admin/ecerts/999999/revoke", _admin_only(404), {}),

@@ -29,6 +29,7 @@ def init_ecert(app: Flask) -> None:
     app.config.setdefault("ECERT_VALID_DAYS", 365)
     app.config.setdefault("ECERT_KEY_AUTO_CREATE", True)
     app.config.setdefault("ECERT_FONT", None)
+    app.config.setdefault("ECERT_SHARE_HOURS", 24)
     app.register_blueprint(views.bp)
     app.register_blueprint(views.api_bp)
     app.register_blueprint(views.admin_bp)

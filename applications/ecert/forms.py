@@ -44,3 +44,7 @@ class SourcesForm(PortalForm):
         render_kw={"list": "doc-names", "autocomplete": "off"},
     )
     cert_types = SelectMultipleField(_l("可由以下电子证照替代"), choices=[], validate_choice=False)
+
+
+class ShareForm(PortalForm):
+    """The share and open-link buttons (CSRF only)."""

@@ -110,3 +110,21 @@ class CertificateUse(db.Model):
         UniqueConstraint("application_id", "position", name="uq_ecert_certificate_uses_app_position"),
         Index("ix_ecert_certificate_uses_item", "item_code"),
     )
+
+
+class ShareLink(db.Model):
+    """A one-time verification link the holder gives a bank or a landlord: opening it once shows the
+    certificate's live verification; it then (or at ``expires_at``) stops working. Only the SHA-256 of
+    the token is stored."""
+
+    __tablename__ = "ecert_share_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    certificate_id: Mapped[int] = mapped_column(
+        ForeignKey("ecert_certificates.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from applications.ecert import keys, pdf
-from applications.ecert.models import Certificate, DocumentSource, RevocationReason
+from applications.ecert.models import Certificate, DocumentSource, RevocationReason, ShareLink
 from applications.ecert.payload import Reason, Verdict, encode, verify
 from applications.ecert.queries import document_sources  # noqa: F401 - used by views
 from applications.models import Application, TrustLevel, WalletDocument
@@ -237,3 +237,66 @@ def set_document_sources(doc_name: str, cert_types: list[str], *, known_document
             db.session.add(DocumentSource(doc_name=doc_name, cert_type=t))
     db.session.flush()
     audit.record("ecert.sources", object_type="document", object_id=doc_name, details={"types": wanted})
+
+
+# One-time share links ------------------------------------------------------------------------------
+
+
+class LinkGone(DomainError):
+    """The share link was used already, has expired, or never existed."""
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def create_share_link(cert: Certificate, user: User) -> tuple[ShareLink, str]:
+    """A one-time verification link for the holder's certificate, valid ``ECERT_SHARE_HOURS`` (24);
+    returns the row and the token (shown once, only its hash is kept). Audited ``ecert.share``.
+    Raises :class:`DomainError` for a revoked certificate."""
+    if cert.revoked_at is not None:
+        raise DomainError(N_("该电子证照已撤销，不能分享。"))
+    token = secrets.token_urlsafe(24)
+    hours = int(current_app.config.get("ECERT_SHARE_HOURS", 24))
+    link = ShareLink(
+        token_hash=_token_hash(token),
+        certificate_id=cert.id,
+        created_by_id=user.id,
+        expires_at=utcnow() + timedelta(hours=hours),
+    )
+    db.session.add(link)
+    db.session.flush()
+    audit.record(
+        "ecert.share",
+        object_type="ecert",
+        object_id=cert.id,
+        actor=user,
+        details={"link": link.id, "hours": hours},
+    )
+    return link, token
+
+
+def peek_share_link(token: str) -> ShareLink:
+    """The unused, unexpired link of ``token`` (nothing changes), else :class:`LinkGone`."""
+    link = db.session.scalar(select(ShareLink).where(ShareLink.token_hash == _token_hash(token)))
+    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+        raise LinkGone(N_("该核验链接已使用、已过期或不存在。请向持证人索取新的链接，或扫描证照二维码核验。"))
+    return link
+
+
+def use_share_link(token: str) -> Certificate:
+    """Consume the link (one conditional UPDATE, so two openings at once cannot both succeed) and
+    return its certificate; audited ``ecert.share_used``. Raises :class:`LinkGone`."""
+    link = peek_share_link(token)
+    now = utcnow()
+    result = db.session.execute(
+        update(ShareLink)
+        .where(ShareLink.id == link.id, ShareLink.used_at.is_(None), ShareLink.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise LinkGone(N_("该核验链接已使用、已过期或不存在。请向持证人索取新的链接，或扫描证照二维码核验。"))
+    cert = db.session.get(Certificate, link.certificate_id)
+    audit.record("ecert.share_used", object_type="ecert", object_id=cert.id, details={"link": link.id})
+    return cert

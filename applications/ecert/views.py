@@ -3,14 +3,14 @@ shown large for a desk, the admin's register with revocation and the 免提交 r
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from applications.ecert import keys, pdf
 from applications.ecert import operations as ops
-from applications.ecert.forms import RevokeForm, SourcesForm, VerifyForm
+from applications.ecert.forms import RevokeForm, ShareForm, SourcesForm, VerifyForm
 from applications.ecert.models import Certificate
 from applications.ecert.payload import MAX_TEXT, Reason, Verdict
 from auth.models import Role
@@ -106,7 +106,50 @@ def verify_api():
 def show(cert_id: int):
     """The certificate with its QR code large, to show at a desk from a phone."""
     cert = ops.own_certificate(current_user, cert_id)
-    return render_template("ecert/show.html", cert=cert)
+    return render_template("ecert/show.html", cert=cert, share_form=ShareForm())
+
+
+@bp.route("/me/ecerts/<int:cert_id>/share", methods=["POST"])
+@citizen_only
+@limiter.limit("20 per hour")
+def share(cert_id: int):
+    """Make a one-time verification link and show it once (only its hash is stored)."""
+    cert = ops.own_certificate(current_user, cert_id)
+    form = ShareForm()
+    if not form.validate_on_submit():
+        abort(400)
+    with transaction() as tx:
+        link, token = ops.create_share_link(cert, current_user)
+    if not tx.ok:
+        flash(tx.message, "danger")
+        return redirect(url_for("ecert.show", cert_id=cert.id))
+    url = url_for("ecert.shared", token=token, _external=True)
+    return render_template("ecert/shared_link.html", cert=cert, url=url, link=link)
+
+
+@bp.route("/verify/s/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute")
+def shared(token: str):
+    """A shared link: GET asks to confirm (a chat app's link preview must not use it up), POST uses
+    it once and shows the certificate's live verification."""
+    form = ShareForm()
+    if request.method == "POST" and form.validate_on_submit():
+        with transaction() as tx:
+            cert = ops.use_share_link(token[:100])
+        if tx.ok:
+            verdict = ops.verify_online(cert.payload)
+            return render_template(
+                "ecert/verify.html",
+                form=VerifyForm(formdata=None),
+                verdict=verdict,
+                revoked=_revocation(verdict),
+            )
+        return render_template("ecert/shared_gone.html", message=tx.message), 410
+    try:
+        ops.peek_share_link(token[:100])
+    except ops.LinkGone as exc:
+        return render_template("ecert/shared_gone.html", message=_(str(exc))), 410
+    return render_template("ecert/shared_open.html", form=form)
 
 
 @bp.route("/me/ecerts/<int:cert_id>/qr.png")
