@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from applications.documents.uploads import CleanFile
+from applications.ecert.models import Certificate
 from applications.ecert.queries import held_certificates, record_uses
 from applications.models import (
     OPEN_STATES,
@@ -934,7 +935,9 @@ def delete_wallet_document(user: User, wallet_id: int, storage: Storage) -> None
     if doc is None:
         raise NotFound()
     key = doc.storage_key
-    in_use = db.session.scalar(select(ApplicationDocument.id).where(ApplicationDocument.storage_key == key))
+    in_use = db.session.scalar(
+        select(ApplicationDocument.id).where(ApplicationDocument.storage_key == key)
+    ) or db.session.scalar(select(Certificate.id).where(Certificate.storage_key == key))
     db.session.delete(doc)
     audit.record(
         "wallet.delete",
@@ -962,6 +965,7 @@ def referenced_storage_keys() -> set[str]:
     """Every stored file some row still points at (for the orphan sweeper)."""
     keys = set(db.session.scalars(select(ApplicationDocument.storage_key)))
     keys |= set(db.session.scalars(select(WalletDocument.storage_key)))
+    keys |= set(db.session.scalars(select(Certificate.storage_key)))  # the register keeps its PDF
     return keys
 
 

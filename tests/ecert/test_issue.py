@@ -181,3 +181,19 @@ def test_someone_elses_certificate_is_404(world):
     assert client.get(f"/me/ecerts/{cid}").status_code == 404
     assert client.get(f"/me/ecerts/{cid}/qr.png").status_code == 404
     assert client.get("/me/ecerts/999999").status_code == 404
+
+
+def test_deleting_the_wallet_copy_keeps_the_registers_pdf(world):
+    (number,) = issue(world)
+    client = world.test_client()
+    login_citizen(client)
+    with world.app_context():
+        c = cert(number)
+        wallet_id, key = c.wallet_document_id, c.storage_key
+    assert client.post(f"/me/wallet/{wallet_id}/delete").status_code == 302
+    with world.app_context():
+        assert db.session.get(WalletDocument, wallet_id) is None
+        assert get_storage().open(key).startswith(b"%PDF")  # still there for the register
+        from applications.submission.operations import referenced_storage_keys
+
+        assert key in referenced_storage_keys()  # and the orphan sweeper leaves it alone
