@@ -23,12 +23,11 @@ from core.storage import Storage
 
 DEMO_CITIZEN_MOBILE = "13800000001"
 #: items whose results the demo citizen gets as e-certificates
-DEMO_ITEMS = ("LJ-HJ-021", "LJ-HJ-019", "LJ-CJ-011")
+DEMO_ITEMS = ("LJ-HJ-021", "LJ-CJ-011", "LJ-CJ-007")
 #: catalog document → certificate types that replace it (免提交)
 DEMO_SOURCES = (
     ("原机动车驾驶证", "机动车驾驶证"),
     ("机动车行驶证", "机动车行驶证"),
-    ("居民户口簿", "户籍证明"),
 )
 
 

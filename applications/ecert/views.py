@@ -13,11 +13,12 @@ from applications.ecert import operations as ops
 from applications.ecert.forms import RevokeForm, ShareForm, SourcesForm, VerifyForm
 from applications.ecert.models import Certificate
 from applications.ecert.payload import MAX_TEXT, Reason, Verdict
-from auth.models import Role
+from auth.models import Assurance, Role
 from auth.policies import role_required
 from catalog.models import DocSource, DocumentRequirement
 from core.db import db
 from core.extensions import csrf, limiter
+from core.i18n import N_
 from core.transaction import transaction
 
 bp = Blueprint("ecert", __name__)
@@ -27,13 +28,13 @@ citizen_only = role_required(Role.CITIZEN)
 admin_only = role_required(Role.ADMIN)
 
 REASON_LABELS = {
-    Reason.OK: "真实有效",
-    Reason.MALFORMED: "格式错误：不是本系统签发的电子证照二维码，或内容不完整",
-    Reason.UNKNOWN_KEY: "签名密钥未知：不是本系统公布的签发密钥",
-    Reason.BAD_SIGNATURE: "签名无效：内容被篡改或伪造",
-    Reason.EXPIRED: "已过有效期",
-    Reason.NOT_YET_VALID: "尚未生效",
-    Reason.REVOKED: "已被签发单位撤销",
+    Reason.OK: N_("真实有效"),
+    Reason.MALFORMED: N_("格式错误：不是本系统签发的电子证照二维码，或内容不完整"),
+    Reason.UNKNOWN_KEY: N_("签名密钥未知：不是本系统公布的签发密钥"),
+    Reason.BAD_SIGNATURE: N_("签名无效：内容被篡改或伪造"),
+    Reason.EXPIRED: N_("已过有效期"),
+    Reason.NOT_YET_VALID: N_("尚未生效"),
+    Reason.REVOKED: N_("已被签发单位撤销"),
 }
 
 
@@ -101,11 +102,24 @@ def verify_api():
 # The citizen ----------------------------------------------------------------------------------------
 
 
+def _real_name_only():
+    """Showing, downloading or sharing an e-certificate needs real-name verification (DESIGN §6)."""
+    if current_user.level < Assurance.L2:
+        flash(
+            _("查看或分享电子证照须实名认证（L2）：请在“个人中心”进行人口信息核验，或到任一公安窗口核验。"),
+            "warning",
+        )
+        return redirect(url_for("applications.wallet"))
+    return None
+
+
 @bp.route("/me/ecerts/<int:cert_id>")
 @citizen_only
 def show(cert_id: int):
     """The certificate with its QR code large, to show at a desk from a phone."""
     cert = ops.own_certificate(current_user, cert_id)
+    if (refused := _real_name_only()) is not None:
+        return refused
     return render_template("ecert/show.html", cert=cert, share_form=ShareForm())
 
 
@@ -115,6 +129,8 @@ def show(cert_id: int):
 def share(cert_id: int):
     """Make a one-time verification link and show it once (only its hash is stored)."""
     cert = ops.own_certificate(current_user, cert_id)
+    if (refused := _real_name_only()) is not None:
+        return refused
     form = ShareForm()
     if not form.validate_on_submit():
         abort(400)
@@ -156,6 +172,8 @@ def shared(token: str):
 @citizen_only
 def qr(cert_id: int):
     cert = ops.own_certificate(current_user, cert_id)
+    if current_user.level < Assurance.L2:
+        abort(403)
     return Response(
         pdf.qr_png(cert.payload, scale=8),
         mimetype="image/png",

@@ -4,12 +4,13 @@ from applications.clerk import operations as clerk_ops
 from applications.ecert.models import Certificate
 from applications.models import Application
 from applications.workflow.states import State
+from auth.models import User
 from core.db import db
 from core.transaction import commit
 from tests.clerk.helpers import DEMO_CITIZEN_MOBILE, DEMO_PASSWORD, PS_ITEM, insert_submitted, user
 
 
-def issue(app, *, n: int = 1, applicant=None) -> list[str]:
+def issue(app, *, n: int = 1, applicant_id: int | None = None) -> list[str]:
     """Complete ``n`` accepted 无犯罪记录证明 applications with 电子证照 delivery through the clerk's
     approve; the certificate numbers."""
     numbers = []
@@ -21,7 +22,7 @@ def issue(app, *, n: int = 1, applicant=None) -> list[str]:
             state=State.ACCEPTED,
             claimed_by_id=clerk.id,
             delivery_method="ecert",
-            **({"applicant": applicant} if applicant else {}),
+            **({"applicant": db.session.get(User, applicant_id)} if applicant_id else {}),
         )
         commit()
         for aid in ids:

@@ -20,7 +20,7 @@ def test_demo_load_issues_three_verifiable_certificates_once(app):
     assert again.exit_code == 0 and "电子证照：已为演示群众签发" not in again.output
     with app.app_context():
         certs = list(db.session.scalars(select(Certificate)))
-        assert sorted(c.cert_type for c in certs) == ["户籍证明", "无犯罪记录证明", "机动车驾驶证"]
+        assert sorted(c.cert_type for c in certs) == ["无犯罪记录证明", "机动车行驶证", "机动车驾驶证"]
         for c in certs:
             assert c.number in first.output
             assert verify_online(c.payload).genuine

@@ -197,3 +197,28 @@ def test_deleting_the_wallet_copy_keeps_the_registers_pdf(world):
         from applications.submission.operations import referenced_storage_keys
 
         assert key in referenced_storage_keys()  # and the orphan sweeper leaves it alone
+
+
+def test_showing_or_sharing_needs_real_name_verification(world):
+    from tests.auth.helpers import login
+    from tests.factories import CitizenFactory
+
+    with world.app_context():
+        weak = CitizenFactory(assurance=1)
+        commit()
+        weak_id, mobile = weak.id, weak.mobile
+    (number,) = issue(world, applicant_id=weak_id)
+    with world.app_context():
+        cid = cert(number).id
+    client = world.test_client()
+    assert login(client, mobile).status_code == 302
+    assert "出示二维码" in client.get("/me/wallet").text  # listed, but …
+    shown = client.get(f"/me/ecerts/{cid}")
+    assert shown.status_code == 302 and shown.headers["Location"].endswith("/me/wallet")
+    assert "须实名认证（L2）" in client.get("/me/wallet").text
+    assert client.get(f"/me/ecerts/{cid}/qr.png").status_code == 403
+    assert client.post(f"/me/ecerts/{cid}/share").status_code == 302
+    with world.app_context():
+        from applications.ecert.models import ShareLink
+
+        assert db.session.scalar(select(ShareLink)) is None
