@@ -141,6 +141,8 @@ def test_revocation_by_the_admin_is_audited_and_checked_online(world):
     page = world.test_client().post("/verify", data={"payload": text})
     assert "已被签发单位撤销" in page.text and "误发" in page.text
     assert admin.post("/admin/ecerts/999999/revoke", data={"reason": "error"}).status_code == 404
+    online = world.test_cli_runner().invoke(args=["ecert", "verify", text])  # online: the revocation list
+    assert online.exit_code == 1 and online.output.startswith("revoked")
 
 
 def test_offline_cli_verifies_with_the_key_set_file_only(world, tmp_path):
@@ -152,6 +154,7 @@ def test_offline_cli_verifies_with_the_key_set_file_only(world, tmp_path):
     runner = world.test_cli_runner()
     ok = runner.invoke(args=["ecert", "verify", "--keys", str(keyfile), text])
     assert ok.exit_code == 0 and ok.output.startswith("ok") and number in ok.output
+    assert runner.invoke(args=["ecert", "verify", text]).exit_code == 0  # online, this portal's keys
     bad = runner.invoke(args=["ecert", "verify", "--keys", str(keyfile), text[:-6] + "AAAAAA"])
     assert bad.exit_code == 1 and not bad.output.startswith("ok")
     junk = runner.invoke(args=["ecert", "verify", "--keys", str(keyfile), "garbage"])
