@@ -81,7 +81,7 @@ def render(
     c.drawString(30 * mm, y, f"签发单位：{issuer}")
     qr = ImageReader(io.BytesIO(qr_png(payload, scale=6)))
     size = 70 * mm
-    c.drawImage(qr, width - 30 * mm - size, 40 * mm, size, size)
+    c.drawImage(qr, width - 30 * mm - size, 50 * mm, size, size)  # above the note, clear of the text
     c.setFont(font, 9)
     note = [
         "本证照由系统签发，二维码内含数字签名（Ed25519，COSE_Sign1）。",
@@ -89,7 +89,7 @@ def render(
         "亦可用公开密钥 /.well-known/ecert-keys.json 离线核验。",
     ]
     for i, line in enumerate(note):
-        c.drawString(30 * mm, 60 * mm - i * 6 * mm, line)
+        c.drawString(30 * mm, 40 * mm - i * 6 * mm, line)
     c.showPage()
     c.save()
     return out.getvalue()
