@@ -64,7 +64,8 @@ def issue_for_application(
 ) -> Certificate:
     """Issue the e-certificate of a case completed with 电子证照 delivery: sign the claims with the
     issuing unit's key, lay out the PDF with the QR code, store it, enter it in the register and in
-    the holder's 我的材料 at trust level A; audited ``ecert.issue``. Raises
+    the holder's 我的材料 at trust level A; audited ``ecert.issue``. The holder's earlier certificate of
+    the same type is revoked as 已换发 (one valid certificate per type). Raises
     :class:`keys.NoSigningKey` when no key can be had."""
     today = today or local_today()
     unit = db.session.get(Unit, app.approving_unit_id or app.unit_id)
@@ -131,6 +132,16 @@ def issue_for_application(
     )
     db.session.add(cert)
     db.session.flush()
+    if holder.user_id is not None:  # the new certificate replaces the holder's earlier one of its type
+        for older in db.session.scalars(
+            select(Certificate).where(
+                Certificate.holder_id == holder.user_id,
+                Certificate.cert_type == cert_type,
+                Certificate.revoked_at.is_(None),
+                Certificate.id != cert.id,
+            )
+        ):
+            revoke(older, reason=RevocationReason.REPLACED.value, note=f"由 {number} 换发")
     audit.record(
         "ecert.issue",
         object_type="ecert",

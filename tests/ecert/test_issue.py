@@ -134,7 +134,12 @@ def test_rotation_keeps_earlier_certificates_valid_and_signs_new_ones_with_the_n
     assert _cli(world, "keys", "create").exit_code == 0
     (old_number,) = issue(world)
     assert _cli(world, "keys", "create").exit_code == 0
-    (new_number,) = issue(world)
+    from tests.factories import CitizenFactory
+
+    with world.app_context():
+        other_id = CitizenFactory().id  # another holder: a second certificate of hers would replace the first
+        commit()
+    (new_number,) = issue(world, applicant_id=other_id)
     client = world.test_client()
     with world.app_context():
         old, new = cert(old_number), cert(new_number)

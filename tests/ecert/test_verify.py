@@ -168,3 +168,15 @@ def test_offline_cli_verifies_with_the_key_set_file_only(world, tmp_path):
     assert runner.invoke(args=["ecert", "verify", "--keys", str(broken), text]).exit_code == 1
     stdin = runner.invoke(args=["ecert", "verify", "--keys", str(keyfile), "-"], input=text + "\n")
     assert stdin.exit_code == 0
+
+
+def test_a_new_certificate_of_the_same_type_replaces_the_earlier_one(world):
+    first, second = issue(world, n=2)
+    client = world.test_client()
+    with world.app_context():
+        old, new = cert(first), cert(second)
+        assert old.revoked_reason.value == "replaced" and second in old.revoked_note
+        assert new.revoked_at is None
+        old_text, new_text = old.payload, new.payload
+    assert _api(client, {"payload": old_text}).get_json()["revoked"]["reason"] == "replaced"
+    assert _api(client, {"payload": new_text}).get_json()["valid"] is True
