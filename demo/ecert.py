@@ -15,6 +15,7 @@ from applications.documents.uploads import clean_upload
 from applications.ecert.models import Certificate, DocumentSource
 from applications.submission import operations as ops
 from auth.models import Role, User, user_units
+from auth.operations import find_citizen_by_mobile
 from catalog.guide import build_guide
 from catalog.queries import catalog
 from core.clock import local_today
@@ -80,9 +81,7 @@ def ensure_demo_sources() -> int:
 
 def ensure_demo_certificates(storage: Storage) -> list[Certificate]:
     """Issue the demo citizen's certificates that are missing; the new ones."""
-    citizen = db.session.scalar(
-        select(User).where(User.role == Role.CITIZEN.value, User.mobile == DEMO_CITIZEN_MOBILE)
-    )
+    citizen = find_citizen_by_mobile(DEMO_CITIZEN_MOBILE)  # auth's lookup (mobiles become ciphertext)
     if citizen is None:
         return []
     held = set(db.session.scalars(select(Certificate.item_code).where(Certificate.holder_id == citizen.id)))
