@@ -65,19 +65,26 @@ def demo_load() -> None:
     rules = ensure_demo_rules()
     hours, slots = ensure_demo_hours()
     commit()
-    ensure_demo_sources()
-    certificates = ensure_demo_certificates(get_storage())
-    commit()
     click.echo(
         f"演示目录：事项 {sum(result.items.values())} 项（新增 {result.items['created']}，"
         f"更新 {result.items['updated']}）；新增分派规则 {rules} 条"
     )
     click.echo(f"预约：新增开放时间 {hours} 条，新增时段 {slots} 个（未来 30 天）")
-    for c in certificates:
-        click.echo(
-            f"电子证照：已为演示群众签发 {c.cert_type} {c.number}（“我的材料”中出示二维码，/verify 核验）"
-        )
     click.echo(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
     for login, _password, description in rows:
         click.echo(f"  {login:18} {description}")
     click.echo(f"\n打开 http://127.0.0.1:{os.environ.get('PORT', '8000')}/ 开始使用。")
+
+
+@demo.command("ecert")
+def demo_ecert() -> None:
+    """Issue the demo citizen's e-certificates through the real completion path and set the demo
+    免提交 rules (idempotent). Run after ``flask demo simulate``, whose ``--if-empty`` looks for
+    applications."""
+    ensure_demo_sources()
+    certificates = ensure_demo_certificates(get_storage())
+    commit()
+    for c in certificates:
+        click.echo(
+            f"电子证照：已为演示群众签发 {c.cert_type} {c.number}（“我的材料”中出示二维码，/verify 核验）"
+        )

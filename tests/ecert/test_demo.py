@@ -1,4 +1,5 @@
-"""`flask demo load` issues the demo citizen's certificates through the real completion path, once."""
+"""`flask demo ecert` (after `demo load` and `demo simulate` in `make demo`) issues the demo citizen's
+certificates through the real completion path, once."""
 
 from __future__ import annotations
 
@@ -11,12 +12,18 @@ from applications.workflow.states import State
 from core.db import db
 
 
-def test_demo_load_issues_three_verifiable_certificates_once(app):
+def test_demo_ecert_issues_three_verifiable_certificates_once(app):
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["demo", "load"])
+    loaded = runner.invoke(args=["demo", "load"])
+    assert (
+        loaded.exit_code == 0 and "电子证照" not in loaded.output
+    )  # `simulate --if-empty` still runs after it
+    with app.app_context():
+        assert db.session.scalar(select(Application.id)) is None
+    first = runner.invoke(args=["demo", "ecert"])
     assert first.exit_code == 0, first.output
     assert first.output.count("电子证照：已为演示群众签发") == 3
-    again = runner.invoke(args=["demo", "load"])
+    again = runner.invoke(args=["demo", "ecert"])
     assert again.exit_code == 0 and "电子证照：已为演示群众签发" not in again.output
     with app.app_context():
         certs = list(db.session.scalars(select(Certificate)))
