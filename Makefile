@@ -42,6 +42,7 @@ migrate: venv
 demo: migrate
 	LOG_LEVEL=WARNING $(BIN)/flask demo load
 	LOG_LEVEL=WARNING $(BIN)/flask demo simulate --days 90 --per-day 4 --seed 1 --if-empty
+	LOG_LEVEL=WARNING $(BIN)/flask demo ecert
 
 worker: venv
 	$(BIN)/flask notify worker
@@ -87,7 +88,7 @@ vendor:
 	cp node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff2 node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff static/vendor/bootstrap-icons/fonts/
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
 	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chartjs/
-	cp node_modules/jsqr/dist/jsQR.js static/vendor/jsqr/
+	cp node_modules/jsqr/dist/jsQR.js node_modules/jsqr/LICENSE static/vendor/jsqr/
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/LICENSE static/vendor/swagger-ui/
 	cp node_modules/axe-core/axe.min.js tests/vendor/
 	for p in bootstrap bootstrap-icons htmx.org chart.js axe-core jsqr swagger-ui-dist; do \

@@ -15,6 +15,7 @@
 - ``rights`` — 我的数据: a citizen's own data, its download and deleting the account.
 - ``guide_fixes`` — 改进清单: what corrections, ratings, deferrals and unanswered questions say
   about each item's guide.
+- ``ecert`` — 电子证照: signed certificates issued at completion, verification, revocation, 免提交.
 """
 
 
@@ -77,3 +78,6 @@ def init_app(app) -> None:
     from applications.rights import init_rights
 
     init_rights(app)
+    from applications.ecert import init_ecert
+
+    init_ecert(app)

@@ -58,6 +58,8 @@ ERROR_CODES: dict[str, str] = {
     "invalid_range": "the end of a period is before its start, or the period is too long",
     "invalid": "the parameter is not valid",
     "unknown_item": "no published service item has this code",
+    "invalid_body": "the request body is not a JSON object",
+    "invalid_type": "the field has the wrong type",
     "empty_question": "the question is empty (or only spaces)",
     "question_too_long": "the question is longer than 200 characters",
     "invalid_characters": "the question holds control characters",
@@ -154,6 +156,8 @@ class Operation:
     description: str = ""
     tags: tuple[str, ...] = ()
     query: type[BaseModel] | None = None
+    #: a JSON request body (POST), parsed and validated like the query
+    body: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
     cacheable: bool = False
     paged: bool = False
@@ -179,6 +183,8 @@ _PARSE_CODES: dict[str, str] = {
     "greater_than": "out_of_range",
     "less_than": "out_of_range",
     "string_too_long": "too_long",
+    "string_type": "invalid_type",
+    "string_too_short": "missing",
     "literal_error": "invalid_choice",
     "enum": "invalid_choice",
     "date_parsing": "invalid_date",
@@ -200,6 +206,8 @@ def _message(kind: str, name: str, ctx: dict[str, Any]) -> str:
         return _("缺少参数 %(name)s（YYYY-MM-DD 格式的日期）", name=name)
     if kind == "missing":
         return _("缺少参数 %(name)s", name=name)
+    if kind == "invalid_type":
+        return _("参数 %(name)s 的类型不对（应为文本）", name=name)
     if kind == "invalid_integer":
         return _("参数 %(name)s 应为整数", name=name)
     if kind == "out_of_range":
@@ -218,13 +226,21 @@ def _message(kind: str, name: str, ctx: dict[str, Any]) -> str:
     return _("参数 %(name)s 无效", name=name)
 
 
-def parse_query(model: type[BaseModel], args: Mapping[str, str]) -> BaseModel:
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    """The JSON request body validated by ``model``; raises :class:`ApiError` (400) otherwise."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_body", _("请以 JSON 对象提交请求内容"), None)
+    return parse_query(model, data)
+
+
+def parse_query(model: type[BaseModel], args: Mapping[str, Any]) -> BaseModel:
     """``args`` validated by ``model``; raises :class:`ApiError` (400) for the first bad parameter.
 
     A parameter given empty is validated as the empty string (``?page=`` is not a page number), as the
     document says: a client that means the default leaves the parameter out.
     """
-    data = dict(args.items())
+    data = dict(args.items()) if not isinstance(args, dict) else args
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -251,6 +267,7 @@ def operation(
     description: str = "",
     tags: tuple[str, ...] = (),
     query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
     errors: tuple[int, ...] = (),
     cacheable: bool = False,
     paged: bool = False,
@@ -272,7 +289,8 @@ def operation(
         description=description,
         tags=tags,
         query=query,
-        errors=tuple(sorted({*errors, *((400,) if query else ())})),
+        body=body,
+        errors=tuple(sorted({*errors, *((400,) if query or body else ())})),
         cacheable=cacheable,
         paged=paged,
         public=public,
@@ -287,6 +305,8 @@ def operation(
         def wrapped(*args: Any, **kwargs: Any):
             if query is not None:
                 kwargs["query"] = parse_query(query, request.args)
+            if body is not None:
+                kwargs["body"] = parse_body(body)
             result = view(*args, **kwargs)
             if isinstance(result, BaseModel):
                 return json_response(result)

@@ -108,10 +108,15 @@ def build_document(app: Flask) -> dict[str, Any]:
     ops = [(rule, api.get_operation(view)) for rule, view in api_rules(app)]
     ops = [(rule, op) for rule, op in ops if op is not None]
     models: list[type[BaseModel]] = [api.ErrorBody]
+    bodies: list[type[BaseModel]] = []
     for _rule, op in ops:
         if op.response is not None and op.response not in models:
             models.append(op.response)
-    refs, defs = models_json_schema([(m, "serialization") for m in models], ref_template=REF)
+        if op.body is not None and op.body not in bodies:
+            bodies.append(op.body)
+    refs, defs = models_json_schema(
+        [(m, "serialization") for m in models] + [(b, "validation") for b in bodies], ref_template=REF
+    )
     schemas = dict(sorted(defs.get("$defs", {}).items()))
 
     paths: dict[str, dict[str, Any]] = {}
@@ -230,6 +235,11 @@ def _operation(rule, op: api.Operation, refs) -> dict[str, Any]:
         "parameters": params,
         "responses": responses,
     }
+    if op.body is not None:
+        out["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+        }
     if op.description:
         out["description"] = op.description
     return out

@@ -175,4 +175,14 @@ def from_env() -> dict:
         "REMINDER_DAYS_BEFORE": _int("REMINDER_DAYS_BEFORE", 3),
         # The daily statistics check repairs the roll-ups it finds wrong (after logging the ERROR).
         "STATS_CHECK_REPAIR": _bool("STATS_CHECK_REPAIR", True),
+        # 电子证照 (applications/ecert): private signing keys live in ECERT_KEY_DIR (default
+        # INSTANCE_DIR/ecert-keys); without any key the first issue creates the bureau key when
+        # ECERT_KEY_AUTO_CREATE (one machine; several need `flask ecert keys create` and a shared folder)
+        "ECERT_KEY_DIR": os.environ.get("ECERT_KEY_DIR") or None,
+        "ECERT_KEY_AUTO_CREATE": _bool("ECERT_KEY_AUTO_CREATE", True),
+        "ECERT_VALID_DAYS": _int("ECERT_VALID_DAYS", 365),
+        # a one-time verification link the holder shares stops working after this many hours
+        "ECERT_SHARE_HOURS": _int("ECERT_SHARE_HOURS", 24),
+        # a TrueType-outline CJK font to embed in the PDF (else the built-in CID font STSong-Light)
+        "ECERT_FONT": os.environ.get("ECERT_FONT") or None,
     }

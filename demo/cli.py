@@ -14,8 +14,10 @@ from catalog.cli import DEMO_DATA
 from catalog.loader import CatalogError, load
 from catalog.models import Category
 from core.db import db
+from core.storage import get_storage
 from core.transaction import commit
 from demo.appointments import ensure_demo_hours
+from demo.ecert import ensure_demo_certificates, ensure_demo_sources
 
 # (category code, district, accepting unit code, note): rules a city would really keep.
 DEMO_RULES = [
@@ -72,3 +74,17 @@ def demo_load() -> None:
     for login, _password, description in rows:
         click.echo(f"  {login:18} {description}")
     click.echo(f"\n打开 http://127.0.0.1:{os.environ.get('PORT', '8000')}/ 开始使用。")
+
+
+@demo.command("ecert")
+def demo_ecert() -> None:
+    """Issue the demo citizen's e-certificates through the real completion path and set the demo
+    免提交 rules (idempotent). Run after ``flask demo simulate``, whose ``--if-empty`` looks for
+    applications."""
+    ensure_demo_sources()
+    certificates = ensure_demo_certificates(get_storage())
+    commit()
+    for c in certificates:
+        click.echo(
+            f"电子证照：已为演示群众签发 {c.cert_type} {c.number}（“我的材料”中出示二维码，/verify 核验）"
+        )

@@ -129,19 +129,6 @@ def _make_files(rng: random.Random) -> dict[str, list[CleanFile]]:
     return files
 
 
-def _result_file(reference: str) -> CleanFile:
-    """The 电子证照 of one application: a one-page PDF naming its reference (unique bytes)."""
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGB", (420, 300), (255, 255, 255))
-    draw = ImageDraw.Draw(img)
-    draw.rectangle((10, 10, 410, 290), outline=(180, 30, 30), width=4)
-    draw.text((40, 130), f"LJ e-certificate {reference}", fill=(0, 0, 0))
-    buf = io.BytesIO()
-    img.save(buf, "PDF")
-    return clean_upload(f"{reference}.pdf", buf.getvalue())
-
-
 # Clock helpers -----------------------------------------------------------------------------------
 
 
@@ -445,15 +432,13 @@ class Simulation:
             clerk_ops.refuse(app, clerk, reason="经审查，申请人不符合办理条件。")
             stats.refused += 1
         else:
-            result = _result_file(app.reference) if delivery == "ecert" else None
             clerk_ops.approve(
                 app,
                 clerk,
                 delivery=delivery,
                 carrier="EMS" if delivery == "mail" else "",
                 tracking=f"1{rng.randrange(10**11, 10**12)}" if delivery == "mail" else "",
-                result_file=result,
-                storage=self.storage if result else None,
+                storage=self.storage,
             )
             stats.approved += 1
 

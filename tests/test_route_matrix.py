@@ -545,6 +545,29 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/applications/<int:application_id>/files/<int:document_id>"): Row(
         "/applications/999999/files/1", split(LOGIN, 404)
     ),
+    # 电子证照: the key set and verification are public (an empty form: 422 at the field; a body that is
+    # not JSON: 400); the citizen's certificate pages answer 404 for a missing or foreign id
+    ("GET", "/.well-known/ecert-keys.json"): Row("/.well-known/ecert-keys.json", every(200)),
+    ("GET", "/verify"): Row("/verify", every(200)),
+    ("POST", "/verify"): Row("/verify", every(422), {}),
+    ("POST", "/api/v1/ecert/verify"): Row("/api/v1/ecert/verify", every(400), {}),
+    ("GET", "/me/ecerts/<int:cert_id>"): Row(
+        "/me/ecerts/999999", {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}
+    ),
+    ("GET", "/me/ecerts/<int:cert_id>/qr.png"): Row(
+        "/me/ecerts/999999/qr.png", {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}
+    ),
+    ("POST", "/me/ecerts/<int:cert_id>/share"): Row(
+        "/me/ecerts/999999/share", {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}, {}
+    ),
+    # a one-time link that does not exist (or was used, or expired) is gone for everybody
+    ("GET", "/verify/s/<token>"): Row("/verify/s/no-such-token", every(410)),
+    ("POST", "/verify/s/<token>"): Row("/verify/s/no-such-token", every(410), {}),
+    ("GET", "/admin/ecerts/"): Row("/admin/ecerts/", _admin_only(200)),
+    ("GET", "/admin/ecerts/<int:cert_id>/revoke"): Row("/admin/ecerts/999999/revoke", _admin_only(404)),
+    ("POST", "/admin/ecerts/<int:cert_id>/revoke"): Row("/admin/ecerts/999999/revoke", _admin_only(404), {}),
+    ("GET", "/admin/ecerts/sources"): Row("/admin/ecerts/sources", _admin_only(200)),
+    ("POST", "/admin/ecerts/sources"): Row("/admin/ecerts/sources", _admin_only(422), {}),
 }
 
 

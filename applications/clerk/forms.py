@@ -6,7 +6,6 @@ from functools import lru_cache
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileField
 from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
@@ -70,7 +69,6 @@ class ApproveForm(VersionedForm):
     delivery = RadioField(_l("结果送达方式"), choices=[], validators=[DataRequired(_l("请选择送达方式"))])
     carrier = StringField(_l("快递公司"), filters=[strip], validators=[Optional(), Length(max=40)])
     tracking = StringField(_l("运单号"), filters=[strip], validators=[Optional(), Length(max=40)])
-    result_file = FileField(_l("办理结果文件（电子证照，PDF/JPG/PNG）"))
 
 
 class TransferForm(VersionedForm):

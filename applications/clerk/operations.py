@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from applications.clerk.verdicts import reject_corrected_in_wallet
 from applications.documents.uploads import CleanFile
+from applications.ecert.operations import issue_for_application
 from applications.models import (
     OPEN_STATES,
     Application,
@@ -36,9 +37,7 @@ from applications.models import (
     ClockPause,
     CorrectionSignoff,
     StatusEvent,
-    TrustLevel,
     Visit,
-    WalletDocument,
 )
 from applications.notify.send import notify, send_to
 from applications.ratings.operations import invite_rating, unit_leads
@@ -69,7 +68,7 @@ from core.db import db, utcnow
 from core.errors import DomainError, FieldError, NotFound
 from core.i18n import N_
 from core.outbox import queue_message
-from core.storage import Storage
+from core.storage import Storage, get_storage
 from core.workdays.models import load_calendar
 
 QUEUE_STATES = (State.SUBMITTED, State.RESUBMITTED)
@@ -407,12 +406,13 @@ def approve(
     delivery: str,
     carrier: str = "",
     tracking: str = "",
-    result_file: CleanFile | None = None,
     storage: Storage | None = None,
     seen_version: int | None = None,
 ) -> None:
     """办结·准予 with the result's delivery: 邮寄 (carrier and tracking number), 窗口领取 (the pickup is
-    recorded as a visit when it happens), 电子证照 (the result document goes to the wallet at level A)."""
+    recorded as a visit when it happens), 电子证照 (the system issues the signed certificate — register,
+    PDF with its QR seal, 我的材料 at level A: :func:`applications.ecert.operations.issue_for_application`).
+    Raises :class:`~applications.ecert.keys.NoSigningKey` when no signing key can be had."""
     _check_version(app, seen_version)  # first: a decision made meanwhile is "处理过", not "未领取"
     _require_holder(app, clerk)
     item = pinned_item(app)
@@ -420,59 +420,20 @@ def approve(
         raise FieldError("delivery", N_("该事项不支持此送达方式"))
     if delivery == "mail" and not (carrier.strip() and tracking.strip()):
         raise FieldError("tracking", N_("邮寄送达请填写快递公司和运单号"))
-    if delivery == "ecert" and (result_file is None or storage is None):
-        raise FieldError("result_file", N_("电子证照送达请上传办理结果文件"))
     transition(app, Action.APPROVE, clerk)
     app.completed_at = utcnow()
     app.result = {"delivery": delivery, "carrier": carrier.strip(), "tracking": tracking.strip()}
     if delivery == "ecert":
-        app.result = {
-            **app.result,
-            "wallet_document_id": _certificate_in_wallet(app, item, result_file, storage).id,
-        }
+        cert = issue_for_application(app, item, storage or get_storage())
+        app.result = {**app.result, "wallet_document_id": cert.wallet_document_id, "certificate": cert.number}
     app.claimed_by_id = None
     how = {
         "mail": f"已通过{carrier}寄出，运单号{tracking}",
         "counter": "请到窗口领取",
-        "ecert": "电子证照已存入“我的材料”",
+        "ecert": "电子证照已签发并存入“我的材料”",
     }[delivery]
     notify(app, "approved", reference=app.reference, how=how)
     invite_rating(app)
-
-
-def _certificate_in_wallet(
-    app: Application, item, result_file: CleanFile, storage: Storage
-) -> WalletDocument:
-    """Place the e-certificate in the citizen's wallet at trust level A (the very same file already
-    there — same bytes, same type — is promoted instead of stored twice)."""
-    doc_type = item.result_name or item.name
-    wallet = db.session.scalar(
-        select(WalletDocument).where(
-            WalletDocument.owner_id == app.applicant_id,
-            WalletDocument.sha256 == result_file.sha256,
-            WalletDocument.doc_type == doc_type,
-        )
-    )
-    if wallet is not None:
-        wallet.trust_level = TrustLevel.A
-        return wallet
-    unit = db.session.get(Unit, app.approving_unit_id or app.unit_id)
-    wallet = WalletDocument(
-        owner_id=app.applicant_id,
-        doc_type=doc_type,
-        issuer=unit.name if unit else "",
-        trust_level=TrustLevel.A,
-        storage_key=store_file(storage, result_file),
-        kind=result_file.kind,
-        mimetype=result_file.mimetype,
-        size=result_file.size,
-        sha256=result_file.sha256,
-        display_name=result_file.display_name,
-        source_application_id=app.id,
-    )
-    db.session.add(wallet)
-    db.session.flush()
-    return wallet
 
 
 def refuse(app: Application, clerk: User, *, reason: str, seen_version: int | None = None) -> None:

@@ -31,6 +31,8 @@ from applications.clerk.forms import (
 )
 from applications.clerk.verdict_forms import VerdictForm
 from applications.documents.uploads import MAX_BYTES, UploadRejected, clean_upload
+from applications.ecert.operations import verify_online
+from applications.ecert.queries import uses_of
 from applications.models import Application, ApplicationDocument, RoutingRule
 from applications.ratings import operations as rating_ops
 from applications.submission.forms import application_values
@@ -246,6 +248,7 @@ def _render_detail(
         verdict_forms=_verdict_forms(app, verdict_forms),
         verdict_labels=verdicts.VERDICT_LABELS,
         can_check=app.claimed_by_id == current_user.id and app.state in verdicts.VERDICT_STATES,
+        ecert_uses=[(use, cert, verify_online(cert.payload)) for use, cert in uses_of(app.id)],
         clock=verdicts.clock_for(app, _today()),
         failed=failed,
         today=_today(),
@@ -472,14 +475,6 @@ def approve(application_id: int):
     app = _load(application_id)
     form = ApproveForm()
     form.delivery.choices = [(d, d) for d in pinned_item(app).delivery]
-    result = None
-    upload = request.files.get("result_file")
-    if upload and upload.filename:
-        try:
-            result = clean_upload(upload.filename, upload.read(10 * 1024 * 1024 + 1))
-        except UploadRejected as exc:
-            form.result_file.errors = [_(exc.message)]
-            return _render_detail(app, 422, approve_form=form)
     return _decide(
         application_id,
         form,
@@ -489,7 +484,6 @@ def approve(application_id: int):
             delivery=form.delivery.data,
             carrier=form.carrier.data or "",
             tracking=form.tracking.data or "",
-            result_file=result,
             storage=get_storage(),
             seen_version=_seen_version(form),
         ),

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from applications.ecert.queries import not_asked_by_item
 from applications.stats import exports, metrics, schemas
 from applications.stats.forms import DEFAULT_DAYS, StatsFilterForm, first_error, too_long, with_defaults
 from applications.stats.metrics import Period, Visibility
@@ -276,6 +277,7 @@ def public():
         period=period,
         categories=categories,
         cases=cases,
+        not_asked=not_asked_by_item(period.lower, period.upper),
         chart=_chart("bar", categories, [(_("跑零次率"), "zero_visit_rate"), (_("满意度"), "satisfaction")]),
     )
 

@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from applications.documents.uploads import CleanFile
+from applications.ecert.models import Certificate
+from applications.ecert.queries import held_certificates, record_uses
 from applications.models import (
     OPEN_STATES,
     Application,
@@ -87,7 +89,12 @@ def _forget_committed_files(session: Session) -> None:
 
 
 def store_file(storage: Storage, clean: CleanFile) -> str:
-    key = storage.save(clean.data, suffix=clean.suffix)
+    return store_pending(storage, clean.data, suffix=clean.suffix)
+
+
+def store_pending(storage: Storage, data: bytes, *, suffix: str) -> str:
+    """Save ``data`` and return its key; the file is deleted again if this transaction rolls back."""
+    key = storage.save(data, suffix=suffix)
     _pending(db.session()).append((storage, key))
     return key
 
@@ -471,6 +478,7 @@ def check_complete(app: Application, item: ItemView | None = None) -> list[tuple
         ):
             problems.append((anchor, f"{label}：{message}"))
     given = {d.requirement for d in app.documents}
+    given |= set(held_certificates(app, guide.to_bring))  # 免提交: held as an e-certificate
     if app.principal_confirmed_at is not None:
         given |= {d.position for d in guide.to_bring if is_authorisation(d)}
     for d in guide.to_bring:
@@ -565,6 +573,7 @@ def submit(app: Application, actor: User) -> Application:
     notify(app, "submitted", item=item.name, reference=app.reference, unit=unit.name)
     _keep_in_wallet(app, item)
     record_deferrals(app)
+    record_uses(app, item.code, build_guide(item, app.answers or {}).to_bring)
     return app
 
 
@@ -926,7 +935,9 @@ def delete_wallet_document(user: User, wallet_id: int, storage: Storage) -> None
     if doc is None:
         raise NotFound()
     key = doc.storage_key
-    in_use = db.session.scalar(select(ApplicationDocument.id).where(ApplicationDocument.storage_key == key))
+    in_use = db.session.scalar(
+        select(ApplicationDocument.id).where(ApplicationDocument.storage_key == key)
+    ) or db.session.scalar(select(Certificate.id).where(Certificate.storage_key == key))
     db.session.delete(doc)
     audit.record(
         "wallet.delete",
@@ -954,6 +965,7 @@ def referenced_storage_keys() -> set[str]:
     """Every stored file some row still points at (for the orphan sweeper)."""
     keys = set(db.session.scalars(select(ApplicationDocument.storage_key)))
     keys |= set(db.session.scalars(select(WalletDocument.storage_key)))
+    keys |= set(db.session.scalars(select(Certificate.storage_key)))  # the register keeps its PDF
     return keys
 
 

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from applications.documents.uploads import MAX_BYTES, UploadRejected, clean_upload
+from applications.ecert.operations import certificates_of
+from applications.ecert.queries import held_certificates
 from applications.models import OPEN_STATES, Application, ApplicationDocument, TrustLevel, WalletDocument
 from applications.notify.inbox import mark_read
 from applications.submission import operations as ops
@@ -145,6 +147,7 @@ def edit_documents(application_id: int):
             return redirect(url_for("applications.edit_documents", application_id=app.id))
     wallet = ops.matching_wallet(current_user, item)
     status = 422 if errors else 200
+    held = held_certificates(app, guide.to_bring)
     return render_template(
         "applications/documents.html",
         app=app,
@@ -153,6 +156,7 @@ def edit_documents(application_id: int):
         form=form,
         errors=errors,
         wallet=wallet,
+        held=held,
         step=2,
     ), status
 
@@ -504,7 +508,12 @@ def _file_response(key: str, mimetype: str, name: str) -> Response:
 @bp.route("/me/wallet")
 @citizen_only
 def wallet():
-    return render_template("applications/wallet.html", docs=ops.wallet_for(current_user), form=ActionForm())
+    return render_template(
+        "applications/wallet.html",
+        docs=ops.wallet_for(current_user),
+        certs=certificates_of(current_user),
+        form=ActionForm(),
+    )
 
 
 @bp.route("/me/wallet/<int:wallet_id>/delete", methods=["GET", "POST"])

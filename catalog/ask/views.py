@@ -188,7 +188,6 @@ def ask():
     query=schemas.AskQuery,
     response=schemas.AskOut,
     limit=RATE,
-    extra_query=True,
 )
 def ask_api(query: schemas.AskQuery):
     answer, item, guide = consult(query.q, query.item, _given_answers())

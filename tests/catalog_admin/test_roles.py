@@ -69,6 +69,9 @@ URLS = {
     ),
     "/admin/jobs/": "/admin/jobs/",
     "/admin/jobs/<name>/run": "/admin/jobs/NO-SUCH-JOB/run",
+    "/admin/ecerts/": "/admin/ecerts/",
+    "/admin/ecerts/<int:cert_id>/revoke": "/admin/ecerts/999999/revoke",
+    "/admin/ecerts/sources": "/admin/ecerts/sources",
 }
 # what an admin gets from the URL above (GET or an empty POST)
 ADMIN = {
@@ -111,6 +114,9 @@ ADMIN = {
     ("POST", "/admin/appointments/<code>/hours/<int:hours_id>/delete"): 404,
     ("POST", "/admin/appointments/<code>/exceptions/<int:exception_id>/delete"): 404,
     ("POST", "/admin/jobs/<name>/run"): 404,
+    ("GET", "/admin/ecerts/<int:cert_id>/revoke"): 404,
+    ("POST", "/admin/ecerts/<int:cert_id>/revoke"): 404,
+    ("POST", "/admin/ecerts/sources"): 422,
 }
 ROLES = ("anonymous", "citizen", "clerk", "unit_lead", "auditor", "admin")
 

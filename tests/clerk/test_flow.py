@@ -4,7 +4,6 @@ the audited ID reveal and document views, and refused transitions."""
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -301,7 +300,9 @@ def test_not_accept_needs_reason_and_legal_basis(world):
         assert "application.not_accept" in _audit_actions(aid)
 
 
-def test_approve_as_e_certificate_puts_the_result_in_the_wallet_at_level_a(world):
+def test_approve_as_e_certificate_issues_a_signed_certificate_into_the_wallet_at_level_a(world):
+    """No upload any more: the system issues the certificate (register row, PDF with the QR seal,
+    我的材料 at level A) — the details are tested in tests/ecert."""
     app = world
     client = _clerk(app)
     (aid,) = _claimed(app)  # 无犯罪记录证明: ecert or mail
@@ -312,17 +313,6 @@ def test_approve_as_e_certificate_puts_the_result_in_the_wallet_at_level_a(world
     r = client.post(
         f"/clerk/applications/{aid}/approve", data={"version": _version(app, aid), "delivery": "ecert"}
     )
-    assert r.status_code == 422
-    assert field_error(r.get_data(as_text=True), "approve-result_file") == "电子证照送达请上传办理结果文件"
-    r = client.post(
-        f"/clerk/applications/{aid}/approve",
-        data={
-            "version": _version(app, aid),
-            "delivery": "ecert",
-            "result_file": (io.BytesIO(corpus.pdf()), "证明.pdf"),
-        },
-        content_type="multipart/form-data",
-    )
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
     with app.app_context():
         a = _get(app, aid)
@@ -331,31 +321,27 @@ def test_approve_as_e_certificate_puts_the_result_in_the_wallet_at_level_a(world
         assert wallet.owner_id == citizen().id and wallet.trust_level == TrustLevel.A
         assert wallet.source_application_id == aid and wallet.issuer == unit("LJ-PS-DC-01").name
         assert get_storage().open(wallet.storage_key).startswith(b"%PDF")
+        assert a.result["certificate"].startswith("LJZZ")
+        assert "ecert.issue" in {r.action for r in db.session.scalars(select(AuditLog))}
 
 
-def test_the_same_certificate_twice_is_one_wallet_document(world):
-    """Two approvals for one citizen with byte-identical results: the wallet keeps one document."""
+def test_two_approvals_are_two_certificates(world):
+    """Each completion issues its own certificate with its own number (nothing is merged)."""
     app = world
     client = _clerk(app)
-    pdf = corpus.pdf()
     ids = []
     for aid in _claimed(app, n=2):
         client.post(f"/clerk/applications/{aid}/accept", data={"version": _version(app, aid)})
         r = client.post(
-            f"/clerk/applications/{aid}/approve",
-            data={
-                "version": _version(app, aid),
-                "delivery": "ecert",
-                "result_file": (io.BytesIO(pdf), "证明.pdf"),
-            },
-            content_type="multipart/form-data",
+            f"/clerk/applications/{aid}/approve", data={"version": _version(app, aid), "delivery": "ecert"}
         )
         assert r.status_code == 302
         ids.append(aid)
     with app.app_context():
         first, second = (_get(app, aid) for aid in ids)
         assert first.state == second.state == State.APPROVED
-        assert first.result["wallet_document_id"] == second.result["wallet_document_id"]
+        assert first.result["certificate"] != second.result["certificate"]
+        assert first.result["wallet_document_id"] != second.result["wallet_document_id"]
 
 
 def test_approve_for_counter_pickup_then_pickup_records_a_visit_and_delivers(world):
