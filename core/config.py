@@ -88,6 +88,10 @@ def _int(name: str, default: int) -> int:
     return number
 
 
+#: Debian's fonts-wqy-zenhei: TrueType outlines, which reportlab embeds (Noto CJK's CFF outlines it cannot)
+_WQY = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+
+
 def from_env() -> dict:
     """Build the configuration mapping from environment variables (see README)."""
     inst = instance_dir()
@@ -183,6 +187,7 @@ def from_env() -> dict:
         "ECERT_VALID_DAYS": _int("ECERT_VALID_DAYS", 365),
         # a one-time verification link the holder shares stops working after this many hours
         "ECERT_SHARE_HOURS": _int("ECERT_SHARE_HOURS", 24),
-        # a TrueType-outline CJK font to embed in the PDF (else the built-in CID font STSong-Light)
-        "ECERT_FONT": os.environ.get("ECERT_FONT") or None,
+        # a TrueType-outline CJK font embedded in the PDF: Debian's fonts-wqy-zenhei when installed (.ci/run
+        # installs it), else the built-in CID font STSong-Light (not embedded; every reader has one)
+        "ECERT_FONT": os.environ.get("ECERT_FONT") or (_WQY if Path(_WQY).exists() else None),
     }
