@@ -22,7 +22,7 @@ from flask import Response, current_app, make_response, request, session
 from flask_login import current_user
 from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
 
-from core.i18n import locale_code_for
+from core.i18n import display_key
 from core.security import security_headers
 
 access_log = logging.getLogger("portal.access")
@@ -65,14 +65,19 @@ def anonymous_cache(version: Callable[[], Any], size: int = 2048) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any):
-            if request.method != "GET" or current_user.is_authenticated or session.get("_flashes"):
+            if (
+                request.method != "GET"
+                or current_user.is_authenticated
+                or session.get("_flashes")
+                or _sets_preference(request.args)
+            ):
                 return view(*args, **kwargs)
             cache = current_app.extensions.get("page_cache")
             if cache is None:
                 cache = current_app.extensions.setdefault("page_cache", LRU(size))
             key = (
                 version(),
-                locale_code_for(request.cookies.get("lang")),
+                display_key(request.cookies, request.args),
                 request.path,
                 tuple(sorted(request.args.items(multi=True))),
             )
@@ -144,15 +149,23 @@ class PageCacheMiddleware:
         version = peek(self.interval)
         if version is None:
             return None
-        lang = parse_cookie(cookies).get("lang") if cookies else None
         path = environ.get("PATH_INFO", "") or "/"
         path = path.encode("latin-1").decode("utf-8", "replace")
         query = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace")  # WSGI strings
-        args = tuple(sorted(parse_qsl(query, keep_blank_values=True)))
-        hit = cache.get((version, locale_code_for(lang), path, args))
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if _sets_preference(dict(pairs)):  # the app must answer: it sets the cookie
+            return None
+        display = display_key(parse_cookie(cookies) if cookies else {}, {})
+        args = tuple(sorted(pairs))
+        hit = cache.get((version, display, path, args))
         if hit is not None and access_log.isEnabledFor(logging.INFO):
             access_log.info("%s %s %s", environ.get("REQUEST_METHOD"), path, hit[1], extra={"cache": "micro"})
         return hit
+
+
+def _sets_preference(args) -> bool:
+    """A ``?lang=``/``?elder=`` link: its answer sets a cookie, so it is never served from the cache."""
+    return "lang" in args or "elder" in args
 
 
 def _vary(stored: str | None) -> str:
