@@ -20,6 +20,7 @@ import yaml
 from sqlalchemy import select
 
 from auth.models import Unit, UnitKind
+from catalog import english
 from catalog.models import (
     Bundle,
     BundleItem,
@@ -281,6 +282,10 @@ def _validate_item(chk: _Checker, fname: str, raw: Any) -> dict[str, Any]:
         chk.fail(where, "faq", "应为 q / a 列表")
         faq = []
     item["faq"] = [{"q": str(f["q"]), "a": str(f["a"])} for f in faq]
+    item["foreigner_facing"] = chk.boolean(where, raw, "foreigner_facing")
+    item["english"], en_problems = english.validate(raw.get("en"))
+    for problem in en_problems:
+        chk.fail(where, "en", problem)
 
     # Situations first: documents and fields refer to them.
     situations: list[dict[str, Any]] = []
@@ -584,9 +589,15 @@ def _apply_items(
     return by_code
 
 
+def search_aliases(rec: dict[str, Any]) -> list[str]:
+    """The Chinese aliases plus the English name and aliases: one index answers both languages."""
+    en = rec.get("english") or {}
+    return [*rec["aliases"], *([en["name"]] if en.get("name") else []), *(en.get("aliases") or [])]
+
+
 def build_version(rec: dict[str, Any], categories: dict[str, Category], *, number: int) -> ItemVersion:
     """An unsaved :class:`ItemVersion` (with its children) from a validated record."""
-    entry = build_entry(rec["code"], rec["name"], rec["aliases"], rec["description"])
+    entry = build_entry(rec["code"], rec["name"], search_aliases(rec), rec["description"])
     version = ItemVersion(
         version=number,
         name=rec["name"],
@@ -617,6 +628,8 @@ def build_version(rec: dict[str, Any], categories: dict[str, Category], *, numbe
         complaint_phone=rec["complaint_phone"],
         popular=rec["popular"],
         faq=rec["faq"],
+        foreigner_facing=rec.get("foreigner_facing", False),
+        english=rec.get("english") or {},
         search_text=search_text(entry),
         source_hash=rec["_hash"],
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from auth.models import Unit
+from catalog.loader import search_aliases
 from catalog.models import (
     Bundle,
     BundleItem,
@@ -123,6 +124,8 @@ class ItemView:
     situations: tuple[SituationView, ...]
     documents: tuple[DocumentView, ...]
     fields: tuple[FieldView, ...]
+    foreigner_facing: bool = False
+    english: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def zero_visit(self) -> bool:
@@ -191,6 +194,18 @@ class CatalogSnapshot:
     def popular(self) -> list[ItemView]:
         return [i for i in self.items.values() if i.popular]
 
+    def for_locale(self, code: str) -> CatalogSnapshot:
+        """This snapshot with every item's text in ``code`` where it has it (English), else itself."""
+        if code != "en":
+            return self
+        cached = self.__dict__.get("_english")
+        if cached is None:
+            cached = self.__dict__["_english"] = replace(
+                self, items={k: in_english(v) for k, v in self.items.items()}
+            )
+            cached.__dict__.pop("_by_version", None)
+        return cached
+
     def search(self, query: str, limit: int | None = None):
         """Ranked (ItemView, Hit) pairs; bundles are indexed with a ``bundle:`` key prefix."""
         out = []
@@ -201,6 +216,48 @@ class CatalogSnapshot:
 
     def search_bundles(self, query: str) -> list[BundleView]:
         return [self.bundles[h.key[7:]] for h in self.index.search(query) if h.key.startswith("bundle:")]
+
+
+def in_english(item: ItemView) -> ItemView:
+    """The item with its English text where it has it, the Chinese elsewhere (catalog.english)."""
+    en = item.english
+    if not en:
+        return item
+    docs, sits, fields = en.get("documents") or {}, en.get("situations") or {}, en.get("fields") or {}
+    return replace(
+        item,
+        name=en.get("name") or item.name,
+        description=en.get("description") or item.description,
+        conditions=en.get("conditions") or item.conditions,
+        faq=tuple(en.get("faq") or ()) or item.faq,
+        documents=tuple(
+            replace(
+                d,
+                name=docs.get(d.name, {}).get("name") or d.name,
+                notes=docs.get(d.name, {}).get("notes") or d.notes,
+            )
+            for d in item.documents
+        ),
+        situations=tuple(
+            replace(
+                s,
+                question=sits.get(s.key, {}).get("question") or s.question,
+                options=tuple(
+                    replace(o, label=(sits.get(s.key, {}).get("options") or {}).get(o.value) or o.label)
+                    for o in s.options
+                ),
+            )
+            for s in item.situations
+        ),
+        fields=tuple(
+            replace(
+                f,
+                label=fields.get(f.key, {}).get("label") or f.label,
+                help=fields.get(f.key, {}).get("help") or f.help,
+            )
+            for f in item.fields
+        ),
+    )
 
 
 def _cond(raw: dict | None) -> dict[str, tuple[str, ...]]:
@@ -242,6 +299,8 @@ def version_view(v: ItemVersion, code: str, categories: dict[int, CategoryView])
         complaint_phone=v.complaint_phone,
         popular=v.popular,
         faq=tuple(v.faq or ()),
+        foreigner_facing=bool(v.foreigner_facing),
+        english=dict(v.english or {}),
         situations=tuple(
             SituationView(s.key, s.question, tuple(OptionView(o.value, o.label, o.fee) for o in s.options))
             for s in v.situations
@@ -278,6 +337,10 @@ def _version_loader():
     )
 
 
+def _aliases(item: ItemView) -> list[str]:
+    return search_aliases({"aliases": item.aliases, "english": item.english})
+
+
 def build_snapshot(revision: int) -> CatalogSnapshot:
     """Load everything published in a fixed handful of queries (no N+1)."""
     categories = {
@@ -304,7 +367,7 @@ def build_snapshot(revision: int) -> CatalogSnapshot:
         u.code: UnitView(u.code, u.name, u.kind.value, u.district, u.address, u.phone, u.hours)
         for u in db.session.scalars(select(Unit).order_by(Unit.code))
     }
-    entries = [build_entry(i.code, i.name, i.aliases, i.description) for i in items.values()]
+    entries = [build_entry(i.code, i.name, _aliases(i), i.description) for i in items.values()]
     entries += [build_entry("bundle:" + b.code, b.name, b.aliases, b.description) for b in bundles.values()]
     return CatalogSnapshot(
         revision=revision,

@@ -82,6 +82,8 @@ def version_record(v: ItemVersion, code: str, category_code: str) -> dict[str, A
         "complaint_phone": v.complaint_phone,
         "popular": bool(v.popular),
         "faq": [{"q": f["q"], "a": f["a"]} for f in (v.faq or [])],
+        "foreigner_facing": bool(v.foreigner_facing),
+        **({"en": dict(v.english)} if v.english else {}),
         "situations": [
             {
                 "key": s.key,

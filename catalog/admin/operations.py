@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from auth.models import Unit, UnitKind
 from catalog.admin.checks import OtherItem, Problem, publish_problems
 from catalog.admin.io import money, version_record
-from catalog.loader import _canonical_hash, bump_revision
+from catalog.loader import _canonical_hash, bump_revision, search_aliases
 from catalog.models import (
     Bundle,
     BundleItem,
@@ -255,7 +255,12 @@ def create_item(*, code: str, name: str, category: Category, values: dict[str, A
 
 def _refresh_search(version: ItemVersion, code: str) -> None:
     version.search_text = search_text(
-        build_entry(code, version.name, version.aliases or [], version.description)
+        build_entry(
+            code,
+            version.name,
+            search_aliases({"aliases": version.aliases or [], "english": version.english or {}}),
+            version.description,
+        )
     )
 
 
@@ -288,6 +293,8 @@ ITEM_FIELDS = (
     "complaint_phone",
     "popular",
     "faq",
+    "foreigner_facing",
+    "english",
 )
 
 

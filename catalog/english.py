@@ -1,0 +1,73 @@
+"""English content of catalog items (issue 23), pure Python.
+
+An item version keeps its English in one mapping (``ItemVersion.english``), the same shape in the
+catalog YAML (``en:``) and in the admin editor::
+
+    name, description, conditions: text
+    aliases: [official names, everyday words, US/UK spellings, singular and plural]
+    faq: [{q, a}]
+    documents: {<Chinese document name>: {name, notes}}
+    situations: {<key>: {question, options: {<value>: label}}}
+    fields: {<key>: {label, help}}
+
+Whatever has no English falls back to the Chinese. ``missing_english`` lists what a foreigner-facing
+item still lacks (the admin editor's publish warning).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TEXT_KEYS = ("name", "description", "conditions")
+_KNOWN = {*_TEXT_KEYS, "aliases", "faq", "documents", "situations", "fields"}
+
+
+def validate(raw: Any) -> tuple[dict[str, Any], list[str]]:
+    """(normalised mapping, problems in Chinese) for an ``en:`` block."""
+    if raw in (None, ""):
+        return {}, []
+    if not isinstance(raw, dict):
+        return {}, ["英文内容应为映射"]
+    problems = [f"未知的英文字段 {k}" for k in raw if k not in _KNOWN]
+    out: dict[str, Any] = {}
+    for key in _TEXT_KEYS:
+        if raw.get(key) not in (None, ""):
+            out[key] = str(raw[key]).strip()
+    aliases = raw.get("aliases") or []
+    if not isinstance(aliases, list):
+        problems.append("英文别名 aliases 应为列表")
+        aliases = []
+    out["aliases"] = [str(a).strip() for a in aliases if str(a).strip()]
+    faq = raw.get("faq") or []
+    if not isinstance(faq, list) or not all(isinstance(f, dict) and f.get("q") and f.get("a") for f in faq):
+        problems.append("英文常见问题 faq 应为 q / a 列表")
+        faq = []
+    out["faq"] = [{"q": str(f["q"]), "a": str(f["a"])} for f in faq]
+    for part in ("documents", "situations", "fields"):
+        value = raw.get(part) or {}
+        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+            problems.append(f"英文 {part} 应为“名称或键: 映射”")
+            value = {}
+        out[part] = {str(k): dict(v) for k, v in value.items()}
+    return out, problems
+
+
+def missing_english(rec: dict[str, Any]) -> list[str]:
+    """What a foreigner-facing item (a loader/admin record with ``english``) has no English for."""
+    en = rec.get("english") or {}
+    out = [key for key in _TEXT_KEYS if rec.get(key) and not en.get(key)]
+    if rec.get("faq") and len(en.get("faq") or []) < len(rec["faq"]):
+        out.append("faq")
+    docs = en.get("documents") or {}
+    for d in rec.get("documents", []):
+        if not docs.get(d["name"], {}).get("name"):
+            out.append(f"documents: {d['name']}")
+    sits = en.get("situations") or {}
+    for s in rec.get("situations", []):
+        e = sits.get(s["key"], {})
+        labels = e.get("options") or {}
+        if not e.get("question") or any(not labels.get(o["value"]) for o in s.get("options", [])):
+            out.append(f"situations: {s['key']}")
+    fields = en.get("fields") or {}
+    out += [f"fields: {f['key']}" for f in rec.get("fields", []) if not fields.get(f["key"], {}).get("label")]
+    return out
