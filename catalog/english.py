@@ -48,8 +48,18 @@ def validate(raw: Any) -> tuple[dict[str, Any], list[str]]:
         if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
             problems.append(f"英文 {part} 应为“名称或键: 映射”")
             value = {}
-        out[part] = {str(k): dict(v) for k, v in value.items()}
+        out[part] = {str(k): v for k, v in ((str(k), prune(v)) for k, v in value.items()) if v}
     return out, problems
+
+
+def prune(value: Any) -> Any:
+    """``value`` without empty strings, mappings and lists (a blank in the editor means "no English")."""
+    if isinstance(value, dict):
+        kept = {k: prune(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in ("", None, {}, [])}
+    if isinstance(value, str):
+        return value.strip()
+    return value
 
 
 def missing_english(rec: dict[str, Any]) -> list[str]:

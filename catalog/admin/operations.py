@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from auth.models import Unit, UnitKind
+from catalog import english
 from catalog.admin.checks import OtherItem, Problem, publish_problems
 from catalog.admin.io import money, version_record
 from catalog.loader import _canonical_hash, bump_revision, search_aliases
@@ -99,6 +100,15 @@ def working_version(item: ServiceItem) -> ItemVersion | None:
 def record_of(version: ItemVersion, item: ServiceItem) -> dict[str, Any]:
     category = db.session.get(Category, version.category_id)
     return version_record(version, item.code, category.code if category else "")
+
+
+def missing_english(item: ServiceItem, version: ItemVersion) -> list[str]:
+    """What a foreigner-facing version has no English for (empty for other items): the editor shows
+    it and publishing warns about it, without refusing (the English page falls back to Chinese)."""
+    if not version.foreigner_facing:
+        return []
+    rec = record_of(version, item)
+    return english.missing_english({**rec, "english": rec.get("en") or {}})
 
 
 def other_items(exclude_id: int | None = None) -> list[OtherItem]:
