@@ -44,12 +44,13 @@ from catalog.models import (
 from catalog.search import build_entry, search_text
 from core import audit
 from core.db import db, utcnow
+from core.i18n import N_
 
-CATEGORIES = [
-    ("huji", "户籍", "身份证、户口登记与迁移、户籍类证明", "bi-people", 1),
-    ("vehicle", "车驾管", "机动车登记、驾驶证、年检与交通违法处理", "bi-car-front", 2),
-    ("exit_entry", "出入境", "护照、港澳台通行证与签注、外国人服务", "bi-airplane", 3),
-    ("public_order", "治安管理", "特种行业与治安许可、犬只和电动自行车登记", "bi-shield-check", 4),
+CATEGORIES = [  # names and descriptions marked for the English catalogue (shown through gettext)
+    ("huji", N_("户籍"), N_("身份证、户口登记与迁移、户籍类证明"), "bi-people", 1),
+    ("vehicle", N_("车驾管"), N_("机动车登记、驾驶证、年检与交通违法处理"), "bi-car-front", 2),
+    ("exit_entry", N_("出入境"), N_("护照、港澳台通行证与签注、外国人服务"), "bi-airplane", 3),
+    ("public_order", N_("治安管理"), N_("特种行业与治安许可、犬只和电动自行车登记"), "bi-shield-check", 4),
 ]
 CATEGORY_CODES = {c[0] for c in CATEGORIES}
 

@@ -200,8 +200,19 @@ class CatalogSnapshot:
             return self
         cached = self.__dict__.get("_english")
         if cached is None:
+            from flask_babel import force_locale, gettext
+
+            with force_locale("en"):
+                cats = {
+                    c.code: replace(c, name=gettext(c.name), description=gettext(c.description))
+                    for c in self.categories
+                }
             cached = self.__dict__["_english"] = replace(
-                self, items={k: in_english(v) for k, v in self.items.items()}
+                self,
+                categories=tuple(cats[c.code] for c in self.categories),
+                items={
+                    k: replace(in_english(v), category=cats[v.category.code]) for k, v in self.items.items()
+                },
             )
             cached.__dict__.pop("_by_version", None)
         return cached

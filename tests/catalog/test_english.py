@@ -13,21 +13,43 @@ from tests.conftest import ROOT
 
 # What a foreigner types → the item that must come first.
 ENGLISH_QUERIES = [
-    ("visa extension", "LJ-CR-010"),
-    ("Visa Extensions", "LJ-CR-010"),
-    ("extend my visa", "LJ-CR-010"),
-    ("residence permit", "LJ-CR-010"),
-    ("residence permits", "LJ-CR-010"),
-    ("work residence permit", "LJ-CR-010"),
-    ("student residence permit", "LJ-CR-010"),
-    ("family reunion residence permit", "LJ-CR-010"),
-    ("dependant visa", "LJ-CR-010"),  # British spelling
-    ("dependent visa", "LJ-CR-010"),  # American spelling
+    # official names
+    ("Residence permit for work", "LJ-CR-013"),
+    ("foreign permanent resident ID card", "LJ-CR-018"),
     ("accommodation registration", "LJ-CR-011"),
-    ("registration of residence", "LJ-CR-011"),
-    ("temporary residence registration", "LJ-CR-011"),
+    ("visa replacement", "LJ-CR-016"),
+    # everyday words
+    ("visa extension", "LJ-CR-010"),
+    ("extend my visa", "LJ-CR-010"),
+    ("extend my stay", "LJ-CR-010"),
+    ("my visa is expiring", "LJ-CR-010"),
+    ("renew residence permit", "LJ-CR-010"),
+    ("work residence permit", "LJ-CR-013"),
+    ("residence permit for my job", "LJ-CR-013"),
+    ("student residence permit", "LJ-CR-014"),
+    ("residence permit for international students", "LJ-CR-014"),
+    ("join my wife in China", "LJ-CR-015"),
+    ("spouse visa", "LJ-CR-015"),
+    ("new passport visa", "LJ-CR-016"),
+    ("I lost my passport", "LJ-CR-017"),
+    ("passport stolen", "LJ-CR-017"),
+    ("green card", "LJ-CR-018"),
+    ("China green card", "LJ-CR-018"),
+    ("renew green card", "LJ-CR-019"),
+    ("lost permanent resident card", "LJ-CR-019"),
+    ("foreign guest staying with me", "LJ-CR-011"),
     ("landlord registration", "LJ-CR-011"),
-    ("foreign tenant", "LJ-CR-011"),
+    ("registration of residence", "LJ-CR-011"),
+    # American and British spellings
+    ("dependant visa", "LJ-CR-015"),
+    ("dependent visa", "LJ-CR-015"),
+    ("enrollment residence permit", "LJ-CR-014"),
+    ("enrolment residence permit", "LJ-CR-014"),
+    # singular and plural, case
+    ("Visa Extensions", "LJ-CR-010"),
+    ("work residence permits", "LJ-CR-013"),
+    ("family reunion residence permits", "LJ-CR-015"),
+    ("PERMANENT RESIDENCE CARDS", "LJ-CR-018"),
 ]
 
 
@@ -50,13 +72,36 @@ def test_english_queries_find_the_right_item(loaded, query, code):
     assert found and found[0] == code, (query, found[:3])
 
 
+def test_every_foreigner_item_is_there_with_complete_english(loaded):
+    from catalog.loader import read_files, validate
+
+    records = {r["code"]: r for r in validate(read_files(ROOT / "catalog" / "data"))["items"]}
+    names = {r["name"] for r in records.values()}
+    for name in (
+        "外国人工作类居留许可签发",
+        "外国人学习类居留许可签发",
+        "外国人团聚类居留许可签发",
+        "外国人签证证件延期",
+        "外国人签证换发",
+        "外国人签证补发",
+        "外国人永久居留身份证申请",
+        "外国人永久居留身份证换发、补发",
+        "外国人住宿登记",
+    ):
+        assert name in names, name
+    facing = [r for r in records.values() if r["foreigner_facing"]]
+    assert len(facing) == 9
+    for rec in facing:
+        assert english.missing_english(rec) == [], rec["code"]
+
+
 def test_chinese_search_is_unchanged(loaded):
     assert _search(loaded, "外国人签证延期")[0] == "LJ-CR-010"
 
 
 def test_the_guide_is_in_english_with_a_chinese_fallback(loaded, client):
     text = client.get("/items/LJ-CR-010?lang=en").text
-    assert "Visa extension and residence permit for foreigners" in text
+    assert "Extension of a visa or residence permit for foreigners" in text
     assert "Passport with a valid visa or residence permit" in text
     assert "Why are you in China?" in text
     # an item without English falls back to its Chinese name
@@ -67,7 +112,7 @@ def test_the_guide_is_in_english_with_a_chinese_fallback(loaded, client):
 
 def test_english_search_page(loaded, client):
     text = client.get("/search?q=residence+permit&lang=en").text
-    assert "Visa extension and residence permit for foreigners" in text
+    assert "Extension of a visa or residence permit for foreigners" in text
 
 
 def test_missing_english_lists_every_gap():
@@ -96,3 +141,10 @@ def test_a_bad_english_block_is_refused():
     _, problems = english.validate({"nmae": "typo", "faq": [{"q": "only a question"}]})
     assert "未知的英文字段 nmae" in problems
     assert "英文常见问题 faq 应为 q / a 列表" in problems
+
+
+def test_categories_are_in_english_on_english_pages(loaded, client):
+    text = client.get("/?lang=en").text
+    assert "Exit and entry" in text and "services for foreigners" in text
+    assert "Exit and entry" in client.get("/category/exit_entry?lang=en").text
+    assert "护照、港澳台通行证与签注、外国人服务" in client.get("/?lang=zh").text
