@@ -271,6 +271,14 @@ def in_english(item: ItemView) -> ItemView:
     )
 
 
+def for_display(item: ItemView) -> ItemView:
+    """``item`` as the visitor reads it: in English for an English page (where it has English), else
+    as it is. For rendering only: operations keep the Chinese item (names are stored and matched)."""
+    from flask_babel import get_locale
+
+    return in_english(item) if has_request_context() and str(get_locale()) == "en" else item
+
+
 def _cond(raw: dict | None) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in (raw or {}).items()}
 

@@ -148,3 +148,27 @@ def test_categories_are_in_english_on_english_pages(loaded, client):
     assert "Exit and entry" in text and "services for foreigners" in text
     assert "Exit and entry" in client.get("/category/exit_entry?lang=en").text
     assert "护照、港澳台通行证与签注、外国人服务" in client.get("/?lang=zh").text
+
+
+def test_a_foreigner_applies_in_english_and_the_answers_stay_keyed(loaded):
+    from sqlalchemy import select
+
+    from applications.models import Application
+    from tests.auth.helpers import login_as
+
+    client = loaded.test_client()
+    login_as(loaded, client, "citizen")
+    client.get("/?lang=en")
+    start = client.get("/apply/LJ-CR-013")
+    assert "Residence permit for work (foreigners)" in start.text
+    response = client.post("/apply/LJ-CR-013", data={"token": "t" * 24, "term": "mid"})
+    assert response.status_code == 302
+    form = client.get(response.headers["Location"])
+    assert "Name as in your passport" in form.text and "Employer" in form.text
+    assert "英文姓名（与护照一致）" not in form.text
+    with loaded.app_context():
+        app_id = db.session.scalar(select(Application.id))
+    documents = client.get(f"/applications/{app_id}/documents")
+    assert "Letter from your employer" in documents.text
+    # the same draft read in Chinese keeps its Chinese labels
+    assert "英文姓名（与护照一致）" in client.get(f"/applications/{app_id}/form?lang=zh").text
