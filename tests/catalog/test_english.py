@@ -40,6 +40,8 @@ ENGLISH_QUERIES = [
     ("foreign guest staying with me", "LJ-CR-011"),
     ("landlord registration", "LJ-CR-011"),
     ("registration of residence", "LJ-CR-011"),
+    ("travel history", "LJ-CR-012"),
+    ("my entry and exit records", "LJ-CR-012"),
     # American and British spellings
     ("dependant visa", "LJ-CR-015"),
     ("dependent visa", "LJ-CR-015"),
