@@ -101,3 +101,45 @@ def test_the_language_switch_is_remembered_across_pages(catalog_server, page):
     assert page.locator("html").get_attribute("lang") == "en"
     page.get_by_test_id("lang-switch").click()
     page.wait_for_selector("html[lang=zh-CN]")
+
+
+CITIZEN_PAGES = ("/me/applications", "/me/wallet", "/me/messages", "/profile", "/apply/LJ-CR-013")
+
+
+@pytest.mark.parametrize("mode", ["elder", "english-elder"])
+def test_citizen_pages_in_elder_mode_at_200_percent(catalog_server, browser_instance, screenshot, mode):
+    from auth.cli import ensure_demo_accounts
+
+    with catalog_server.app.app_context():
+        ensure_demo_accounts()
+        db.session.commit()
+    base = catalog_server.url
+    context = browser_instance.new_context(
+        locale="zh-CN", viewport={"width": 640, "height": 800}, device_scale_factor=2
+    )
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    try:
+        pg.goto(f"{base}/login")
+        pg.locator("input[name=identifier]").fill("13800000001")
+        pg.locator("input[name=password]").fill("Demo-2026")
+        pg.locator("main button[type=submit]").click()
+        pg.wait_for_url(f"{base}/**")
+        pg.goto(f"{base}/apply/LJ-CR-001")
+        pg.locator("main form button[type=submit]").last.click()
+        pg.wait_for_url("**/form")
+        _set_mode_keep_session(context, base, MODES[mode])
+        for path in CITIZEN_PAGES:
+            pg.goto(f"{base}{path}")
+            assert pg.locator("body.elder").count() == 1, path
+            assert pg.get_by_test_id("help-line").is_visible(), path
+            wide = pg.evaluate(WIDE)
+            screenshot(pg, f"{mode}-{path.strip('/').replace('/', '-')}")
+            assert wide <= 0, f"{mode} {path} scrolls sideways by {wide}px at 200 % zoom"
+            assert run_axe(pg) == [], f"{mode} {path}"
+    finally:
+        context.close()
+
+
+def _set_mode_keep_session(context, base: str, mode: dict) -> None:
+    context.add_cookies([{"name": k, "value": v, "url": base} for k, v in mode.items()])
