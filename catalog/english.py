@@ -4,6 +4,7 @@ An item version keeps its English in one mapping (``ItemVersion.english``), the 
 catalog YAML (``en:``) and in the admin editor::
 
     name, description, conditions: text
+    visit_reason, result_name, fee_note, counters, hours: text (the rest of the guide)
     aliases: [official names, everyday words, US/UK spellings, singular and plural]
     faq: [{q, a}]
     documents: {<Chinese document name>: {name, notes}}
@@ -19,7 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 _TEXT_KEYS = ("name", "description", "conditions")
-_KNOWN = {*_TEXT_KEYS, "aliases", "faq", "documents", "situations", "fields"}
+#: The rest of the guide's text; also shown in English where given, and counted as missing.
+GUIDE_KEYS = ("visit_reason", "result_name", "fee_note", "counters", "hours")
+_KNOWN = {*_TEXT_KEYS, *GUIDE_KEYS, "aliases", "faq", "documents", "situations", "fields"}
 
 
 def validate(raw: Any) -> tuple[dict[str, Any], list[str]]:
@@ -30,7 +33,7 @@ def validate(raw: Any) -> tuple[dict[str, Any], list[str]]:
         return {}, ["英文内容应为映射"]
     problems = [f"未知的英文字段 {k}" for k in raw if k not in _KNOWN]
     out: dict[str, Any] = {}
-    for key in _TEXT_KEYS:
+    for key in (*_TEXT_KEYS, *GUIDE_KEYS):
         if raw.get(key) not in (None, ""):
             out[key] = str(raw[key]).strip()
     aliases = raw.get("aliases") or []
@@ -65,7 +68,7 @@ def prune(value: Any) -> Any:
 def missing_english(rec: dict[str, Any]) -> list[str]:
     """What a foreigner-facing item (a loader/admin record with ``english``) has no English for."""
     en = rec.get("english") or {}
-    out = [key for key in _TEXT_KEYS if rec.get(key) and not en.get(key)]
+    out = [key for key in (*_TEXT_KEYS, *GUIDE_KEYS) if rec.get(key) and not en.get(key)]
     if rec.get("faq") and len(en.get("faq") or []) < len(rec["faq"]):
         out.append("faq")
     docs = en.get("documents") or {}

@@ -240,6 +240,11 @@ def in_english(item: ItemView) -> ItemView:
         name=en.get("name") or item.name,
         description=en.get("description") or item.description,
         conditions=en.get("conditions") or item.conditions,
+        visit_reason=en.get("visit_reason") or item.visit_reason,
+        result_name=en.get("result_name") or item.result_name,
+        fee_note=en.get("fee_note") or item.fee_note,
+        counters=en.get("counters") or item.counters,
+        hours=en.get("hours") or item.hours,
         faq=tuple(en.get("faq") or ()) or item.faq,
         documents=tuple(
             replace(

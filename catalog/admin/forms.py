@@ -353,6 +353,11 @@ class ItemForm(PortalForm):
     )
     description_en = TextAreaField(_l("英文简介"), filters=[strip], validators=[Length(max=3000)])
     conditions_en = TextAreaField(_l("英文受理条件"), filters=[strip], validators=[Length(max=5000)])
+    visit_reason_en = StringField(_l("英文到现场原因"), filters=[strip], validators=[Length(max=300)])
+    result_name_en = StringField(_l("英文办理结果名称"), filters=[strip], validators=[Length(max=200)])
+    fee_note_en = StringField(_l("英文收费说明"), filters=[strip], validators=[Length(max=400)])
+    counters_en = StringField(_l("英文办理窗口"), filters=[strip], validators=[Length(max=400)])
+    hours_en = StringField(_l("英文办公时间"), filters=[strip], validators=[Length(max=300)])
     faq_en = TextAreaField(
         _l("英文常见问题"),
         filters=[strip],
@@ -410,6 +415,7 @@ class ItemForm(PortalForm):
             "aliases": split_english(self.aliases_en.data),
             "description": self.description_en.data or "",
             "conditions": self.conditions_en.data or "",
+            **{key: getattr(self, f"{key}_en").data or "" for key in english.GUIDE_KEYS},
             "faq": parse_faq(self.faq_en.data),
             **parse_english_parts(self.parts_en.data),
         }

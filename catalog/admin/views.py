@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from auth.models import Role
 from auth.policies import role_required
+from catalog import english
 from catalog.admin import forms as F
 from catalog.admin import operations as ops
 from catalog.admin.diff import diff_records
@@ -127,6 +128,8 @@ def _item_form(version: ItemVersion, formdata=None) -> F.ItemForm:
         form.aliases_en.data = "\n".join(en.get("aliases") or [])
         form.description_en.data = en.get("description", "")
         form.conditions_en.data = en.get("conditions", "")
+        for key in english.GUIDE_KEYS:
+            getattr(form, f"{key}_en").data = en.get(key, "")
         form.faq_en.data = F.format_faq(en.get("faq"))
         form.parts_en.data = F.english_parts_skeleton(version)
         form.item_type.data = version.item_type.value

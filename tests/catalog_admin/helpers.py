@@ -48,6 +48,8 @@ def item_form_data(app, item_code: str, **changes) -> dict:
         data["aliases_en"] = "\n".join(en.get("aliases") or [])
         data["description_en"] = en.get("description", "")
         data["conditions_en"] = en.get("conditions", "")
+        for key in ("visit_reason", "result_name", "fee_note", "counters", "hours"):
+            data[f"{key}_en"] = en.get(key, "")
         data["faq_en"] = "\n".join(f"{f['q']}|{f['a']}" for f in en.get("faq") or [])
         data["parts_en"] = english_parts_skeleton(v)
         for flag in ("instant", "e_certificate", "proxy_allowed", "popular", "foreigner_facing"):
