@@ -20,9 +20,10 @@ from applications.workflow.deadlines import DEFERRAL_WORKING_DAYS
 from applications.workflow.states import CLOSED, STATE_LABELS, InvalidTransition, State
 from auth.models import Assurance, Role, Unit
 from auth.policies import role_required
+from catalog import queries as catalog_queries
 from catalog.application_form import build_application_form
 from catalog.guide import build_guide
-from catalog.queries import catalog, for_display
+from catalog.queries import catalog
 from core.db import db, writes_on_get
 from core.downloads import private_download_headers
 from core.errors import DomainError, NotFound
@@ -61,7 +62,7 @@ def start(code: str):
         flash(tx.message, "warning")
         return redirect(url_for("auth.profile"))
     answers = {s.key: request.args.get(s.key, "") for s in item.situations}
-    shown = for_display(item)
+    shown = catalog_queries.for_display(item)
     guide = build_guide(shown, answers)
     form.token.data = secrets.token_urlsafe(24)
     return render_template("applications/start.html", item=shown, guide=guide, form=form)
@@ -93,7 +94,8 @@ def edit_form(application_id: int):
     app = _own(application_id)
     if app.state != State.DRAFT:
         return redirect(url_for("applications.detail", application_id=app.id))
-    item = for_display(ops.pinned_item(app))  # labels in the reader's language; answers keyed by field key
+    # labels in the reader's language; the answers are keyed by field key
+    item = catalog_queries.for_display(ops.pinned_item(app))
     guide = build_guide(item, app.answers)
     pickup_units = ops.pickup_units(item)
     if request.method == "POST":
@@ -145,7 +147,7 @@ def edit_documents(application_id: int):
             return redirect(url_for("applications.edit_documents", application_id=app.id))
     wallet = ops.matching_wallet(current_user, item)
     status = 422 if errors else 200
-    shown = for_display(item)
+    shown = catalog_queries.for_display(item)
     return render_template(
         "applications/documents.html",
         app=app,
@@ -259,7 +261,7 @@ def review(application_id: int):
     item = ops.pinned_item(app)
     guide = build_guide(item, app.answers)
     problems = ops.check_complete(app, item)
-    shown = for_display(item)
+    shown = catalog_queries.for_display(item)
     return render_template(
         "applications/review.html",
         app=app,
@@ -307,7 +309,7 @@ def done(application_id: int):
     return render_template(
         "applications/done.html",
         app=app,
-        item=for_display(item),
+        item=catalog_queries.for_display(item),
         owed=[d for d in ops.deferrals_of(app) if d.fulfilled_at is None],
         unit_names=_unit_names(),
     )
