@@ -19,6 +19,7 @@ from core.db import db, init_read_only_commit
 from core.errors import init_errors
 from core.extensions import babel, csrf, limiter, login_manager, migrate
 from core.i18n import (
+    N_,
     display_key,
     html_lang,
     install_fast_gettext,
@@ -91,7 +92,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
         )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "请先登录后再继续。"
+    login_manager.login_message = N_("请先登录后再继续。")  # translated by localize_callback
     login_manager.localize_callback = gettext
     login_manager.login_message_category = "info"
     install_fast_gettext(app)
