@@ -9,7 +9,7 @@ catalog YAML (``en:``) and in the admin editor::
     faq: [{q, a}]
     documents: {<Chinese document name>: {name, notes}}
     situations: {<key>: {question, options: {<value>: label}}}
-    fields: {<key>: {label, help}}
+    fields: {<key>: {label, help, options: {<Chinese option>: English label}}}
 
 Whatever has no English falls back to the Chinese. ``missing_english`` lists what a foreigner-facing
 item still lacks (the admin editor's publish warning).
@@ -82,5 +82,9 @@ def missing_english(rec: dict[str, Any]) -> list[str]:
         if not e.get("question") or any(not labels.get(o["value"]) for o in s.get("options", [])):
             out.append(f"situations: {s['key']}")
     fields = en.get("fields") or {}
-    out += [f"fields: {f['key']}" for f in rec.get("fields", []) if not fields.get(f["key"], {}).get("label")]
+    for f in rec.get("fields", []):
+        e = fields.get(f["key"], {})
+        labels = e.get("options") or {}
+        if not e.get("label") or any(not labels.get(o) for o in f.get("options") or []):
+            out.append(f"fields: {f['key']}")
     return out

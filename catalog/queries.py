@@ -74,6 +74,11 @@ class FieldView:
     options: tuple[str, ...]
     help: str
     condition: dict[str, tuple[str, ...]]
+    #: English labels of ``options`` (the stored answer stays the option itself).
+    option_labels: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def option_label(self, option: str) -> str:
+        return self.option_labels.get(option, option)
 
 
 @dataclass(frozen=True)
@@ -270,6 +275,7 @@ def in_english(item: ItemView) -> ItemView:
                 f,
                 label=fields.get(f.key, {}).get("label") or f.label,
                 help=fields.get(f.key, {}).get("help") or f.help,
+                option_labels=dict(fields.get(f.key, {}).get("options") or {}),
             )
             for f in item.fields
         ),

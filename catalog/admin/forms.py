@@ -198,6 +198,13 @@ def parse_english_parts(text: str | None) -> dict:
     return {k: data[k] for k in ("documents", "situations", "fields") if data.get(k)}
 
 
+def _field_skeleton(f, en: dict) -> dict:
+    out = {"label": en.get("label", ""), "help": en.get("help", "")}
+    if f.options:
+        out["options"] = {o: (en.get("options") or {}).get(o, "") for o in f.options}
+    return out
+
+
 def english_parts_skeleton(version) -> str:
     """The YAML an admin fills in: every document, situation and field, with its English so far."""
     import yaml
@@ -221,13 +228,7 @@ def english_parts_skeleton(version) -> str:
             }
             for s in version.situations
         },
-        "fields": {
-            f.key: {
-                "label": fields.get(f.key, {}).get("label", ""),
-                "help": fields.get(f.key, {}).get("help", ""),
-            }
-            for f in version.fields
-        },
+        "fields": {f.key: _field_skeleton(f, fields.get(f.key, {})) for f in version.fields},
     }
     data = {k: v for k, v in data.items() if v}
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000) if data else ""

@@ -174,3 +174,19 @@ def test_a_foreigner_applies_in_english_and_the_answers_stay_keyed(loaded):
     assert "Letter from your employer" in documents.text
     # the same draft read in Chinese keeps its Chinese labels
     assert "英文姓名（与护照一致）" in client.get(f"/applications/{app_id}/form?lang=zh").text
+
+
+def test_select_options_show_english_but_keep_their_value(loaded):
+    with loaded.app_context():
+        item = catalog().items["LJ-CR-012"]
+    assert item.fields[2].key == "usage"
+    # the form offers the English label for the Chinese value that is stored
+    from catalog.application_form import build_application_form
+    from catalog.queries import in_english
+
+    with loaded.test_request_context("/?lang=en"):
+        field = next(f for f in in_english(item).fields if f.key == "usage")
+        form = build_application_form((field,), item.delivery, [], False)
+        assert ("签证申请", "Visa application") in form.f_usage.choices
+        assert field.option_label("签证申请") == "Visa application"
+        assert field.options == item.fields[2].options

@@ -33,7 +33,9 @@ def test_english_is_saved_to_the_draft_and_published(app, small):
                 s.key: {"question": f"Q {s.key}?", "options": {o.value: f"L {o.value}" for o in s.options}}
                 for s in v.situations
             },
-            "fields": {f.key: {"label": f"F {f.key}"} for f in v.fields},
+            "fields": {
+                f.key: {"label": f"F {f.key}", "options": {o: f"O {o}" for o in f.options}} for f in v.fields
+            },
         }
         n_faq = len(v.faq or [])
     data = item_form_data(
