@@ -88,3 +88,21 @@ def missing_english(rec: dict[str, Any]) -> list[str]:
         if not e.get("label") or any(not labels.get(o) for o in f.get("options") or []):
             out.append(f"fields: {f['key']}")
     return out
+
+
+def validate_bundle(raw: Any) -> tuple[dict[str, Any], list[str]]:
+    """(normalised mapping, problems in Chinese) for a bundle's ``en:`` block: name, aliases,
+    description, partners."""
+    if raw in (None, ""):
+        return {}, []
+    if not isinstance(raw, dict):
+        return {}, ["英文内容应为映射"]
+    problems = [f"未知的英文字段 {k}" for k in raw if k not in {"name", "aliases", "description", "partners"}]
+    out: dict[str, Any] = {k: str(raw[k]).strip() for k in ("name", "description") if raw.get(k)}
+    for key in ("aliases", "partners"):
+        value = raw.get(key) or []
+        if not isinstance(value, list):
+            problems.append(f"英文 {key} 应为列表")
+            value = []
+        out[key] = [str(v).strip() for v in value if str(v).strip()]
+    return prune(out), problems

@@ -424,6 +424,9 @@ def _validate_bundle(chk: _Checker, fname: str, raw: Any) -> dict[str, Any]:
         "items": chk.str_list(where, raw, "items"),
         "partners": chk.str_list(where, raw, "partners"),
     }
+    bundle["english"], en_problems = english.validate_bundle(raw.get("en"))
+    for problem in en_problems:
+        chk.fail(where, "en", problem)
     if not bundle["items"]:
         chk.fail(where, "items", "至少包含一个事项")
     return bundle
@@ -667,6 +670,7 @@ def _apply_bundles(
         bundle.aliases = rec["aliases"]
         bundle.description = rec["description"]
         bundle.partners = rec["partners"]
+        bundle.english = rec.get("english") or {}
         bundle.source_hash = rec["_hash"]
         bundle.items.clear()
         db.session.flush()

@@ -275,6 +275,8 @@ class Bundle(db.Model):
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     description: Mapped[str] = mapped_column(Text, default="")
     partners: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: English name, aliases, description and partners (catalog.english); missing parts show the Chinese.
+    english: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     source_hash: Mapped[str] = mapped_column(String(64), default="")
     items: Mapped[list[BundleItem]] = relationship(
         order_by="BundleItem.position", cascade="all, delete-orphan"

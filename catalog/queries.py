@@ -161,6 +161,16 @@ class BundleView:
     description: str
     partners: tuple[str, ...]
     item_codes: tuple[str, ...]
+    english: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def in_english(self) -> BundleView:
+        en = self.english
+        return replace(
+            self,
+            name=en.get("name") or self.name,
+            description=en.get("description") or self.description,
+            partners=tuple(en.get("partners") or ()) or self.partners,
+        )
 
 
 @dataclass(frozen=True)
@@ -218,6 +228,7 @@ class CatalogSnapshot:
                 items={
                     k: replace(in_english(v), category=cats[v.category.code]) for k, v in self.items.items()
                 },
+                bundles={k: b.in_english() for k, b in self.bundles.items()},
             )
             cached.__dict__.pop("_by_version", None)
         return cached
@@ -391,14 +402,28 @@ def build_snapshot(revision: int) -> CatalogSnapshot:
     ):
         codes = tuple(bi.item.code for bi in b.items if bi.item.code in items)
         bundles[b.code] = BundleView(
-            b.code, b.name, tuple(b.aliases or ()), b.description, tuple(b.partners or ()), codes
+            b.code,
+            b.name,
+            tuple(b.aliases or ()),
+            b.description,
+            tuple(b.partners or ()),
+            codes,
+            dict(b.english or {}),
         )
     units = {
         u.code: UnitView(u.code, u.name, u.kind.value, u.district, u.address, u.phone, u.hours)
         for u in db.session.scalars(select(Unit).order_by(Unit.code))
     }
     entries = [build_entry(i.code, i.name, _aliases(i), i.description) for i in items.values()]
-    entries += [build_entry("bundle:" + b.code, b.name, b.aliases, b.description) for b in bundles.values()]
+    entries += [
+        build_entry(
+            "bundle:" + b.code,
+            b.name,
+            search_aliases({"aliases": b.aliases, "english": b.english}),
+            b.description,
+        )
+        for b in bundles.values()
+    ]
     return CatalogSnapshot(
         revision=revision,
         categories=tuple(sorted(categories.values(), key=lambda c: c.position)),

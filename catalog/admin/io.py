@@ -182,6 +182,7 @@ def export_data() -> dict[str, list[dict[str, Any]]]:
                 "description": b.description,
                 "items": [bi.item.code for bi in b.items if bi.item.code in live],
                 "partners": list(b.partners or []),
+                **({"en": dict(b.english)} if b.english else {}),
             }
         )
     return {"units": units, "items": items, "bundles": bundles}

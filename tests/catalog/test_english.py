@@ -190,3 +190,13 @@ def test_select_options_show_english_but_keep_their_value(loaded):
         assert ("签证申请", "Visa application") in form.f_usage.choices
         assert field.option_label("签证申请") == "Visa application"
         assert field.options == item.fields[2].options
+
+
+def test_bundles_in_english(loaded, client):
+    text = client.get("/?lang=en").text
+    assert "Birth of a child (combined service)" in text
+    page = client.get("/bundles/LJ-YJS-001?lang=en").text
+    assert "Medical certificate of birth (health)" in page
+    assert "出生一件事" in client.get("/bundles/LJ-YJS-001?lang=zh").text
+    with loaded.app_context():
+        assert [b.code for b in catalog().search_bundles("new baby")][0] == "LJ-YJS-001"
