@@ -42,7 +42,8 @@ def _build_field(f: FieldView):
         case "date":
             return DateField(validators=validators, format="%Y-%m-%d", **kwargs)
         case "select":
-            choices = [("", _l("请选择"))] + [(o, o) for o in f.options]
+            labels = getattr(f, "option_labels", {})  # English labels; the value stays the option
+            choices = [("", _l("请选择"))] + [(o, labels.get(o, o)) for o in f.options]
             return SelectField(choices=choices, validators=validators, validate_choice=True, **kwargs)
         case "id_number":
             return IdNumberField(validators=[*validators, id_number_format], **kwargs)

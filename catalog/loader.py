@@ -20,6 +20,7 @@ import yaml
 from sqlalchemy import select
 
 from auth.models import Unit, UnitKind
+from catalog import english
 from catalog.models import (
     Bundle,
     BundleItem,
@@ -43,12 +44,13 @@ from catalog.models import (
 from catalog.search import build_entry, search_text
 from core import audit
 from core.db import db, utcnow
+from core.i18n import N_
 
-CATEGORIES = [
-    ("huji", "户籍", "身份证、户口登记与迁移、户籍类证明", "bi-people", 1),
-    ("vehicle", "车驾管", "机动车登记、驾驶证、年检与交通违法处理", "bi-car-front", 2),
-    ("exit_entry", "出入境", "护照、港澳台通行证与签注、外国人服务", "bi-airplane", 3),
-    ("public_order", "治安管理", "特种行业与治安许可、犬只和电动自行车登记", "bi-shield-check", 4),
+CATEGORIES = [  # names and descriptions marked for the English catalogue (shown through gettext)
+    ("huji", N_("户籍"), N_("身份证、户口登记与迁移、户籍类证明"), "bi-people", 1),
+    ("vehicle", N_("车驾管"), N_("机动车登记、驾驶证、年检与交通违法处理"), "bi-car-front", 2),
+    ("exit_entry", N_("出入境"), N_("护照、港澳台通行证与签注、外国人服务"), "bi-airplane", 3),
+    ("public_order", N_("治安管理"), N_("特种行业与治安许可、犬只和电动自行车登记"), "bi-shield-check", 4),
 ]
 CATEGORY_CODES = {c[0] for c in CATEGORIES}
 
@@ -281,6 +283,10 @@ def _validate_item(chk: _Checker, fname: str, raw: Any) -> dict[str, Any]:
         chk.fail(where, "faq", "应为 q / a 列表")
         faq = []
     item["faq"] = [{"q": str(f["q"]), "a": str(f["a"])} for f in faq]
+    item["foreigner_facing"] = chk.boolean(where, raw, "foreigner_facing")
+    item["english"], en_problems = english.validate(raw.get("en"))
+    for problem in en_problems:
+        chk.fail(where, "en", problem)
 
     # Situations first: documents and fields refer to them.
     situations: list[dict[str, Any]] = []
@@ -418,6 +424,9 @@ def _validate_bundle(chk: _Checker, fname: str, raw: Any) -> dict[str, Any]:
         "items": chk.str_list(where, raw, "items"),
         "partners": chk.str_list(where, raw, "partners"),
     }
+    bundle["english"], en_problems = english.validate_bundle(raw.get("en"))
+    for problem in en_problems:
+        chk.fail(where, "en", problem)
     if not bundle["items"]:
         chk.fail(where, "items", "至少包含一个事项")
     return bundle
@@ -584,9 +593,15 @@ def _apply_items(
     return by_code
 
 
+def search_aliases(rec: dict[str, Any]) -> list[str]:
+    """The Chinese aliases plus the English name and aliases: one index answers both languages."""
+    en = rec.get("english") or {}
+    return [*rec["aliases"], *([en["name"]] if en.get("name") else []), *(en.get("aliases") or [])]
+
+
 def build_version(rec: dict[str, Any], categories: dict[str, Category], *, number: int) -> ItemVersion:
     """An unsaved :class:`ItemVersion` (with its children) from a validated record."""
-    entry = build_entry(rec["code"], rec["name"], rec["aliases"], rec["description"])
+    entry = build_entry(rec["code"], rec["name"], search_aliases(rec), rec["description"])
     version = ItemVersion(
         version=number,
         name=rec["name"],
@@ -617,6 +632,8 @@ def build_version(rec: dict[str, Any], categories: dict[str, Category], *, numbe
         complaint_phone=rec["complaint_phone"],
         popular=rec["popular"],
         faq=rec["faq"],
+        foreigner_facing=rec.get("foreigner_facing", False),
+        english=rec.get("english") or {},
         search_text=search_text(entry),
         source_hash=rec["_hash"],
     )
@@ -653,6 +670,7 @@ def _apply_bundles(
         bundle.aliases = rec["aliases"]
         bundle.description = rec["description"]
         bundle.partners = rec["partners"]
+        bundle.english = rec.get("english") or {}
         bundle.source_hash = rec["_hash"]
         bundle.items.clear()
         db.session.flush()

@@ -157,6 +157,10 @@ class ItemVersion(db.Model):
     complaint_phone: Mapped[str] = mapped_column(String(40), default="")
     popular: Mapped[bool] = mapped_column(Boolean, default=False)
     faq: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: Shown to foreigners (出入境 for foreigners): publishing without full English gives a warning.
+    foreigner_facing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: The English content (see catalog.english); anything missing falls back to the Chinese.
+    english: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     search_text: Mapped[str] = mapped_column(Text, default="")
     source_hash: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -271,6 +275,8 @@ class Bundle(db.Model):
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     description: Mapped[str] = mapped_column(Text, default="")
     partners: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: English name, aliases, description and partners (catalog.english); missing parts show the Chinese.
+    english: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     source_hash: Mapped[str] = mapped_column(String(64), default="")
     items: Mapped[list[BundleItem]] = relationship(
         order_by="BundleItem.position", cascade="all, delete-orphan"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from auth.models import Unit
+from catalog.loader import search_aliases
 from catalog.models import (
     Bundle,
     BundleItem,
@@ -73,6 +74,11 @@ class FieldView:
     options: tuple[str, ...]
     help: str
     condition: dict[str, tuple[str, ...]]
+    #: English labels of ``options`` (the stored answer stays the option itself).
+    option_labels: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def option_label(self, option: str) -> str:
+        return self.option_labels.get(option, option)
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,8 @@ class ItemView:
     situations: tuple[SituationView, ...]
     documents: tuple[DocumentView, ...]
     fields: tuple[FieldView, ...]
+    foreigner_facing: bool = False
+    english: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def zero_visit(self) -> bool:
@@ -153,6 +161,16 @@ class BundleView:
     description: str
     partners: tuple[str, ...]
     item_codes: tuple[str, ...]
+    english: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def in_english(self) -> BundleView:
+        en = self.english
+        return replace(
+            self,
+            name=en.get("name") or self.name,
+            description=en.get("description") or self.description,
+            partners=tuple(en.get("partners") or ()) or self.partners,
+        )
 
 
 @dataclass(frozen=True)
@@ -191,6 +209,30 @@ class CatalogSnapshot:
     def popular(self) -> list[ItemView]:
         return [i for i in self.items.values() if i.popular]
 
+    def for_locale(self, code: str) -> CatalogSnapshot:
+        """This snapshot with every item's text in ``code`` where it has it (English), else itself."""
+        if code != "en":
+            return self
+        cached = self.__dict__.get("_english")
+        if cached is None:
+            from flask_babel import force_locale, gettext
+
+            with force_locale("en"):
+                cats = {
+                    c.code: replace(c, name=gettext(c.name), description=gettext(c.description))
+                    for c in self.categories
+                }
+            cached = self.__dict__["_english"] = replace(
+                self,
+                categories=tuple(cats[c.code] for c in self.categories),
+                items={
+                    k: replace(in_english(v), category=cats[v.category.code]) for k, v in self.items.items()
+                },
+                bundles={k: b.in_english() for k, b in self.bundles.items()},
+            )
+            cached.__dict__.pop("_by_version", None)
+        return cached
+
     def search(self, query: str, limit: int | None = None):
         """Ranked (ItemView, Hit) pairs; bundles are indexed with a ``bundle:`` key prefix."""
         out = []
@@ -201,6 +243,62 @@ class CatalogSnapshot:
 
     def search_bundles(self, query: str) -> list[BundleView]:
         return [self.bundles[h.key[7:]] for h in self.index.search(query) if h.key.startswith("bundle:")]
+
+
+def in_english(item: ItemView) -> ItemView:
+    """The item with its English text where it has it, the Chinese elsewhere (catalog.english)."""
+    en = item.english
+    if not en:
+        return item
+    docs, sits, fields = en.get("documents") or {}, en.get("situations") or {}, en.get("fields") or {}
+    return replace(
+        item,
+        name=en.get("name") or item.name,
+        description=en.get("description") or item.description,
+        conditions=en.get("conditions") or item.conditions,
+        visit_reason=en.get("visit_reason") or item.visit_reason,
+        result_name=en.get("result_name") or item.result_name,
+        fee_note=en.get("fee_note") or item.fee_note,
+        counters=en.get("counters") or item.counters,
+        hours=en.get("hours") or item.hours,
+        faq=tuple(en.get("faq") or ()) or item.faq,
+        documents=tuple(
+            replace(
+                d,
+                name=docs.get(d.name, {}).get("name") or d.name,
+                notes=docs.get(d.name, {}).get("notes") or d.notes,
+            )
+            for d in item.documents
+        ),
+        situations=tuple(
+            replace(
+                s,
+                question=sits.get(s.key, {}).get("question") or s.question,
+                options=tuple(
+                    replace(o, label=(sits.get(s.key, {}).get("options") or {}).get(o.value) or o.label)
+                    for o in s.options
+                ),
+            )
+            for s in item.situations
+        ),
+        fields=tuple(
+            replace(
+                f,
+                label=fields.get(f.key, {}).get("label") or f.label,
+                help=fields.get(f.key, {}).get("help") or f.help,
+                option_labels=dict(fields.get(f.key, {}).get("options") or {}),
+            )
+            for f in item.fields
+        ),
+    )
+
+
+def for_display(item: ItemView) -> ItemView:
+    """``item`` as the visitor reads it: in English for an English page (where it has English), else
+    as it is. For rendering only: operations keep the Chinese item (names are stored and matched)."""
+    from flask_babel import get_locale
+
+    return in_english(item) if has_request_context() and str(get_locale()) == "en" else item
 
 
 def _cond(raw: dict | None) -> dict[str, tuple[str, ...]]:
@@ -242,6 +340,8 @@ def version_view(v: ItemVersion, code: str, categories: dict[int, CategoryView])
         complaint_phone=v.complaint_phone,
         popular=v.popular,
         faq=tuple(v.faq or ()),
+        foreigner_facing=bool(v.foreigner_facing),
+        english=dict(v.english or {}),
         situations=tuple(
             SituationView(s.key, s.question, tuple(OptionView(o.value, o.label, o.fee) for o in s.options))
             for s in v.situations
@@ -278,6 +378,10 @@ def _version_loader():
     )
 
 
+def _aliases(item: ItemView) -> list[str]:
+    return search_aliases({"aliases": item.aliases, "english": item.english})
+
+
 def build_snapshot(revision: int) -> CatalogSnapshot:
     """Load everything published in a fixed handful of queries (no N+1)."""
     categories = {
@@ -298,14 +402,28 @@ def build_snapshot(revision: int) -> CatalogSnapshot:
     ):
         codes = tuple(bi.item.code for bi in b.items if bi.item.code in items)
         bundles[b.code] = BundleView(
-            b.code, b.name, tuple(b.aliases or ()), b.description, tuple(b.partners or ()), codes
+            b.code,
+            b.name,
+            tuple(b.aliases or ()),
+            b.description,
+            tuple(b.partners or ()),
+            codes,
+            dict(b.english or {}),
         )
     units = {
         u.code: UnitView(u.code, u.name, u.kind.value, u.district, u.address, u.phone, u.hours)
         for u in db.session.scalars(select(Unit).order_by(Unit.code))
     }
-    entries = [build_entry(i.code, i.name, i.aliases, i.description) for i in items.values()]
-    entries += [build_entry("bundle:" + b.code, b.name, b.aliases, b.description) for b in bundles.values()]
+    entries = [build_entry(i.code, i.name, _aliases(i), i.description) for i in items.values()]
+    entries += [
+        build_entry(
+            "bundle:" + b.code,
+            b.name,
+            search_aliases({"aliases": b.aliases, "english": b.english}),
+            b.description,
+        )
+        for b in bundles.values()
+    ]
     return CatalogSnapshot(
         revision=revision,
         categories=tuple(sorted(categories.values(), key=lambda c: c.position)),

@@ -71,6 +71,103 @@ STOPWORDS = frozenset(
 STOP_CHARS = frozenset("我的了吗呢啊吧呀怎么样办要想去给个在哪里能可以请问该")
 
 
+# English (issue 23): the words a foreigner types, reduced so that singular and plural, -ing/-ed and
+# British and American spellings meet ("visas expiring" ~ "visa expire", "enrolment" ~ "enrollment").
+_EN_WORD = re.compile(r"[a-z0-9]+")
+EN_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "he",
+        "she",
+        "it",
+        "its",
+        "is",
+        "am",
+        "are",
+        "was",
+        "be",
+        "been",
+        "to",
+        "for",
+        "of",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "and",
+        "or",
+        "how",
+        "do",
+        "does",
+        "can",
+        "could",
+        "what",
+        "where",
+        "when",
+        "which",
+        "who",
+        "need",
+        "want",
+        "get",
+        "please",
+        "help",
+        "about",
+        "from",
+        "into",
+        "this",
+        "that",
+        "there",
+        "here",
+        "have",
+        "has",
+        "just",
+        "some",
+    ]
+)
+_UK_US = {
+    "enrolment": "enrollment",
+    "enrol": "enroll",
+    "enrolled": "enroll",
+    "licence": "license",
+    "dependant": "dependent",
+    "dependants": "dependents",
+    "organisation": "organization",
+    "centre": "center",
+    "programme": "program",
+    "travelling": "traveling",
+    "cancelled": "canceled",
+    "favour": "favor",
+}
+
+
+def english_stem(word: str) -> str:
+    """``permits`` → ``permit``, ``expiring``/``expired``/``expire`` → ``expir``, ``licence`` → ``licens``."""
+    word = _UK_US.get(word, word)
+    for suffix in ("ies", "ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    return word
+
+
+def english_words(text: str) -> list[str]:
+    """The meaningful English words of ``text``, stemmed (empty for Chinese text)."""
+    words_ = _EN_WORD.findall(unicodedata.normalize("NFKC", text or "").lower())
+    return [english_stem(w) for w in words_ if w not in EN_STOPWORDS and not w.isdigit()]
+
+
 def normalise(text: str) -> str:
     """NFKC (full-width → half-width), lower case, no spaces or punctuation."""
     return _DROP.sub("", unicodedata.normalize("NFKC", text or "").lower())
@@ -127,6 +224,7 @@ class SearchEntry:
     alias_py: tuple[str, ...] = ()
     alias_initials: tuple[str, ...] = ()
     desc_norm: str = ""
+    en_words: frozenset[str] = frozenset()
 
 
 def build_entry(key: str, name: str, aliases: Sequence[str] = (), description: str = "") -> SearchEntry:
@@ -143,6 +241,7 @@ def build_entry(key: str, name: str, aliases: Sequence[str] = (), description: s
         alias_py=tuple(pinyin_full(a) for a in alias_norms),
         alias_initials=tuple(pinyin_initials(a) for a in alias_norms),
         desc_norm=normalise(description),
+        en_words=frozenset(w for text in (name, *aliases) for w in english_words(text)),
     )
 
 
@@ -211,6 +310,7 @@ class SearchIndex:
         self._exact_py: dict[str, list[int]] = defaultdict(list)
         self._exact_initials: dict[str, list[int]] = defaultdict(list)
         self._bigrams: dict[str, set[int]] = defaultdict(set)
+        self._en_words: dict[str, set[int]] = defaultdict(set)
         self._py_deletions: dict[str, set[int]] = defaultdict(set)
         for i, entry in enumerate(e):
             self._exact_name[entry.name_norm].append(i)
@@ -222,6 +322,8 @@ class SearchIndex:
                     self._py_deletions[d].add(i)
             for ini in (entry.name_initials, *entry.alias_initials):
                 self._exact_initials[ini].append(i)
+            for w in entry.en_words:
+                self._en_words[w].add(i)
             for text in (entry.name_norm, *entry.alias_norms):
                 for bg in bigrams(text):
                     self._bigrams[bg].add(i)
@@ -273,6 +375,7 @@ class SearchIndex:
                 give(self._exact_py.get(q_py, ()), 500)
                 give(self._py.find_all(q_py), 450)
             self._search_words(q, give, skip_descriptions=limit is not None and len(scores) >= limit)
+        self._search_english(query, scores)
         if not scores:
             self._search_typos(q, give)
         ranked = sorted(
@@ -282,6 +385,24 @@ class SearchIndex:
         if limit is not None:
             ranked = ranked[:limit]
         return [Hit(self.entries[i].key, s, terms.get(i, [])) for i, s in ranked]
+
+    def _search_english(self, query: str, scores: dict[int, float]) -> None:
+        """English words in any order ("residence permit for international students"): an item whose
+        English names hold more of the query's words ranks higher; one holding at least half of them
+        is found even when no alias contains the whole phrase."""
+        terms = set(english_words(query))
+        if not terms:
+            return
+        matched: Counter[int] = Counter()
+        for t in terms:
+            for i in self._en_words.get(t, ()):
+                matched[i] += 1
+        for i, c in matched.items():
+            cover = c / len(terms)
+            if i in scores:
+                scores[i] += 50 * cover
+            elif cover >= 0.5:
+                scores[i] = 300 + 200 * cover
 
     def _search_pinyin(self, q: str, give) -> None:
         give(self._exact_py.get(q, ()), 600)

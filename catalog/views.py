@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import get_locale
 
 from catalog.guide import build_guide
-from catalog.queries import catalog
+from catalog.queries import CatalogSnapshot, catalog
 from catalog.search import highlight_spans
 from core.pagecache import anonymous_cache
 
 bp = Blueprint("catalog", __name__)
+
+
+def _shown() -> CatalogSnapshot:
+    """The catalog in the visitor's language (English text where an item has it, else Chinese)."""
+    return catalog().for_locale(str(get_locale()))
 
 
 def _revision() -> int:
@@ -28,7 +34,7 @@ FILTERS = {
 
 @cached
 def home():
-    snap = catalog()
+    snap = _shown()
     counts = {c.code: len(snap.items_in(c.code)) for c in snap.categories}
     zero = sum(1 for i in snap.items.values() if i.visits == 0)
     return render_template(
@@ -45,7 +51,7 @@ def home():
 @bp.route("/category/<code>")
 @cached
 def category(code: str):
-    snap = catalog()
+    snap = _shown()
     cat = snap.category(code)
     if cat is None:
         abort(404)
@@ -69,7 +75,7 @@ def _answers_from_request(item) -> dict[str, str]:
 @bp.route("/items/<code>")
 @cached
 def item(code: str):
-    snap = catalog()
+    snap = _shown()
     it = snap.items.get(code)
     if it is None:
         abort(404)
@@ -82,7 +88,7 @@ def item(code: str):
 @cached
 def item_documents(code: str):
     """The document list fragment the guide swaps in place (htmx) when an answer changes."""
-    it = catalog().items.get(code)
+    it = _shown().items.get(code)
     if it is None:
         abort(404)
     guide = build_guide(it, _answers_from_request(it))
@@ -93,7 +99,7 @@ def item_documents(code: str):
 @cached
 def notice(code: str):
     """The printable 一次性告知单 for the answers given."""
-    snap = catalog()
+    snap = _shown()
     it = snap.items.get(code)
     if it is None:
         abort(404)
@@ -104,7 +110,7 @@ def notice(code: str):
 @bp.route("/search")
 @cached
 def search():
-    snap = catalog()
+    snap = _shown()
     q = (request.args.get("q") or "").strip()[:50]
     results = snap.search(q) if q else []
     bundles = snap.search_bundles(q) if q else []
@@ -123,7 +129,7 @@ def search():
 @bp.route("/bundles/<code>")
 @cached
 def bundle(code: str):
-    snap = catalog()
+    snap = _shown()
     b = snap.bundles.get(code)
     if b is None:
         abort(404)

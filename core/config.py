@@ -10,6 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
+from core.i18n import N_
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -156,7 +158,7 @@ def from_env() -> dict:
         "PAGE_MICROCACHE": _bool("PAGE_MICROCACHE", True),
         "SMS_GATEWAY": os.environ.get("SMS_GATEWAY", "log"),
         "SMS_LOG_PATH": os.environ.get("SMS_LOG_PATH") or None,  # default: INSTANCE_DIR/sms.log
-        "PORTAL_NAME": os.environ.get("PORTAL_NAME", "临江市公安局网上办事大厅"),
+        "PORTAL_NAME": os.environ.get("PORTAL_NAME", N_("临江市公安局网上办事大厅")),
         "CONSULT_PHONE": os.environ.get("CONSULT_PHONE", "0570-110"),
         # How many reverse proxies in front of gunicorn set X-Forwarded-For/-Proto (0: trust none, so
         # no client can choose its own address for the rate limits, the lockout and the audit trail).

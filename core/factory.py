@@ -20,7 +20,15 @@ from core.crypto.keyring import Keyring
 from core.db import db, init_read_only_commit
 from core.errors import init_errors
 from core.extensions import babel, csrf, limiter, login_manager, migrate
-from core.i18n import install_fast_gettext, select_locale
+from core.i18n import (
+    N_,
+    display_key,
+    html_lang,
+    install_fast_gettext,
+    remember_choices,
+    select_locale,
+    switch_url,
+)
 from core.logging import configure_logging
 from core.masking import mask_id_number, mask_mobile
 from core.metrics import init_metrics
@@ -88,7 +96,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
         )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "请先登录后再继续。"
+    login_manager.login_message = N_("请先登录后再继续。")  # translated by localize_callback
     login_manager.localize_callback = gettext
     login_manager.login_message_category = "info"
     install_fast_gettext(app)
@@ -133,9 +141,15 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def portal_context():
+        lang, elder = display_key(request.cookies, request.args)
         return {
-            "portal_name": app.config["PORTAL_NAME"],
+            # the configured name is translated when the catalogue knows it (the default name is)
+            "portal_name": gettext(app.config["PORTAL_NAME"]),
             "consult_phone": app.config["CONSULT_PHONE"],
+            "current_lang": lang,
+            "html_lang": html_lang(lang),
+            "elder_mode": elder,
+            "switch_url": switch_url,
         }
 
 
@@ -180,6 +194,8 @@ def _register_request_hooks(app: Flask) -> None:
             extra={"ms": round(elapsed, 1), "user": _request_user_id(), "ip": request.remote_addr},
         )
         return response
+
+    app.after_request(remember_choices)
 
     @app.after_request
     def _no_store_for_private(response):

@@ -18,6 +18,12 @@ def N_(message: str) -> str:
 
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
+#: ``?lang=`` values a shared link may carry, and the locale each means.
+_LANG_ARGS = {"zh": "zh_CN", "zh_CN": "zh_CN", "zh-CN": "zh_CN", "en": "en"}
+#: The cookies that remember the visitor's choices on this device (one year).
+LANG_COOKIE = "lang"
+ELDER_COOKIE = "elder"
+PREFERENCE_MAX_AGE = 365 * 24 * 3600
 
 
 @lru_cache(maxsize=8)
@@ -30,6 +36,29 @@ def locale_object(code: str):
 def locale_code_for(wanted: str | None) -> str:
     """The supported locale code for a ``lang`` cookie value (zh_CN for anything else)."""
     return wanted if wanted in SUPPORTED_LOCALES else "zh_CN"
+
+
+def lang_from_arg(value: str | None) -> str | None:
+    """The locale a ``?lang=`` value asks for, or None when it asks for nothing we support."""
+    return _LANG_ARGS.get(value or "")
+
+
+def elder_from_arg(value: str | None) -> bool | None:
+    """``?elder=1`` turns 长辈版 on, ``?elder=0`` off; anything else changes nothing."""
+    return {"1": True, "0": False}.get(value or "")
+
+
+def display_key(cookies, args) -> tuple[str, bool]:
+    """(locale code, 长辈版?) of a request from its cookies and query arguments (mappings).
+
+    A ``?lang=``/``?elder=`` argument wins over the cookie, so a shared ``?lang=en`` link opens in
+    English; a cookie value we do not know is ignored (a bad cookie must not break every page).
+    """
+    code = lang_from_arg(args.get("lang")) or locale_code_for(cookies.get(LANG_COOKIE))
+    elder = elder_from_arg(args.get("elder"))
+    if elder is None:
+        elder = cookies.get(ELDER_COOKIE) == "1"
+    return code, elder
 
 
 @lru_cache(maxsize=8)
@@ -67,28 +96,57 @@ def api_locale() -> str:
     return negotiate(request.cookies.get("lang"), request.headers.get("Accept-Language"))
 
 
-def cache_locale(path: str, cookie_lang: str | None, accept_language: str | None) -> str:
-    """The locale part of a page-cache key: API answers follow ``Accept-Language`` too."""
+def cache_display(path: str, cookies, args, accept_language: str | None) -> tuple[str, bool]:
+    """The (locale, 长辈版) part of a page-cache key: API answers follow ``Accept-Language`` too
+    (and have no 长辈版); pages follow :func:`display_key`."""
     if path.startswith("/api/"):
-        return negotiate(cookie_lang, accept_language)
-    return locale_code_for(cookie_lang)
+        return negotiate(cookies.get(LANG_COOKIE), accept_language), False
+    return display_key(cookies, args)
 
 
 def select_locale():
-    """Simplified Chinese unless the visitor chose another supported locale (``lang`` cookie).
-
-    Anything else in the cookie is ignored: a bad cookie must not break every page for that visitor.
-    """
+    """Simplified Chinese unless the visitor chose another supported locale (``?lang=`` or the
+    ``lang`` cookie)."""
     from flask import has_request_context, request
 
     code = "zh_CN"
     if has_request_context() and request.path.startswith("/api/"):
         code = api_locale()
     elif has_request_context():
-        wanted = request.cookies.get("lang")
-        if wanted in SUPPORTED_LOCALES:
-            code = wanted
+        code = display_key(request.cookies, request.args)[0]
     return locale_object(code)
+
+
+def html_lang(code: str) -> str:
+    """The ``<html lang>`` value (BCP 47) of a locale code."""
+    return {"zh_CN": "zh-CN"}.get(code, code)
+
+
+def remember_choices(response):
+    """``after_request``: a ``?lang=``/``?elder=`` argument is remembered in a cookie on this device."""
+    from flask import request
+
+    lang = lang_from_arg(request.args.get("lang"))
+    if lang is not None and request.cookies.get(LANG_COOKIE) != lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=PREFERENCE_MAX_AGE, samesite="Lax", httponly=True)
+    elder = elder_from_arg(request.args.get("elder"))
+    if elder is not None and (request.cookies.get(ELDER_COOKIE) == "1") != elder:
+        response.set_cookie(
+            ELDER_COOKIE, "1" if elder else "0", max_age=PREFERENCE_MAX_AGE, samesite="Lax", httponly=True
+        )
+    return response
+
+
+def switch_url(**changes: str) -> str:
+    """This page's URL with ``lang``/``elder`` replaced (the header's switches)."""
+    from urllib.parse import urlencode
+
+    from flask import request
+
+    args = request.args.copy()
+    for key, value in changes.items():
+        args[key] = value
+    return request.path + "?" + urlencode(list(args.items(multi=True)))
 
 
 def _translations():

@@ -23,7 +23,7 @@ from flask_login import current_user
 from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
 
 from core.api import public_api_headers
-from core.i18n import cache_locale
+from core.i18n import cache_display
 from core.security import security_headers
 
 access_log = logging.getLogger("portal.access")
@@ -72,15 +72,20 @@ def anonymous_cache(version: Callable[[], Any], size: int = 2048) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any):
-            if request.method != "GET" or current_user.is_authenticated or session.get("_flashes"):
+            if (
+                request.method != "GET"
+                or current_user.is_authenticated
+                or session.get("_flashes")
+                or _sets_preference(request.args)
+            ):
                 return view(*args, **kwargs)
             cache = current_app.extensions.get("page_cache")
             if cache is None:
                 cache = current_app.extensions.setdefault("page_cache", LRU(size))
             key = (
                 version(),
-                cache_locale(
-                    request.path, request.cookies.get("lang"), request.headers.get("Accept-Language")
+                cache_display(
+                    request.path, request.cookies, request.args, request.headers.get("Accept-Language")
                 ),
                 request.path,
                 tuple(sorted(request.args.items(multi=True))),
@@ -133,7 +138,9 @@ class PageCacheMiddleware:
         out += security_headers(secrets.token_urlsafe(16), secure)
         path = environ.get("PATH_INFO", "")
         if path.startswith("/api/"):  # what core.api's after-request hook adds to a fresh answer
-            out += public_api_headers(cache_locale(path, None, environ.get("HTTP_ACCEPT_LANGUAGE")))
+            cookie_map = parse_cookie(environ.get("HTTP_COOKIE", "")) if environ.get("HTTP_COOKIE") else {}
+            locale = cache_display(path, cookie_map, {}, environ.get("HTTP_ACCEPT_LANGUAGE"))[0]
+            out += public_api_headers(locale)
         etag = dict(headers).get("ETag")
         if etag and environ.get("HTTP_IF_NONE_MATCH") == etag:
             start_response(
@@ -156,16 +163,24 @@ class PageCacheMiddleware:
         version = peek(self.interval)
         if version is None:
             return None
-        lang = parse_cookie(cookies).get("lang") if cookies else None
         path = environ.get("PATH_INFO", "") or "/"
         path = path.encode("latin-1").decode("utf-8", "replace")
-        locale = cache_locale(path, lang, environ.get("HTTP_ACCEPT_LANGUAGE"))
         query = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace")  # WSGI strings
-        args = tuple(sorted(parse_qsl(query, keep_blank_values=True)))
-        hit = cache.get((version, locale, path, args))
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if _sets_preference(dict(pairs)):  # the app must answer: it sets the cookie
+            return None
+        cookie_map = parse_cookie(cookies) if cookies else {}
+        display = cache_display(path, cookie_map, {}, environ.get("HTTP_ACCEPT_LANGUAGE"))
+        args = tuple(sorted(pairs))
+        hit = cache.get((version, display, path, args))
         if hit is not None and access_log.isEnabledFor(logging.INFO):
             access_log.info("%s %s %s", environ.get("REQUEST_METHOD"), path, hit[1], extra={"cache": "micro"})
         return hit
+
+
+def _sets_preference(args) -> bool:
+    """A ``?lang=``/``?elder=`` link: its answer sets a cookie, so it is never served from the cache."""
+    return "lang" in args or "elder" in args
 
 
 def _vary(stored: str | None) -> str:

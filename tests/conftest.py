@@ -27,6 +27,27 @@ ARTIFACTS = ROOT / "test-artifacts"
 PG_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL", "")) or None
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+
+def _compile_translations() -> None:
+    """`make test` compiles the English catalogue at install; a bare `pytest` does it here when the
+    .mo is missing or older than the .po (written to a temporary file and renamed: xdist workers race)."""
+    po = ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+    mo = po.with_suffix(".mo")
+    if not po.exists() or (mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime):
+        return
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with open(po, "rb") as f:
+        catalog = read_po(f)
+    tmp = mo.with_name(f"messages.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        write_mo(f, catalog)
+    os.replace(tmp, mo)
+
+
+_compile_translations()
+
 TEST_CONFIG = {
     "TESTING": True,
     "WTF_CSRF_ENABLED": False,

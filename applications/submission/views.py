@@ -22,6 +22,7 @@ from applications.workflow.deadlines import DEFERRAL_WORKING_DAYS
 from applications.workflow.states import CLOSED, STATE_LABELS, InvalidTransition, State
 from auth.models import Assurance, Role, Unit
 from auth.policies import role_required
+from catalog import queries as catalog_queries
 from catalog.application_form import build_application_form
 from catalog.guide import build_guide
 from catalog.queries import catalog
@@ -64,9 +65,10 @@ def start(code: str):
         flash(tx.message, "warning")
         return redirect(url_for("auth.profile"))
     answers = {s.key: request.args.get(s.key, "") for s in item.situations}
-    guide = build_guide(item, answers)
+    shown = catalog_queries.for_display(item)
+    guide = build_guide(shown, answers)
     form.token.data = secrets.token_urlsafe(24)
-    return render_template("applications/start.html", item=item, guide=guide, form=form)
+    return render_template("applications/start.html", item=shown, guide=guide, form=form)
 
 
 # Steps -------------------------------------------------------------------------------------------
@@ -95,7 +97,8 @@ def edit_form(application_id: int):
     app = _own(application_id)
     if app.state != State.DRAFT:
         return redirect(url_for("applications.detail", application_id=app.id))
-    item = ops.pinned_item(app)
+    # labels in the reader's language; the answers are keyed by field key
+    item = catalog_queries.for_display(ops.pinned_item(app))
     guide = build_guide(item, app.answers)
     pickup_units = ops.pickup_units(item)
     if request.method == "POST":
@@ -148,11 +151,12 @@ def edit_documents(application_id: int):
     wallet = ops.matching_wallet(current_user, item)
     status = 422 if errors else 200
     held = held_certificates(app, guide.to_bring)
+    shown = catalog_queries.for_display(item)
     return render_template(
         "applications/documents.html",
         app=app,
-        item=item,
-        guide=guide,
+        item=shown,
+        guide=build_guide(shown, app.answers) if shown is not item else guide,
         form=form,
         errors=errors,
         wallet=wallet,
@@ -262,11 +266,12 @@ def review(application_id: int):
     item = ops.pinned_item(app)
     guide = build_guide(item, app.answers)
     problems = ops.check_complete(app, item)
+    shown = catalog_queries.for_display(item)
     return render_template(
         "applications/review.html",
         app=app,
-        item=item,
-        guide=guide,
+        item=shown,
+        guide=build_guide(shown, app.answers) if shown is not item else guide,
         problems=problems,
         form=SubmitForm(),
         owed=ops.owed_documents(app, guide),
@@ -309,7 +314,7 @@ def done(application_id: int):
     return render_template(
         "applications/done.html",
         app=app,
-        item=item,
+        item=catalog_queries.for_display(item),
         owed=[d for d in ops.deferrals_of(app) if d.fulfilled_at is None],
         unit_names=_unit_names(),
     )

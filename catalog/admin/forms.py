@@ -27,6 +27,7 @@ from wtforms.validators import (
 )
 
 from auth.models import UnitKind
+from catalog import english
 from catalog.models import DayKind, Delivery, DocForm, DocSource, FieldType, ItemType, Requirement
 from core.forms import LocalDateField, PortalForm, strip
 
@@ -170,6 +171,69 @@ def format_faq(faq) -> str:
     return "\n".join(f"{f['q']}|{f['a']}" for f in faq or [])
 
 
+def split_english(text: str | None) -> list[str]:
+    """English aliases: one per line or comma-separated (spaces belong to the phrase)."""
+    parts = re.split(r"[\n,，、;；]+", text or "")
+    return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
+
+
+def parse_english_parts(text: str | None) -> dict:
+    """The YAML of the documents', situations' and fields' English (catalog.english). Raises
+    ValueError with a Chinese message."""
+    import yaml
+
+    if not (text or "").strip():
+        return {}
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第{mark.line + 1}行" if mark is not None else ""
+        raise ValueError(f"{where}YAML 格式有误，请检查缩进和冒号") from exc
+    if not isinstance(data, dict) or set(data) - {"documents", "situations", "fields"}:
+        raise ValueError("应为 documents / situations / fields 三部分的映射")
+    _normalised, problems = english.validate(data)
+    if problems:
+        raise ValueError("；".join(problems))
+    return {k: data[k] for k in ("documents", "situations", "fields") if data.get(k)}
+
+
+def _field_skeleton(f, en: dict) -> dict:
+    out = {"label": en.get("label", ""), "help": en.get("help", "")}
+    if f.options:
+        out["options"] = {o: (en.get("options") or {}).get(o, "") for o in f.options}
+    return out
+
+
+def english_parts_skeleton(version) -> str:
+    """The YAML an admin fills in: every document, situation and field, with its English so far."""
+    import yaml
+
+    en = version.english or {}
+    docs, sits, fields = en.get("documents") or {}, en.get("situations") or {}, en.get("fields") or {}
+    data = {
+        "documents": {
+            d.name: {
+                "name": docs.get(d.name, {}).get("name", ""),
+                "notes": docs.get(d.name, {}).get("notes", ""),
+            }
+            for d in version.documents
+        },
+        "situations": {
+            s.key: {
+                "question": sits.get(s.key, {}).get("question", ""),
+                "options": {
+                    o.value: (sits.get(s.key, {}).get("options") or {}).get(o.value, "") for o in s.options
+                },
+            }
+            for s in version.situations
+        },
+        "fields": {f.key: _field_skeleton(f, fields.get(f.key, {})) for f in version.fields},
+    }
+    data = {k: v for k, v in data.items() if v}
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000) if data else ""
+
+
 class _Parsed:
     """A validator running a parse function, so its Chinese ValueError shows next to the field."""
 
@@ -275,6 +339,39 @@ class ItemForm(PortalForm):
         description=_l("每行一条：问题|回答"),
     )
 
+    # 英文内容（外国人）
+    foreigner_facing = BooleanField(
+        _l("面向外国人"), description=_l("勾选后，发布时检查英文内容是否齐全，缺少的会提示")
+    )
+    name_en = StringField(_l("英文名称"), filters=[strip], validators=[Length(max=200)])
+    aliases_en = TextAreaField(
+        _l("英文别名"),
+        filters=[strip],
+        validators=[Length(max=3000)],
+        description=_l(
+            "外国人会搜索的英文说法，每行一个或用逗号分隔：正式名称、日常说法、英美两种拼写、单数和复数"
+        ),
+    )
+    description_en = TextAreaField(_l("英文简介"), filters=[strip], validators=[Length(max=3000)])
+    conditions_en = TextAreaField(_l("英文受理条件"), filters=[strip], validators=[Length(max=5000)])
+    visit_reason_en = StringField(_l("英文到现场原因"), filters=[strip], validators=[Length(max=300)])
+    result_name_en = StringField(_l("英文办理结果名称"), filters=[strip], validators=[Length(max=200)])
+    fee_note_en = StringField(_l("英文收费说明"), filters=[strip], validators=[Length(max=400)])
+    counters_en = StringField(_l("英文办理窗口"), filters=[strip], validators=[Length(max=400)])
+    hours_en = StringField(_l("英文办公时间"), filters=[strip], validators=[Length(max=300)])
+    faq_en = TextAreaField(
+        _l("英文常见问题"),
+        filters=[strip],
+        validators=[_Parsed(parse_faq)],
+        description=_l("每行一条：问题|回答"),
+    )
+    parts_en = TextAreaField(
+        _l("材料、情形和表单字段的英文"),
+        filters=[strip],
+        validators=[Length(max=20000), _Parsed(parse_english_parts)],
+        description=_l("YAML：按材料名称、情形键和字段键填写英文；留空的显示中文"),
+    )
+
     def validate_promised_days(self, field) -> None:
         if field.data is not None and self.legal_days.data is not None and field.data > self.legal_days.data:
             raise ValidationError(_l("承诺时限不能长于法定时限"))
@@ -309,7 +406,22 @@ class ItemForm(PortalForm):
             "complaint_phone": self.complaint_phone.data or "",
             "popular": bool(self.popular.data),
             "faq": parse_faq(self.faq.data),
+            "foreigner_facing": bool(self.foreigner_facing.data),
+            "english": self.english(),
         }
+
+    def english(self) -> dict:
+        raw = {
+            "name": self.name_en.data or "",
+            "aliases": split_english(self.aliases_en.data),
+            "description": self.description_en.data or "",
+            "conditions": self.conditions_en.data or "",
+            **{key: getattr(self, f"{key}_en").data or "" for key in english.GUIDE_KEYS},
+            "faq": parse_faq(self.faq_en.data),
+            **parse_english_parts(self.parts_en.data),
+        }
+        normalised, _problems = english.validate(raw)  # parse_english_parts already refused bad parts
+        return {k: v for k, v in normalised.items() if v}
 
 
 def _code_field(label, required, example: str) -> StringField:

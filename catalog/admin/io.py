@@ -82,6 +82,8 @@ def version_record(v: ItemVersion, code: str, category_code: str) -> dict[str, A
         "complaint_phone": v.complaint_phone,
         "popular": bool(v.popular),
         "faq": [{"q": f["q"], "a": f["a"]} for f in (v.faq or [])],
+        "foreigner_facing": bool(v.foreigner_facing),
+        **({"en": dict(v.english)} if v.english else {}),
         "situations": [
             {
                 "key": s.key,
@@ -180,6 +182,7 @@ def export_data() -> dict[str, list[dict[str, Any]]]:
                 "description": b.description,
                 "items": [bi.item.code for bi in b.items if bi.item.code in live],
                 "partners": list(b.partners or []),
+                **({"en": dict(b.english)} if b.english else {}),
             }
         )
     return {"units": units, "items": items, "bundles": bundles}

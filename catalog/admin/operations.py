@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from auth.models import Unit, UnitKind
+from catalog import english
 from catalog.admin.checks import OtherItem, Problem, publish_problems
 from catalog.admin.io import money, version_record
-from catalog.loader import _canonical_hash, bump_revision
+from catalog.loader import _canonical_hash, bump_revision, search_aliases
 from catalog.models import (
     Bundle,
     BundleItem,
@@ -99,6 +100,15 @@ def working_version(item: ServiceItem) -> ItemVersion | None:
 def record_of(version: ItemVersion, item: ServiceItem) -> dict[str, Any]:
     category = db.session.get(Category, version.category_id)
     return version_record(version, item.code, category.code if category else "")
+
+
+def missing_english(item: ServiceItem, version: ItemVersion) -> list[str]:
+    """What a foreigner-facing version has no English for (empty for other items): the editor shows
+    it and publishing warns about it, without refusing (the English page falls back to Chinese)."""
+    if not version.foreigner_facing:
+        return []
+    rec = record_of(version, item)
+    return english.missing_english({**rec, "english": rec.get("en") or {}})
 
 
 def other_items(exclude_id: int | None = None) -> list[OtherItem]:
@@ -255,7 +265,12 @@ def create_item(*, code: str, name: str, category: Category, values: dict[str, A
 
 def _refresh_search(version: ItemVersion, code: str) -> None:
     version.search_text = search_text(
-        build_entry(code, version.name, version.aliases or [], version.description)
+        build_entry(
+            code,
+            version.name,
+            search_aliases({"aliases": version.aliases or [], "english": version.english or {}}),
+            version.description,
+        )
     )
 
 
@@ -288,6 +303,8 @@ ITEM_FIELDS = (
     "complaint_phone",
     "popular",
     "faq",
+    "foreigner_facing",
+    "english",
 )
 
 

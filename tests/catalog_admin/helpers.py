@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from catalog.admin import operations as ops
+from catalog.admin.forms import english_parts_skeleton
 from catalog.models import VersionState
 from tests.auth.helpers import login_as
 
@@ -42,7 +43,16 @@ def item_form_data(app, item_code: str, **changes) -> dict:
             "complaint_phone": v.complaint_phone,
             "faq": "\n".join(f"{f['q']}|{f['a']}" for f in v.faq),
         }
-        for flag in ("instant", "e_certificate", "proxy_allowed", "popular"):
+        en = v.english or {}  # as the edit page fills them in
+        data["name_en"] = en.get("name", "")
+        data["aliases_en"] = "\n".join(en.get("aliases") or [])
+        data["description_en"] = en.get("description", "")
+        data["conditions_en"] = en.get("conditions", "")
+        for key in ("visit_reason", "result_name", "fee_note", "counters", "hours"):
+            data[f"{key}_en"] = en.get(key, "")
+        data["faq_en"] = "\n".join(f"{f['q']}|{f['a']}" for f in en.get("faq") or [])
+        data["parts_en"] = english_parts_skeleton(v)
+        for flag in ("instant", "e_certificate", "proxy_allowed", "popular", "foreigner_facing"):
             if getattr(v, flag):
                 data[flag] = "y"
     for key, value in changes.items():

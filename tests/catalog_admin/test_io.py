@@ -25,7 +25,7 @@ def test_round_trip_is_exact(app, make_app, database_template, tmp_path):
     assert first.status_code == 200 and "attachment" in first.headers["Content-Disposition"]
     text = first.get_data(as_text=True)
     data = yaml.safe_load(text)
-    assert len(data["items"]) == 72 and len(data["units"]) == 17 and len(data["bundles"]) == 5
+    assert len(data["items"]) == 79 and len(data["units"]) == 17 and len(data["bundles"]) == 5
 
     if database_template["kind"] == "postgresql":
         # one PostgreSQL test database: empty it and import there
@@ -44,7 +44,7 @@ def test_round_trip_is_exact(app, make_app, database_template, tmp_path):
         assert db.session.scalar(select(func.count()).select_from(ItemVersion)) == 0
         result = import_text(text, "catalog.yaml")
         db.session.commit()
-        assert result.items["created"] == 72
+        assert result.items["created"] == 79
         again = export_yaml()
     assert again == text
     with fresh.app_context():  # importing the same file again changes nothing
