@@ -2,10 +2,11 @@
 with personal data encrypted (the portal as it runs) and with encryption off, in the same run.
 
 "Off" is the same portal on a copy of the same database whose values were decrypted back to plaintext,
-with a keyring that stores plaintext (a value without the ``e1.`` prefix is read as it is); the blind
-indexes stay (an HMAC each). Both run in-process through Flask's test client, alternating every round,
-so the machine's noise falls on both alike; the figures are medians and p95 of CPU milliseconds and
-the ratio on/off. Argon2 runs with cheap parameters here so that login measures the portal, not the hash.
+with a keyring that stores plaintext (a value without the ``e1.`` prefix is read as it is) and the
+uploads written as they are (no file key, no segments); the blind indexes stay (an HMAC each). Both
+run in-process through Flask's test client, alternating every round, so the machine's noise falls on
+both alike; the figures are medians and p95 of CPU milliseconds and the ratio on/off. Argon2 runs
+with cheap parameters here so that login measures the portal, not the hash.
 """
 
 from __future__ import annotations
@@ -73,8 +74,23 @@ def _app(instance: Path, *, encrypted: bool):
         }
     )
     if not encrypted:
+        from core.storage import LocalStorage
+
         app.extensions["keyring"] = type("PlainKeyring", (_PlainKeyring, Keyring), {})(app.config)
+        # files stored as they are: the storage itself, behind a pass-through in the wrapper's place
+        storage = app.extensions["storage"] = LocalStorage(app.config["UPLOAD_DIR"])
+        app.extensions["encrypted_storage"] = _PlainFiles(storage)
     return app
+
+
+class _PlainFiles:
+    """Stands where :class:`core.filecrypt.EncryptedStorage` would: every call goes to the plain store."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
 
 
 def _decrypt_everything(app) -> int:
