@@ -157,11 +157,14 @@ def register():
     if form.validate_on_submit() and _code_ok("register", form):
         with transaction(form) as tx:
             user = ops.register_citizen(
-                real_name=form.real_name.data,
-                id_number=form.id_number.data,
+                real_name=form.real_name.data or "",
+                id_number=form.document_number,
                 mobile=form.mobile.data,
                 password=form.password.data,
                 register=default_register(),
+                id_type=form.id_type.data,
+                nationality=form.nationality.data if form.is_passport else None,
+                english_name=form.english_name.data if form.is_passport else None,
             )
         if tx.ok:
             login_user(user)
