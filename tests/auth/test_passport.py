@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from auth.models import PASSPORT, Assurance, User
 from auth.operations import PASSPORT_NOT_REGISTRABLE, find_account
 from auth.population import DatabaseRegister, import_residents
+from auth.views import NOT_VERIFIED_PASSPORT
 from core.audit import AuditLog
 from core.db import db
 from tests.auth.helpers import (
@@ -70,7 +71,9 @@ def test_a_foreigner_registers_with_a_passport_and_logs_in_with_its_number(app, 
     assert "护照号码" in profile
 
     with app.app_context():
-        actions = db.session.scalars(select(AuditLog.action).where(AuditLog.object_id == user.id)).all()
+        actions = db.session.scalars(
+            select(AuditLog.action).where(AuditLog.object_type == "user", AuditLog.object_id == str(user.id))
+        ).all()
         assert "account.register" in actions
 
     client.post("/logout", data={}, follow_redirects=False)
@@ -222,3 +225,18 @@ def test_the_form_offers_the_document_types_in_chinese_and_in_english(client):
     assert english.status_code == 200
     assert 'name="passport_number"' in english.text
     assert "United States" in english.text
+
+
+def test_a_foreigner_entered_in_the_register_later_verifies_from_the_profile(app, client):
+    assert register(client, app, passport_data()).status_code == 302
+    assert _by_mobile(app, "13912340001").level == Assurance.L1
+    refused = client.post("/profile/verify", follow_redirects=True)
+    assert NOT_VERIFIED_PASSPORT in flashes(refused.text)
+    assert _by_mobile(app, "13912340001").level == Assurance.L1
+    with app.app_context():
+        row = {"证件类型": "护照", "证件号码": PASSPORT_NO, "国籍": "USA", "姓名": "Smith John"}
+        import_residents([row])
+        db.session.commit()
+    response = client.post("/profile/verify", follow_redirects=True)
+    assert "已通过人口信息核验，账号已实名认证（L2）。" in response.text
+    assert _by_mobile(app, "13912340001").level == Assurance.L2
