@@ -172,3 +172,8 @@ def nationality_choices(locale: str = "zh_CN") -> tuple[tuple[str, str], ...]:
 
         return tuple(sorted(choices, key=lambda c: "".join(lazy_pinyin(c[1]))))
     return tuple(sorted(choices, key=lambda c: c[1]))
+
+
+def nationality_name(code: str | None, locale: str = "zh_CN") -> str:
+    """The country's name in ``locale`` (the code itself when unknown)."""
+    return dict(nationality_choices(locale)).get(code or "", code or "")

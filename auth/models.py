@@ -262,6 +262,15 @@ class User(UserMixin, db.Model):
         return self.id_type == PASSPORT
 
     @property
+    def nationality_label(self) -> str:
+        """The nationality's name in the page's language (``美国`` / ``United States``)."""
+        from flask_babel import get_locale
+
+        from auth.identity import nationality_name
+
+        return nationality_name(self.nationality, str(get_locale() or "zh_CN"))
+
+    @property
     def masked_id_number(self) -> str:
         if self.is_passport_holder:
             return mask_passport_number(self.id_number)

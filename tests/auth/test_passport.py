@@ -68,7 +68,7 @@ def test_a_foreigner_registers_with_a_passport_and_logs_in_with_its_number(app, 
 
     profile = client.get("/profile").text
     assert "E1*****78" in profile and PASSPORT_NO not in profile
-    assert "护照号码" in profile
+    assert "护照号码" in profile and 'data-testid="nationality">美国<' in profile
 
     with app.app_context():
         actions = db.session.scalars(
