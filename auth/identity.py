@@ -6,6 +6,7 @@ ISO 7064 MOD 11-2 check character (``0``–``9`` or ``X``).
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 
@@ -104,3 +105,75 @@ def password_problems(password: str, *, id_number: str = "", mobile: str = "") -
     if mobile and mobile in password:
         problems.append(N_("密码不能包含您的手机号码"))
     return problems
+
+
+# Foreigners: passports (issue 23) --------------------------------------------------------------
+
+_PASSPORT_SHAPE = re.compile(r"^[A-Z0-9]{5,17}$")
+_ENGLISH_NAME = re.compile(r"^[A-Z][A-Z .,'-]*[A-Z.]$")
+
+
+def normalise_passport_number(value: str) -> str:
+    """Strip spaces and dashes and upper-case: ``e1234 5678`` → ``E12345678``."""
+    return re.sub(r"[\s-]+", "", value or "").upper()
+
+
+def validate_passport_number(value: str) -> str:
+    """Return the normalised passport number or raise :class:`IdNumberError`: ICAO 9303 allows up to
+    9 characters in the machine-readable zone and some countries' numbers run longer, so 5 to 17
+    letters or digits."""
+    number = normalise_passport_number(value)
+    if not _PASSPORT_SHAPE.match(number):
+        raise IdNumberError(N_("护照号码应为5至17位英文字母或数字"))
+    if not any(c.isdigit() for c in number):
+        raise IdNumberError(N_("护照号码应包含数字，请按护照资料页填写"))
+    return number
+
+
+def normalise_english_name(value: str) -> str:
+    """Spaces collapsed and upper-cased, as printed in a passport: ``Smith,  john`` → ``SMITH, JOHN``."""
+    return re.sub(r"\s+", " ", value or "").strip().upper()
+
+
+def is_valid_english_name(value: str) -> bool:
+    name = normalise_english_name(value)
+    return 2 <= len(name) <= 80 and bool(_ENGLISH_NAME.match(name))
+
+
+def validate_nationality(value: str) -> str:
+    """An ISO 3166-1 alpha-3 country code (pycountry's list), upper-cased, or :class:`IdNumberError`.
+    China is refused: a Chinese citizen registers with a 居民身份证."""
+    import pycountry
+
+    code = (value or "").strip().upper()
+    if not code:
+        raise IdNumberError(N_("请选择国籍"))
+    if len(code) != 3 or pycountry.countries.get(alpha_3=code) is None:
+        raise IdNumberError(N_("国籍无效，请从列表中选择"))
+    if code == "CHN":
+        raise IdNumberError(N_("中国公民请使用居民身份证注册"))
+    return code
+
+
+@functools.cache
+def nationality_choices(locale: str = "zh_CN") -> tuple[tuple[str, str], ...]:
+    """``(alpha-3, name)`` for every country but China, named in ``locale`` (pycountry's ISO 3166-1
+    translations; English when it has none) and sorted by that name."""
+    import gettext
+
+    import pycountry
+
+    if locale.startswith("zh"):  # Babel's zh_Hans_CN; pycountry's catalog is zh_CN
+        locale = "zh_CN"
+    names = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[locale], fallback=True)
+    choices = [(c.alpha_3, names.gettext(c.name)) for c in pycountry.countries if c.alpha_3 != "CHN"]
+    if locale.startswith("zh"):
+        from pypinyin import lazy_pinyin
+
+        return tuple(sorted(choices, key=lambda c: "".join(lazy_pinyin(c[1]))))
+    return tuple(sorted(choices, key=lambda c: c[1]))
+
+
+def nationality_name(code: str | None, locale: str = "zh_CN") -> str:
+    """The country's name in ``locale`` (the code itself when unknown)."""
+    return dict(nationality_choices(locale)).get(code or "", code or "")

@@ -23,7 +23,26 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.crypto import EncryptedText, blind_index
 from core.db import UTCDateTime, db, str_enum, utcnow
-from core.masking import mask_id_number, mask_mobile
+from core.masking import mask_id_number, mask_mobile, mask_passport_number
+
+#: The identity documents an account (and a register entry) is held under.
+RESIDENT_ID = "resident_id"
+PASSPORT = "passport"
+ID_TYPES = (RESIDENT_ID, PASSPORT)
+
+
+def identity_index(id_type: str | None, number: str | None, nationality: str | None = None) -> str | None:
+    """The blind index of an identity document number, already normalised.
+
+    A 居民身份证号码 is indexed alone; a passport number under its own scope *with* the nationality,
+    so it can never collide with a resident ID number and two countries may issue the same number.
+    """
+    if not number:
+        return None
+    number = number.strip().upper()
+    if (id_type or RESIDENT_ID) == PASSPORT:
+        return blind_index("passport", f"{(nationality or '').upper()}:{number}")
+    return blind_index("id_number", number)
 
 
 class Role(enum.StrEnum):
@@ -119,6 +138,14 @@ class User(UserMixin, db.Model):
     mobile_bidx: Mapped[str | None] = mapped_column(String(64), unique=True)
     id_number_enc: Mapped[str | None] = mapped_column("id_number", EncryptedText("identity"))
     id_number_bidx: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: ``resident_id`` (居民身份证) or ``passport`` (a foreigner): what ``id_number`` is.
+    id_type: Mapped[str] = mapped_column(String(16), default=RESIDENT_ID, server_default=RESIDENT_ID)
+    #: A passport holder's nationality, ISO 3166-1 alpha-3 (not personal enough to encrypt).
+    nationality: Mapped[str | None] = mapped_column(String(3))
+    #: The name as printed in the passport (foreigners), encrypted like ``real_name``.
+    english_name: Mapped[str | None] = mapped_column(EncryptedText("name"))
+    #: The passport number alone, whatever the nationality: login by passport number (not unique).
+    passport_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
     username: Mapped[str | None] = mapped_column(String(50), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -148,6 +175,10 @@ class User(UserMixin, db.Model):
         ),
         CheckConstraint("assurance BETWEEN 0 AND 2", name="assurance_level"),
         CheckConstraint("role = 'citizen' OR username IS NOT NULL", name="staff_username"),
+        CheckConstraint(
+            "id_type = 'resident_id' OR (id_type = 'passport' AND nationality IS NOT NULL)",
+            name="user_id_type",
+        ),
     )
 
     # Encrypted identifiers ------------------------------------------------------------------
@@ -171,8 +202,20 @@ class User(UserMixin, db.Model):
 
     @id_number.inplace.setter
     def _id_number_set(self, value: str | None) -> None:
+        """Under the account's current ``id_type`` and ``nationality`` (set them first, or use
+        :meth:`set_identity`)."""
         self.id_number_enc = value
-        self.id_number_bidx = blind_index("id_number", value.strip().upper() if value else None)
+        self.id_number_bidx = identity_index(self.id_type, value, self.nationality)
+        is_passport = (self.id_type or RESIDENT_ID) == PASSPORT
+        self.passport_bidx = (
+            blind_index("passport_number", value.strip().upper()) if value and is_passport else None
+        )
+
+    def set_identity(self, id_type: str, number: str, nationality: str | None = None) -> None:
+        """The identity document the account is held under, with its blind indexes."""
+        self.id_type = id_type
+        self.nationality = nationality.upper() if id_type == PASSPORT and nationality else None
+        self.id_number = number
 
     @id_number.inplace.expression
     @classmethod
@@ -185,9 +228,17 @@ class User(UserMixin, db.Model):
         return cls.mobile_bidx == blind_index("mobile", mobile.strip())
 
     @classmethod
-    def id_number_is(cls, id_number: str) -> ColumnElement[bool]:
-        """``WHERE`` the account's ID number is ``id_number`` (normalised), through the blind index."""
-        return cls.id_number_bidx == blind_index("id_number", id_number.strip().upper())
+    def id_number_is(
+        cls, id_number: str, id_type: str = RESIDENT_ID, nationality: str | None = None
+    ) -> ColumnElement[bool]:
+        """``WHERE`` the account's ID number is ``id_number`` (normalised), through the blind index; a
+        passport number is named with its nationality."""
+        return cls.id_number_bidx == identity_index(id_type, id_number, nationality)
+
+    @classmethod
+    def passport_number_is(cls, number: str) -> ColumnElement[bool]:
+        """``WHERE`` the account is held under passport ``number`` of any nationality (login)."""
+        return cls.passport_bidx == blind_index("passport_number", number.strip().upper())
 
     # Flask-Login ----------------------------------------------------------------------------
     def get_id(self) -> str:
@@ -207,7 +258,22 @@ class User(UserMixin, db.Model):
         return Role(self.role) in STAFF_ROLES
 
     @property
+    def is_passport_holder(self) -> bool:
+        return self.id_type == PASSPORT
+
+    @property
+    def nationality_label(self) -> str:
+        """The nationality's name in the page's language (``美国`` / ``United States``)."""
+        from flask_babel import get_locale
+
+        from auth.identity import nationality_name
+
+        return nationality_name(self.nationality, str(get_locale() or "zh_CN"))
+
+    @property
     def masked_id_number(self) -> str:
+        if self.is_passport_holder:
+            return mask_passport_number(self.id_number)
         return mask_id_number(self.id_number)
 
     @property
@@ -260,6 +326,11 @@ class Resident(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     id_number_enc: Mapped[str] = mapped_column("id_number", EncryptedText("identity"))
     id_number_bidx: Mapped[str] = mapped_column(String(64), unique=True)
+    #: ``resident_id``, or ``passport`` for a foreigner the bureau registered (居留许可).
+    id_type: Mapped[str] = mapped_column(String(16), default=RESIDENT_ID, server_default=RESIDENT_ID)
+    #: A passport's nationality, ISO 3166-1 alpha-3.
+    nationality: Mapped[str | None] = mapped_column(String(3))
+    #: The name as the register holds it (a foreigner's: as in the passport).
     name: Mapped[str] = mapped_column(EncryptedText("name"))
     district: Mapped[str | None] = mapped_column(String(32))
     #: ``normal``; ``cancelled`` (注销: died, emigrated) no longer verifies.
@@ -272,8 +343,9 @@ class Resident(db.Model):
 
     @id_number.inplace.setter
     def _id_number_set(self, value: str) -> None:
+        """Under the entry's current ``id_type`` and ``nationality`` (set them first)."""
         self.id_number_enc = value
-        self.id_number_bidx = blind_index("id_number", value.strip().upper())  # type: ignore[assignment]
+        self.id_number_bidx = identity_index(self.id_type, value, self.nationality)  # type: ignore[assignment]
 
     @id_number.inplace.expression
     @classmethod
@@ -281,12 +353,19 @@ class Resident(db.Model):
         return cls.id_number_enc
 
     @classmethod
-    def id_number_is(cls, id_number: str) -> ColumnElement[bool]:
-        return cls.id_number_bidx == blind_index("id_number", id_number.strip().upper())
+    def id_number_is(
+        cls, id_number: str, id_type: str = RESIDENT_ID, nationality: str | None = None
+    ) -> ColumnElement[bool]:
+        return cls.id_number_bidx == identity_index(id_type, id_number, nationality)
 
     @classmethod
     def id_number_in(cls, numbers: list[str]) -> ColumnElement[bool]:
         return cls.id_number_bidx.in_([blind_index("id_number", n.strip().upper()) for n in numbers])
+
+    @classmethod
+    def bidx_in(cls, indexes: list[str]) -> ColumnElement[bool]:
+        """``WHERE`` the entry's blind index is one of ``indexes`` (:func:`identity_index`)."""
+        return cls.id_number_bidx.in_(indexes)
 
 
 class VerificationCode(db.Model):

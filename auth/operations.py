@@ -8,8 +8,17 @@ from flask import current_app
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from auth.identity import normalise_id_number, normalise_mobile, password_problems
-from auth.models import STAFF_ROLES, Assurance, LoginThrottle, Role, Unit, User
+from auth.identity import (
+    IdNumberError,
+    normalise_english_name,
+    normalise_id_number,
+    normalise_mobile,
+    normalise_passport_number,
+    password_problems,
+    validate_nationality,
+    validate_passport_number,
+)
+from auth.models import PASSPORT, RESIDENT_ID, STAFF_ROLES, Assurance, LoginThrottle, Role, Unit, User
 from auth.passwords import hash_password, needs_rehash, verify_password
 from auth.population import PopulationRegister
 from core import audit
@@ -17,7 +26,7 @@ from core.crypto import blind_index
 from core.db import db, utcnow
 from core.errors import DomainError, FieldError
 from core.i18n import N_
-from core.masking import mask_id_number, mask_login_identifier
+from core.masking import mask_id_number, mask_login_identifier, mask_passport_number
 from core.outbox import queue_message
 
 LOGIN_FAILED = N_("账号或密码不正确")
@@ -38,6 +47,10 @@ class LoginFailed(DomainError):
 
 #: Said for every refusal that would otherwise tell whether an ID number has an account.
 ID_NOT_REGISTRABLE = N_("该身份证号码无法在线注册。请核对姓名和号码，或携带本人身份证到任一公安窗口办理。")
+#: The same for a passport number (one account per passport, the number with its nationality).
+PASSPORT_NOT_REGISTRABLE = N_(
+    "该护照号码无法在线注册。请核对英文姓名、国籍和号码，或携带本人护照到出入境窗口办理。"
+)
 
 
 def register_citizen(
@@ -48,6 +61,9 @@ def register_citizen(
     password: str,
     register: PopulationRegister | None = None,
     mobile_verified: bool = True,
+    id_type: str = RESIDENT_ID,
+    nationality: str | None = None,
+    english_name: str | None = None,
 ) -> User:
     """Create a citizen account: L1 once the mobile is proven (the caller consumed the SMS code),
     L2 when ``register`` confirms the name and ID number (人口信息核验).
@@ -58,35 +74,63 @@ def register_citizen(
     number released to this account) and both are told — an ID number belongs to one account, and
     the proven person wins (DESIGN §6). Raises :class:`FieldError` for a taken mobile or a weak
     password. The caller has validated formats.
+
+    A foreigner registers with ``id_type="passport"``: ``id_number`` is the passport number,
+    ``nationality`` its ISO 3166-1 alpha-3 country and ``english_name`` the name as in the passport
+    (``real_name`` is a Chinese name, or the English name when there is none); one account per
+    passport number *and* nationality, checked against the register like a resident's, refusals at
+    the ``passport_number`` field.
     """
-    id_number = normalise_id_number(id_number)
+    passport = id_type == PASSPORT
+    number_field = "passport_number" if passport else "id_number"
+    not_registrable = PASSPORT_NOT_REGISTRABLE if passport else ID_NOT_REGISTRABLE
+    if passport:
+        try:
+            id_number = validate_passport_number(id_number)
+            nationality = validate_nationality(nationality or "")
+        except IdNumberError as exc:
+            raise FieldError(number_field, str(exc)) from exc
+        english_name = normalise_english_name(english_name or "")
+        if not english_name:
+            raise FieldError("english_name", N_("请输入与护照一致的英文姓名"))
+        real_name = real_name.strip() or english_name
+        claimed_name = english_name
+    else:
+        id_number = normalise_id_number(id_number)
+        nationality = english_name = None
+        real_name = real_name.strip()
+        claimed_name = real_name
     mobile = normalise_mobile(mobile)
-    real_name = real_name.strip()
     problems = password_problems(password, id_number=id_number, mobile=mobile)
     if problems:
         raise FieldError("password", problems[0])
     _ensure_free(id_number="", mobile=mobile)
-    verified = bool(mobile_verified and register is not None and register.verify(real_name, id_number))
-    holder = _id_holder(id_number)
+    verified = bool(
+        mobile_verified
+        and register is not None
+        and register.verify(claimed_name, id_number, id_type=id_type, nationality=nationality)
+    )
+    holder = _id_holder(id_number, id_type, nationality)
     if holder is not None:
         if not verified or holder.level >= Assurance.L2:
-            raise FieldError("id_number", ID_NOT_REGISTRABLE)
+            raise FieldError(number_field, not_registrable)
         _freeze_for_dispute(holder)
     user = User(
         role=Role.CITIZEN,
         real_name=real_name,
-        id_number=id_number,
+        english_name=english_name,
         mobile=mobile,
         password_hash=hash_password(password),
         assurance=Assurance.L1 if mobile_verified else Assurance.L0,
     )
+    user.set_identity(id_type, id_number, nationality)
     try:
         with db.session.begin_nested():
             db.session.add(user)
             db.session.flush()
     except IntegrityError as exc:  # a concurrent registration won the race: say which number
         _ensure_free(id_number="", mobile=mobile)
-        raise FieldError("id_number", ID_NOT_REGISTRABLE) from exc
+        raise FieldError(number_field, not_registrable) from exc
     audit.record("account.register", object_type="user", object_id=user.id, actor=user)
     if verified:
         _raise_to_l2(user, "register", actor=user)
@@ -103,14 +147,18 @@ def register_citizen(
     return user
 
 
-def _id_holder(id_number: str) -> User | None:
-    """The account that holds ``id_number`` now, if any."""
-    return db.session.scalar(select(User).where(User.id_number_is(id_number)))
+def _id_holder(id_number: str, id_type: str = RESIDENT_ID, nationality: str | None = None) -> User | None:
+    """The account that holds ``id_number`` (a passport number: of ``nationality``) now, if any."""
+    return db.session.scalar(select(User).where(User.id_number_is(id_number, id_type, nationality)))
 
 
 def _freeze_for_dispute(holder: User) -> None:
     holder.frozen_at = utcnow()
-    holder.frozen_reason = f"身份证号码 {mask_id_number(holder.id_number)} 已由本人实名认领"
+    if holder.is_passport_holder:
+        shown = f"护照号码 {holder.nationality} {mask_passport_number(holder.id_number)}"
+    else:
+        shown = f"身份证号码 {mask_id_number(holder.id_number)}"
+    holder.frozen_reason = f"{shown} 已由本人实名认领"
     holder.id_number = None
     holder.active = False
     holder.rotate_session_token()
@@ -138,7 +186,8 @@ def verify_identity(user: User, register: PopulationRegister) -> bool:
         return True
     if user.level < Assurance.L1 or not user.id_number:
         raise DomainError(N_("请先验证手机号码，再进行实名核验。"))
-    if not register.verify(user.real_name, user.id_number):
+    name = user.english_name if user.is_passport_holder else user.real_name
+    if not register.verify(name or "", user.id_number, id_type=user.id_type, nationality=user.nationality):
         audit.record("account.assurance_refused", object_type="user", object_id=user.id, actor=user)
         return False
     _raise_to_l2(user, "register", actor=user)
@@ -213,13 +262,22 @@ def find_citizen_by_mobile(mobile: str) -> User | None:
 
 
 def find_account(identifier: str) -> User | None:
-    """The account an identifier names: a mobile number, an ID number or a staff username."""
+    """The account an identifier names: a mobile number, an ID number, a passport number or a staff
+    username. A passport number that two nationalities' holders share names neither (ambiguous: they
+    log in with the mobile number)."""
     ident = identifier.strip()
     mobile = normalise_mobile(ident)
     id_number = normalise_id_number(ident)
-    return db.session.scalars(
+    user = db.session.scalars(
         select(User).where(or_(User.mobile_is(mobile), User.id_number_is(id_number), User.username == ident))
     ).first()
+    if user is not None:
+        return user
+    passport = normalise_passport_number(ident)
+    if not passport:
+        return None
+    holders = db.session.scalars(select(User).where(User.passport_number_is(passport)).limit(2)).all()
+    return holders[0] if len(holders) == 1 else None
 
 
 def _throttle_key(user: User | None, identifier: str) -> str:

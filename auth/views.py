@@ -34,6 +34,16 @@ NOT_VERIFIED_YET = _l(
     "开具户籍证明、无犯罪记录证明等个人信息类事项和代办授权需实名认证（L2）——请携带本人身份证到任一公安窗口核验，一次即可。"
 )
 
+#: The same for a passport holder: the passport, and the exit-entry counter.
+NOT_VERIFIED_PASSPORT = _l(
+    "注册成功。您的英文姓名和护照号码未能通过人口信息核验，账号为手机认证（L1）：可以浏览、咨询和办理大部分事项；"
+    "需实名认证（L2）的事项，请携带本人护照到出入境窗口核验，一次即可。"
+)
+
+
+def _not_verified(user: User):
+    return NOT_VERIFIED_PASSPORT if user.is_passport_holder else NOT_VERIFIED_YET
+
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths are followed after login.
@@ -157,11 +167,14 @@ def register():
     if form.validate_on_submit() and _code_ok("register", form):
         with transaction(form) as tx:
             user = ops.register_citizen(
-                real_name=form.real_name.data,
-                id_number=form.id_number.data,
+                real_name=form.real_name.data or "",
+                id_number=form.document_number,
                 mobile=form.mobile.data,
                 password=form.password.data,
                 register=default_register(),
+                id_type=form.id_type.data,
+                nationality=form.nationality.data if form.is_passport else None,
+                english_name=form.english_name.data if form.is_passport else None,
             )
         if tx.ok:
             login_user(user)
@@ -169,7 +182,7 @@ def register():
             if user.level >= Assurance.L2:
                 flash(_("注册成功，已通过人口信息核验（实名认证），欢迎使用。"), "success")
             else:
-                flash(NOT_VERIFIED_YET, "warning")
+                flash(_not_verified(user), "warning")
             return redirect(url_for("auth.profile"))
     return render_template("auth/register.html", form=form), 200 if request.method == "GET" else 422
 
@@ -325,5 +338,5 @@ def verify_identity():
     elif verified:
         flash(_("已通过人口信息核验，账号已实名认证（L2）。"), "success")
     else:
-        flash(NOT_VERIFIED_YET, "warning")
+        flash(_not_verified(current_user), "warning")
     return redirect(url_for("auth.profile"))

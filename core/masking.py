@@ -46,6 +46,16 @@ def mask_id_number(value: str | None) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
+def mask_passport_number(value: str | None) -> str:
+    """``E12345678`` → ``E1*****78`` (first 2 and last 2 kept; short numbers fully masked)."""
+    if not value:
+        return ""
+    value = value.strip()
+    if len(value) < 8:
+        return "*" * len(value)
+    return value[:2] + "*" * (len(value) - 4) + value[-2:]
+
+
 def mask_mobile(value: str | None) -> str:
     """``13812345678`` → ``138****5678``."""
     if not value:
@@ -67,6 +77,8 @@ def mask_login_identifier(value: str) -> str:
         compact = compact[3:]
     if re.fullmatch(r"\d[\dXx]{6,}", compact):
         return mask_id_number(compact) if len(compact) >= 15 else mask_mobile(compact)
+    if re.fullmatch(r"[A-Za-z0-9]{5,17}", compact) and sum(c.isdigit() for c in compact) >= 5:
+        return mask_passport_number(compact)  # a passport number (a username has no five digits)
     return mask_text(value)
 
 

@@ -208,6 +208,7 @@ def delete_account(user: User, *, password: str) -> list[str]:
         },
     )
     user.real_name = DELETED_NAME
+    user.english_name = None
     user.id_number = f"DELETED{user.id:011d}"
     user.mobile = f"D{user.id:010d}"
     user.password_hash = NO_PASSWORD

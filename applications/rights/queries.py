@@ -90,9 +90,16 @@ def _safe(name: str) -> str:
 
 def holdings(user: User) -> Holdings:
     """Everything the portal keeps about ``user`` (see the module docstring)."""
-    account = {
-        "姓名": user.real_name,
-        "居民身份证号码": user.id_number or "",
+    account = {"姓名": user.real_name}
+    if user.is_passport_holder:  # a foreigner (issue 23): the passport, its nationality, the name in it
+        account |= {
+            "英文姓名": user.english_name or "",
+            "国籍": user.nationality or "",
+            "护照号码": user.id_number or "",
+        }
+    else:
+        account["居民身份证号码"] = user.id_number or ""
+    account |= {
         "手机号码": user.mobile or "",
         "注册时间": _time(user.created_at),
         "最近登录时间": _time(user.last_login_at),

@@ -38,11 +38,11 @@ def lost_race(monkeypatch):
             return None
         return real_free(**kwargs)
 
-    def racing_holder(id_number):
+    def racing_holder(*args):
         calls["holder"] += 1
         if calls["holder"] == 1:
             return None
-        return real_holder(id_number)
+        return real_holder(*args)
 
     monkeypatch.setattr(ops, "_ensure_free", racing)
     monkeypatch.setattr(ops, "_id_holder", racing_holder)
