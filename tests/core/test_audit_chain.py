@@ -128,11 +128,15 @@ def test_concurrent_writers_make_one_linear_chain(make_app):
     threads, per_thread, errors = 8, 6, []
     barrier = threading.Barrier(threads)
 
+    # the apps are built first: building eight at once in threads can outlast the barrier's wait on a
+    # loaded machine, and the collision is what the test is about
+    workers = [make_app() for _ in range(threads)]
+
     def work(n: int) -> None:
-        worker = make_app()
+        worker = workers[n]
         try:
             with worker.app_context():
-                barrier.wait(10)
+                barrier.wait(30)
                 for i in range(per_thread):
                     audit.record("test.concurrent", object_id=f"{n}-{i}", details={"n": n, "i": i})
                     # a second statement between hash and commit widens the window a fork needs
