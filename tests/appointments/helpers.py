@@ -57,3 +57,42 @@ def slots_on(day: date) -> list[Slot]:
             select(Slot).where(Slot.unit_id == unit(UNIT).id, Slot.day == day).order_by(Slot.starts_at)
         )
     )
+
+
+def book_now(bookings: list[tuple[str, str | None]]) -> None:
+    """A slot of :data:`UNIT` starting now (real time: a live server runs in a thread), full with one
+    booking of :data:`ITEM` per ``(code, citizen's real name or None)``; committed."""
+    from datetime import timedelta
+
+    from applications.appointments.models import Appointment
+    from core.clock import local_today, now
+    from core.db import db
+    from core.transaction import commit
+    from tests.clerk.helpers import load_world
+    from tests.factories import CitizenFactory
+
+    load_world()
+    start = now().replace(second=0, microsecond=0)
+    slot = Slot(
+        unit_id=unit(UNIT).id,
+        day=local_today(),
+        starts_at=start,
+        ends_at=start + timedelta(minutes=30),
+        capacity=len(bookings),
+        booked=len(bookings),
+        open=True,
+    )
+    db.session.add(slot)
+    db.session.flush()
+    for code, name in bookings:
+        citizen = CitizenFactory(real_name=name) if name else CitizenFactory()
+        db.session.add(
+            Appointment(
+                code=code,
+                user_id=citizen.id,
+                item_id=catalog().items[ITEM].id,
+                slot_id=slot.id,
+                unit_id=slot.unit_id,
+            )
+        )
+    commit()

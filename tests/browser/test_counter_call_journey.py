@@ -6,20 +6,13 @@ bookings behind the number (names masked). No horizontal scroll; axe-core on bot
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from applications.appointments.models import Appointment, Slot
-from catalog.queries import catalog
-from core.clock import local_today, now
-from core.db import db
-from core.transaction import commit
-from tests.appointments.helpers import ITEM, UNIT
+from core.clock import local_today
+from tests.appointments.helpers import UNIT, book_now
 from tests.browser.test_appointment_journey import _axe_clean, _fits, _login
-from tests.clerk.helpers import load_world, unit
-from tests.factories import CitizenFactory
 
 pytestmark = pytest.mark.browser
 FIRST, SECOND = "FRST2345", "SCND2345"
@@ -29,30 +22,7 @@ FIRST, SECOND = "FRST2345", "SCND2345"
 def server(live_server):
     """Two bookings of LJ-EE for a slot starting now (real time: the server runs in a thread)."""
     with live_server.app.app_context():
-        load_world()
-        start = now().replace(second=0, microsecond=0)
-        slot = Slot(
-            unit_id=unit(UNIT).id,
-            day=local_today(),
-            starts_at=start,
-            ends_at=start + timedelta(minutes=30),
-            capacity=2,
-            booked=2,
-            open=True,
-        )
-        db.session.add(slot)
-        db.session.flush()
-        for code, name in ((FIRST, "李四光"), (SECOND, "王小明")):
-            db.session.add(
-                Appointment(
-                    code=code,
-                    user_id=CitizenFactory(real_name=name).id,
-                    item_id=catalog().items[ITEM].id,
-                    slot_id=slot.id,
-                    unit_id=slot.unit_id,
-                )
-            )
-        commit()
+        book_now([(FIRST, "李四光"), (SECOND, "王小明")])
     return live_server
 
 

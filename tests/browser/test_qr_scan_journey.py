@@ -5,21 +5,12 @@ camera says so and leaves the field to type in, which still works."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from playwright.sync_api import expect
 
-from applications.appointments.models import Appointment, Slot
 from applications.appointments.views import booking_qr
-from catalog.queries import catalog
-from core.clock import local_today, now
-from core.db import db
-from core.transaction import commit
-from tests.appointments.helpers import ITEM, UNIT
+from tests.appointments.helpers import book_now
 from tests.browser.test_appointment_journey import _axe_clean, _fits, _login
-from tests.clerk.helpers import load_world, unit
-from tests.factories import CitizenFactory
 
 pytestmark = pytest.mark.browser
 SCANNED, TYPED = "SCAN2345", "TYPE2345"
@@ -50,30 +41,7 @@ navigator.mediaDevices.getUserMedia = function () {
 def server(live_server):
     """Two bookings of LJ-EE for a slot starting now (real time: the server runs in a thread)."""
     with live_server.app.app_context():
-        load_world()
-        start = now().replace(second=0, microsecond=0)
-        slot = Slot(
-            unit_id=unit(UNIT).id,
-            day=local_today(),
-            starts_at=start,
-            ends_at=start + timedelta(minutes=30),
-            capacity=2,
-            booked=2,
-            open=True,
-        )
-        db.session.add(slot)
-        db.session.flush()
-        for code in (SCANNED, TYPED):
-            db.session.add(
-                Appointment(
-                    code=code,
-                    user_id=CitizenFactory().id,
-                    item_id=catalog().items[ITEM].id,
-                    slot_id=slot.id,
-                    unit_id=slot.unit_id,
-                )
-            )
-        commit()
+        book_now([(SCANNED, None), (TYPED, None)])
     return live_server
 
 
