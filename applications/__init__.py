@@ -24,6 +24,7 @@ def init_app(app) -> None:
     from flask_babel import lazy_gettext as _l
 
     from applications import models  # noqa: F401 - registers the tables
+    from applications.bundles import models as _bundle_models  # noqa: F401
     from applications.clerk import reason_views
     from applications.clerk import views as clerk_views
     from applications.documents.sweep import register_cli

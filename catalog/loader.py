@@ -17,19 +17,22 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from flask import has_app_context
 from sqlalchemy import select
 
 from auth.models import Unit, UnitKind
-from catalog import english
+from catalog import bundle_spec, english
 from catalog.models import (
     Bundle,
     BundleItem,
+    BundleVersion,
     Category,
     DayKind,
     Delivery,
     DocForm,
     DocSource,
     DocumentRequirement,
+    ExternalDepartment,
     FieldType,
     FormField,
     ItemStatus,
@@ -105,8 +108,8 @@ def read_files(path: str | Path) -> list[tuple[str, dict[str, Any]]]:
             continue
         if data is None:
             continue
-        if not isinstance(data, dict) or not set(data) <= {"units", "items", "bundles"}:
-            problems.append(f"{f.name}: 顶层必须是含 units / items / bundles 的映射")
+        if not isinstance(data, dict) or not set(data) <= {"units", "items", "bundles", "departments"}:
+            problems.append(f"{f.name}: 顶层必须是含 units / items / bundles / departments 的映射")
             continue
         out.append((f.name, data))
     if problems:
@@ -211,7 +214,10 @@ def validate(files: list[tuple[str, dict[str, Any]]]) -> dict[str, list[dict[str
     units: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     bundles: list[dict[str, Any]] = []
+    departments: list[dict[str, Any]] = []
     for fname, data in files:
+        for raw in data.get("departments") or []:
+            departments.append(_validate_department(chk, fname, raw))
         for raw in data.get("units") or []:
             units.append(_validate_unit(chk, fname, raw))
         for raw in data.get("items") or []:
@@ -219,9 +225,74 @@ def validate(files: list[tuple[str, dict[str, Any]]]) -> dict[str, list[dict[str
         for raw in data.get("bundles") or []:
             bundles.append(_validate_bundle(chk, fname, raw))
     _cross_checks(chk, units, items, bundles)
+    _flow_checks(chk, items, bundles, departments)
     if chk.problems:
         raise CatalogError(chk.problems)
-    return {"units": units, "items": items, "bundles": bundles}
+    return {"units": units, "items": items, "bundles": bundles, "departments": departments}
+
+
+def _validate_department(chk: _Checker, fname: str, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        chk.problems.append(f"{fname}: 协办部门条目应为映射")
+        return {}
+    where = f"{fname}: 协办部门 {raw.get('code', '?')}"
+    code = chk.text(where, raw, "code", max_len=40)
+    if code and not bundle_spec.is_key(code):
+        chk.fail(where, "code", "编码只能用小写字母、数字和下划线，并以字母开头")
+    return {
+        "_where": where,
+        "code": code,
+        "name": chk.text(where, raw, "name", max_len=100),
+        "contract": chk.text(where, raw, "contract", required=False, max_len=40),
+        "english_name": chk.text(where, raw, "en", required=False, max_len=200),
+    }
+
+
+def _flow_checks(chk: _Checker, items: list[dict], bundles: list[dict], departments: list[dict]) -> None:
+    """A bundle's ``flow`` must be a usable definition that fits the items as the files describe them
+    (or as the database holds them, for items not in the files) and name known departments."""
+    by_code = {i.get("code"): i for i in items}
+    known_departments = {d.get("code") for d in departments}
+    if has_app_context():
+        known_departments |= set(db.session.scalars(select(ExternalDepartment.code)))
+
+    def facts(code: str) -> bundle_spec.ItemFacts | None:
+        rec = by_code.get(code)
+        if rec is None:
+            if not has_app_context():
+                return None
+            from catalog.queries import item_facts
+
+            return item_facts(code)
+        return bundle_spec.ItemFacts(
+            code=code,
+            name=rec.get("name", ""),
+            active=rec.get("status", "active") == "active",
+            fields=frozenset(f["key"] for f in rec.get("fields", [])),
+            situations={
+                s["key"]: frozenset(o["value"] for o in s["options"]) for s in rec.get("situations", [])
+            },
+            documents=frozenset(d["name"] for d in rec.get("documents", [])),
+            delivery=tuple(rec.get("delivery") or ()),
+        )
+
+    for b in bundles:
+        if b.get("flow") is None:
+            continue
+        try:
+            defn = bundle_spec.parse(b["flow"])
+        except bundle_spec.DefinitionError as exc:
+            for problem in exc.problems:
+                chk.fail(b["_where"], "flow", problem)
+            continue
+        for problem in bundle_spec.catalog_problems(defn, facts):
+            chk.fail(b["_where"], "flow", problem)
+        for step in defn.handoff_steps:
+            if step.department not in known_departments:
+                chk.fail(b["_where"], "flow", f"步骤“{step.name}”的协办部门 {step.department} 不存在")
+        missing = [s.item for s in defn.item_steps if s.item not in b.get("items", [])]
+        if missing:
+            chk.fail(b["_where"], "flow", f"步骤中的事项 {'、'.join(missing)} 须列入 items")
 
 
 def _validate_unit(chk: _Checker, fname: str, raw: Any) -> dict[str, Any]:
@@ -423,6 +494,7 @@ def _validate_bundle(chk: _Checker, fname: str, raw: Any) -> dict[str, Any]:
         "description": chk.text(where, raw, "description", required=False),
         "items": chk.str_list(where, raw, "items"),
         "partners": chk.str_list(where, raw, "partners"),
+        "flow": raw.get("flow"),
     }
     bundle["english"], en_problems = english.validate_bundle(raw.get("en"))
     for problem in en_problems:
@@ -503,6 +575,7 @@ def ensure_categories() -> dict[str, Category]:
 def apply(data: dict[str, list[dict[str, Any]]], *, only_missing: bool = False) -> LoadResult:
     result = LoadResult()
     categories = ensure_categories()
+    _apply_departments(data.get("departments", []), only_missing)
     _apply_units(data["units"], result, only_missing)
     items_by_code = _apply_items(data["items"], categories, result, only_missing)
     _apply_bundles(data["bundles"], items_by_code, result, only_missing)
@@ -676,6 +749,49 @@ def _apply_bundles(
         db.session.flush()
         for pos, code in enumerate(rec["items"]):
             bundle.items.append(BundleItem(item_id=items_by_code[code].id, position=pos))
+        if rec.get("flow") is not None:
+            publish_flow(bundle, rec["flow"], note="catalog load")
+    db.session.flush()
+
+
+def publish_flow(bundle: Bundle, definition: dict[str, Any], *, note: str = "") -> BundleVersion:
+    """Publish ``definition`` as the bundle's next version (the published one, if any, is superseded),
+    unless it equals the published one. The caller has validated it."""
+    current = next((v for v in bundle.versions if v.state == VersionState.PUBLISHED), None)
+    if current is not None and current.definition == definition:
+        return current
+    if current is not None:
+        current.state = VersionState.SUPERSEDED
+        db.session.flush()
+    number = max((v.version for v in bundle.versions), default=0) + 1
+    version = BundleVersion(
+        version=number,
+        state=VersionState.PUBLISHED,
+        definition=definition,
+        note=note,
+        published_at=utcnow(),
+    )
+    bundle.versions.append(version)
+    db.session.flush()
+    return version
+
+
+def _apply_departments(departments: list[dict], only_missing: bool = False) -> None:
+    existing = {d.code: d for d in db.session.scalars(select(ExternalDepartment))}
+    for rec in departments:
+        dept = existing.get(rec["code"])
+        if dept is None:
+            db.session.add(
+                ExternalDepartment(
+                    code=rec["code"],
+                    name=rec["name"],
+                    contract=rec["contract"] or "",
+                    english_name=rec["english_name"] or "",
+                )
+            )
+        elif not only_missing:
+            dept.name, dept.contract = rec["name"], rec["contract"] or dept.contract
+            dept.english_name = rec["english_name"] or dept.english_name
     db.session.flush()
 
 

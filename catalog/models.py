@@ -281,6 +281,12 @@ class Bundle(db.Model):
     items: Mapped[list[BundleItem]] = relationship(
         order_by="BundleItem.position", cascade="all, delete-orphan"
     )
+    #: The 一件事 flow (shared questions, steps, field mapping, dependencies), versioned like items: an
+    #: admin edits a draft, previews it and publishes; bundle applications pin the version they were
+    #: filed under. No published version means the bundle is a guide page only (no online application).
+    versions: Mapped[list[BundleVersion]] = relationship(
+        back_populates="bundle", order_by="BundleVersion.version", cascade="all, delete-orphan"
+    )
 
 
 class BundleItem(db.Model):
@@ -292,6 +298,59 @@ class BundleItem(db.Model):
     )
     position: Mapped[int] = mapped_column(Integer, default=0)
     item: Mapped[ServiceItem] = relationship()
+
+
+class BundleVersion(db.Model):
+    """One version of a bundle's flow. ``definition`` is the document :mod:`catalog.bundle_spec`
+    describes and validates (shared questions, shared documents, steps — police items with their field
+    mapping, or hand-offs to other departments — and each step's dependencies). Exactly one version per
+    bundle is ``published`` (a partial unique index), as for items."""
+
+    __tablename__ = "bundle_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("bundles.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[VersionState] = mapped_column(str_enum(VersionState, "bundle_version_state"))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    bundle: Mapped[Bundle] = relationship(back_populates="versions")
+
+    __table_args__ = (
+        UniqueConstraint("bundle_id", "version", name="uq_bundle_versions_bundle_version"),
+        Index(
+            "uq_bundle_versions_one_published",
+            "bundle_id",
+            unique=True,
+            sqlite_where=db.text("state = 'published'"),
+            postgresql_where=db.text("state = 'published'"),
+        ),
+    )
+
+
+class ExternalDepartment(db.Model):
+    """Another government department a 一件事 hands a step to (卫健, 医保, 人力社保, 税务 …).
+
+    Hand-offs are delivered through the outbox to ``endpoint_url`` as the JSON contract named by
+    ``contract`` (documented in :mod:`applications.bundles.contracts`); the department reports back
+    through the signed callback endpoint. The shared signing secret is not stored: it is derived from the
+    keyring per department and ``secret_generation`` (bump it to rotate)."""
+
+    __tablename__ = "external_departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: where hand-offs are POSTed; empty means the development receiver (records, answers nothing)
+    endpoint_url: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    contract: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    secret_generation: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    english_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class CatalogState(db.Model):

@@ -511,3 +511,27 @@ def version_by_id(version_id: int, categories: dict[int, CategoryView] | None = 
             for c in db.session.scalars(select(Category))
         }
     return version_view(row[0], row[1], categories)
+
+
+def item_facts(code: str):
+    """What a bundle's publish check needs to know of an item, from its published version in the
+    database (None when the item has none)."""
+    from catalog.bundle_spec import ItemFacts
+
+    item = db.session.scalar(select(ServiceItem).where(ServiceItem.code == code))
+    if item is None:
+        return None
+    version = db.session.scalar(
+        select(ItemVersion).where(ItemVersion.item_id == item.id, ItemVersion.state == VersionState.PUBLISHED)
+    )
+    if version is None:
+        return None
+    return ItemFacts(
+        code=code,
+        name=version.name,
+        active=item.status == ItemStatus.PUBLISHED,
+        fields=frozenset(f.key for f in version.fields),
+        situations={s.key: frozenset(o.value for o in s.options) for s in version.situations},
+        documents=frozenset(d.name for d in version.documents),
+        delivery=tuple(version.delivery or ()),
+    )

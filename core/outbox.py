@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import (
     CheckConstraint,
@@ -65,7 +65,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.crypto import EncryptedText
+from core.crypto import EncryptedJSON, EncryptedText
 from core.db import UTCDateTime, db, utcnow
 from core.masking import mask_mobile, mask_text
 from core.messages import compose
@@ -111,10 +111,17 @@ class OutboxMessage(db.Model):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(300))
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: An exchange message to another department (a 一件事 hand-off): the department's code. Such a row
+    #: is delivered by the exchange gateway with ``payload`` as its JSON body, not as an SMS.
+    destination: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON("form"))
 
     __table_args__ = (
         Index("ix_outbox_pending", "sent_at", "next_attempt_at"),
-        CheckConstraint("user_id IS NOT NULL OR to_mobile IS NOT NULL", name="outbox_has_recipient"),
+        CheckConstraint(
+            "user_id IS NOT NULL OR to_mobile IS NOT NULL OR destination IS NOT NULL",
+            name="outbox_has_recipient",
+        ),
     )
 
 

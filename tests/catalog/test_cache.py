@@ -158,6 +158,7 @@ def test_building_the_snapshot_takes_the_same_queries_for_5_or_72_items(app_ctx,
         "bundles.yaml": {
             "bundles": [b for b in files["bundles.yaml"]["bundles"] if b["items"] == ["LJ-HJ-006"]]
         },
+        "departments.yaml": files["departments.yaml"],
     }
     load(write_catalog(tmp_path / "small", small))
     db.session.commit()

@@ -21,12 +21,14 @@ def wire(app):
 
 
 def small_catalog() -> None:
-    """Units, three 户籍 items and the 出生一件事 bundle, committed."""
+    """Units, three 户籍 items and the 出生一件事 bundle (with its flow and departments), committed."""
     files = demo_files()
     units = files["units.yaml"]["units"]
     items = [i for d in files.values() for i in d.get("items") or [] if i["code"] in SMALL_ITEMS]
     bundles = [b for b in files["bundles.yaml"]["bundles"] if set(b["items"]) <= set(SMALL_ITEMS)]
-    apply(validate([("small.yaml", {"units": units, "items": items, "bundles": bundles})]))
+    departments = files["departments.yaml"]["departments"]
+    small = {"units": units, "items": items, "bundles": bundles, "departments": departments}
+    apply(validate([("small.yaml", small)]))
     db.session.commit()
 
 
