@@ -32,6 +32,8 @@ A definition is a JSON document::
 - an item step's ``field_map`` fills item form fields from a *source*; the item's fields not mapped are
   asked in that step's own section of the form ("only where they differ");
 - a hand-off step's ``payload_map`` builds the department's message body from sources;
+- an item step's ``field_map`` takes only ``shared.``, ``situation.`` and ``const:`` sources: every item
+  application is created and checked complete at submit, even one that waits for another step;
 - a *source* is ``shared.<question key>``, ``situation.<situation key>``, ``result.<step key>.<name>``
   (what an earlier step produced: a police item gives ``reference`` and its result fields; a department
   gives what it reported) or ``const:<text>``; a ``result.`` source needs that step in ``depends_on``;
@@ -223,6 +225,15 @@ def problems_of(defn: Definition) -> list[str]:
                 problems.append(_("步骤“%(step)s”依赖的步骤“%(dep)s”不存在", step=step.name, dep=dep))
         for source in [*step.field_map.values(), *step.payload_map.values()]:
             problems.extend(_source_problems(step, source, defn))
+        for key, source in step.field_map.items():
+            if source.startswith("result."):
+                problems.append(
+                    _(
+                        "公安事项步骤“%(step)s”的字段“%(key)s”不能取前序步骤的结果：事项在提交时就要核对完整",
+                        step=step.name,
+                        key=key,
+                    )
+                )
         for own, shared in step.situation_map.items():
             if not shared.startswith("const:") and shared not in situations:
                 problems.append(

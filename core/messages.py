@@ -47,6 +47,27 @@ TEMPLATES: dict[str, Template] = {
         N_("您在窗口办理的「%(item)s」已登记，办件编号 %(reference)s。"),
     ),
     "withdrawn": Template(N_("申请已撤回"), N_("您的申请 %(reference)s 已撤回。")),
+    "bundle_submitted": Template(
+        N_("一件事申请已提交"),
+        N_(
+            "您的「%(bundle)s」申请已提交，编号 %(reference)s，共 %(parts)s 项，将按顺序联办，"
+            "可在“我的办件”查看每一项的进度。"
+        ),
+        N_("您的%(bundle)s申请已提交，编号%(reference)s。"),
+    ),
+    "bundle_completed": Template(
+        N_("一件事已全部办结"),
+        N_("您的一件事申请 %(reference)s 的每一项都已办结。欢迎对本次办理作出评价。"),
+        N_("您的一件事申请%(reference)s已全部办结。"),
+    ),
+    "bundle_part_returned": Template(
+        N_("一件事中的一项被退回"),
+        N_(
+            "您的一件事申请 %(reference)s 中的「%(step)s」被退回，"
+            "请在“我的办件”查看原因；依赖它的事项暂不办理。"
+        ),
+        N_("您的一件事申请%(reference)s中的%(step)s被退回，请登录查看。"),
+    ),
     "resubmitted": Template(N_("补正材料已提交"), N_("您的申请 %(reference)s 已提交补正材料，等待审核。")),
     "accepted": Template(
         N_("申请已受理"),
