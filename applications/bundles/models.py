@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from catalog.models import Bundle, BundleVersion
 from core.crypto import EncryptedJSON
 from core.db import UTCDateTime, db, str_enum, utcnow
 
@@ -67,6 +68,8 @@ class BundleApplication(db.Model):
     rating_comment: Mapped[str] = mapped_column(String(500), default="", server_default="")
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    bundle: Mapped[Bundle] = relationship()
+    bundle_version: Mapped[BundleVersion] = relationship()
     parts: Mapped[list[BundlePart]] = relationship(
         back_populates="bundle_application", order_by="BundlePart.position", cascade="all, delete-orphan"
     )
