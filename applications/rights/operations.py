@@ -12,6 +12,8 @@ statistics and audit trail are made of:
   counts: what the roll-ups count) without the typed form, contact number, address and what the
   citizen wrote on the timeline (a withdrawal reason, correction replies); drafts —
   never sent to the bureau — are deleted;
+- 一件事: a draft goes; a sent one keeps its parts, states and dates without the answers, the
+  address, the hand-offs' bodies and the rating comment; its shared files go like the others;
 - every uploaded file goes from the store (the caller deletes the returned keys after the commit),
   with its rows; the wallet (我的材料), the messages and pending SMS codes go;
 - ratings keep their level and reasons (满意度 counts them) and lose the free-text comment;
@@ -19,7 +21,8 @@ statistics and audit trail are made of:
   were masked when written.
 
 It is refused while an application is still being handled (submitted, accepted, awaiting or after a
-补正): the bureau would be handling a case nobody can follow any more.
+补正), or a 一件事 still has a step with a unit or another department: the bureau would be handling a
+case nobody can follow any more.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import IO
 
 from sqlalchemy import delete, select, update
 
+from applications.bundles.models import BundleApplication, BundleDocument, BundlePart, BundleState, PartStatus
 from applications.models import OPEN_STATES, Application, ApplicationDocument, StatusEvent, WalletDocument
 from applications.ratings.models import Rating
 from applications.rights.queries import Holdings
@@ -104,15 +108,38 @@ def build_export(data: Holdings, storage: Storage) -> tuple[IO[bytes], int]:
 # Deletion ----------------------------------------------------------------------------------------
 
 
-def open_references(user: User) -> list[str]:
-    """References of the user's applications the bureau is still handling."""
+#: A part someone is still working on: a police unit (its application is open anyway) or a department.
+_PART_IN_HAND = (PartStatus.STARTED, PartStatus.PUSHED, PartStatus.RECEIVED)
+
+
+def open_bundle_references(user: User) -> list[str]:
+    """References of the user's 一件事 with a part still in a unit's or a department's hands (parts that
+    only wait behind a returned step are nobody's work)."""
     return list(
+        db.session.scalars(
+            select(BundleApplication.reference)
+            .where(
+                BundleApplication.applicant_id == user.id,
+                BundleApplication.state == BundleState.SUBMITTED,
+                BundleApplication.id.in_(
+                    select(BundlePart.bundle_application_id).where(BundlePart.status.in_(_PART_IN_HAND))
+                ),
+            )
+            .order_by(BundleApplication.submitted_at)
+        )
+    )
+
+
+def open_references(user: User) -> list[str]:
+    """References of the user's applications and 一件事 the bureau or a department is still handling."""
+    apps = list(
         db.session.scalars(
             select(Application.reference)
             .where(Application.applicant_id == user.id, Application.state.in_(OPEN_STATES))
             .order_by(Application.submitted_at)
         )
     )
+    return apps + open_bundle_references(user)
 
 
 def delete_account(user: User, *, password: str) -> list[str]:
@@ -139,6 +166,10 @@ def delete_account(user: User, *, password: str) -> list[str]:
     keys.update(
         db.session.scalars(select(WalletDocument.storage_key).where(WalletDocument.owner_id == user.id))
     )
+    bundles = list(
+        db.session.scalars(select(BundleApplication).where(BundleApplication.applicant_id == user.id))
+    )
+    keys.update(d.storage_key for b in bundles for d in b.documents)
     # a file another account's application still refers to stays (never the case today: keys are per upload)
     shared = (
         set(
@@ -171,6 +202,22 @@ def delete_account(user: User, *, password: str) -> list[str]:
         .where(WalletDocument.owner_id == user.id)
         .execution_options(synchronize_session=False)
     ).rowcount
+    # 一件事: a draft (never sent) goes; a sent one keeps its parts and dates, not what was typed
+    for b in bundles:
+        if b.state == BundleState.DRAFT:
+            db.session.delete(b)
+            continue
+        b.answers = {}
+        b.delivery_address = {}
+        b.rating_comment = ""
+        for part in b.parts:
+            part.payload = {}
+    if bundles:
+        db.session.execute(
+            delete(BundleDocument)
+            .where(BundleDocument.bundle_application_id.in_([b.id for b in bundles]))
+            .execution_options(synchronize_session=False)
+        )
     for a in drafts:
         db.session.delete(a)
     for a in kept:
@@ -202,6 +249,7 @@ def delete_account(user: User, *, password: str) -> list[str]:
         details={
             "applications_anonymised": len(kept),
             "drafts_deleted": len(drafts),
+            "bundles_anonymised": sum(b.state != BundleState.DRAFT for b in bundles),
             "wallet_documents_deleted": wallet,
             "files_deleted": len(keys),
             "messages_deleted": messages,

@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from applications.bundles.models import BundleApplication, BundleState
 from applications.models import Application, ApplicationDocument, WalletDocument
 from applications.ratings.models import Rating
 from applications.submission.pinned import item_names
@@ -24,6 +25,13 @@ from core.audit import AuditLog
 from core.clock import SHANGHAI
 from core.db import db
 from core.outbox import OutboxMessage
+
+BUNDLE_STATE_LABELS = {
+    BundleState.DRAFT: "草稿",
+    BundleState.SUBMITTED: "办理中",
+    BundleState.COMPLETED: "已全部办结",
+    BundleState.WITHDRAWN: "已撤回",
+}
 
 #: Audit actions that are the account's own login history (kept in the audit trail).
 LOGIN_ACTIONS = ("login.success", "login.failure", "login.lockout", "login.refused_locked", "logout")
@@ -125,6 +133,7 @@ def holdings(user: User) -> Holdings:
             .order_by(ApplicationDocument.id)
         ):
             docs_by_app.setdefault(doc.application_id, []).append(doc)
+    refs_by_id = {a.id: a.reference or "" for a in apps}
     app_rows = []
     for a in apps:
         label = a.reference or f"草稿-{a.id}"
@@ -152,6 +161,36 @@ def holdings(user: User) -> Holdings:
                 "送达方式": a.delivery_method or "",
                 "送达地址": a.delivery_address or {},
                 "提交的材料": app_docs,
+            }
+        )
+
+    bundle_rows = []
+    for b in db.session.scalars(
+        select(BundleApplication)
+        .where(BundleApplication.applicant_id == user.id)
+        .order_by(BundleApplication.created_at)
+    ):
+        label = b.reference or f"草稿-{b.id}"
+        bundle_docs = []
+        for doc in b.documents:
+            path = f"材料/一件事/{label}/{doc.id}-{_safe(doc.display_name)}"
+            files.append((doc.storage_key, path))
+            bundle_docs.append({"材料": doc.doc_key, "文件名": doc.display_name, "文件": path})
+        bundle_rows.append(
+            {
+                "编号": b.reference or "",
+                "一件事": b.bundle.name if b.bundle else "",
+                "状态": _(BUNDLE_STATE_LABELS[BundleState(b.state)]),
+                "创建时间": _time(b.created_at),
+                "提交时间": _time(b.submitted_at),
+                "办结时间": _time(b.completed_at),
+                "填写内容": b.answers or {},
+                "送达方式": b.delivery_method or "",
+                "送达地址": b.delivery_address or {},
+                "各项": [{"事项": p.name, "办件编号": refs_by_id.get(p.application_id, "")} for p in b.parts],
+                "提交的材料": bundle_docs,
+                "评价等级": b.rating_level or "",
+                "评价意见": b.rating_comment or "",
             }
         )
 
@@ -228,6 +267,7 @@ def holdings(user: User) -> Holdings:
         Section(
             "办件", _("办件"), app_rows, ("受理编号", "事项", "状态", "创建时间", "提交时间", "办结时间")
         ),
+        Section("一件事", _("一件事"), bundle_rows, ("编号", "一件事", "状态", "提交时间", "办结时间")),
         Section(
             "我的材料", _("我的材料"), wallet_rows, ("材料名称", "文件名", "可信等级", "有效期至", "上传时间")
         ),
