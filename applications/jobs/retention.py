@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import aliased
 
+from applications.bundles.models import BundleApplication, BundleDocument, BundlePart, BundleState
 from applications.models import Application, ApplicationDocument, StatusEvent, WalletDocument
 from applications.workflow.states import CLOSED, State
 from core import audit
@@ -58,6 +59,9 @@ def _delete_files_after_commit(keys: set[str]) -> int:
         used = db.session.scalar(
             select(ApplicationDocument.id).where(ApplicationDocument.storage_key == key).limit(1)
         ) or db.session.scalar(select(WalletDocument.id).where(WalletDocument.storage_key == key).limit(1))
+        used = used or db.session.scalar(
+            select(BundleDocument.id).where(BundleDocument.storage_key == key).limit(1)
+        )
         if not used:
             pending.append((storage, key))
             n += 1
@@ -83,16 +87,37 @@ def purge_drafts(at: datetime, dry_run: bool) -> RuleResult:
         .where(ApplicationDocument.application_id == Application.id, ApplicationDocument.created_at >= cutoff)
         .exists()
     )
+    # a 一件事's police item waiting for an earlier step is a draft the citizen cannot touch: it stays
+    held = select(BundlePart.id).where(BundlePart.application_id == Application.id).exists()
     rows = db.session.execute(
         select(Application.id, Application.updated_at)
-        .where(Application.state == State.DRAFT, Application.updated_at < cutoff, ~recent_upload)
+        .where(Application.state == State.DRAFT, Application.updated_at < cutoff, ~recent_upload, ~held)
         .order_by(Application.id)
     ).all()
-    result = RuleResult(
-        count=len(rows),
-        examples=[f"draft #{r.id}, untouched since {local_date(r.updated_at)}" for r in rows[:EXAMPLES]],
+    recent_bundle_upload = (
+        select(BundleDocument.id)
+        .where(
+            BundleDocument.bundle_application_id == BundleApplication.id, BundleDocument.created_at >= cutoff
+        )
+        .exists()
     )
-    if dry_run or not rows:
+    bundle_rows = db.session.execute(
+        select(BundleApplication.id, BundleApplication.updated_at)
+        .where(
+            BundleApplication.state == BundleState.DRAFT,
+            BundleApplication.updated_at < cutoff,
+            ~recent_bundle_upload,
+        )
+        .order_by(BundleApplication.id)
+    ).all()
+    result = RuleResult(
+        count=len(rows) + len(bundle_rows),
+        examples=[
+            *(f"draft #{r.id}, untouched since {local_date(r.updated_at)}" for r in rows),
+            *(f"一件事 draft #{r.id}, untouched since {local_date(r.updated_at)}" for r in bundle_rows),
+        ][:EXAMPLES],
+    )
+    if dry_run or not (rows or bundle_rows):
         return result
     keys: set[str] = set()
     for row in rows:
@@ -103,6 +128,17 @@ def purge_drafts(at: datetime, dry_run: bool) -> RuleResult:
         audit.record(
             "retention.draft_deleted",
             object_type="application",
+            object_id=row.id,
+            details={"untouched_since": local_date(row.updated_at).isoformat(), "documents": len(files)},
+        )
+    for row in bundle_rows:
+        bundle = db.session.get(BundleApplication, row.id)
+        files = {d.storage_key for d in bundle.documents}
+        keys |= files
+        db.session.delete(bundle)
+        audit.record(
+            "retention.draft_deleted",
+            object_type="bundle_application",
             object_id=row.id,
             details={"untouched_since": local_date(row.updated_at).isoformat(), "documents": len(files)},
         )
@@ -166,13 +202,38 @@ def purge_closed_uploads(at: datetime, dry_run: bool) -> RuleResult:
     """Every upload of an application closed more than RETENTION_CLOSED_UPLOAD_YEARS years ago."""
     cutoff = _years_before(at, current_app.config.get("RETENTION_CLOSED_UPLOAD_YEARS", 3))
     docs = _closed_documents(lambda closed_at: closed_at < cutoff)
-    return _delete_documents(
+    # a 一件事's shared uploads go on the same terms once the bundle is complete or withdrawn
+    finished = func.coalesce(BundleApplication.completed_at, BundleApplication.updated_at)
+    bundle_docs = db.session.execute(
+        select(BundleDocument.id, BundleDocument.bundle_application_id, BundleDocument.storage_key)
+        .join(BundleApplication, BundleApplication.id == BundleDocument.bundle_application_id)
+        .where(BundleApplication.state.in_([BundleState.COMPLETED, BundleState.WITHDRAWN]), finished < cutoff)
+        .order_by(BundleDocument.id)
+    ).all()
+    if bundle_docs and not dry_run:
+        db.session.execute(
+            delete(BundleDocument)
+            .where(BundleDocument.id.in_([d.id for d in bundle_docs]))
+            .execution_options(synchronize_session=False)
+        )
+        for bundle_id in sorted({d.bundle_application_id for d in bundle_docs}):
+            audit.record(
+                "retention.uploads_deleted",
+                object_type="bundle_application",
+                object_id=bundle_id,
+                details={"count": sum(d.bundle_application_id == bundle_id for d in bundle_docs)},
+            )
+    result = _delete_documents(
         docs,
         "retention.uploads_deleted",
         {d.application_id: d.closed_at for d in docs},
         RuleResult(),
         dry_run,
     )
+    result.count += len(bundle_docs)
+    if bundle_docs and not dry_run:
+        result.files += _delete_files_after_commit({d.storage_key for d in bundle_docs})
+    return result
 
 
 def purge_rejected_files(at: datetime, dry_run: bool) -> RuleResult:

@@ -17,6 +17,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from applications.bundles.models import BundleDocument
 from applications.documents.uploads import CleanFile
 from applications.ecert.models import Certificate
 from applications.ecert.queries import held_certificates, record_uses
@@ -966,6 +967,7 @@ def referenced_storage_keys() -> set[str]:
     keys = set(db.session.scalars(select(ApplicationDocument.storage_key)))
     keys |= set(db.session.scalars(select(WalletDocument.storage_key)))
     keys |= set(db.session.scalars(select(Certificate.storage_key)))  # the register keeps its PDF
+    keys |= set(db.session.scalars(select(BundleDocument.storage_key)))  # uploaded once for a 一件事
     return keys
 
 
