@@ -1,5 +1,8 @@
 """Shared by the 一件事 application tests: the demo catalog with its published flows, logged-in
-citizens, and the steps of a bundle application through the test client."""
+citizens, and the steps of a bundle application through the test client.
+
+The fixtures are imported by the test modules (``FIXTURES``), not from a conftest: the other 一件事
+test files of tests/bundles bring their own."""
 
 from __future__ import annotations
 
@@ -18,8 +21,8 @@ from tests.uploads import corpus
 BIRTH, CAR = "LJ-YJS-001", "LJ-YJS-003"
 
 
-@pytest.fixture
-def demo(app):
+@pytest.fixture(name="demo")
+def demo_fixture(app):
     """The demo catalog (with the 出生 and 新车上牌 flows published) in ``app``'s database."""
     with app.app_context():
         result = load_demo()
@@ -27,26 +30,29 @@ def demo(app):
         return result
 
 
-@pytest.fixture
-def citizen(app, demo) -> Account:
+@pytest.fixture(name="citizen")
+def citizen_fixture(app, demo) -> Account:
     return make_account(app, "citizen")
 
 
-@pytest.fixture
-def citizen_client(app, citizen):
+@pytest.fixture(name="citizen_client")
+def citizen_client_fixture(app, citizen):
     client = app.test_client()
     assert login(client, citizen.login).status_code == 302
     client.account = citizen
     return client
 
 
-@pytest.fixture
-def other_client(app, demo):
+@pytest.fixture(name="other_client")
+def other_client_fixture(app, demo):
     account = make_account(app, "citizen")
     client = app.test_client()
     assert login(client, account.login).status_code == 302
     client.account = account
     return client
+
+
+FIXTURES = ("demo_fixture", "citizen_fixture", "citizen_client_fixture", "other_client_fixture")
 
 
 def pdf() -> bytes:

@@ -13,12 +13,11 @@ from core.audit import AuditLog
 from core.db import db
 from core.outbox import OutboxMessage
 
-from .apply_helpers import (  # noqa: F401 - fixtures
+from .apply_helpers import (  # noqa: F401
     BIRTH,
-    CAR,
-    citizen,
-    citizen_client,
-    demo,
+    citizen_client_fixture,
+    citizen_fixture,
+    demo_fixture,
     ready_birth,
     ready_car,
 )
