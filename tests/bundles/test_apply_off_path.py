@@ -5,6 +5,7 @@ stay at their fields, someone else's bundle is a 404, held drafts are not standa
 from __future__ import annotations
 
 import io
+import time
 
 from sqlalchemy import func, select
 
@@ -250,3 +251,45 @@ def test_submitted_bundle_can_no_longer_change(app, citizen_client):
     assert r.headers["Location"].endswith("/done")
     with app.app_context():
         assert db.session.get(BundleApplication, bid).answers["shared"]["baby_name"] == "王小宝"
+
+
+def test_a_drafts_shared_files_survive_the_sweeper_and_a_wallet_delete(app, citizen, citizen_client):
+    """A bundle draft's uploads are referenced files: the orphan sweeper keeps them, and deleting the
+    我的材料 entry a draft took its file from keeps the file the draft still points at."""
+    from applications.documents.sweep import sweep_orphans
+    from applications.models import TrustLevel
+    from applications.submission.operations import delete_wallet_document, referenced_storage_keys
+    from auth.models import User
+
+    with app.app_context():
+        key = get_storage().save(pdf(), suffix=".pdf")
+        wallet = WalletDocument(
+            owner_id=citizen.id,
+            doc_type="父母双方居民身份证",
+            issuer="",
+            trust_level=TrustLevel.C,
+            storage_key=key,
+            kind="pdf",
+            mimetype="application/pdf",
+            size=1000,
+            sha256="0" * 64,
+            display_name="身份证.pdf",
+        )
+        db.session.add(wallet)
+        db.session.commit()
+        wallet_id = wallet.id
+    bid = start(citizen_client)
+    r = upload(
+        citizen_client, bid, {"hukou_book": (pdf(), "户口簿.pdf")}, **{"wallet-parents_id": str(wallet_id)}
+    )
+    assert r.status_code == 302
+    with app.app_context():
+        draft_keys = {d.storage_key for d in db.session.scalars(select(BundleDocument))}
+        assert key in draft_keys and draft_keys <= referenced_storage_keys()
+        storage = get_storage()
+        deleted = sweep_orphans(storage, referenced_storage_keys(), 0, now=time.time() + 1)
+        assert not draft_keys & set(deleted)
+        delete_wallet_document(db.session.get(User, citizen.id), wallet_id, storage)
+        db.session.commit()
+        assert db.session.get(WalletDocument, wallet_id) is None
+        assert all(storage.open(k) for k in draft_keys)  # the draft's file was kept
