@@ -972,7 +972,7 @@ def referenced_storage_keys() -> set[str]:
     keys = set(db.session.scalars(select(ApplicationDocument.storage_key)))
     keys |= set(db.session.scalars(select(WalletDocument.storage_key)))
     keys |= set(db.session.scalars(select(Certificate.storage_key)))  # the register keeps its PDF
-    keys |= set(db.session.scalars(select(BundleDocument.storage_key)))  # 一件事 drafts' shared files
+    keys |= set(db.session.scalars(select(BundleDocument.storage_key)))  # uploaded once for a 一件事
     return keys
 
 
