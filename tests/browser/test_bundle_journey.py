@@ -119,3 +119,30 @@ def test_birth_bundle_on_a_phone(server, phone_page, files, screenshot):
         assert name in parts
     assert "办件编号" in parts  # the police item was routed and numbered at once
     _fits_and_clean(page, screenshot, "done")
+
+
+def test_car_bundle_items_page_on_a_phone(server, phone_page, screenshot):
+    """新车上牌: each item's own questions on one page (临时号牌's 行驶区间, 注册登记's 选号方式), with the
+    page's one CSRF token; a missing answer is shown at its item's field, the rest is kept."""
+    page, base = phone_page, server.url
+    page.goto(f"{base}/login")
+    page.locator("input[name=identifier]").fill(DEMO_LOGIN)
+    page.locator("input[name=password]").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.wait_for_load_state()
+    page.goto(f"{base}/bundles/LJ-YJS-003/apply")
+    page.get_by_role("button", name="开始申请").click()
+    page.wait_for_url(re.compile(r"/bundle-applications/\d+/shared$"))
+    items_url = page.url.replace("/shared", "/items")
+    page.goto(items_url)
+    page.locator("input[name='temp_plate-f_route']").fill("临江市—杭州市")
+    page.get_by_role("button", name="保存并下一步").click()
+    page.wait_for_load_state()
+    assert page.locator("input[name='temp_plate-f_route']").input_value() == "临江市—杭州市"
+    assert "请填写号牌号码选取方式" in page.locator("#item-registration").inner_text()
+    _fits_and_clean(page, screenshot, "items-error")
+    page.locator("input[name='temp_plate-f_start_date']").fill("2026-12-10")
+    page.locator("select[name='registration-f_plate_choice']").select_option("互联网选号")
+    page.get_by_role("button", name="保存并下一步").click()
+    page.wait_for_url(re.compile(r"/documents$"))
+    _fits_and_clean(page, screenshot, "car-documents")
