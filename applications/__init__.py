@@ -57,6 +57,9 @@ def init_app(app) -> None:
     from applications.guide_fixes import init_guide_fixes
 
     init_guide_fixes(app)
+    from applications.bundles.views import init_apply  # 一件事: the citizen's one-form application
+
+    init_apply(app)
     register_cli(app, referenced_storage_keys)
     from applications.notify.tasks import register_cli as register_notify_cli
 

@@ -57,6 +57,14 @@ ACTION_LABELS: dict[str, str] = {
     "application.document_remove": N_("删除已上传材料"),
     "application.principal_confirmation_requested": N_("请被代办人网上确认授权"),
     "application.principal_confirmed": N_("被代办人确认代办授权"),
+    # 一件事: the citizen's one-form application, its fan-out and its progress (issue 22)
+    "bundle.start": N_("开始一件事申请（草稿）"),
+    "bundle.document_upload": N_("上传一件事共用材料"),
+    "bundle.document_from_wallet": N_("一件事共用材料从“我的材料”选用"),
+    "bundle.document_remove": N_("删除一件事共用材料"),
+    "bundle.submit": N_("提交一件事申请（分送各事项）"),
+    "bundle.part_status": N_("一件事中一项的进度变化"),
+    "bundle.complete": N_("一件事全部办结"),
     # applications: transitions (application.<Action>)
     "application.submit": N_("提交申请"),
     "application.withdraw": N_("撤回申请"),
@@ -271,10 +279,17 @@ FIELD_LABELS: dict[str, str] = {
     "days": N_("天数"),
     "per_day": N_("每日件数"),
     "submitted": N_("提交件数"),
+    # 一件事 (issue 22)
+    "step": N_("步骤"),
+    "steps": N_("联办步骤"),
+    "applications": N_("生成的办件"),
+    "doc_key": N_("共用材料"),
+    "bundle": N_("一件事"),
 }
 
 #: What a scalar before → after is, by action (a dict before/after is compared field by field).
 SCALAR_CHANGE: dict[str, str] = {
+    "bundle.part_status": N_("进度"),
     "account.assurance_raise": N_("认证等级"),
     "routing.rule_toggle": N_("启用"),
     "calendar.arrangement_set": N_("放假安排"),
@@ -300,6 +315,7 @@ OBJECT_NAMES: dict[str, str] = {
     "user": N_("账号"),
     "service_item": N_("事项"),
     "bundle": N_("一件事"),
+    "bundle_application": N_("一件事申请"),
     "unit": N_("单位"),
     "routing_rule": N_("分派规则"),
     "wallet_document": N_("材料库文件"),
@@ -312,7 +328,20 @@ OBJECT_NAMES: dict[str, str] = {
 }
 
 #: Coded values a reader would not know, by field.
+#: A 一件事 part's progress (``bundle.part_status`` from → to).
+PART_STATUS_LABELS = {
+    "waiting": N_("等待前序事项"),
+    "started": N_("已提交办理"),
+    "pushed": N_("已推送"),
+    "received": N_("已接收"),
+    "done": N_("已办结"),
+    "returned": N_("退回"),
+    "cancelled": N_("已取消"),
+}
+
 VALUE_LABELS: dict[str, dict[str, str]] = {
+    "from": PART_STATUS_LABELS,
+    "to": PART_STATUS_LABELS,
     "channel": {"counter": N_("窗口"), "online": N_("网上")},
     "which": {"applicant": N_("申请人"), "principal": N_("被代办人")},
     "delivery": {"mail": N_("邮寄"), "counter": N_("窗口领取"), "ecert": N_("电子证照")},

@@ -51,6 +51,8 @@ def _admin_only(admin) -> dict:
 _I = "/admin/catalog/items/<code>"
 _K = "/<any(documents, situations, fields):kind>"
 _M = f"/admin/catalog/items/{MISSING}"
+_BA = "/bundle-applications/<int:bundle_id>"
+_SECTION = "/<any(shared, situations, items, documents, delivery):section>"
 
 # (method, rule) → what to request and what each role gets.
 TABLE: dict[tuple[str, str], Row] = {
@@ -104,6 +106,21 @@ TABLE: dict[tuple[str, str], Row] = {
         (method, rule): Row(url, {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}, data)
         for method, rule, url, data in [
             ("GET", "/apply/<code>", f"/apply/{MISSING}", None),
+            # 一件事: the citizen's one-form application (issue 22)
+            ("GET", "/bundles/<code>/apply", f"/bundles/{MISSING}/apply", None),
+            ("POST", "/bundles/<code>/apply", f"/bundles/{MISSING}/apply", {"token": "x" * 24}),
+            ("GET", _BA + _SECTION, "/bundle-applications/999999/shared", None),
+            ("POST", _BA + _SECTION, "/bundle-applications/999999/delivery", {}),
+            (
+                "POST",
+                _BA + "/documents/<int:document_id>/remove",
+                "/bundle-applications/999999/documents/1/remove",
+                {},
+            ),
+            ("GET", _BA + "/files/<int:document_id>", "/bundle-applications/999999/files/1", None),
+            ("GET", _BA + "/review", "/bundle-applications/999999/review", None),
+            ("POST", _BA + "/submit", "/bundle-applications/999999/submit", {}),
+            ("GET", _BA + "/done", "/bundle-applications/999999/done", None),
             ("POST", "/apply/<code>", f"/apply/{MISSING}", {"token": "x" * 24}),
             ("GET", "/applications/<int:application_id>", "/applications/999999", None),
             ("GET", "/applications/<int:application_id>/form", "/applications/999999/form", None),

@@ -35,7 +35,7 @@ from applications.models import (
 from applications.notify.send import notify, send_to
 from applications.stats import rollup
 from applications.submission.pinned import guide_for, pinned_item
-from applications.submission.reference import make_reference
+from applications.submission.reference import PREFIX, make_reference
 from applications.workflow.clock import close_pauses
 from applications.workflow.deadlines import deferral_due
 from applications.workflow.routing import RuleRef, UnitRef, route
@@ -490,7 +490,8 @@ def check_complete(app: Application, item: ItemView | None = None) -> list[tuple
     return problems
 
 
-def _next_reference(today: date) -> str:
+def next_reference(today: date, prefix: str = PREFIX) -> str:
+    """The next number of the day from the one daily counter (applications ``LJ…``, 一件事 ``YJ…``)."""
     table = ReferenceCounter.__table__
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -503,7 +504,10 @@ def _next_reference(today: date) -> str:
         .on_conflict_do_update(index_elements=[table.c.day], set_={"last": table.c.last + 1})
         .returning(table.c.last)
     )
-    return make_reference(today, db.session.execute(stmt).scalar_one())
+    return make_reference(today, db.session.execute(stmt).scalar_one(), prefix)
+
+
+_next_reference = next_reference  # the clerk's walk-in registration calls it by this name
 
 
 def _event(
@@ -568,7 +572,7 @@ def submit(app: Application, actor: User) -> Application:
     app.unit_id = unit.id
     app.approving_unit_id = units[chosen.approving_unit_code].id if chosen.approving_unit_code else None
     app.routing_rule = chosen.rule
-    app.reference = _next_reference(local_today())
+    app.reference = next_reference(local_today())
     app.submitted_at = utcnow()
     transition(app, Action.SUBMIT, actor)
     notify(app, "submitted", item=item.name, reference=app.reference, unit=unit.name)
@@ -939,6 +943,7 @@ def delete_wallet_document(user: User, wallet_id: int, storage: Storage) -> None
     in_use = db.session.scalar(
         select(ApplicationDocument.id).where(ApplicationDocument.storage_key == key)
     ) or db.session.scalar(select(Certificate.id).where(Certificate.storage_key == key))
+    in_use = in_use or db.session.scalar(select(BundleDocument.id).where(BundleDocument.storage_key == key))
     db.session.delete(doc)
     audit.record(
         "wallet.delete",

@@ -7,9 +7,11 @@ import secrets
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from applications.bundles.models import BundlePart
+from applications.bundles.operations import is_held_draft
 from applications.documents.uploads import MAX_BYTES, UploadRejected, clean_upload
 from applications.ecert.operations import certificates_of
 from applications.ecert.queries import held_certificates
@@ -41,9 +43,14 @@ citizen_only = role_required(Role.CITIZEN)
 
 def _own(application_id: int) -> Application:
     try:
-        return ops.get_own_application(current_user, application_id)
+        app = ops.get_own_application(current_user, application_id)
     except NotFound:
         abort(404)
+    if app.state == State.DRAFT and is_held_draft(app):
+        # a 一件事 item waiting for another step: it starts by itself, never edited, submitted or
+        # withdrawn on its own (the bundle's pages show it)
+        abort(404)
+    return app
 
 
 # Start -------------------------------------------------------------------------------------------
@@ -329,6 +336,8 @@ def my_applications():
     apps = db.session.scalars(
         select(Application)
         .where(Application.applicant_id == current_user.id)
+        # a 一件事's applications show inside its bundle card, not as separate ones
+        .where(~exists().where(BundlePart.application_id == Application.id))
         .order_by(Application.updated_at.desc())
         .limit(200)
     ).all()
