@@ -758,7 +758,18 @@ class Timeline:
 # Loading ----------------------------------------------------------------------------------------------
 
 
+#: The master key of generated databases (core.crypto): fixed, so every process that opens one — the
+#: throwaway instance folders of ``flask db upgrade``/``demo load``, bench.clerk_load's servers, a later
+#: ``python -m bench.stats_load`` — unwraps the same data keys. Bench data only; MASTER_KEY overrides it.
+BENCH_MASTER_KEY = "YmVuY2gtb25seS1tYXN0ZXIta2V5LW5vdC1wcm9kISE"
+
+
+def use_bench_master_key() -> None:
+    os.environ.setdefault("MASTER_KEY", BENCH_MASTER_KEY)
+
+
 def flask_env(database_url: str, instance_dir: str) -> dict:
+    use_bench_master_key()
     return {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -975,6 +986,7 @@ def run(
     """Generate into ``database_url`` (an empty database, or one at the migration head). Returns figures."""
     import psycopg
 
+    use_bench_master_key()
     figures: dict = {"rows": rows}
     t_all = time.perf_counter()
     if schema:
