@@ -19,7 +19,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import rjieba
@@ -259,11 +259,43 @@ def search_text(entry: SearchEntry) -> str:
     return "|".join(p for p in parts if p)
 
 
-@dataclass
 class Hit:
-    key: str
-    score: float
-    terms: list[str] = field(default_factory=list)  # Chinese strings worth highlighting
+    """One ranked result. ``terms`` — the Chinese strings worth highlighting — are worked out when first
+    read (the search page reads them for its 20 results; the items API, which ranks every hit of a
+    common word in a large catalog, never does)."""
+
+    __slots__ = ("_given", "_terms", "key", "score")
+
+    def __init__(
+        self,
+        key: str,
+        score: float,
+        terms: list[str] | None = None,
+        given: Sequence[tuple[Collection[int], str]] = (),
+        index: int = -1,
+    ) -> None:
+        self.key, self.score = key, score
+        self._terms = terms
+        self._given = (given, index)
+
+    @property
+    def terms(self) -> list[str]:
+        if self._terms is None:
+            given, i = self._given
+            terms: list[str] = []
+            for ids, term in given:
+                if term not in terms and i in ids:
+                    terms.append(term)
+            self._terms = terms
+        return self._terms
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Hit):
+            return NotImplemented
+        return (self.key, self.score, self.terms) == (other.key, other.score, other.terms)
+
+    def __repr__(self) -> str:
+        return f"Hit(key={self.key!r}, score={self.score!r}, terms={self.terms!r})"
 
 
 class _Blob:
@@ -271,8 +303,8 @@ class _Blob:
 
     ``find_all(needle)`` is a set look-up for a needle of up to three characters and, for a longer one,
     the intersection of its three-character runs' postings (C-level set work) checked with ``in`` — no
-    scan over every item per query. ``prefix_all`` bisects the sorted values. Both answer what a scan of the values
-    joined with NUL would (``_scan``, kept for the odd needle holding a NUL)."""
+    scan over every item per query. ``prefix_all`` bisects the sorted values. Both answer what a scan
+    of the values joined with NUL would (``_scan``, kept for the odd needle holding a NUL)."""
 
     def __init__(self, values: Iterable[tuple[int, str]]) -> None:
         chunks: list[str] = []
@@ -448,14 +480,8 @@ class SearchIndex:
         ranked.sort(key=scores.__getitem__, reverse=True)
         if limit is not None:
             ranked = ranked[:limit]
-        hits = []
-        for i in ranked:
-            terms: list[str] = []
-            for ids, term in given:
-                if term not in terms and i in ids:
-                    terms.append(term)
-            hits.append(Hit(self.entries[i].key, scores[i], terms))
-        return hits
+        entries = self.entries
+        return [Hit(entries[i].key, scores[i], None, given, i) for i in ranked]
 
     def _search_english(self, query: str, scores: dict[int, float]) -> None:
         """English words in any order ("residence permit for international students"): an item whose
