@@ -758,7 +758,18 @@ class Timeline:
 # Loading ----------------------------------------------------------------------------------------------
 
 
+#: The master key of generated databases (core.crypto): fixed, so every process that opens one — the
+#: throwaway instance folders of ``flask db upgrade``/``demo load``, bench.clerk_load's servers, a later
+#: ``python -m bench.stats_load`` — unwraps the same data keys. Bench data only; MASTER_KEY overrides it.
+BENCH_MASTER_KEY = "YmVuY2gtb25seS1tYXN0ZXIta2V5LW5vdC1wcm9kISE"
+
+
+def use_bench_master_key() -> None:
+    os.environ.setdefault("MASTER_KEY", BENCH_MASTER_KEY)
+
+
 def flask_env(database_url: str, instance_dir: str) -> dict:
+    use_bench_master_key()
     return {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -975,6 +986,7 @@ def run(
     """Generate into ``database_url`` (an empty database, or one at the migration head). Returns figures."""
     import psycopg
 
+    use_bench_master_key()
     figures: dict = {"rows": rows}
     t_all = time.perf_counter()
     if schema:
@@ -1108,6 +1120,95 @@ def run(
     return figures
 
 
+def replicate(database_url: str, times: int, log: Callable[[str], None] = print) -> dict:
+    """Grow a generated database ``times``-fold in PostgreSQL alone: every application is copied
+    ``times - 1`` times (new id, reference suffixed R<k>, new start token) with its status events,
+    visits, clock pauses, rating and 差评 follow-up, then the roll-ups are rebuilt and the tables
+    analysed. The same days and units carry ``times`` × the work (each clerk's 在办 and each unit's
+    queue grow with it) — a harsher shape than a province, whose extra volume spreads over more units —
+    and no Python runs per row, so 1M → 4M takes minutes where generating 4M takes an hour on a busy
+    host."""
+    import psycopg
+
+    use_bench_master_key()
+    t_all = time.perf_counter()
+    with psycopg.connect(database_url) as conn:
+        cur = conn.cursor()
+        cur.execute("SET synchronous_commit = off")
+        span = cur.execute("SELECT max(id) FROM applications").fetchone()[0]
+        app_exprs = {
+            "id": "id + %(off)s",
+            "reference": "reference || 'R' || %(k)s",
+            "start_token": "start_token || '.r' || %(k)s",
+        }
+        for k in range(1, times):
+            t = time.perf_counter()
+            params = {"off": k * span, "k": k, "span": span}
+            cols = ", ".join(APP_COLS)
+            select = ", ".join(app_exprs.get(c, c) for c in APP_COLS)
+            cur.execute(
+                f"INSERT INTO applications ({cols}) SELECT {select} FROM applications WHERE id <= %(span)s",
+                params,
+            )
+            for table, columns in (
+                ("status_events", EVENT_COLS),
+                ("visits", VISIT_COLS),
+                ("clock_pauses", PAUSE_COLS),
+                (
+                    "ratings",
+                    (
+                        "application_id",
+                        "user_id",
+                        "unit_id",
+                        "item_id",
+                        "level",
+                        "reasons",
+                        "comment",
+                        "created_at",
+                    ),
+                ),
+            ):
+                rest = ", ".join(c for c in columns if c != "application_id")
+                cur.execute(
+                    f"INSERT INTO {table} (application_id, {rest}) SELECT application_id + %(off)s, {rest} "
+                    f"FROM {table} WHERE application_id <= %(span)s",
+                    params,
+                )
+            cur.execute(
+                """INSERT INTO rating_follow_ups (rating_id, unit_id, status, due_on, outcome, closed_by_id,
+                                                  closed_at, created_at)
+                   SELECT r2.id, f.unit_id, f.status, f.due_on, f.outcome, f.closed_by_id, f.closed_at,
+                          f.created_at
+                     FROM rating_follow_ups f JOIN ratings r ON r.id = f.rating_id
+                     JOIN ratings r2 ON r2.application_id = r.application_id + %(off)s
+                    WHERE r.application_id <= %(span)s""",
+                params,
+            )
+            conn.commit()
+            log(
+                f"  copy {k + 1}/{times}: {span:,} applications with their history "
+                f"in {time.perf_counter() - t:.1f} s"
+            )
+        for table in GENERATED_TABLES:
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 1) FROM {table}))"
+            )
+        conn.commit()
+    t = time.perf_counter()
+    output = run_flask(database_url, "stats", "rebuild", "--skip-working-days")
+    log(f"statistics roll-ups: {output} ({time.perf_counter() - t:.1f} s)")
+    t = time.perf_counter()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for table in (*GENERATED_TABLES, "stats_daily", "stats_monthly"):
+            conn.execute(f"VACUUM (ANALYZE) {table}")
+    log(
+        f"VACUUM ANALYZE: {time.perf_counter() - t:.1f} s; "
+        f"replicated ×{times} in {time.perf_counter() - t_all:.1f} s"
+    )
+    return {"applications": span * times, "s": time.perf_counter() - t_all}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1118,7 +1219,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--citizens", type=int, default=None, help="default: rows / 4")
     parser.add_argument("--batch", type=int, default=50_000)
+    parser.add_argument(
+        "--replicate",
+        type=int,
+        default=0,
+        help="instead of generating: copy the database's applications N-fold in PostgreSQL (see replicate)",
+    )
     args = parser.parse_args()
+    if args.replicate:
+        replicate(args.database_url, args.replicate, log=lambda s: print(s, flush=True))
+        return
     run(
         args.database_url,
         args.rows,

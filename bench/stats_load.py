@@ -31,6 +31,9 @@ def _p95(values: list[float]) -> float:
 
 def run(database_url: str, *, random_periods: int = 12, log=print, seed: int = 1) -> dict:
     os.environ["DATABASE_URL"] = database_url
+    from bench.generate import use_bench_master_key
+
+    use_bench_master_key()
     from sqlalchemy import select, text
 
     from applications.stats import metrics

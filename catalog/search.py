@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import rjieba
@@ -259,32 +259,110 @@ def search_text(entry: SearchEntry) -> str:
     return "|".join(p for p in parts if p)
 
 
-@dataclass
 class Hit:
-    key: str
-    score: float
-    terms: list[str] = field(default_factory=list)  # Chinese strings worth highlighting
+    """One ranked result. ``terms`` — the Chinese strings worth highlighting — are worked out when first
+    read (the search page reads them for its 20 results; the items API, which ranks every hit of a
+    common word in a large catalog, never does)."""
+
+    __slots__ = ("_given", "_terms", "key", "score")
+
+    def __init__(
+        self,
+        key: str,
+        score: float,
+        terms: list[str] | None = None,
+        given: Sequence[tuple[Collection[int], str]] = (),
+        index: int = -1,
+    ) -> None:
+        self.key, self.score = key, score
+        self._terms = terms
+        self._given = (given, index)
+
+    @property
+    def terms(self) -> list[str]:
+        if self._terms is None:
+            given, i = self._given
+            terms: list[str] = []
+            for ids, term in given:
+                if term not in terms and i in ids:
+                    terms.append(term)
+            self._terms = terms
+        return self._terms
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Hit):
+            return NotImplemented
+        return (self.key, self.score, self.terms) == (other.key, other.score, other.terms)
+
+    def __repr__(self) -> str:
+        return f"Hit(key={self.key!r}, score={self.score!r}, terms={self.terms!r})"
 
 
 class _Blob:
-    """All values of one field joined with NUL; ``find_all`` maps every occurrence to its entry."""
+    """All values of one field, with a posting set per character and per run of two and three characters.
+
+    ``find_all(needle)`` is a set look-up for a needle of up to three characters and, for a longer one,
+    the intersection of its three-character runs' postings (C-level set work) checked with ``in`` — no
+    scan over every item per query. ``prefix_all`` bisects the sorted values. Both answer what a scan
+    of the values joined with NUL would (``_scan``, kept for the odd needle holding a NUL)."""
 
     def __init__(self, values: Iterable[tuple[int, str]]) -> None:
         chunks: list[str] = []
         self.starts: list[int] = []
         self.owners: list[int] = []
+        by_owner: dict[int, list[str]] = defaultdict(list)
+        grams: dict[str, set[int]] = defaultdict(set)
         pos = 0
         for owner, value in values:
             self.starts.append(pos)
             self.owners.append(owner)
             chunks.append(value + SEP)
             pos += len(value) + 1
+            by_owner[owner].append(value)
+            for ch in value:
+                grams[ch].add(owner)
+            for k in range(len(value) - 1):
+                grams[value[k : k + 2]].add(owner)
+                grams[value[k : k + 3]].add(owner)
         self.text = "".join(chunks)
+        #: each owner's values joined with NUL (a needle without NUL cannot match across two of them)
+        self.owner_text = {owner: SEP.join(vals) for owner, vals in by_owner.items()}
+        self.grams: dict[str, frozenset[int]] = {g: frozenset(ids) for g, ids in grams.items()}
+        self.sorted_values = sorted((v, o) for o, vals in by_owner.items() for v in vals)
 
     def find_all(self, needle: str) -> set[int]:
-        found: set[int] = set()
+        """The owners of the values containing ``needle`` (a new set the caller may keep)."""
         if not needle:
-            return found
+            return set()
+        if SEP in needle:
+            return self._scan(needle)
+        if len(needle) <= 3:
+            return set(self.grams.get(needle, ()))
+        postings = []
+        for k in range(len(needle) - 2):
+            ids = self.grams.get(needle[k : k + 3])
+            if not ids:
+                return set()
+            postings.append(ids)
+        postings.sort(key=len)
+        candidates = postings[0].intersection(*postings[1:])
+        texts = self.owner_text
+        return {i for i in candidates if needle in texts[i]}
+
+    def prefix_all(self, needle: str) -> set[int]:
+        """The owners of the values starting with ``needle``."""
+        if not needle or SEP in needle:
+            return self._scan(SEP + needle) | ({self.owners[0]} if self.text.startswith(needle) else set())
+        values = self.sorted_values
+        found: set[int] = set()
+        k = bisect_left(values, (needle,))
+        while k < len(values) and values[k][0].startswith(needle):
+            found.add(values[k][1])
+            k += 1
+        return found
+
+    def _scan(self, needle: str) -> set[int]:
+        found: set[int] = set()
         text, find, starts, owners = self.text, self.text.find, self.starts, self.owners
         i = find(needle)
         while i != -1:
@@ -294,9 +372,6 @@ class _Blob:
             nxt = starts[slot + 1] if slot + 1 < len(starts) else len(text)
             i = find(needle, nxt)
         return found
-
-    def prefix_all(self, needle: str) -> set[int]:
-        return self.find_all(SEP + needle) | ({self.owners[0]} if self.text.startswith(needle) else set())
 
 
 class SearchIndex:
@@ -339,6 +414,16 @@ class SearchIndex:
         # characters outside an item's set (the 丢 of "驾驶证丢了") speak for another item.
         self._chars = [frozenset(x.name_norm).union(*x.alias_norms) for x in e]
         self._vocab = frozenset().union(*self._chars) - STOP_CHARS
+        self._alias_set = frozenset(self._all_aliases)
+        owners_of: dict[str, set[int]] = defaultdict(set)
+        for i, chars in enumerate(self._chars):
+            for ch in chars:
+                owners_of[ch].add(i)
+        self._char_owners = {ch: frozenset(ids) for ch, ids in owners_of.items()}
+        # each entry's place among equal scores: shorter name first, then key
+        self._tiebreak = [0] * len(e)
+        for rank, i in enumerate(sorted(range(len(e)), key=lambda i: (len(e[i].name), e[i].key))):
+            self._tiebreak[i] = rank
 
     # ------------------------------------------------------------------------------------------
     def search(self, query: str, limit: int | None = None) -> list[Hit]:
@@ -346,14 +431,18 @@ class SearchIndex:
         if not q:
             return []
         scores: dict[int, float] = {}
-        terms: dict[int, list[str]] = defaultdict(list)
+        # (ids, term) in the order they were given: the terms to highlight are worked out only for the
+        # hits returned, not for each of the thousands an everyday word matches in a large catalog
+        given: list[tuple[Collection[int], str]] = []
 
-        def give(ids: Iterable[int], score: float, term: str | None = None) -> None:
-            for i in ids:
-                if score > scores.get(i, 0):
-                    scores[i] = score
-                if term and term not in terms[i]:
-                    terms[i].append(term)
+        def give(ids: Collection[int], score: float, term: str | None = None) -> None:
+            if score > 0:
+                get = scores.get
+                for i in ids:
+                    if score > get(i, 0):
+                        scores[i] = score
+            if term:
+                given.append((ids, term))
 
         give(self._exact_name.get(q, ()), 1000, q)
         give(self._exact_alias.get(q, ()), 900, q)
@@ -363,10 +452,17 @@ class SearchIndex:
             self._search_pinyin(q, give)
         else:
             # the query contains a whole alias: "我的驾照到期了" ⊃ "驾照到期" — unless the rest of the
-            # query names something the item lacks ("驾驶证丢了" is not 期满换证 for its 驾驶证 alias)
+            # query names something the item lacks ("驾驶证丢了" is not 期满换证 for its 驾驶证 alias).
+            # The query's substrings are looked up among the aliases, longest first (not every alias
+            # tried against the query).
             if len(q) <= 40:
-                for alias in self._all_aliases:
-                    if len(alias) < len(q) and alias in q:
+                seen: set[str] = set()
+                for size in range(len(q) - 1, 1, -1):
+                    for k in range(len(q) - size + 1):
+                        alias = q[k : k + size]
+                        if alias in seen or alias not in self._alias_set:
+                            continue
+                        seen.add(alias)
                         rest = set(q.replace(alias, "")) & self._vocab
                         owners = [i for i in self._exact_alias.get(alias, ()) if rest <= self._chars[i]]
                         give(owners, 600 + len(alias), alias)
@@ -374,17 +470,18 @@ class SearchIndex:
             if len(q_py) >= 4:  # homophone typos: 户籍证名 → hujizhengming
                 give(self._exact_py.get(q_py, ()), 500)
                 give(self._py.find_all(q_py), 450)
-            self._search_words(q, give, skip_descriptions=limit is not None and len(scores) >= limit)
+            self._search_words(q, give, scores, limit, english=bool(english_words(query)))
         self._search_english(query, scores)
         if not scores:
             self._search_typos(q, give)
-        ranked = sorted(
-            scores.items(),
-            key=lambda kv: (-kv[1], len(self.entries[kv[0]].name), self.entries[kv[0]].key),
-        )
+        # best score first, then shorter name, then key: two sorts on precomputed keys (the second is
+        # stable, so equal scores keep the name/key order of the first)
+        ranked = sorted(scores, key=self._tiebreak.__getitem__)
+        ranked.sort(key=scores.__getitem__, reverse=True)
         if limit is not None:
             ranked = ranked[:limit]
-        return [Hit(self.entries[i].key, s, terms.get(i, [])) for i, s in ranked]
+        entries = self.entries
+        return [Hit(entries[i].key, scores[i], None, given, i) for i in ranked]
 
     def _search_english(self, query: str, scores: dict[int, float]) -> None:
         """English words in any order ("residence permit for international students"): an item whose
@@ -416,28 +513,43 @@ class SearchIndex:
         if len(q) >= 3:
             give(self._py.find_all(q), 520)
 
-    def _search_words(self, q: str, give, skip_descriptions: bool = False) -> None:
+    def _search_words(self, q: str, give, scores: dict[int, float], limit: int | None, english: bool) -> None:
         # A one-word query (指纹) is looked up in descriptions too; its name and alias hits already
-        # scored higher above, and ``give`` keeps the best score. Description hits rank below every
-        # other match, so they are skipped when the caller's ``limit`` is already filled.
+        # scored higher above, and ``give`` keeps the best score. Description hits (≤ 150, ≤ 200 with
+        # the English bonus) rank below every other match (≥ 300), so they are skipped when the
+        # caller's ``limit`` is already filled before the words — and not scored when it is filled by
+        # the name and alias hits (unless English words may lift a description hit).
+        skip_descriptions = limit is not None and len(scores) >= limit
         tokens = words(q)
         if not tokens:
             return
         hits: Counter[int] = Counter()
-        desc_hits: Counter[int] = Counter()
         for t in tokens:
             in_names = self._names.find_all(t) | self._aliases.find_all(t)
-            in_desc = set() if skip_descriptions else self._desc.find_all(t)
             hits.update(in_names)
-            desc_hits.update(in_desc)
-            give(in_names | in_desc, 0, t)
+            give(in_names, 0, t)
+            if not skip_descriptions:
+                # the term is highlighted for any hit whose description holds it, scored or not
+                give(self._desc.find_all(t) if SEP in t else _Holds(self._desc.owner_text, t), 0, t)
         n = len(tokens)
         # Among items matching the same words, prefer the one whose name and aliases hold more of
-        # the query's characters (驾驶证 + 丢 → 补领, whose alias is 驾照丢了).
+        # the query's characters (驾驶证 + 丢 → 补领, whose alias is 驾照丢了): len(wanted &
+        # self._chars[i]) for each hit, counted set-wise per wanted character.
         wanted = set(q) & self._vocab
+        held: Counter[int] = Counter()
+        for ch in wanted:
+            held.update(hits.keys() & self._char_owners[ch])
+        base = {c: 300 + 100 * c / n for c in set(hits.values())}
+        get = scores.get
         for i, c in hits.items():
-            cover = len(wanted & self._chars[i]) / len(wanted) if wanted else 0
-            give((i,), 300 + 100 * c / n + 40 * cover)
+            score = base[c] + 40 * (held[i] / len(wanted) if wanted else 0)
+            if score > get(i, 0):
+                scores[i] = score
+        if skip_descriptions or (limit is not None and len(scores) >= limit and not english):
+            return
+        desc_hits: Counter[int] = Counter()
+        for t in tokens:
+            desc_hits.update(self._desc.find_all(t))
         by_count: dict[int, list[int]] = defaultdict(list)
         for i, c in desc_hits.items():
             by_count[c].append(i)
@@ -469,6 +581,19 @@ class SearchIndex:
             )
             if best >= 0.5:
                 give([i], 60 * best)
+
+
+class _Holds:
+    """``i in _Holds(texts, needle)``: whether ``texts[i]`` contains ``needle`` (asked only of the hits
+    returned, instead of building the set of every description holding a common word)."""
+
+    __slots__ = ("needle", "texts")
+
+    def __init__(self, texts: dict[int, str], needle: str) -> None:
+        self.texts, self.needle = texts, needle
+
+    def __contains__(self, i: object) -> bool:
+        return self.needle in self.texts.get(i, "")  # type: ignore[call-overload]
 
 
 def _deletions(word: str) -> set[str]:

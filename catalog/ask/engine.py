@@ -364,8 +364,10 @@ class AskEngine:
         bm, plain, said, implied = self._scores(question)
         top = float(bm.max()) if len(bm) else 0.0
         combined: dict[str, float] = {}
-        for n, d in enumerate(self.docs):
-            s = float(bm[n]) / top if top > 0 else 0.0
+        # only the documents with some BM25 evidence can score (s is 0 for the rest, and skipped)
+        for n in np.flatnonzero(bm > 0).tolist() if top > 0 else ():
+            d = self.docs[n]
+            s = float(bm[n]) / top
             # absolute evidence matters too: one shared bigram is no answer however it ranks
             s *= min(1.0, top / 6.0)
             if s <= 0:

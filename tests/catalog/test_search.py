@@ -122,3 +122,23 @@ def test_highlight_spans():
     assert highlight_spans("普通护照签发", ["护照"]) == [("普通", False), ("护照", True), ("签发", False)]
     assert highlight_spans("普通护照签发", ["签证"]) == [("普通护照签发", False)]
     assert highlight_spans("普通护照签发", ["护照签发", "护照"]) == [("普通", False), ("护照签发", True)]
+
+
+def test_a_pinyin_prefix_names_the_item_it_begins_and_no_neighbour():
+    # The old joined-blob scan attributed a prefix found after a NUL separator to the value *before*
+    # it: "jia" found 护照 (the neighbour) at prefix rank and 驾驶证 only below it.
+    index = SearchIndex([build_entry("A", "护照"), build_entry("B", "驾驶证"), build_entry("C", "户口")])
+    assert [(h.key, h.score) for h in index.search("jia")] == [("B", 560)]
+    assert [(h.key, h.score) for h in index.search("hu")] == [("A", 560), ("C", 560)]
+    assert [(h.key, h.score) for h in index.search("sz")] == [("B", 500)]
+
+
+def test_a_long_word_found_through_its_runs_is_still_checked_whole():
+    # 行驶证 and 驾驶证 share the run 驶证: a name is found for a query only when it holds all of it.
+    index = SearchIndex([build_entry("A", "机动车行驶证补领"), build_entry("B", "驾驶证换领", ("驾照",))])
+    assert [(h.key, h.terms) for h in index.search("行驶证补领")] == [("A", ["行驶证补领", "行驶证", "补领"])]
+    assert [h.key for h in index.search("驶证")] == ["B", "A"]  # both contain it: shorter name first
+    assert [h.score for h in index.search("驾驶证补领行")] == [
+        pytest.approx(383.33, abs=0.01),
+        376.6666666666667,
+    ]
