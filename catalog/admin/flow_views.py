@@ -28,7 +28,9 @@ STALE_FLOW = _l(
     "该联办流程在您打开页面后已被其他管理员修改，本次没有保存。您填写的内容保留在表单中；"
     "请先查看最新的预览，核对后再次保存，将以您填写的内容为准。"
 )
-STALE_FLOW_ACTION = _l("该联办流程在您打开页面后已被其他管理员修改，本次操作没有执行。请查看最新内容后再操作。")
+STALE_FLOW_ACTION = _l(
+    "该联办流程在您打开页面后已被其他管理员修改，本次操作没有执行。请查看最新内容后再操作。"
+)
 
 
 def _bundle_or_404(code: str) -> Bundle:
@@ -166,7 +168,9 @@ def flow_preview(code: str):
 @admin_only
 def departments():
     rows = db.session.scalars(select(ExternalDepartment).order_by(ExternalDepartment.code)).all()
-    return render_template("admin/departments.html", rows=rows, used={d.code: departments_in_use(d.code) for d in rows})
+    return render_template(
+        "admin/departments.html", rows=rows, used={d.code: departments_in_use(d.code) for d in rows}
+    )
 
 
 @bp.route("/departments/new", methods=["GET", "POST"])
