@@ -99,13 +99,17 @@ def lock_flow(bundle: Bundle, token: str | None) -> None:
 # Drafts ------------------------------------------------------------------------------------------
 
 
-def save_draft(bundle: Bundle, definition: dict[str, Any]) -> BundleVersion:
+def save_draft(bundle: Bundle, definition: dict[str, Any]) -> BundleVersion | None:
     """Store ``definition`` as the bundle's draft (created on the first save as the next version
     number; a bundle has at most one draft, guarded by the bundle's row lock :func:`lock_flow` takes).
     The definition may still have problems: they are the publish checks' business, so an admin can
-    save half-done work."""
+    save half-done work. Returns None, creating nothing, when there is no draft and ``definition``
+    says what the published version says."""
     draft = flow_version(bundle, VersionState.DRAFT)
     if draft is None:
+        current = flow_version(bundle, VersionState.PUBLISHED)
+        if current is not None and _same(current.definition, definition):
+            return None
         latest = (
             db.session.scalar(
                 select(func.max(BundleVersion.version)).where(BundleVersion.bundle_id == bundle.id)
@@ -178,6 +182,14 @@ def flow_problems(bundle: Bundle, definition: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two definitions say the same (defaults written out or left implicit)."""
+    try:
+        return bundle_spec.Definition.model_validate(a) == bundle_spec.Definition.model_validate(b)
+    except ValueError:
+        return a == b
+
+
 def publish_draft(bundle: Bundle) -> BundleVersion:
     """Publish the draft in the caller's transaction: the published version (if any) is superseded, the
     catalog revision bumped, the change audited. Raises :class:`FlowPublishRefused` with every problem
@@ -189,7 +201,7 @@ def publish_draft(bundle: Bundle) -> BundleVersion:
     if problems:
         raise FlowPublishRefused(problems)
     current = flow_version(bundle, VersionState.PUBLISHED)
-    if current is not None and current.definition == draft.definition:
+    if current is not None and _same(current.definition, draft.definition):
         raise DomainError(N_("草稿与已发布的版本相同，无需发布；不需要时可放弃草稿"))
     definition, number = draft.definition, draft.version
     bundle.versions.remove(draft)  # publish_flow numbers the new version after the highest one left

@@ -89,9 +89,12 @@ def flow_edit(code: str):
     if form.validate_on_submit():
         with transaction() as tx:  # no form: a stale flow gets its own message
             flows.lock_flow(bundle, token)
-            flows.save_draft(bundle, form.definition())
+            draft = flows.save_draft(bundle, form.definition())
         if tx.ok:
-            flash(_("已保存到草稿。发布前群众看到的仍是已发布的流程。"), "success")
+            if draft is None:
+                flash(_("与已发布的流程相同，没有创建草稿。"), "info")
+            else:
+                flash(_("已保存到草稿。发布前群众看到的仍是已发布的流程。"), "success")
             return redirect(url_for("bundle_flows_admin.flow_edit", code=code))
         if isinstance(tx.error, StaleDraft):
             form.form_errors.append(str(STALE_FLOW))

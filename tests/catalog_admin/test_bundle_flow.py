@@ -238,6 +238,9 @@ def test_typing_mistakes_are_shown_at_their_section_and_nothing_typed_is_lost(sm
 def test_discarding_the_draft_leaves_the_published_flow(small):
     client = admin_client(small)
     form = _form(client)
+    assert client.post(FLOW, data=form).status_code == 302  # nothing changed: no draft
+    assert "没有创建草稿" in " ".join(flashes(client.get(FLOW).text))
+    assert _versions(small) == [(1, "published")]
     form["questions"] += "\nfather_name|父亲姓名"
     client.post(FLOW, data=form)
     r = client.post(f"{FLOW}/discard", data={"draft": _form(client)["draft"]})
@@ -248,6 +251,14 @@ def test_discarding_the_draft_leaves_the_published_flow(small):
     assert "没有草稿可以放弃" in " ".join(flashes(client.get(FLOW).text))
     r = _publish(client)
     assert "没有待发布的草稿" in " ".join(flashes(client.get(FLOW).text))
+    # a draft put back to what is published is not published again
+    form = _form(client)
+    client.post(FLOW, data=form | {"questions": form["questions"] + "\nfather_name|父亲姓名"})
+    client.post(FLOW, data=form | {"draft": _form(client)["draft"]})
+    assert _versions(small) == [(1, "published"), (2, "draft")]
+    _publish(client)
+    assert "草稿与已发布的版本相同" in " ".join(flashes(client.get(FLOW).text))
+    assert _versions(small) == [(1, "published"), (2, "draft")]
 
 
 def test_a_save_over_another_admins_change_is_refused_with_the_typed_text_kept(small):
