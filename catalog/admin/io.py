@@ -174,13 +174,14 @@ def export_data() -> dict[str, list[dict[str, Any]]]:
     items = [version_record(v, code, cat) for v, code, cat in _loaded_versions((VersionState.PUBLISHED,))]
     live = {i["code"] for i in items}
     bundles = []
-    flows = dict(
-        db.session.execute(
+    flows = {
+        bundle_id: definition
+        for bundle_id, definition in db.session.execute(
             select(BundleVersion.bundle_id, BundleVersion.definition).where(
                 BundleVersion.state == VersionState.PUBLISHED
             )
-        ).tuples()
-    )
+        )
+    }
     for b in db.session.scalars(
         select(Bundle).options(selectinload(Bundle.items).selectinload(BundleItem.item)).order_by(Bundle.code)
     ):
