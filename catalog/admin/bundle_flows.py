@@ -289,6 +289,11 @@ class FlowPreview:
     departments: dict[str, str]  # code → name
 
 
+def _possible(when: dict[str, list[str]], fixed: dict[str, str]) -> bool:
+    """Whether a field or document with condition ``when`` can apply, given the situations a step fixes."""
+    return all(fixed[k] in allowed for k, allowed in when.items() if k in fixed)
+
+
 def preview(defn: bundle_spec.Definition, outlines: dict[str, ItemOutline]) -> FlowPreview:
     """What a citizen will be asked and what happens after the submit, for the preview page."""
     items = []
@@ -300,13 +305,19 @@ def preview(defn: bundle_spec.Definition, outlines: dict[str, ItemOutline]) -> F
         if outline is None:
             items.append(ItemPart(step, "", [], [], []))
             continue
+        fixed = {k: v[6:] for k, v in step.situation_map.items() if v.startswith("const:")}
+        possible = {name for name, when in outline.conditions.items() if _possible(when, fixed)}
         items.append(
             ItemPart(
                 step,
                 outline.name,
-                [(label, req) for key, label, req in outline.fields if key not in step.field_map],
+                [
+                    (label, req)
+                    for key, label, req in outline.fields
+                    if key not in step.field_map and key in possible
+                ],
                 [q for key, q, _opts in outline.situations if key not in step.situation_map],
-                [d for d in outline.documents if d not in step.document_map],
+                [d for d in outline.documents if d not in step.document_map and d in possible],
             )
         )
     try:

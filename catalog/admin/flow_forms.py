@@ -360,7 +360,7 @@ class FlowForm(PortalForm):
             "或 const:固定值；"
             "document_map 写作 事项材料名称: 共用材料键。"
         ),
-        render_kw={"rows": 16, "spellcheck": "false", "class": "font-monospace"},
+        render_kw={"rows": 16, "spellcheck": "false"},
     )
 
     def definition(self) -> dict[str, Any]:

@@ -128,6 +128,8 @@ class ItemOutline:
     fields: list[tuple[str, str, bool]]  # key, label, required
     situations: list[tuple[str, str, list[str]]]  # key, question, option values
     documents: list[str]
+    #: when a field (by key) or a document (by name) applies: situation key → allowed values
+    conditions: dict[str, dict[str, list[str]]]
 
 
 def item_outlines(codes: list[str]) -> dict[str, ItemOutline]:
@@ -148,5 +150,9 @@ def item_outlines(codes: list[str]) -> dict[str, ItemOutline]:
             fields=[(f.key, f.label, f.required) for f in v.fields],
             situations=[(s.key, s.question, [o.value for o in s.options]) for s in v.situations],
             documents=[d.name for d in v.documents],
+            conditions={
+                **{d.name: dict(d.condition or {}) for d in v.documents},
+                **{f.key: dict(f.condition or {}) for f in v.fields},
+            },
         )
     return out

@@ -123,6 +123,7 @@ def test_a_saved_draft_is_previewed_and_published_superseding_the_old_version(sm
     assert "父母是否已办理结婚登记？" in preview
     assert "出生登记（报户口）（出生医学证明）" in preview  # the shared document and the item it serves
     assert "未用于任何事项" in preview  # the photo serves nothing yet
+    assert "代办人姓名" not in preview  # applicant is fixed to const:self: the proxy's fields never show
     order = re.search(r'data-testid="flow-order">(.*?)</ol>', preview, re.S).group(1)
     assert (
         order.index("出生登记（报户口）")
