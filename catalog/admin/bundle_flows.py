@@ -28,7 +28,7 @@ from core.db import db
 from core.errors import DomainError, FieldError
 from core.i18n import N_
 
-#: a new bundle's first draft: every section empty but one step to fill in
+#: what the editor shows for a bundle with no flow yet (a save needs at least one step)
 EMPTY_DEFINITION: dict[str, Any] = {"questions": [], "situations": [], "documents": [], "steps": []}
 
 

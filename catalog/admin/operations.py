@@ -27,6 +27,7 @@ from catalog.models import (
     BundleItem,
     Category,
     DocumentRequirement,
+    ExternalDepartment,
     FormField,
     ItemStatus,
     ItemVersion,
@@ -152,7 +153,7 @@ def lock_for_edit(item: ServiceItem, token: str | None) -> None:
         raise StaleDraft("该草稿在您打开页面后已被其他管理员修改")
 
 
-def _lock_row(model: type[ServiceItem] | type[Bundle], row_id: int) -> None:
+def _lock_row(model: type[ServiceItem] | type[Bundle] | type[ExternalDepartment], row_id: int) -> None:
     """Take ``row_id``'s row lock (``SELECT … FOR UPDATE``; SQLite's write lock already serialises a
     POST), then forget what this request loaded, so it reads what the lock's last holder committed."""
     db.session.execute(select(model.id).where(model.id == row_id).with_for_update())
