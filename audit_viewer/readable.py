@@ -119,6 +119,11 @@ ACTION_LABELS: dict[str, str] = {
     "catalog.bundle_create": N_("新建一件事"),
     "catalog.bundle_update": N_("修改一件事"),
     "catalog.bundle_delete": N_("删除一件事"),
+    "catalog.bundle_flow_draft": N_("修改一件事联办流程草稿"),
+    "catalog.bundle_flow_discard": N_("放弃一件事联办流程草稿"),
+    "catalog.bundle_flow_publish": N_("发布一件事联办流程"),
+    "catalog.department_create": N_("添加协办部门"),
+    "catalog.department_update": N_("修改协办部门"),
     "ask.question_resolve": N_("未答问题加入事项别名或常见问题"),
     "ask.question_dismiss": N_("移除未答问题"),
     "unit.create": N_("新建单位"),
@@ -316,6 +321,7 @@ OBJECT_NAMES: dict[str, str] = {
     "service_item": N_("事项"),
     "bundle": N_("一件事"),
     "bundle_application": N_("一件事申请"),
+    "department": N_("协办部门"),
     "unit": N_("单位"),
     "routing_rule": N_("分派规则"),
     "wallet_document": N_("材料库文件"),
@@ -504,7 +510,7 @@ def record_name(row: Any, names: Names) -> str:
         return f"{label} {ref}" if ref else f"{label} #{oid}"
     if kind == "user" and oid.isdigit():
         return f"{label} {names.person(int(oid))}"
-    if kind in ("service_item", "bundle", "unit", "calendar"):
+    if kind in ("service_item", "bundle", "unit", "calendar", "department"):
         return f"{label} {mask_text(oid)}"
     return f"{label} #{oid}" if oid else label
 

@@ -361,6 +361,41 @@ TABLE: dict[tuple[str, str], Row] = {
                 404,
                 {},
             ),
+            # 一件事 flows and the external departments register (issue 22)
+            (
+                "GET",
+                "/admin/catalog/bundles/<code>/flow",
+                f"/admin/catalog/bundles/{MISSING}/flow",
+                404,
+                None,
+            ),
+            ("POST", "/admin/catalog/bundles/<code>/flow", f"/admin/catalog/bundles/{MISSING}/flow", 404, {}),
+            (
+                "POST",
+                "/admin/catalog/bundles/<code>/flow/publish",
+                f"/admin/catalog/bundles/{MISSING}/flow/publish",
+                404,
+                {},
+            ),
+            (
+                "POST",
+                "/admin/catalog/bundles/<code>/flow/discard",
+                f"/admin/catalog/bundles/{MISSING}/flow/discard",
+                404,
+                {},
+            ),
+            (
+                "GET",
+                "/admin/catalog/bundles/<code>/flow/preview",
+                f"/admin/catalog/bundles/{MISSING}/flow/preview",
+                404,
+                None,
+            ),
+            ("GET", "/admin/catalog/departments/", "/admin/catalog/departments/", 200, None),
+            ("GET", "/admin/catalog/departments/new", "/admin/catalog/departments/new", 200, None),
+            ("POST", "/admin/catalog/departments/new", "/admin/catalog/departments/new", 422, {}),
+            ("GET", "/admin/catalog/departments/<code>", f"/admin/catalog/departments/{MISSING}", 404, None),
+            ("POST", "/admin/catalog/departments/<code>", f"/admin/catalog/departments/{MISSING}", 404, {}),
             # 智能咨询's unanswered questions and the 改进清单 (issue 24)
             ("GET", "/admin/ask/questions", "/admin/ask/questions", 200, None),
             (

@@ -1,5 +1,6 @@
 """The admins' catalog editor: drafts, preview, publish checks, versions and diff, retire,
-import/export (YAML, .xlsx), bundles and the working-day calendar, under /admin."""
+import/export (YAML, .xlsx), bundles and their 一件事 flows, the external departments register and the
+working-day calendar, under /admin."""
 
 from __future__ import annotations
 
@@ -19,4 +20,7 @@ def init_catalog_admin(app: Flask) -> None:
     from catalog.admin.units import bp as units_bp
 
     app.register_blueprint(units_bp)
+    from catalog.admin.flow_views import bp as flows_bp
+
+    app.register_blueprint(flows_bp)
     add_nav(app, "catalog_admin.items", _l("管理"), roles={"admin"})

@@ -1,6 +1,7 @@
 """Publish checks: every problem that stops a draft from going live, each with the anchor of the
 field the editor should open. Pure: a version's record (``catalog.admin.io.version_record``) and
-the other published items' names in, problems out — no database, no Flask.
+the other published items' names in, problems out — no database. :func:`flow_breaks` checks a draft
+against the published 一件事 flows that map its fields (given to it, as the other items are).
 
 The loader's own validation runs first (the same rules ``flask catalog load`` applies, so a
 published version can always be exported and loaded again); the checks only the whole catalog can
@@ -14,6 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
+from catalog import bundle_spec
 from catalog.loader import _Checker, _validate_item
 
 NO_DOCUMENTS = "至少需要一份申请材料"
@@ -124,3 +128,51 @@ def publish_problems(
             seen.add((p.message, p.anchor))
             unique.append(p)
     return unique
+
+
+def flow_breaks(rec: dict[str, Any], flows: Iterable[Any], *, retiring: bool = False) -> list[Problem]:
+    """What publishing ``rec`` (or, ``retiring``, retiring its item) would break in the published 一件事
+    flows that have a step for it: a mapped form field, situation, option or document the item would no
+    longer have, or the item itself gone. ``flows`` are :class:`catalog.admin.queries.PublishedFlow`.
+    Each problem names the bundle, whose flow must change first: a bundle application would otherwise
+    fail at every submit."""
+    facts = bundle_spec.ItemFacts(
+        code=rec["code"],
+        name=rec.get("name", ""),
+        active=True,
+        fields=frozenset(f["key"] for f in rec.get("fields", [])),
+        situations={
+            s["key"]: frozenset(o["value"] for o in s.get("options", [])) for s in rec.get("situations", [])
+        },
+        documents=frozenset(d["name"] for d in rec.get("documents", [])),
+        delivery=tuple(rec.get("delivery") or ()),
+    )
+
+    def lookup(code: str) -> bundle_spec.ItemFacts | None:
+        return facts if code == rec["code"] else None
+
+    def named(flow: Any, problem: str) -> str:
+        return _(
+            "一件事“%(name)s”（%(code)s）的已发布联办流程会因此失效：%(problem)s。请先修改该一件事的联办流程",
+            name=flow.bundle_name,
+            code=flow.bundle_code,
+            problem=problem,
+        )
+
+    out: list[Problem] = []
+    for flow in flows:
+        steps = [s for s in flow.definition.item_steps if s.item == rec["code"]]
+        if retiring:
+            for step in steps:
+                out.append(Problem(named(flow, _("步骤“%(step)s”的事项将停用", step=step.name)), "f-name"))
+            continue
+        maps = ("field_map", "situation_map", "document_map")
+        for anchor, keep in (
+            ("fields", "field_map"),
+            ("situations", "situation_map"),
+            ("documents", "document_map"),
+        ):
+            narrowed = [s.model_copy(update={m: {} for m in maps if m != keep}) for s in steps]
+            defn = flow.definition.model_copy(update={"steps": narrowed})
+            out.extend(Problem(named(flow, p), anchor) for p in bundle_spec.catalog_problems(defn, lookup))
+    return out

@@ -19,7 +19,9 @@ from catalog.loader import CatalogError, apply, validate
 from catalog.models import (
     Bundle,
     BundleItem,
+    BundleVersion,
     Category,
+    ExternalDepartment,
     ItemStatus,
     ItemType,
     ItemVersion,
@@ -151,7 +153,8 @@ def _loaded_versions(states: tuple[VersionState, ...]):
 
 
 def export_data() -> dict[str, list[dict[str, Any]]]:
-    """The published catalog (units, items not retired, bundles) as one YAML-shaped mapping."""
+    """The published catalog (units, items not retired, bundles with their published 一件事 flow, the
+    external departments) as one YAML-shaped mapping."""
     units = []
     all_units = list(db.session.scalars(select(Unit).order_by(Unit.code)))
     codes = {u.id: u.code for u in all_units}
@@ -171,6 +174,14 @@ def export_data() -> dict[str, list[dict[str, Any]]]:
     items = [version_record(v, code, cat) for v, code, cat in _loaded_versions((VersionState.PUBLISHED,))]
     live = {i["code"] for i in items}
     bundles = []
+    flows = {
+        bundle_id: definition
+        for bundle_id, definition in db.session.execute(
+            select(BundleVersion.bundle_id, BundleVersion.definition).where(
+                BundleVersion.state == VersionState.PUBLISHED
+            )
+        )
+    }
     for b in db.session.scalars(
         select(Bundle).options(selectinload(Bundle.items).selectinload(BundleItem.item)).order_by(Bundle.code)
     ):
@@ -183,9 +194,19 @@ def export_data() -> dict[str, list[dict[str, Any]]]:
                 "items": [bi.item.code for bi in b.items if bi.item.code in live],
                 "partners": list(b.partners or []),
                 **({"en": dict(b.english)} if b.english else {}),
+                **({"flow": flows[b.id]} if b.id in flows else {}),
             }
         )
-    return {"units": units, "items": items, "bundles": bundles}
+    departments = [
+        {
+            "code": d.code,
+            "name": d.name,
+            "contract": d.contract,
+            **({"en": d.english_name} if d.english_name else {}),
+        }
+        for d in db.session.scalars(select(ExternalDepartment).order_by(ExternalDepartment.code))
+    ]
+    return {"units": units, "items": items, "bundles": bundles, "departments": departments}
 
 
 def dump_yaml(data: dict[str, Any]) -> str:
@@ -209,8 +230,8 @@ def import_text(text: str, filename: str = "import.yaml"):
         data = json.loads(text) if filename.endswith(".json") else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise CatalogError([f"{filename}: 无法解析：{exc}"]) from exc
-    if not isinstance(data, dict) or not set(data) <= {"units", "items", "bundles"}:
-        raise CatalogError([f"{filename}: 顶层必须是含 units / items / bundles 的映射"])
+    if not isinstance(data, dict) or not set(data) <= {"units", "items", "bundles", "departments"}:
+        raise CatalogError([f"{filename}: 顶层必须是含 units / items / bundles / departments 的映射"])
     records = validate([(filename, data)])
     _adopt_exported_hashes(records["items"])
     return apply(records)

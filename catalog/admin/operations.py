@@ -18,14 +18,16 @@ from sqlalchemy.orm import selectinload
 
 from auth.models import Unit, UnitKind
 from catalog import english
-from catalog.admin.checks import OtherItem, Problem, publish_problems
+from catalog.admin.checks import OtherItem, Problem, flow_breaks, publish_problems
 from catalog.admin.io import money, version_record
+from catalog.admin.queries import published_flows_using
 from catalog.loader import _canonical_hash, bump_revision, search_aliases
 from catalog.models import (
     Bundle,
     BundleItem,
     Category,
     DocumentRequirement,
+    ExternalDepartment,
     FormField,
     ItemStatus,
     ItemVersion,
@@ -151,7 +153,7 @@ def lock_for_edit(item: ServiceItem, token: str | None) -> None:
         raise StaleDraft("该草稿在您打开页面后已被其他管理员修改")
 
 
-def _lock_row(model: type[ServiceItem] | type[Bundle], row_id: int) -> None:
+def _lock_row(model: type[ServiceItem] | type[Bundle] | type[ExternalDepartment], row_id: int) -> None:
     """Take ``row_id``'s row lock (``SELECT … FOR UPDATE``; SQLite's write lock already serialises a
     POST), then forget what this request loaded, so it reads what the lock's last holder committed."""
     db.session.execute(select(model.id).where(model.id == row_id).with_for_update())
@@ -483,7 +485,10 @@ def _at(parts: list, index: int) -> Any:
 
 
 def check_draft(item: ServiceItem, draft: ItemVersion) -> list[Problem]:
-    return publish_problems(record_of(draft, item), item_id=item.id, others=other_items(item.id))
+    """Every publish problem of ``draft``, including the published 一件事 flows it would break."""
+    rec = record_of(draft, item)
+    problems = publish_problems(rec, item_id=item.id, others=other_items(item.id))
+    return problems + flow_breaks(rec, published_flows_using(item.code))
 
 
 def publish(item: ServiceItem) -> ItemVersion:
@@ -523,9 +528,15 @@ def publish(item: ServiceItem) -> ItemVersion:
 
 
 def retire(item: ServiceItem) -> None:
-    """Hide the item from search, pages and new applications; filed applications keep their version."""
+    """Hide the item from search, pages and new applications; filed applications keep their version.
+    Refused (:class:`DomainError`, naming the bundles) while a published 一件事 flow has a step for it."""
     if item.status == ItemStatus.RETIRED:
         raise DomainError("该事项已停用")
+    current = version_in(item, VersionState.PUBLISHED)
+    if current is not None:
+        breaks = flow_breaks(record_of(current, item), published_flows_using(item.code), retiring=True)
+        if breaks:
+            raise DomainError("；".join(p.message for p in breaks))
     before = item.status.value
     item.status = ItemStatus.RETIRED
     db.session.flush()

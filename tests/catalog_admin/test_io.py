@@ -26,6 +26,9 @@ def test_round_trip_is_exact(app, make_app, database_template, tmp_path):
     text = first.get_data(as_text=True)
     data = yaml.safe_load(text)
     assert len(data["items"]) == 79 and len(data["units"]) == 17 and len(data["bundles"]) == 5
+    flows = {b["code"]: b["flow"] for b in data["bundles"] if "flow" in b}
+    assert set(flows) == {"LJ-YJS-001", "LJ-YJS-003"} and flows["LJ-YJS-001"]["steps"][0]["key"] == "hukou"
+    assert {d["code"] for d in data["departments"]} == {"wsjk", "ybj", "rsj", "tax"}
 
     if database_template["kind"] == "postgresql":
         # one PostgreSQL test database: empty it and import there
