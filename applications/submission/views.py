@@ -326,13 +326,27 @@ def done(application_id: int):
 @bp.route("/me/applications")
 @citizen_only
 def my_applications():
-    apps = db.session.scalars(
-        select(Application)
-        .where(Application.applicant_id == current_user.id)
-        .order_by(Application.updated_at.desc())
-        .limit(200)
-    ).all()
-    return render_template("applications/list.html", apps=apps, names=item_names(apps), labels=STATE_LABELS)
+    from applications.bundles import queries as bundle_queries
+
+    # a bundle's applications show inside its card (one card per 一件事), not again on their own
+    in_bundles = bundle_queries.bundle_application_ids(current_user)
+    apps = [
+        a
+        for a in db.session.scalars(
+            select(Application)
+            .where(Application.applicant_id == current_user.id)
+            .order_by(Application.updated_at.desc())
+            .limit(200 + len(in_bundles))
+        )
+        if a.id not in in_bundles
+    ][:200]
+    return render_template(
+        "applications/list.html",
+        apps=apps,
+        names=item_names(apps),
+        labels=STATE_LABELS,
+        bundles=bundle_queries.cards_for(current_user),
+    )
 
 
 @bp.route("/applications/<int:application_id>")
