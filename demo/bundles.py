@@ -13,10 +13,11 @@ the demo citizen already has bundles).
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+import click
+from sqlalchemy import func, select, update
 
 from applications.bundles import progress
 from applications.bundles.models import BundleApplication, BundlePart, BundleState, PartKind, PartStatus
@@ -24,15 +25,18 @@ from applications.clerk import operations as clerk_ops
 from applications.models import Application, ApplicationDocument, Channel
 from applications.submission import operations as ops
 from applications.workflow.states import State
+from auth.cli import demo
 from auth.models import Role, Unit, User
 from catalog import bundle_spec
 from catalog.guide import build_guide
 from catalog.models import Bundle, BundleVersion, VersionState
 from catalog.queries import catalog
 from core import audit, clock
-from core.clock import local_today
+from core.clock import SHANGHAI, local_today
 from core.db import db, utcnow
-from core.storage import Storage
+from core.outbox import OutboxMessage
+from core.storage import Storage, get_storage
+from core.transaction import commit
 
 BIRTH = "LJ-YJS-001"
 NEW_CAR = "LJ-YJS-003"
@@ -284,24 +288,28 @@ def ensure_demo_bundles(storage: Storage, others: list[User] | None = None, days
         return 0
     made = 0
     today = local_today()
+    before = db.session.scalar(select(func.max(OutboxMessage.id))) or 0
     for i, who in enumerate(others or []):
         code = BIRTH if i % 2 == 0 else NEW_CAR
-        start = today - timedelta(days=days - (i * 7) % days)
+        start = today - timedelta(days=10 + (i * 7) % max(days - 10, 1))  # finished ≥ 5 days ago
         made += _history_bundle(who, code, storage, start, complete=i % 3 != 2)
     made += _history_bundle(demo_citizen, NEW_CAR, storage, today - timedelta(days=20), complete=True)
     with clock.travel(clock.now() - timedelta(days=2)):
         ba = build_bundle(demo_citizen, BIRTH, storage)
         finish_handoff(ba, "vaccination")
     made += 1
+    # a simulated past sends nothing today: its SMS and exchange messages count as delivered then
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id > before, OutboxMessage.sent_at.is_(None))
+        .values(sent_at=OutboxMessage.created_at)
+        .execution_options(synchronize_session=False)
+    )
     return made
 
 
 def _history_bundle(who: User, code: str, storage: Storage, start: date, complete: bool) -> int:
     """One bundle submitted on ``start`` at 9:30 (local), its parts finished over the next days."""
-    from datetime import datetime
-
-    from applications.workflow.deadlines import SHANGHAI
-
     at = datetime(start.year, start.month, start.day, 9, 30, tzinfo=SHANGHAI)
     with clock.travel(at):
         ba = build_bundle(who, code, storage, district="东城区")
@@ -321,3 +329,33 @@ def _history_bundle(who: User, code: str, storage: Storage, start: date, complet
         with clock.travel(at + timedelta(days=5, hours=3)):
             finish_handoff(ba, "sscard")
     return 1
+
+
+@demo.command("bundles")
+@click.option(
+    "--citizens", default=8, show_default=True, type=click.IntRange(0, 200), help="模拟群众中办一件事的人数"
+)
+def demo_bundles_command(citizens: int) -> None:
+    """一件事 in the demo history (idempotent): the demo citizen's 出生一件事 in progress and completed
+    新车上牌一件事, and bundles of a few simulated citizens (run after ``flask demo simulate``)."""
+    try:
+        published_definition(BIRTH)
+        published_definition(NEW_CAR)
+    except LookupError as exc:
+        click.echo(f"一件事流程未发布（{exc}），跳过。先运行 flask demo load。", err=True)
+        return
+    demo_citizen = db.session.scalar(select(User.id).where(User.mobile_is("13800000001")))
+    others = list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.CITIZEN, User.id != (demo_citizen or 0))
+            .order_by(User.id)
+            .limit(citizens)
+        )
+    )
+    made = ensure_demo_bundles(get_storage(), others)
+    commit()
+    if made:
+        click.echo(f"一件事：新增 {made} 件（演示群众：出生一件事办理中、新车上牌一件事已办结）")
+    else:
+        click.echo("一件事：演示群众已有一件事，跳过。")
