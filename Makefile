@@ -50,6 +50,7 @@ demo: migrate
 	LOG_LEVEL=WARNING $(BIN)/flask demo load
 	LOG_LEVEL=WARNING $(BIN)/flask demo simulate --days 90 --per-day 4 --seed 1 --if-empty
 	LOG_LEVEL=WARNING $(BIN)/flask demo ecert
+	LOG_LEVEL=WARNING $(BIN)/flask demo bundles
 
 worker: venv
 	$(BIN)/flask notify worker

@@ -85,3 +85,6 @@ def init_app(app) -> None:
     from applications.ecert import init_ecert
 
     init_ecert(app)
+    from applications.bundles.citizen_views import init_bundle_views
+
+    init_bundle_views(app)

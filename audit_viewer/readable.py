@@ -137,6 +137,12 @@ ACTION_LABELS: dict[str, str] = {
     "audit.export": N_("导出审计日志"),
     "audit.reference_restored": N_("补记办件编号（审计修复）"),
     "stats.export": N_("导出统计数据"),
+    # 一件事 (bundle.submit/part_status/complete: labels also needed by the apply and exchange branches)
+    "bundle.submit": N_("提交一件事申请"),
+    "bundle.part_status": N_("一件事环节状态变更"),
+    "bundle.complete": N_("一件事全部办结"),
+    "bundle.rate": N_("评价一件事（好差评）"),
+    "bundle.corrections_answered": N_("一次提交一件事各事项的补正"),
     "demo.simulate": N_("生成演示数据"),
     "application.document_verdict": N_("核验材料（核验通过 / 需补正）"),
     "wallet.rejected": N_("材料被退回补正，我的材料中不再提供复用"),

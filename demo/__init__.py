@@ -5,4 +5,4 @@
 
 def init_app(app) -> None:
     """Register the ``flask demo`` commands."""
-    from demo import cli, simulate  # noqa: F401 - importing registers the commands
+    from demo import bundles, cli, simulate  # noqa: F401 - importing registers the commands

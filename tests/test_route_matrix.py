@@ -531,16 +531,34 @@ TABLE: dict[tuple[str, str], Row] = {
             ("/stats/reform", "/stats/reform"),
             ("/stats/export.csv", "/stats/export.csv"),
             ("/stats/export.xlsx", "/stats/export.xlsx"),
+            ("/stats/bundles", "/stats/bundles"),
+            ("/stats/bundles/drill", "/stats/bundles/drill"),
         ]
     },
     ("GET", "/stats/public"): Row("/stats/public", every(200)),
     ("GET", "/api/v1/stats"): Row("/api/v1/stats", every(200)),
+    ("GET", "/api/v1/stats/bundles"): Row("/api/v1/stats/bundles", every(200)),
     # 好差评
     ("GET", "/applications/<int:application_id>/rate"): Row(
         "/applications/999999/rate", {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}
     ),
     ("POST", "/applications/<int:application_id>/rate"): Row(
         "/applications/999999/rate", {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}, {}
+    ),
+    # 一件事: the citizen's bundle pages (a foreign or missing id is 404 alike)
+    ("GET", "/my/bundles/<int:bundle_id>"): Row(
+        "/my/bundles/999999", {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}
+    ),
+    ("GET", "/my/bundles/<int:bundle_id>/corrections"): Row(
+        "/my/bundles/999999/corrections", {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}
+    ),
+    ("POST", "/my/bundles/<int:bundle_id>/corrections"): Row(
+        "/my/bundles/999999/corrections",
+        {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)},
+        {},
+    ),
+    ("POST", "/my/bundles/<int:bundle_id>/rate"): Row(
+        "/my/bundles/999999/rate", {"anonymous": LOGIN, "citizen": 404, **dict.fromkeys(STAFF, 403)}, {}
     ),
     ("GET", "/ratings/follow-ups"): Row(
         "/ratings/follow-ups",

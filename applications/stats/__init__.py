@@ -20,6 +20,9 @@ def init_stats(app: Flask) -> None:
     app.cli.add_command(stats_cli)
     app.register_blueprint(views.bp)
     app.register_blueprint(views.api_bp)
+    from applications.stats.bundle_views import init_bundle_stats
+
+    init_bundle_stats(app)  # 一件事 figures: /stats/bundles and /api/v1/stats/bundles
     add_nav(app, "stats.public", views.NAV_PUBLIC)
     add_nav(app, "stats.dashboard", views.NAV_STAFF, roles=set(views.STAFF_ROLES))
 

@@ -271,10 +271,13 @@ def _public_data() -> tuple[Period, metrics.Stats, list[metrics.PublicCase]]:
 @bp.get("/public")
 @anonymous_cache(lambda: int(time.time() // 60))
 def public():
+    from applications.stats import bundles as bundle_figures
+
     period, categories, cases = _public_data()
     return render_template(
         "stats/public.html",
         period=period,
+        bundles=bundle_figures.compute(period, "bundle"),
         categories=categories,
         cases=cases,
         not_asked=not_asked_by_item(period.lower, period.upper),

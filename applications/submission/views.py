@@ -333,6 +333,8 @@ def done(application_id: int):
 @bp.route("/me/applications")
 @citizen_only
 def my_applications():
+    from applications.bundles import queries as bundle_queries
+
     apps = db.session.scalars(
         select(Application)
         .where(Application.applicant_id == current_user.id)
@@ -341,7 +343,13 @@ def my_applications():
         .order_by(Application.updated_at.desc())
         .limit(200)
     ).all()
-    return render_template("applications/list.html", apps=apps, names=item_names(apps), labels=STATE_LABELS)
+    return render_template(
+        "applications/list.html",
+        apps=apps,
+        names=item_names(apps),
+        labels=STATE_LABELS,
+        bundles=bundle_queries.cards_for(current_user),
+    )
 
 
 @bp.route("/applications/<int:application_id>")
