@@ -1,8 +1,7 @@
-"""一件事 in the demo history: submitted bundle applications shaped exactly like the bundle submit makes
-them (one part per step of the published flow; every police item's application created complete, the
-ones without prerequisites submitted and routed by the real ``submit()``, the others held as drafts;
-hand-offs queued by :mod:`applications.bundles.progress`), then moved on by the real operations — the
-clerk's claim / accept / approve and the departments' reports through ``progress``.
+"""一件事 in the demo history: bundle applications filled in and submitted through the citizen's own
+operations (:mod:`applications.bundles.operations`: the one form, the shared documents, the real
+fan-out), then moved on by the real operations — the clerk's claim / accept / approve and the
+departments' reports through ``progress``.
 
 :func:`build_bundle` is also what the bundle tests use to get a submitted bundle without the apply
 pages. :func:`ensure_demo_bundles` gives the demo citizen one 出生一件事 in progress and one completed
@@ -19,21 +18,18 @@ from typing import Any
 import click
 from sqlalchemy import func, select, update
 
+from applications.bundles import operations as bundle_ops
 from applications.bundles import progress
-from applications.bundles.models import BundleApplication, BundlePart, BundleState, PartKind, PartStatus
+from applications.bundles.models import BundleApplication, BundlePart
 from applications.clerk import operations as clerk_ops
-from applications.models import Application, ApplicationDocument, Channel
-from applications.submission import operations as ops
-from applications.workflow.states import State
+from applications.models import Application
 from auth.cli import demo
 from auth.models import Role, Unit, User
 from catalog import bundle_spec
-from catalog.guide import build_guide
 from catalog.models import Bundle, BundleVersion, VersionState
-from catalog.queries import catalog
-from core import audit, clock
+from core import clock
 from core.clock import SHANGHAI, local_today
-from core.db import db, utcnow
+from core.db import db
 from core.outbox import OutboxMessage
 from core.storage import Storage, get_storage
 from core.transaction import commit
@@ -64,11 +60,6 @@ DEMO_ANSWERS: dict[str, dict[str, Any]] = {
     },
 }
 
-_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-)
-
 
 def published_definition(code: str) -> tuple[Bundle, BundleVersion, bundle_spec.Definition]:
     """The bundle ``code``, its published flow version and the parsed definition."""
@@ -85,88 +76,41 @@ def published_definition(code: str) -> tuple[Bundle, BundleVersion, bundle_spec.
     return bundle, version, bundle_spec.parse(version.definition)
 
 
-def _field_value(field: Any, answers: dict[str, Any], mobile: str) -> Any:
+def _field_value(field: Any, mobile: str) -> Any:
     match field.type:
         case "date":
-            return local_today().isoformat()
+            return local_today()
         case "select":
             return field.options[0] if field.options else ""
         case "mobile":
             return mobile
         case "checkbox":
             return True
+        case "id_number":
+            return "110101199003078515"
         case _:
             return "演示：" + field.label
 
 
-def _item_application(
-    applicant: User,
-    step: bundle_spec.Step,
-    answers: dict[str, Any],
-    storage: Storage,
-    district: str,
-) -> Application:
-    """The complete application of one police step, as the bundle submit creates it (a draft)."""
-    shared = answers.get("shared") or {}
-    situations = answers.get("situations") or {}
-    item = catalog().items[step.item or ""]
-    situation_answers = {
-        key: str(bundle_spec.resolve(src, shared=shared, situations=situations, results={}) or "")
-        for key, src in step.situation_map.items()
-    }
-    guide = build_guide(item, situation_answers)
-    mobile = str(shared.get("mobile") or applicant.mobile or "13800000001")
-    form_data = {f.key: _field_value(f, answers, mobile) for f in guide.fields}
-    for key, src in step.field_map.items():
-        value = bundle_spec.resolve(src, shared=shared, situations=situations, results={})
-        if value not in (None, "") and key in form_data:
-            form_data[key] = value
-    delivery = "mail" if "mail" in item.delivery else item.delivery[0]
-    app = Application(
-        start_token=secrets.token_urlsafe(16),
-        applicant_id=applicant.id,
-        item_id=item.id,
-        version_id=item.version_id,
-        state=State.DRAFT,
-        channel=Channel.ONLINE,
-        answers=situation_answers,
-        form_data=form_data,
-        district=district,
-        contact_mobile=mobile,
-        delivery_method=delivery,
-        delivery_address={
-            "recipient": applicant.real_name or "张晓明",
-            "mobile": mobile,
-            "district": district,
-            "address": str(shared.get("mail_address") or "解放路100号"),
-        }
-        if delivery == "mail"
-        else {},
-    )
-    db.session.add(app)
-    db.session.flush()
-    for d in guide.to_bring:
-        if d.requirement != "required":
-            continue
-        key = ops.store_pending(storage, _PDF, suffix=".pdf")
-        app.documents.append(
-            ApplicationDocument(
-                requirement=d.position,
-                requirement_name=d.name,
-                storage_key=key,
-                kind="pdf",
-                mimetype="application/pdf",
-                size=len(_PDF),
-                sha256="0" * 64,
-                display_name=f"{d.name}.pdf",
-            )
-        )
-    db.session.flush()
-    return app
+def _demo_file(accept: tuple[str, ...]):
+    """A small real PDF (or JPEG), cleaned exactly like a citizen's upload."""
+    import io
 
+    from PIL import Image
 
-def _reference() -> str:
-    return f"YJ{local_today():%Y%m%d}{secrets.randbelow(10**6):06d}"
+    from applications.documents.uploads import clean_upload
+
+    if "pdf" in accept or not accept:
+        from pypdf import PdfWriter
+
+        writer = PdfWriter()
+        writer.add_blank_page(width=595, height=842)
+        buf = io.BytesIO()
+        writer.write(buf)
+        return clean_upload("材料.pdf", buf.getvalue(), ("pdf",))
+    buf = io.BytesIO()
+    Image.new("RGB", (240, 320), (230, 230, 230)).save(buf, "JPEG", quality=70)
+    return clean_upload("照片.jpg", buf.getvalue(), ("jpg",))
 
 
 def build_bundle(
@@ -176,49 +120,38 @@ def build_bundle(
     answers: dict[str, Any] | None = None,
     district: str = "东城区",
 ) -> BundleApplication:
-    """A submitted bundle application of ``code`` for ``applicant`` (flushed, not committed): the
-    parts of the published flow, every police item's application complete, those without
-    prerequisites submitted (routed), the rest held as drafts, ready hand-offs pushed."""
-    bundle, version, defn = published_definition(code)
+    """A submitted bundle application of ``code`` for ``applicant`` (flushed, not committed), made
+    through the citizen's own operations: start, the shared answers and situations, each item's own
+    questions, delivery, every shared document that applies, then the real submit (fan-out)."""
     answers = answers or DEMO_ANSWERS[code]
-    now = utcnow()
-    ba = BundleApplication(
-        reference=_reference(),
-        start_token=secrets.token_urlsafe(16),
-        applicant_id=applicant.id,
-        bundle_id=bundle.id,
-        bundle_version_id=version.id,
-        state=BundleState.SUBMITTED,
-        answers=answers,
-        district=district,
-        delivery_method="mail",
-        submitted_at=now,
-    )
-    db.session.add(ba)
-    for position, step in enumerate(defn.steps):
-        part = BundlePart(
-            step_key=step.key,
-            position=position,
-            kind=PartKind(step.kind),
-            name=step.name,
-            item_code=step.item,
-            department_code=step.department,
-            status=PartStatus.WAITING,
-            depends_on=list(step.depends_on),
-            payload={"payload_map": dict(step.payload_map)} if step.kind == "handoff" else {},
-        )
-        if step.kind == "item":
-            part.application_id = _item_application(applicant, step, answers, storage, district).id
-        ba.parts.append(part)
+    shared = dict(answers.get("shared") or {})
+    mobile = str(shared.get("mobile") or applicant.mobile or "13800000001")
+    ba = bundle_ops.start_bundle(applicant, code, secrets.token_urlsafe(16))
     db.session.flush()
-    audit.record(
-        "bundle.submit",
-        object_type="bundle_application",
-        object_id=ba.id,
-        details={"reference": ba.reference, "bundle": code},
-        actor=applicant,
+    bundle_ops.save_shared(ba, district=district, contact_mobile=mobile, shared=shared)
+    bundle_ops.save_situations(ba, dict(answers.get("situations") or {}))
+    steps = bundle_ops.item_steps(ba)
+    bundle_ops.save_item_answers(
+        ba, {s.step.key: {f.key: _field_value(f, mobile) for f in s.own_fields} for s in steps}
     )
-    progress.start_ready(ba)
+    methods = bundle_ops.delivery_methods(steps)
+    method = "mail" if "mail" in methods else methods[0]
+    bundle_ops.save_delivery(
+        ba,
+        method,
+        {
+            "recipient": applicant.real_name or "张晓明",
+            "mobile": mobile,
+            "district": district,
+            "address": str(shared.get("mail_address") or "解放路100号"),
+        },
+    )
+    defn = bundle_ops.definition_of(ba)
+    for need in bundle_ops.with_definition_documents(bundle_ops.document_needs(steps), defn):
+        if need.fetched or not need.steps:
+            continue
+        bundle_ops.attach_bundle_document(ba, need.doc.key, _demo_file(need.accept), storage)
+    bundle_ops.submit_bundle(ba, applicant)
     db.session.flush()
     return ba
 
