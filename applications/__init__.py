@@ -82,3 +82,6 @@ def init_app(app) -> None:
     from applications.ecert import init_ecert
 
     init_ecert(app)
+    from applications.bundles.exchange import init_exchange
+
+    init_exchange(app)

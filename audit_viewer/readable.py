@@ -161,6 +161,12 @@ ACTION_LABELS: dict[str, str] = {
     "backup.created": N_("生成备份"),
     "backup.restored": N_("从备份恢复"),
     "outbox.released_after_restore": N_("放行恢复后暂扣的消息"),
+    # 一件事: the progress of a bundle's parts and the exchange with other departments
+    "bundle.part_status": N_("一件事步骤状态变化"),
+    "bundle.complete": N_("一件事全部办结"),
+    "bundle.callback": N_("协办部门回执一件事推送"),
+    "exchange.secret_shown": N_("查看协办部门的交换密钥"),
+    "exchange.secret_rotated": N_("更换协办部门的交换密钥"),
     "job.run_now": N_("手动运行定时任务"),
     # retention (数据保存期限)
     "retention.draft_deleted": N_("按保存期限删除长期未动的草稿"),
@@ -300,6 +306,8 @@ OBJECT_NAMES: dict[str, str] = {
     "user": N_("账号"),
     "service_item": N_("事项"),
     "bundle": N_("一件事"),
+    "bundle_application": N_("一件事办件"),
+    "external_department": N_("协办部门"),
     "unit": N_("单位"),
     "routing_rule": N_("分派规则"),
     "wallet_document": N_("材料库文件"),

@@ -142,6 +142,26 @@ def part_returned(part: BundlePart, note: str = "") -> None:
     send_to(bundle.applicant_id, "bundle_part_returned", reference=bundle.reference or "", step=part.name)
 
 
+def lock(bundle_id: int) -> BundleApplication | None:
+    """Take the bundle's row lock (PostgreSQL: ``FOR UPDATE``; SQLite serialises writers anyway) and
+    reload its parts, before deciding anything from their statuses. Two parts finishing at once (a
+    clerk's approval and a department's callback) otherwise each see the other still open, and the
+    step that waits for both never starts."""
+    bundle = db.session.scalar(
+        select(BundleApplication)
+        .where(BundleApplication.id == bundle_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if bundle is not None:
+        db.session.scalars(
+            select(BundlePart)
+            .where(BundlePart.bundle_application_id == bundle_id)
+            .execution_options(populate_existing=True)
+        ).all()
+    return bundle
+
+
 def part_of(app: Application) -> BundlePart | None:
     """The bundle part a police application belongs to (None for an application of its own)."""
     return db.session.scalar(select(BundlePart).where(BundlePart.application_id == app.id))
@@ -154,6 +174,7 @@ def application_closed(app: Application) -> list[BundlePart]:
     part = part_of(app)
     if part is None:
         return []
+    lock(part.bundle_application_id)
     state = State(app.state)
     if state in _DONE_STATES:
         result = {"reference": app.reference or "", **{k: v for k, v in (app.result or {}).items()}}
