@@ -28,7 +28,8 @@ from core.outbox import canonical_body, sign
 from tests.auth.helpers import make_id_number
 from tests.clerk.helpers import citizen
 
-BIRTH = "LJ-YJS-001"  # 出生一件事: hukou (police) · vaccination → wsjk · insurance → ybj after hukou · sscard → rsj
+#: 出生一件事: hukou (police) · vaccination → wsjk · insurance → ybj after hukou · sscard → rsj after both
+BIRTH = "LJ-YJS-001"
 CAR = "LJ-YJS-003"  # 新车上牌一件事: tax → tax · temp_plate (police) · registration (police) after tax
 
 _seq = itertools.count(1)

@@ -10,6 +10,7 @@ import json
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -59,7 +60,7 @@ class Department(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: Department
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers["Content-Length"]))
         stamp = self.headers.get("X-Timestamp", "")
         expected = hmac.new(self.server.secret, stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
@@ -116,8 +117,8 @@ def test_the_development_receiver_records_a_masked_line_once_per_key(world):
         assert [r.sent_at for r in _handoff_rows()] == [None]
         counts = deliver_pending(sms, exchange=get_exchange_gateway(world))
         assert counts["sent"] >= 1
-        path = world.config["INSTANCE_DIR"] + "/exchange/wsjk.jsonl"
-        lines = [json.loads(line) for line in open(path, encoding="utf-8")]
+        path = Path(world.config["INSTANCE_DIR"]) / "exchange" / "wsjk.jsonl"
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         assert len(lines) == 1
         line = lines[0]
         assert line["key"] == f"outbox:{outbox_id}"
@@ -128,7 +129,7 @@ def test_the_development_receiver_records_a_masked_line_once_per_key(world):
         assert _handoff_rows()[0].sent_at is not None
         # the same key again (a resend after a crash) is recognised: still one line
         get_exchange_gateway(world).post("wsjk", {"message_id": "handoff:0"}, key=f"outbox:{outbox_id}")
-        assert len(open(path, encoding="utf-8").readlines()) == 1
+        assert len(path.read_text(encoding="utf-8").splitlines()) == 1
         assert not any(call[1].startswith("{") for call in sms.calls)  # no hand-off went out as an SMS
 
 
