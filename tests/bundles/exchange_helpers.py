@@ -196,8 +196,9 @@ def approve_item(app: Application) -> None:
     clerk = clerk_of(app)
     app.claimed_by_id = clerk.id
     clerk_ops.accept(app, clerk)
-    delivery = "counter" if "counter" in catalog().items[app_item_code(app)].delivery else "ecert"
-    clerk_ops.approve(app, clerk, delivery=delivery)
+    options = catalog().items[app_item_code(app)].delivery
+    delivery = next((d for d in ("counter", "mail", "ecert") if d in options), options[0])
+    clerk_ops.approve(app, clerk, delivery=delivery, carrier="中国邮政", tracking="1190000000001")
     assert app.state == State.APPROVED
 
 
