@@ -4,11 +4,13 @@ app instances: the step after it is pushed once, and both callers get a 200."""
 from __future__ import annotations
 
 import threading
+import time
 
 from sqlalchemy import func, select
 
-from applications.bundles import gateway
+from applications.bundles import callbacks, gateway
 from applications.models import Application
+from core.audit import AuditLog
 from core.db import db
 from core.outbox import OutboxMessage
 from tests.bundles.exchange_helpers import (
@@ -23,7 +25,7 @@ from tests.bundles.exchange_helpers import (
 from tests.clerk.helpers import load_world, run_threads
 
 
-def test_a_done_callback_delivered_twice_at_once_starts_the_next_step_once(make_app):
+def test_a_done_callback_delivered_twice_at_once_starts_the_next_step_once(make_app, monkeypatch):
     first = make_app()
     with first.app_context():
         load_world()
@@ -40,6 +42,13 @@ def test_a_done_callback_delivered_twice_at_once_starts_the_next_step_once(make_
         "result": {"insurance_number": "YB-0000-0001"},
     }
     apps = [first, make_app()]
+    real_check = callbacks.check_result
+
+    def slow_check(*args, **kwargs):  # widen the window between reading the part and changing it
+        time.sleep(0.5)
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(callbacks, "check_result", slow_check)
     barrier = threading.Barrier(2)
     answers: list[int] = []
 
@@ -47,14 +56,19 @@ def test_a_done_callback_delivered_twice_at_once_starts_the_next_step_once(make_
         raw, headers = signed(secret, body)
         client = apps[i].test_client()
         barrier.wait(30)
-        answers.append(client.post("/api/v1/exchange/ybj/callback", data=raw, headers=headers).status_code)
+        response = client.post("/api/v1/exchange/ybj/callback", data=raw, headers=headers)
+        answers.append((response.status_code, response.get_json().get("changed")))
 
     assert run_threads(2, post) == []
-    assert answers == [200, 200]
+    assert sorted(answers) == [(200, False), (200, True)]  # one of them did it, the other saw it done
     with first.app_context():
         assert statuses(bundle_id)["sscard"] == "pushed"
         pushed = db.session.scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.destination == "rsj")
         )
         assert pushed == 1
+        finished = db.session.scalars(
+            select(AuditLog.details).where(AuditLog.action == "bundle.part_status").order_by(AuditLog.id)
+        ).all()
+        assert [d["to"] for d in finished if d["step"] == "insurance"] == ["pushed", "done"]
         db.session.rollback()
