@@ -306,6 +306,8 @@ class HttpExchangeGateway:
                 raise ExchangeError(f"department {department_code!r} has no endpoint_url")
             self.receiver.post(department_code, body, key=key)
             return
+        if not endpoint.url.lower().startswith(("http://", "https://")):
+            raise ExchangeError(f"department {department_code!r}: endpoint_url is not http(s)")
         raw = canonical_body(body)
         timestamp = str(int(self.clock().timestamp()))
         request = urllib.request.Request(  # noqa: S310 - the admin-entered department URL, http(s) only
@@ -320,8 +322,6 @@ class HttpExchangeGateway:
                 "X-Department": department_code,
             },
         )
-        if not endpoint.url.lower().startswith(("http://", "https://")):
-            raise ExchangeError(f"department {department_code!r}: endpoint_url is not http(s)")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 response.read(65536)

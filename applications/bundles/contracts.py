@@ -248,9 +248,11 @@ def unmapped_fields(contract_name: str, payload_keys: set[str]) -> list[str]:
         return []
     fields = contract.data.model_fields
     missing = [
-        f"缺少 {name}" for name, info in fields.items() if info.is_required() and name not in payload_keys
+        _("缺少 %(name)s", name=name)
+        for name, info in fields.items()
+        if info.is_required() and name not in payload_keys
     ]
-    unknown = [f"契约没有 {key}" for key in sorted(payload_keys - set(fields))]
+    unknown = [_("契约没有 %(name)s", name=key) for key in sorted(payload_keys - set(fields))]
     return missing + unknown
 
 
