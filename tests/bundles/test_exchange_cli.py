@@ -109,3 +109,20 @@ def test_secret_prints_the_derived_secret_and_rotate_changes_it_audited(world):
         assert actions == ["exchange.secret_shown", "exchange.secret_shown", "exchange.secret_rotated"]
         db.session.rollback()
     assert run(world, "exchange", "secret", "nobody").exit_code != 0
+
+
+def test_the_simulator_posts_to_a_running_portal_over_http(live_server):
+    """``--url``: the answers go over real HTTP to a served portal (CSRF on: the callback is exempt)."""
+    app = live_server.app
+    with app.app_context():
+        load_world()
+        bundle = submitted_bundle(CAR)
+        bundle_id = bundle.id
+        db.session.commit()
+    _deliver(app)
+    result = run(app, "exchange", "simulate", "--department", "tax", "--complete", "--url", live_server.url)
+    assert result.exit_code == 0 and "changed=2" in result.output and "refused=0" in result.output
+    with app.app_context():
+        assert statuses(bundle_id)["tax"] == "done"
+        assert statuses(bundle_id)["registration"] == "started"  # the held police draft went in
+        db.session.rollback()
