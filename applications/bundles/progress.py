@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from applications.bundles.models import BundleApplication, BundlePart, BundleState, PartKind, PartStatus
 from applications.models import Application
-from applications.workflow.states import State
+from applications.workflow.states import STATE_LABELS, State
 from auth.models import User
 from core import audit
 from core.db import db, utcnow
@@ -179,6 +179,8 @@ def application_closed(app: Application) -> list[BundlePart]:
     if state in _DONE_STATES:
         result = {"reference": app.reference or "", **{k: v for k, v in (app.result or {}).items()}}
         return part_finished(part, result)
-    if state in _ENDED_STATES:
-        part_returned(part, note=state.value)
+    if state in _ENDED_STATES:  # the citizen reads why: the decision and the clerk's (or their own) reason
+        reason = app.events[-1].note if app.events and app.events[-1].to_state == state.value else ""
+        label = STATE_LABELS[state]
+        part_returned(part, note=f"{label}：{reason}" if reason else label)
     return []

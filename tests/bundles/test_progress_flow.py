@@ -178,6 +178,7 @@ def test_a_refused_item_returns_its_part_and_holds_what_waits_for_it(world):
             "sscard": "waiting",
         }
         assert db.session.get(BundleApplication, bundle_id).state == BundleState.SUBMITTED
+        assert part(bundle_id, "hukou").note == "办结（不予许可）：出生医学证明与户口簿信息不一致"
         assert _messages(applicant_id, "bundle_part_returned") == 1
         db.session.rollback()
 
@@ -208,6 +209,7 @@ def test_a_citizen_withdrawing_a_bundle_item_returns_its_part(world):
         withdraw(temp_plate, citizen(), reason="不办了")
         db.session.commit()
         assert statuses(bundle_id)["temp_plate"] == "returned"
+        assert part(bundle_id, "temp_plate").note == "已撤回：不办了"
         db.session.rollback()
 
 
