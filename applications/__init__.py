@@ -88,3 +88,6 @@ def init_app(app) -> None:
     from applications.bundles.citizen_views import init_bundle_views
 
     init_bundle_views(app)
+    from applications.bundles.exchange import init_exchange
+
+    init_exchange(app)

@@ -138,9 +138,6 @@ ACTION_LABELS: dict[str, str] = {
     "audit.reference_restored": N_("补记办件编号（审计修复）"),
     "stats.export": N_("导出统计数据"),
     # 一件事 (bundle.submit/part_status/complete: labels also needed by the apply and exchange branches)
-    "bundle.submit": N_("提交一件事申请"),
-    "bundle.part_status": N_("一件事环节状态变更"),
-    "bundle.complete": N_("一件事全部办结"),
     "bundle.rate": N_("评价一件事（好差评）"),
     "bundle.corrections_answered": N_("一次提交一件事各事项的补正"),
     "demo.simulate": N_("生成演示数据"),
@@ -180,6 +177,10 @@ ACTION_LABELS: dict[str, str] = {
     "backup.created": N_("生成备份"),
     "backup.restored": N_("从备份恢复"),
     "outbox.released_after_restore": N_("放行恢复后暂扣的消息"),
+    # 一件事: the progress of a bundle's parts and the exchange with other departments
+    "bundle.callback": N_("协办部门回执一件事推送"),
+    "exchange.secret_shown": N_("查看协办部门的交换密钥"),
+    "exchange.secret_rotated": N_("更换协办部门的交换密钥"),
     "job.run_now": N_("手动运行定时任务"),
     # retention (数据保存期限)
     "retention.draft_deleted": N_("按保存期限删除长期未动的草稿"),
@@ -328,6 +329,7 @@ OBJECT_NAMES: dict[str, str] = {
     "bundle": N_("一件事"),
     "bundle_application": N_("一件事申请"),
     "department": N_("协办部门"),
+    "external_department": N_("协办部门"),
     "unit": N_("单位"),
     "routing_rule": N_("分派规则"),
     "wallet_document": N_("材料库文件"),

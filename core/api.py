@@ -226,12 +226,16 @@ def _message(kind: str, name: str, ctx: dict[str, Any]) -> str:
     return _("参数 %(name)s 无效", name=name)
 
 
-def parse_body(model: type[BaseModel]) -> BaseModel:
-    """The JSON request body validated by ``model``; raises :class:`ApiError` (400) otherwise."""
+def parse_body(model: type[BaseModel], status: int = 400) -> BaseModel:
+    """The JSON request body validated by ``model``; raises :class:`ApiError` (``status``) otherwise."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ApiError(400, "invalid_body", _("请以 JSON 对象提交请求内容"), None)
-    return parse_query(model, data)
+        raise ApiError(status, "invalid_body", _("请以 JSON 对象提交请求内容"), None)
+    try:
+        return parse_query(model, data)
+    except ApiError as exc:
+        exc.status = status
+        raise
 
 
 def parse_query(model: type[BaseModel], args: Mapping[str, Any]) -> BaseModel:
@@ -277,11 +281,17 @@ def operation(
     example: Any = None,
     limit: str = DEFAULT_LIMIT,
     extra_query: bool = False,
+    authenticate: Callable[..., None] | None = None,
+    body_status: int = 400,
 ) -> Callable:
     """Declare a view an operation of the public API (see the module's docstring).
 
     With ``query``, the view receives the parsed parameters as its ``query`` keyword argument.
     A view may return a response model instance (answered as JSON, status 200) or a response.
+    ``authenticate`` (called with the view's path arguments) runs before anything is parsed and raises
+    :class:`ApiError` (401) to refuse — a signature over the raw body is checked before the body is
+    read as JSON. ``body_status`` is the status of a body that does not validate (400, or 422 where
+    a well-formed request with wrong content must be told apart).
     """
     op = Operation(
         summary=summary,
@@ -290,7 +300,7 @@ def operation(
         tags=tags,
         query=query,
         body=body,
-        errors=tuple(sorted({*errors, *((400,) if query or body else ())})),
+        errors=tuple(sorted({*errors, *((400,) if query else ()), *((body_status,) if body else ())})),
         cacheable=cacheable,
         paged=paged,
         public=public,
@@ -303,10 +313,12 @@ def operation(
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any):
+            if authenticate is not None:
+                authenticate(*args, **kwargs)
             if query is not None:
                 kwargs["query"] = parse_query(query, request.args)
             if body is not None:
-                kwargs["body"] = parse_body(body)
+                kwargs["body"] = parse_body(body, body_status)
             result = view(*args, **kwargs)
             if isinstance(result, BaseModel):
                 return json_response(result)

@@ -29,6 +29,7 @@ TAGS = [
     {"name": "catalog", "description": "办事指南：事项、材料、情形、类别（公开数据，可缓存）"},
     {"name": "stats", "description": "最多跑一次的统计数据（按类别、按月公开）"},
     {"name": "appointments", "description": "预约：可预约的时段"},
+    {"name": "exchange", "description": "一件事：协办部门的回执（部门签名认证，机器对机器，不对浏览器开放）"},
     {"name": "meta", "description": "本文档"},
 ]
 
@@ -58,8 +59,10 @@ _HEADERS: dict[str, dict[str, Any]] = {
 
 _ERROR_DESCRIPTIONS = {
     400: "参数有误：field 指出参数，message 为中文说明，code 为稳定的机器代码",
+    401: "未认证：签名无效、时间戳超出允许范围或部门不存在",
     403: "无权访问",
     404: "不存在",
+    422: "请求内容不符合契约：field 指出字段，message 为中文说明",
     429: "请求过于频繁（见 Retry-After）",
     503: "数据库暂不可用（见 Retry-After）",
 }
@@ -77,7 +80,19 @@ _ERROR_EXAMPLES = {
         "field": None,
         "message": "按事项或按单位的统计仅对科室负责人、管理员和审计员开放，请登录后再试。",
     },
+    401: {
+        "error": "unauthorized",
+        "code": "unauthorized",
+        "field": "X-Signature",
+        "message": "签名无效：请用本部门的密钥对“时间戳.请求体”计算 HMAC-SHA256",
+    },
     404: {"error": "not_found", "code": "unknown_item", "field": "code", "message": "事项 LJ-XX-999 不存在"},
+    422: {
+        "error": "bad_request",
+        "code": "invalid",
+        "field": "result.insurance_number",
+        "message": "birth-insurance-v1 办结时 result 须包含 insurance_number",
+    },
     429: {
         "error": "rate_limited",
         "code": "rate_limited",

@@ -158,6 +158,13 @@ def from_env() -> dict:
         "PAGE_MICROCACHE": _bool("PAGE_MICROCACHE", True),
         "SMS_GATEWAY": os.environ.get("SMS_GATEWAY", "log"),
         "SMS_LOG_PATH": os.environ.get("SMS_LOG_PATH") or None,  # default: INSTANCE_DIR/sms.log
+        # 一件事 hand-offs (core.outbox): "auto" posts to departments with an endpoint_url and records the
+        # others in EXCHANGE_DIR (default INSTANCE_DIR/exchange); "http" posts only (production); "file"
+        # records every message. A callback's X-Timestamp may be this many seconds off the clock.
+        "EXCHANGE_GATEWAY": os.environ.get("EXCHANGE_GATEWAY", "auto"),
+        "EXCHANGE_DIR": os.environ.get("EXCHANGE_DIR") or None,
+        "EXCHANGE_TIMEOUT": float(os.environ.get("EXCHANGE_TIMEOUT", "15") or 15),
+        "EXCHANGE_CALLBACK_WINDOW": _int("EXCHANGE_CALLBACK_WINDOW", 300),
         "PORTAL_NAME": os.environ.get("PORTAL_NAME", N_("临江市公安局网上办事大厅")),
         "CONSULT_PHONE": os.environ.get("CONSULT_PHONE", "0570-110"),
         # How many reverse proxies in front of gunicorn set X-Forwarded-For/-Proto (0: trust none, so

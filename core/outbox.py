@@ -28,6 +28,17 @@ Giving up: after ``max_attempts`` failed attempts a message is no longer picked 
 cleared and ``last_error`` says why). It is **never deleted**: it stays in the citizen's inbox, and an
 admin makes it due again with :func:`requeue_failed` (``flask notify requeue``).
 
+Exchange messages (一件事 hand-offs to other departments): a row with ``destination`` set is delivered
+the same way — claimed, sent, recorded, retried, given up, requeued — but through an
+:class:`ExchangeGateway` with ``payload`` as its JSON body instead of as an SMS. ``deliver_pending``
+takes them only when it is given an exchange gateway (:func:`get_exchange_gateway`); an SMS-only call
+leaves them due. The gateway looks a department up through a directory the applications layer injects
+(``app.extensions["exchange_directory"]``: code → :class:`Endpoint`), so core imports no feature
+package. :class:`HttpExchangeGateway` POSTs the body signed with the department's secret;
+:class:`FileExchangeReceiver` (development, a department without an ``endpoint_url``) records it as a
+masked JSON line in ``<instance>/exchange/<department>.jsonl``. Both recognise a repeated
+idempotency key (``outbox:<id>``), so a resend after a crash is seen once.
+
 Held after a restore: a backup copies the unsent messages of its moment, some of which the old site
 went on to send. ``flask restore`` (:mod:`core.backup`) therefore holds every unsent message
 (:func:`hold_unsent`): its next try is put at :data:`HELD_UNTIL`, a date no worker reaches, and its
@@ -39,10 +50,14 @@ made by an older version is held the same way.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import os
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -67,7 +82,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.crypto import EncryptedJSON, EncryptedText
 from core.db import UTCDateTime, db, utcnow
-from core.masking import mask_mobile, mask_text
+from core.masking import mask_mobile, mask_text, mask_value
 from core.messages import compose
 from core.transaction import commit
 
@@ -80,6 +95,8 @@ DEFAULT_MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
 CLAIM_LEASE = timedelta(minutes=5)
+#: The HTTP exchange gateway's timeout (connect and each read), well below :data:`CLAIM_LEASE`.
+EXCHANGE_TIMEOUT = 15.0
 #: The next try of a message held after a restore: never reached, so no worker picks it (:func:`hold_unsent`).
 HELD_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)
 _ERROR_LENGTH = 300  # OutboxMessage.last_error is String(300)
@@ -162,16 +179,16 @@ class LogFileGateway:
         return self._keys
 
     def send_sms(self, mobile: str, text: str, *, key: str = "") -> None:
+        self.append({"mobile": mask_mobile(mobile), "text": mask_text(text)}, key=key)
+
+    def append(self, fields: dict[str, Any], *, key: str = "") -> bool:
+        """Append one record (``at``, ``key`` and ``fields``, already masked); False when ``key`` was
+        recorded before and nothing was written."""
         with self._lock:
             if key and key in self._seen():
-                log.info("sms %s was accepted before: not sent again", key)
-                return
-        record = {
-            "at": utcnow().isoformat(timespec="seconds"),
-            "key": key,
-            "mobile": mask_mobile(mobile),
-            "text": mask_text(text),
-        }
+                log.info("message %s was accepted before: not recorded again", key)
+                return False
+        record = {"at": utcnow().isoformat(timespec="seconds"), "key": key, **fields}
         data = memoryview((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,6 +201,7 @@ class LogFileGateway:
                 os.close(fd)
             if key:
                 self._seen().add(key)
+        return True
 
 
 def get_gateway(app: Flask | None = None) -> Gateway:
@@ -202,6 +220,147 @@ def get_gateway(app: Flask | None = None) -> Gateway:
     raise ValueError(f"unknown SMS_GATEWAY {name!r} (known: 'log')")
 
 
+# -- exchange messages to other departments ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a department's messages go and the secret they are signed with (from the directory)."""
+
+    code: str
+    url: str  # empty: the development receiver records the message instead
+    secret: bytes
+
+
+#: code → the department's endpoint (None: unknown or inactive), injected by the applications layer
+Directory = Callable[[str], "Endpoint | None"]
+
+
+class ExchangeError(RuntimeError):
+    """A department did not accept a message (recorded on the row and retried)."""
+
+
+class ExchangeGateway(Protocol):
+    """Where exchange messages go. ``post`` returns when the department accepted ``body`` and raises
+    on any failure. ``key`` is the idempotency key: a message accepted before is not taken twice."""
+
+    def post(self, department_code: str, body: dict[str, Any], *, key: str) -> None: ...
+
+
+def canonical_body(body: dict[str, Any]) -> bytes:
+    """The exact bytes sent (and signed): compact JSON, keys sorted, UTF-8."""
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def sign(secret: bytes, timestamp: str, raw: bytes) -> str:
+    """``X-Signature``: hex HMAC-SHA256 of ``<timestamp>.<body bytes>`` under the department's secret
+    (the same for outgoing messages and the department's callbacks)."""
+    return hmac.new(secret, timestamp.encode("ascii") + b"." + raw, hashlib.sha256).hexdigest()
+
+
+class FileExchangeReceiver:
+    """The development receiver: one JSON line per message in ``<folder>/<department>.jsonl``, with
+    ID and mobile numbers masked (like the SMS log); a key it holds already is not recorded again.
+    It answers nothing: ``flask exchange simulate`` plays the department from these files."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self._logs: dict[str, LogFileGateway] = {}
+        self._lock = threading.Lock()
+
+    def path(self, department_code: str) -> Path:
+        safe = "".join(c for c in department_code if c.isalnum() or c in "-_") or "unknown"
+        return self.folder / f"{safe}.jsonl"
+
+    def post(self, department_code: str, body: dict[str, Any], *, key: str) -> None:
+        with self._lock:
+            log_file = self._logs.setdefault(department_code, LogFileGateway(self.path(department_code)))
+        log_file.append({"department": department_code, "body": mask_value(body)}, key=key)
+
+
+class HttpExchangeGateway:
+    """POST the body as JSON to the department's ``endpoint_url``, signed: headers ``Idempotency-Key``,
+    ``X-Timestamp`` (Unix seconds) and ``X-Signature`` (:func:`sign`). Any answer but 2xx, a timeout or
+    a refused connection raises (the outbox retries with backoff). A department without an
+    ``endpoint_url`` goes to ``receiver`` when one is given (development), else fails."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        *,
+        receiver: FileExchangeReceiver | None = None,
+        timeout: float = EXCHANGE_TIMEOUT,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.directory = directory
+        self.receiver = receiver
+        self.timeout = timeout
+        self.clock = clock
+
+    def post(self, department_code: str, body: dict[str, Any], *, key: str) -> None:
+        endpoint = self.directory(department_code)
+        if endpoint is None:
+            raise ExchangeError(f"department {department_code!r} is unknown or inactive")
+        if not endpoint.url:
+            if self.receiver is None:
+                raise ExchangeError(f"department {department_code!r} has no endpoint_url")
+            self.receiver.post(department_code, body, key=key)
+            return
+        if not endpoint.url.lower().startswith(("http://", "https://")):
+            raise ExchangeError(f"department {department_code!r}: endpoint_url is not http(s)")
+        raw = canonical_body(body)
+        timestamp = str(int(self.clock().timestamp()))
+        request = urllib.request.Request(  # noqa: S310 - the admin-entered department URL, http(s) only
+            endpoint.url,
+            data=raw,
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "Idempotency-Key": key,
+                "X-Timestamp": timestamp,
+                "X-Signature": sign(endpoint.secret, timestamp, raw),
+                "X-Department": department_code,
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                response.read(65536)
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            raise ExchangeError(f"{department_code}: HTTP {exc.code}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ExchangeError(f"{department_code}: {type(exc).__name__}: {reason}") from None
+        if not 200 <= status < 300:
+            raise ExchangeError(f"{department_code}: HTTP {status}")
+
+
+def get_exchange_gateway(app: Flask | None = None) -> ExchangeGateway:
+    """The exchange gateway named by ``EXCHANGE_GATEWAY``: ``"auto"`` (the default: HTTP to departments
+    with an ``endpoint_url``, the development receiver in ``EXCHANGE_DIR`` — default
+    ``<instance>/exchange`` — for the others), ``"http"`` (HTTP only: a department without an address
+    fails and is retried — production) or ``"file"`` (the receiver for every department). The department
+    directory is ``app.extensions["exchange_directory"]``. Raises ``ValueError`` for an unknown name."""
+    if app is None:
+        from flask import current_app
+
+        app = current_app
+    name = (app.config.get("EXCHANGE_GATEWAY") or "auto").strip().lower()
+    folder = app.config.get("EXCHANGE_DIR") or (
+        Path(app.config.get("INSTANCE_DIR") or app.instance_path) / "exchange"
+    )
+    receiver = FileExchangeReceiver(folder)
+    if name == "file":
+        return receiver
+    if name not in ("auto", "http"):
+        raise ValueError(f"unknown EXCHANGE_GATEWAY {name!r} (known: 'auto', 'http', 'file')")
+    directory = app.extensions.get("exchange_directory")
+    if directory is None:
+        raise ValueError("no exchange directory registered (app.extensions['exchange_directory'])")
+    timeout = float(app.config.get("EXCHANGE_TIMEOUT") or EXCHANGE_TIMEOUT)
+    return HttpExchangeGateway(directory, receiver=receiver if name == "auto" else None, timeout=timeout)
+
+
 def retry_delay(attempts: int) -> timedelta:
     """How long to wait after the ``attempts``-th failed attempt (1-based): 30 s × 2^(attempts−1),
     capped at one hour — 30 s, 1 min, 2 min, 4 min, 8 min, 16 min, 32 min, 1 h, 1 h …"""
@@ -215,6 +374,8 @@ class _Claim:
     attempt: int  # attempts after this claim: the fencing value for the failure update
     mobile: str | None
     text: str
+    destination: str | None = None  # an exchange message: the department's code
+    payload: dict[str, Any] | None = None
 
 
 _LOST = _Claim(0, 0, None, "")  # sentinel: another worker got the row between our pick and our update
@@ -247,9 +408,13 @@ def deliver_pending(
     batch: int = 100,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     should_stop: Callable[[], bool] | None = None,
+    exchange: ExchangeGateway | None = None,
 ) -> dict[str, int]:
     """Deliver up to ``batch`` due outbox messages through ``gateway``; return
     ``{"sent": n, "failed": n, "skipped": n}`` (skipped = marked delivered without an SMS).
+
+    With ``exchange``, exchange messages (``destination`` set) are delivered too, through it, with the
+    same claim, retries and giving up; without it they are left alone (still due).
 
     Due means ``sent_at IS NULL``, ``attempts < max_attempts`` and ``next_attempt_at`` unset or
     ``<= now`` (``now`` defaults to the clock, read per message; tests pass a fixed time). Commits
@@ -263,16 +428,19 @@ def deliver_pending(
     for _ in range(batch):
         if should_stop is not None and should_stop():
             break
-        claim = _claim_next(now or utcnow(), max_attempts, postgres, worker)
+        claim = _claim_next(now or utcnow(), max_attempts, postgres, worker, exchange=exchange is not None)
         if claim is None:
             break
         if claim is _LOST:
             continue
-        if not claim.mobile or not claim.text.strip():
+        if claim.destination is None and (not claim.mobile or not claim.text.strip()):
             counts["skipped"] += 1
             continue
         try:
-            gateway.send_sms(claim.mobile, claim.text, key=f"outbox:{claim.id}")
+            if claim.destination is not None and exchange is not None:
+                exchange.post(claim.destination, claim.payload or {}, key=f"outbox:{claim.id}")
+            else:
+                gateway.send_sms(claim.mobile or "", claim.text, key=f"outbox:{claim.id}")
         except Exception as exc:  # noqa: BLE001 - any gateway failure is recorded and retried
             _record_failure(claim, exc, now or utcnow(), max_attempts)
             counts["failed"] += 1
@@ -282,25 +450,31 @@ def deliver_pending(
     return counts
 
 
-def _due(at: datetime, max_attempts: int) -> tuple:
+def _due(at: datetime, max_attempts: int, exchange: bool = False) -> tuple:
     return (
         OutboxMessage.sent_at.is_(None),
         OutboxMessage.attempts < max_attempts,
         or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= at),
+        *(() if exchange else (OutboxMessage.destination.is_(None),)),
     )
 
 
-def _claim_next(at: datetime, max_attempts: int, postgres: bool, worker: str | None = None) -> _Claim | None:
+def _claim_next(
+    at: datetime, max_attempts: int, postgres: bool, worker: str | None = None, *, exchange: bool = False
+) -> _Claim | None:
     """Claim the oldest due message and commit; ``None`` when nothing is due, ``_LOST`` on a lost race.
 
-    A message that needs no SMS is marked delivered in the same transaction instead of being leased.
+    A message that needs no SMS is marked delivered in the same transaction instead of being leased;
+    an exchange message (only picked with ``exchange``) is always leased.
     """
-    due = _due(at, max_attempts)
+    due = _due(at, max_attempts, exchange)
     pick = (
         select(
             OutboxMessage.id,
             OutboxMessage.attempts,
             OutboxMessage.sms_text,
+            OutboxMessage.destination,
+            OutboxMessage.payload,
             func.coalesce(OutboxMessage.to_mobile, _USERS.c.mobile).label("mobile"),
         )
         .outerjoin(_USERS, _USERS.c.id == OutboxMessage.user_id)
@@ -318,9 +492,10 @@ def _claim_next(at: datetime, max_attempts: int, postgres: bool, worker: str | N
         text = row.sms_text or ""
         # a deleted account's placeholder (not digits, see applications.rights) is no number to text
         needs_sms = bool(row.mobile) and row.mobile.isdigit() and bool(text.strip())
+        needs_send = needs_sms or row.destination is not None
         values: dict = (
             {"attempts": OutboxMessage.attempts + 1, "next_attempt_at": at + CLAIM_LEASE, "leased_by": worker}
-            if needs_sms
+            if needs_send
             else {"sent_at": at}
         )
         result = db.session.execute(
@@ -336,6 +511,8 @@ def _claim_next(at: datetime, max_attempts: int, postgres: bool, worker: str | N
     except Exception:
         db.session.rollback()
         raise
+    if row.destination is not None:
+        return _Claim(row.id, row.attempts + 1, None, "", row.destination, row.payload)
     return _Claim(row.id, row.attempts + 1, row.mobile if needs_sms else None, text)
 
 

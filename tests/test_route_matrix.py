@@ -638,6 +638,10 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/admin/ecerts/<int:cert_id>/revoke"): Row("/admin/ecerts/999999/revoke", _admin_only(404), {}),
     ("GET", "/admin/ecerts/sources"): Row("/admin/ecerts/sources", _admin_only(200)),
     ("POST", "/admin/ecerts/sources"): Row("/admin/ecerts/sources", _admin_only(422), {}),
+    # 一件事 exchange: the contracts are public; the callback answers a department's signature only
+    # (no login helps: unsigned is 401 for everybody)
+    ("GET", "/exchange/contracts"): Row("/exchange/contracts", every(200)),
+    ("POST", "/api/v1/exchange/<department>/callback"): Row("/api/v1/exchange/wsjk/callback", every(401), {}),
 }
 
 

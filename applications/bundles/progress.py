@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from applications.bundles.models import BundleApplication, BundlePart, BundleState, PartKind, PartStatus
 from applications.models import Application
-from applications.workflow.states import State
+from applications.workflow.states import STATE_LABELS, State
 from auth.models import User
 from core import audit
 from core.db import db, utcnow
@@ -142,6 +142,26 @@ def part_returned(part: BundlePart, note: str = "") -> None:
     send_to(bundle.applicant_id, "bundle_part_returned", reference=bundle.reference or "", step=part.name)
 
 
+def lock(bundle_id: int) -> BundleApplication | None:
+    """Take the bundle's row lock (PostgreSQL: ``FOR UPDATE``; SQLite serialises writers anyway) and
+    reload its parts, before deciding anything from their statuses. Two parts finishing at once (a
+    clerk's approval and a department's callback) otherwise each see the other still open, and the
+    step that waits for both never starts."""
+    bundle = db.session.scalar(
+        select(BundleApplication)
+        .where(BundleApplication.id == bundle_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if bundle is not None:
+        db.session.scalars(
+            select(BundlePart)
+            .where(BundlePart.bundle_application_id == bundle_id)
+            .execution_options(populate_existing=True)
+        ).all()
+    return bundle
+
+
 def part_of(app: Application) -> BundlePart | None:
     """The bundle part a police application belongs to (None for an application of its own)."""
     return db.session.scalar(select(BundlePart).where(BundlePart.application_id == app.id))
@@ -154,10 +174,13 @@ def application_closed(app: Application) -> list[BundlePart]:
     part = part_of(app)
     if part is None:
         return []
+    lock(part.bundle_application_id)
     state = State(app.state)
     if state in _DONE_STATES:
         result = {"reference": app.reference or "", **{k: v for k, v in (app.result or {}).items()}}
         return part_finished(part, result)
-    if state in _ENDED_STATES:
-        part_returned(part, note=state.value)
+    if state in _ENDED_STATES:  # the citizen reads why: the decision and the clerk's (or their own) reason
+        reason = app.events[-1].note if app.events and app.events[-1].to_state == state.value else ""
+        label = STATE_LABELS[state]
+        part_returned(part, note=f"{label}：{reason}" if reason else label)
     return []

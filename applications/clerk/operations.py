@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from applications.bundles import progress
 from applications.clerk.verdicts import reject_corrected_in_wallet
 from applications.documents.uploads import CleanFile
 from applications.ecert.operations import issue_for_application
@@ -261,6 +262,7 @@ def not_accept(
     app.completed_at = utcnow()
     app.claimed_by_id = None
     notify(app, "not_accepted", reference=app.reference, reason=reason, legal_basis=legal_basis)
+    progress.application_closed(app)  # a 一件事 item: its part is returned, what waits for it holds
 
 
 def request_correction(
@@ -434,6 +436,7 @@ def approve(
     }[delivery]
     notify(app, "approved", reference=app.reference, how=how)
     invite_rating(app)
+    progress.application_closed(app)  # a 一件事 item: its part is done, the steps waiting for it start
 
 
 def refuse(app: Application, clerk: User, *, reason: str, seen_version: int | None = None) -> None:
@@ -447,6 +450,7 @@ def refuse(app: Application, clerk: User, *, reason: str, seen_version: int | No
     app.claimed_by_id = None
     notify(app, "refused", reference=app.reference, reason=reason)
     invite_rating(app)
+    progress.application_closed(app)  # a 一件事 item: its part is returned, what waits for it holds
 
 
 def transfer(
@@ -524,11 +528,13 @@ def pickup(app: Application, clerk: User) -> None:
     unit = db.session.get(Unit, app.unit_id)
     record_visit(app, clerk, at=None, place=unit.name if unit else "窗口", purpose="领取结果")
     transition(app, Action.DELIVER, clerk)
+    progress.application_closed(app)
 
 
 def mark_delivered(app: Application, clerk: User) -> None:
     """The mailed result or e-certificate reached the citizen."""
     transition(app, Action.DELIVER, clerk)
+    progress.application_closed(app)
 
 
 def reveal_id_number(app: Application, clerk: User, which: str) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from applications.bundles.panel import clerk_panel
 from applications.clerk import operations as ops
 from applications.clerk import queues, verdicts
 from applications.clerk.forms import (
@@ -227,6 +228,7 @@ def _render_detail(
         "clerk/detail.html",
         app=app,
         item=item,
+        bundle_panel=clerk_panel(app),
         guide=guide,
         labels=STATE_LABELS,
         revealed=revealed or {},

@@ -26,8 +26,10 @@ from core.jobs import run_due
 from core.masking import mask_mobile
 from core.outbox import (
     DEFAULT_MAX_ATTEMPTS,
+    ExchangeGateway,
     Gateway,
     deliver_pending,
+    get_exchange_gateway,
     get_gateway,
     held_messages,
     reclaim_leases,
@@ -60,9 +62,11 @@ def run_worker(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     jobs: bool = False,
     jobs_interval: float = JOBS_INTERVAL,
+    exchange: ExchangeGateway | None = None,
 ) -> None:
     """Deliver the outbox until ``stop`` is set; needs an app context. With ``jobs``, also run the
     scheduled jobs that are due, at most every ``jobs_interval`` seconds (after a delivery pass).
+    With ``exchange``, the 一件事 exchange messages to other departments are delivered too.
 
     A pass every ``interval`` seconds, or straight away again when a pass filled its batch. A failing
     pass (database unreachable, a bug) is logged and the loop carries on, pausing longer after each
@@ -84,7 +88,12 @@ def run_worker(
         counts: dict[str, int] | None = None
         try:
             counts = deliver_pending(
-                gateway, worker=name, batch=batch, max_attempts=max_attempts, should_stop=stop.is_set
+                gateway,
+                worker=name,
+                batch=batch,
+                max_attempts=max_attempts,
+                should_stop=stop.is_set,
+                exchange=exchange,
             )
             failures = 0
         except Exception:
@@ -105,7 +114,7 @@ def register_cli(app: Flask) -> None:
     import click
     from flask.cli import AppGroup
 
-    group = AppGroup("notify", help="通知投递（短信与站内消息）")
+    group = AppGroup("notify", help="通知投递（短信、站内消息与一件事的部门推送）")
     batch_option = click.option(
         "--batch", type=click.IntRange(min=1), default=100, show_default=True, help="每轮最多处理的消息数"
     )
@@ -122,7 +131,12 @@ def register_cli(app: Flask) -> None:
     @attempts_option
     def deliver(batch: int, max_attempts: int) -> None:
         """Deliver the due messages once and print the counts."""
-        counts = deliver_pending(get_gateway(current_app), batch=batch, max_attempts=max_attempts)
+        counts = deliver_pending(
+            get_gateway(current_app),
+            batch=batch,
+            max_attempts=max_attempts,
+            exchange=get_exchange_gateway(current_app),
+        )
         click.echo(" ".join(f"{key}={value}" for key, value in counts.items()))
 
     @group.command("worker")
@@ -173,6 +187,7 @@ def register_cli(app: Flask) -> None:
             batch=batch,
             max_attempts=max_attempts,
             jobs=not no_jobs,
+            exchange=get_exchange_gateway(current_app),
         )
         log.info("notify worker stopped")
 

@@ -813,6 +813,9 @@ def withdraw(app: Application, actor: User, reason: str = "") -> None:
     transition(app, Action.WITHDRAW, actor, note=reason)
     if app.reference:
         notify(app, "withdrawn", reference=app.reference)
+    from applications.bundles import progress
+
+    progress.application_closed(app)  # a 一件事 item: its part is returned, what waits for it holds
 
 
 @dataclass(frozen=True)

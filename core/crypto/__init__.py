@@ -14,6 +14,12 @@ def blind_index(scope: str, value: str | None) -> str | None:
     return get_keyring().blind_index(scope, value)
 
 
+def derived_secret(label: str) -> bytes:
+    """A stable secret for ``label``, derived from the keyring and never stored
+    (:meth:`Keyring.derive_secret`)."""
+    return get_keyring().derive_secret(label)
+
+
 __all__ = [
     "DecryptionError",
     "EncryptedJSON",
@@ -21,5 +27,6 @@ __all__ = [
     "Keyring",
     "KeyringError",
     "blind_index",
+    "derived_secret",
     "get_keyring",
 ]

@@ -388,6 +388,14 @@ class Keyring:
         material = self.current("index")
         return b64e(ciphers.mac(material.algorithm, material.key, f"{scope}\0{value}".encode()))
 
+    def derive_secret(self, label: str) -> bytes:
+        """A 32-byte secret for ``label`` (e.g. ``exchange:<department>:<generation>``), derived from the
+        ``index`` key, which is never rotated: the same on every machine and stable across data-key
+        rotation, never stored, and changed by changing the label. Domain-separated from blind
+        indexes."""
+        material = self.current("index")
+        return ciphers.mac(material.algorithm, material.key, f"derived-secret\0{label}".encode())
+
     # -- files (envelope: each file its own key, wrapped by the master key) -----------------------
 
     def new_file_key(self) -> tuple[bytes, str, str]:
