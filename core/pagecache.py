@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Response, current_app, make_response, request, session
-from markupsafe import Markup
 from flask_login import current_user
 from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
 
@@ -107,7 +106,7 @@ def anonymous_cache(version: Callable[[], Any], size: int = 2048) -> Callable:
     return decorator
 
 
-def cached_fragment(*parts: Any, caller: Callable[[], str]) -> Markup:
+def cached_fragment(*parts: Any, caller: Callable[[], Any]) -> Any:
     """``{% call cached_fragment('item', snap.revision) %}…{% endcall %}``: a part of a page that is the
     same for every visitor, rendered once per worker and reused for logged-in visitors too.
 
@@ -119,7 +118,7 @@ def cached_fragment(*parts: Any, caller: Callable[[], str]) -> Markup:
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config.get("PAGE_MICROCACHE", True):
-        return Markup(caller())
+        return caller()
     cache = app.extensions.get("fragment_cache")
     if cache is None:
         cache = app.extensions.setdefault("fragment_cache", LRU(2048))
@@ -132,7 +131,7 @@ def cached_fragment(*parts: Any, caller: Callable[[], str]) -> Markup:
     )
     hit = cache.get(key)
     if hit is None:
-        hit = Markup(caller())
+        hit = caller()  # the call block renders to Markup (autoescaped)
         cache.put(key, hit)
     return hit
 
