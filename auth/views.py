@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -11,7 +12,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import joinedload
 
 from auth import operations as ops
-from auth import verification
+from auth import sessioncache, verification
 from auth.forms import (
     ChangeMobileForm,
     ChangePasswordForm,
@@ -68,14 +69,16 @@ def load_user(token: str) -> User | None:
     user_id, _sep, session_token = token.partition(":")
     if not user_id.isdigit() or not session_token:
         return None
+    user = sessioncache.remembered(token)  # checked by this worker within SESSION_CHECK_SECONDS
+    if user is not None:
+        return user
     # the units come in the same statement: every staff page asks for them (queues, visibility)
     user = db.session.get(User, int(user_id), options=[joinedload(User.units)])
     if user is None or not user.active:
         return None
-    import hmac
-
     if not hmac.compare_digest(user.session_token, session_token):
         return None
+    sessioncache.remember(token, user)
     return user
 
 

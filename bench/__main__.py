@@ -9,10 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,70 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()  # noqa: S310 - loopback only
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server at {url} did not start")
-
-
-def gunicorn(app: str, port: int, env: dict, workers: int = 2) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
-            "--error-logfile",
-            "/dev/null",
-            app,
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-
-
-def stop(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def wrk(url: str, seconds: int, connections: int) -> float:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 30,
-    ).stdout
-    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if "Non-2xx" in out:
-        raise RuntimeError(f"non-2xx answers from {url}:\n{out}")
-    return float(m.group(1)) if m else 0.0
+from bench.http import BIN, ROOT, bench_env, free_port, gunicorn, stop, wait_for, wrk
 
 
 def prepare_demo(env: dict) -> None:
@@ -96,16 +30,7 @@ def bench_http(seconds: int, connections: int) -> list[dict]:
         print("wrk not found: apt-get install wrk (skipping HTTP benchmarks)")
         return []
     work = Path(tempfile.mkdtemp(prefix="bench-"))
-    env = {
-        **os.environ,
-        "INSTANCE_DIR": str(work),
-        "LOG_LEVEL": "WARNING",
-        "FLASK_APP": "wsgi.py",
-        "RATELIMIT_ENABLED": "0",
-    }
-    env.pop("DATABASE_URL", None) if os.environ.get("BENCH_DATABASE_URL") is None else env.update(
-        DATABASE_URL=os.environ["BENCH_DATABASE_URL"]
-    )
+    env = bench_env(work)
     prepare_demo(env)
     paths = {
         "home": ("/", "text/html"),
@@ -181,7 +106,17 @@ def main() -> None:
     parser.add_argument("--search-items", type=int, default=10_000)
     parser.add_argument(
         "--only",
-        choices=["http", "search", "search-http", "submit", "clerk", "stats", "appointments", "crypto"],
+        choices=[
+            "http",
+            "loggedin",
+            "search",
+            "search-http",
+            "submit",
+            "clerk",
+            "stats",
+            "appointments",
+            "crypto",
+        ],
         default=None,
     )
     parser.add_argument("--submissions", type=int, default=40)
@@ -219,6 +154,10 @@ def main() -> None:
         r = search_http.run(args.search_items, args.seconds, args.connections)
         if r:
             print(search_http.report(r, args.connections, args.seconds), flush=True)
+    if args.only in (None, "loggedin"):
+        from bench import loggedin
+
+        loggedin.report(loggedin.run(args.seconds, args.connections), args.seconds, args.connections)
     if args.only in (None, "submit"):
         bench_submit(args.submissions, args.pg)
     if args.only in (None, "clerk"):

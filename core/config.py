@@ -140,6 +140,9 @@ def from_env() -> dict:
         "RATELIMIT_HEADER_REMAINING": "RateLimit-Remaining",
         "RATELIMIT_HEADER_RESET": "RateLimit-Reset",
         "STAFF_IDLE_MINUTES": int(os.environ.get("STAFF_IDLE_MINUTES", "30")),
+        # how long a worker may trust its last check of a session cookie (auth.sessioncache): a
+        # session revoked through another worker is refused at most this late; capped at 5 s, 0 = off
+        "SESSION_CHECK_SECONDS": min(max(float(os.environ.get("SESSION_CHECK_SECONDS", "3")), 0.0), 5.0),
         # 预约: no booking, cancel or move within this many minutes of a slot; bookable this many days ahead
         "APPOINTMENT_CUTOFF_MINUTES": int(os.environ.get("APPOINTMENT_CUTOFF_MINUTES", "60")),
         "APPOINTMENT_WINDOW_DAYS": int(os.environ.get("APPOINTMENT_WINDOW_DAYS", "14")),

@@ -150,15 +150,22 @@ def switch_url(**changes: str) -> str:
 
 
 def _translations():
-    from flask import g, has_request_context
-    from flask_babel import get_translations
+    # imported once, not on each of the ~40 strings a page translates (this module imports no Flask)
+    global _flask_g, _has_request_context, _get_translations
+    if _flask_g is None:
+        from flask import g, has_request_context
+        from flask_babel import get_translations
 
-    if not has_request_context():
-        return get_translations()
-    t = g.get("_portal_translations")
+        _flask_g, _has_request_context, _get_translations = g, has_request_context, get_translations
+    if not _has_request_context():
+        return _get_translations()
+    t = _flask_g.get("_portal_translations")
     if t is None:
-        t = g._portal_translations = get_translations()
+        t = _flask_g._portal_translations = _get_translations()
     return t
+
+
+_flask_g = _has_request_context = _get_translations = None
 
 
 def fast_gettext(string: str, **variables) -> str:

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 
@@ -28,26 +29,43 @@ def add_nav(
     badge: Callable[[], int] | None = None,
     **values: Any,
 ) -> None:
+    app.extensions.pop("portal_nav_memo", None)
     app.extensions.setdefault("portal_nav", []).append(
         NavLink(endpoint, label, frozenset(roles) if roles is not None else None, values, badge)
     )
 
 
-def _visible(link: NavLink) -> bool:
+def _visible(link: NavLink, role: str | None) -> bool:
+    """``role`` is the user's role, None for an anonymous visitor."""
     if link.roles is None:
         return True
-    if not current_user.is_authenticated:
+    if role is None:
         return False
-    return not link.roles or current_user.role_value in link.roles
+    return not link.roles or role in link.roles
+
+
+def _shown_links(role: str | None) -> list[tuple[NavLink, str, str]]:
+    """(link, url, translated label) of every link ``role`` may follow, built once per role, locale
+    and script root in each worker: the links and their labels are fixed once the app is built."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    key = (role, str(get_locale()), request.script_root)
+    memo = app.extensions.setdefault("portal_nav_memo", {})
+    shown = memo.get(key)
+    if shown is None:
+        shown = [
+            (link, url_for(link.endpoint, **link.values), str(link.label))
+            for link in app.extensions.get("portal_nav", [])
+            if _visible(link, role)
+        ]
+        memo[key] = shown
+    return shown
 
 
 def nav_links() -> list[tuple[str, object, int]]:
     """(url, label, badge count) for every link the current user may follow."""
-    return [
-        (url_for(link.endpoint, **link.values), link.label, link.badge() if link.badge else 0)
-        for link in current_app.extensions.get("portal_nav", [])
-        if _visible(link)
-    ]
+    user = current_user._get_current_object()
+    role = user.role_value if user.is_authenticated else None
+    return [(url, label, link.badge() if link.badge else 0) for link, url, label in _shown_links(role)]
 
 
 def init_nav(app: Flask) -> None:

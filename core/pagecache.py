@@ -106,6 +106,36 @@ def anonymous_cache(version: Callable[[], Any], size: int = 2048) -> Callable:
     return decorator
 
 
+def cached_fragment(*parts: Any, caller: Callable[[], Any]) -> Any:
+    """``{% call cached_fragment('item', snap.revision) %}…{% endcall %}``: a part of a page that is the
+    same for every visitor, rendered once per worker and reused for logged-in visitors too.
+
+    The key is ``parts`` (which must hold the data version the fragment shows, e.g. the catalog
+    revision) with what a fragment may depend on besides: the locale and elder mode, the path, the query
+    and the script root. What depends on the person (the header, the CSRF tokens, the CSP nonce, flash
+    messages) stays outside the ``call`` block; the page micro-cache (``PAGE_MICROCACHE``) switches this
+    off with it.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("PAGE_MICROCACHE", True):
+        return caller()
+    cache = app.extensions.get("fragment_cache")
+    if cache is None:
+        cache = app.extensions.setdefault("fragment_cache", LRU(2048))
+    key = (
+        parts,
+        cache_display(request.path, request.cookies, request.args, request.headers.get("Accept-Language")),
+        request.script_root,
+        request.path,
+        tuple(sorted(request.args.items(multi=True))),
+    )
+    hit = cache.get(key)
+    if hit is None:
+        hit = caller()  # the call block renders to Markup (autoescaped)
+        cache.put(key, hit)
+    return hit
+
+
 class PageCacheMiddleware:
     """A micro-cache in front of Flask for the pages :func:`anonymous_cache` has stored.
 

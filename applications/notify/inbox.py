@@ -5,13 +5,19 @@ from __future__ import annotations
 from flask_login import current_user
 from sqlalchemy import func, select, update
 
+from auth.sessioncache import per_session
 from core.clock import now
 from core.db import db
 from core.outbox import OutboxMessage
 
 
 def unread_count() -> int:
-    """Unread in-site messages of the logged-in user (the 消息 link's badge)."""
+    """Unread in-site messages of the logged-in user (the 消息 link's badge), asked once per
+    ``SESSION_CHECK_SECONDS`` in a worker (auth.sessioncache.per_session: reading them shows at once)."""
+    return per_session("unread_messages", _count_unread)
+
+
+def _count_unread() -> int:
     return (
         db.session.scalar(
             select(func.count()).where(

@@ -1,0 +1,133 @@
+"""The per-worker memory of session checks (auth.sessioncache): a request within the bound loads no
+account, a session revoked in another worker is refused once the bound is up, in the same worker at
+once, and one person's account is never handed to another's cookie."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import event, update
+
+from auth.models import User
+from core import clock
+from core.db import db
+from tests.auth.helpers import login, make_account
+
+COOKIE = "portal_session"
+
+
+@contextmanager
+def account_queries(app):
+    """The SQL statements that read the users table while the block runs."""
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if "FROM users" in statement:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def _same_cookie_on(app, source):
+    """A client of ``app`` (another worker) holding ``source``'s session cookie."""
+    cookie = source.get_cookie(COOKIE)
+    other = app.test_client()
+    other.set_cookie(COOKIE, cookie.value, domain=cookie.domain)
+    return other
+
+
+def _later(seconds: float):
+    return clock.travel(clock.now() + timedelta(seconds=seconds))
+
+
+def test_within_the_bound_a_request_loads_no_account(app, client):
+    account = make_account(app, "citizen")
+    assert login(client, account.login).status_code == 302
+    assert client.get("/profile").status_code == 200  # checked and remembered
+    with account_queries(app) as seen:
+        assert client.get("/profile").status_code == 200
+    assert seen == []
+    with _later(3.5), account_queries(app) as seen:  # the bound is up: checked against the database again
+        assert client.get("/profile").status_code == 200
+    assert len(seen) == 1
+
+
+def test_a_session_revoked_in_another_worker_is_refused_once_the_bound_is_up(make_app):
+    worker_a, worker_b = make_app(SESSION_CHECK_SECONDS=3), make_app(SESSION_CHECK_SECONDS=3)
+    account = make_account(worker_a, "citizen")
+    browser = worker_a.test_client()
+    assert login(browser, account.login).status_code == 302
+    stolen = _same_cookie_on(worker_b, browser)
+    assert stolen.get("/profile").status_code == 200  # worker B remembers the check
+    assert browser.post("/logout").status_code == 302  # revoked through worker A
+    assert browser.get("/profile").status_code == 302  # worker A refuses at once
+    with _later(2.5):  # still within the documented bound in worker B
+        assert stolen.get("/profile").status_code == 200
+    with _later(3.0):
+        response = stolen.get("/profile")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_an_account_disabled_through_this_worker_is_refused_at_once(app, client):
+    account = make_account(app, "citizen")
+    assert login(client, account.login).status_code == 302
+    assert client.get("/profile").status_code == 200
+    admin = make_account(app, "admin")
+    admin_client = app.test_client()
+    assert login(admin_client, admin.login).status_code == 302
+    with app.app_context():  # what the staff page does, then any write request of this worker ends
+        db.session.execute(update(User).where(User.id == account.id).values(active=False))
+        db.session.commit()
+    admin_client.post("/logout")  # a POST in this worker: its memory is emptied
+    assert client.get("/profile").status_code == 302
+
+
+def test_the_persons_own_write_is_seen_by_every_worker_on_the_next_request(make_app):
+    worker_a, worker_b = make_app(SESSION_CHECK_SECONDS=3), make_app(SESSION_CHECK_SECONDS=3)
+    account = make_account(worker_a, "citizen", real_name="王小明")
+    browser = worker_a.test_client()
+    assert login(browser, account.login).status_code == 302
+    assert "王小明" in _same_cookie_on(worker_b, browser).get("/profile").text
+    with worker_a.app_context():  # the person's own change (here written directly) …
+        db.session.get(User, account.id).real_name = "王小亮"
+        db.session.commit()
+    browser.post("/profile/password", data={})  # … made by a write request of theirs (refused: no matter)
+    assert "王小亮" in _same_cookie_on(worker_b, browser).get("/profile").text
+
+
+def test_two_people_never_get_each_others_account(app):
+    one, two = make_account(app, "citizen", real_name="赵一"), make_account(app, "citizen", real_name="钱二")
+    first, second = app.test_client(), app.test_client()
+    assert login(first, one.login).status_code == 302
+    assert login(second, two.login).status_code == 302
+    for _ in range(3):  # alternate, so each answer comes from the memory after the first
+        page_one, page_two = first.get("/profile").text, second.get("/profile").text
+        assert "赵一" in page_one and "钱二" not in page_one
+        assert "钱二" in page_two and "赵一" not in page_two
+
+
+def test_a_forged_token_for_a_remembered_account_is_refused(app, client):
+    account = make_account(app, "citizen")
+    assert login(client, account.login).status_code == 302
+    assert client.get("/profile").status_code == 200  # the real token is remembered
+    with client.session_transaction() as sess:
+        sess["_user_id"] = f"{account.id}:{'0' * 32}"
+    assert client.get("/profile").status_code == 302
+
+
+def test_zero_seconds_turns_the_memory_off(make_app):
+    app = make_app(SESSION_CHECK_SECONDS=0)
+    account = make_account(app, "citizen")
+    client = app.test_client()
+    assert login(client, account.login).status_code == 302
+    client.get("/profile")
+    with account_queries(app) as seen:
+        assert client.get("/profile").status_code == 200
+    assert len(seen) == 1

@@ -1,0 +1,48 @@
+"""The 消息 badge is asked once per SESSION_CHECK_SECONDS in a worker (auth.sessioncache.per_session):
+messages the person reads stop counting at once in every worker; one that someone else's action
+queued shows within the bound."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core import clock
+from core.db import db
+from core.outbox import OutboxMessage
+from tests.auth.helpers import login, make_account
+
+COOKIE = "portal_session"
+BADGE = 'data-testid="nav-badge">'
+
+
+def _on(app, source):
+    cookie = source.get_cookie(COOKIE)
+    other = app.test_client()
+    other.set_cookie(COOKIE, cookie.value, domain=cookie.domain)
+    return other
+
+
+def _queue_message(app, user_id: int) -> None:
+    with app.app_context():
+        db.session.add(OutboxMessage(user_id=user_id, kind="test", title="通知", body="您有一条新消息"))
+        db.session.commit()
+
+
+def test_read_messages_stop_counting_at_once_and_new_ones_show_within_the_bound(make_app):
+    worker_a, worker_b = make_app(SESSION_CHECK_SECONDS=3), make_app(SESSION_CHECK_SECONDS=3)
+    account = make_account(worker_a, "citizen")
+    browser = worker_a.test_client()
+    assert login(browser, account.login).status_code == 302
+    _queue_message(worker_a, account.id)
+    assert f"{BADGE}1<" in _on(worker_b, browser).get("/profile").text  # worker B remembers 1 unread
+
+    assert "您有一条新消息" in browser.get("/me/messages").text  # read through worker A …
+    assert BADGE not in _on(worker_b, browser).get("/profile").text  # … and worker B counts 0 at once
+    assert BADGE not in browser.get("/me/messages").text  # the messages page shows none as unread
+
+    later = _on(worker_b, browser)
+    assert BADGE not in later.get("/profile").text
+    _queue_message(worker_a, account.id)  # a clerk's action elsewhere queues a message
+    assert BADGE not in later.get("/profile").text  # within the bound: not yet …
+    with clock.travel(clock.now() + timedelta(seconds=3.5)):
+        assert f"{BADGE}1<" in later.get("/profile").text  # … then it shows
