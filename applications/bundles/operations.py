@@ -40,6 +40,7 @@ from applications.bundles.models import (
     PartStatus,
 )
 from applications.documents.uploads import CleanFile
+from applications.ecert.queries import held_by_name
 from applications.models import Application, ApplicationDocument, WalletDocument
 from applications.notify.send import send_to
 from applications.submission import operations as app_ops
@@ -242,11 +243,17 @@ class DocumentNeed:
     required: bool = False
     accept: tuple[str, ...] = ()
     fetched: bool = False
+    #: the item requirement names this shared document answers
+    names: set[str] = field(default_factory=set)
+    #: 免提交: a valid e-certificate of the applicant satisfies every requirement it answers
+    certificate: Any = None
 
 
-def document_needs(steps: list[ItemStep]) -> list[DocumentNeed]:
+def document_needs(steps: list[ItemStep], holder: int | None = None) -> list[DocumentNeed]:
     """The shared documents that apply under the current answers, in the definition's order: each
-    names the items it goes to; one that applies to no item's requirement is left out."""
+    names the items it goes to; one that applies to no item's requirement is left out. With
+    ``holder`` (the applicant's id), a document the holder has as a valid e-certificate for every
+    requirement it answers carries that certificate (免提交: not asked for)."""
     from collections import OrderedDict
 
     needs: OrderedDict[str, DocumentNeed] = OrderedDict()
@@ -266,6 +273,7 @@ def document_needs(steps: list[ItemStep]) -> list[DocumentNeed]:
                 fetched_only.setdefault(key, True)
                 continue
             fetched_only[key] = False
+            need.names.add(req.name)
             if s.step.name not in need.steps:
                 need.steps.append(s.step.name)
             need.required = need.required or req.requirement == "required"
@@ -274,6 +282,12 @@ def document_needs(steps: list[ItemStep]) -> list[DocumentNeed]:
     for key, need in needs.items():
         need.fetched = fetched_only.get(key, False)
         need.accept = tuple(sorted(accepts.get(key) or ()))
+    if holder is not None:
+        wanted = {n for need in needs.values() if not need.fetched for n in need.names}
+        held = held_by_name(holder, wanted) if wanted else {}
+        for need in needs.values():
+            if need.names and all(n in held for n in need.names):
+                need.certificate = held[sorted(need.names)[0]]
     return list(needs.values())
 
 
@@ -416,7 +430,9 @@ def save_delivery(bundle: BundleApplication, method: str | None, address: Mappin
 
 
 def _need(bundle: BundleApplication, doc_key: str) -> DocumentNeed:
-    need = next((n for n in document_needs(item_steps(bundle)) if n.doc.key == doc_key), None)
+    need = next(
+        (n for n in document_needs(item_steps(bundle), bundle.applicant_id) if n.doc.key == doc_key), None
+    )
     if need is None or need.fetched:
         raise NotFound()
     return need
@@ -585,8 +601,8 @@ def check_bundle(bundle: BundleApplication) -> Problems:
             add("items", f"{s.step.key}-{anchor}", f"{s.step.name}：{message}")
     # 共用材料
     given = {d.doc_key: d for d in bundle.documents}
-    for need in document_needs(steps):
-        if need.fetched:
+    for need in document_needs(steps, bundle.applicant_id):
+        if need.fetched or (need.certificate is not None and need.doc.key not in given):
             continue
         doc = given.get(need.doc.key)
         if doc is None and need.required:

@@ -74,7 +74,7 @@ def _sections(bundle: BundleApplication) -> list[str]:
         out.append("situations")
     if any(s.own_fields for s in steps):
         out.append("items")
-    if any(not n.fetched for n in ops.document_needs(steps)):
+    if any(not n.fetched for n in ops.document_needs(steps, bundle.applicant_id)):
         out.append("documents")
     out.append("delivery")
     return out
@@ -250,7 +250,7 @@ def _items(bundle: BundleApplication):
 def _documents(bundle: BundleApplication):
     defn = ops.definition_of(bundle)
     steps = ops.item_steps(bundle, defn)
-    needs = ops.with_definition_documents(ops.document_needs(steps), defn)
+    needs = ops.with_definition_documents(ops.document_needs(steps, bundle.applicant_id), defn)
     errors: dict[str, str] = {}
     form = bforms.SubmitForm()
     if request.method == "POST":
@@ -409,7 +409,7 @@ def _review_context(bundle: BundleApplication, problems: ops.Problems) -> dict:
         "answers": answers,
         "shared_fields": ops.shared_fields(defn),
         "ask_contact": ops.contact_key(defn) is None,
-        "needs": ops.with_definition_documents(ops.document_needs(steps), defn),
+        "needs": ops.with_definition_documents(ops.document_needs(steps, bundle.applicant_id), defn),
         "given": {d.doc_key: d for d in bundle.documents},
         "address": ops.delivery_address_of(bundle, defn),
         "problems": problems,

@@ -33,14 +33,27 @@ def holder_of(app: Application) -> int | None:
     return app.applicant_id
 
 
+def held_by_name(
+    holder: int | None, names: Iterable[str], *, today: date | None = None
+) -> dict[str, Certificate]:
+    """Document name → a valid certificate ``holder`` has that satisfies it (a 一件事's shared document
+    is asked once, before any application exists: the same rule as :func:`held_certificates`)."""
+    held = held_certificates_of(holder, {n: n for n in names}, today=today)
+    return {str(k): v for k, v in held.items()}
+
+
 def held_certificates(
     app: Application, documents: Iterable, *, today: date | None = None
 ) -> dict[int, Certificate]:
     """Requirement position → a valid (issued, unexpired, unrevoked) certificate the holder has of a
     type the admin marked as satisfying that document; documents without a rule are not listed."""
-    holder = holder_of(app)
+    return held_certificates_of(holder_of(app), {d.position: d.name for d in documents}, today=today)
+
+
+def held_certificates_of(holder: int | None, documents: dict, *, today: date | None = None) -> dict:
+    """Key → a valid certificate ``holder`` has for the document name ``documents[key]``."""
     rules = document_sources()
-    wanted = {d.position: rules[d.name] for d in documents if d.name in rules}
+    wanted = {key: rules[name] for key, name in documents.items() if name in rules}
     if holder is None or not wanted:
         return {}
     today = today or local_today()
