@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from catalog.models import Bundle, BundleVersion
 from core.crypto import EncryptedJSON
 from core.db import UTCDateTime, db, str_enum, utcnow
+from core.i18n import N_
 
 
 class BundleState(enum.StrEnum):
@@ -35,6 +36,19 @@ class PartStatus(enum.StrEnum):
     DONE = "done"  # 已办结 (police item: completed; hand-off: the department reported it done)
     RETURNED = "returned"  # 退回: the department sent it back / the police item ended without approval
     CANCELLED = "cancelled"  # the bundle was withdrawn before this step started
+
+
+#: How a part's status reads on every page that lists parts (the citizen's card and done page, the
+#: clerk's panel); a started police item shows its application's own state where one is at hand.
+PART_STATUS_LABELS: dict[PartStatus, str] = {
+    PartStatus.WAITING: N_("等待前序事项"),
+    PartStatus.STARTED: N_("办理中"),
+    PartStatus.PUSHED: N_("已推送"),
+    PartStatus.RECEIVED: N_("已接收"),
+    PartStatus.DONE: N_("已办结"),
+    PartStatus.RETURNED: N_("退回"),
+    PartStatus.CANCELLED: N_("已取消"),
+}
 
 
 class BundleApplication(db.Model):

@@ -11,22 +11,13 @@ from datetime import datetime
 from sqlalchemy import select
 
 from applications.bundles import progress
-from applications.bundles.models import BundleState, PartKind, PartStatus
+from applications.bundles.models import PART_STATUS_LABELS, BundleState, PartKind, PartStatus
 from applications.models import Application
 from auth.models import Unit
 from catalog.models import Bundle, ExternalDepartment
 from core.db import db
 from core.i18n import N_
 
-PART_STATUS_LABELS: dict[PartStatus, str] = {
-    PartStatus.WAITING: N_("等待前序事项"),
-    PartStatus.STARTED: N_("办理中"),
-    PartStatus.PUSHED: N_("已推送"),
-    PartStatus.RECEIVED: N_("已接收"),
-    PartStatus.DONE: N_("已办结"),
-    PartStatus.RETURNED: N_("退回"),
-    PartStatus.CANCELLED: N_("已取消"),
-}
 BUNDLE_STATE_LABELS: dict[BundleState, str] = {
     BundleState.DRAFT: N_("填写中"),
     BundleState.SUBMITTED: N_("联办中"),

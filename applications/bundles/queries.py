@@ -10,7 +10,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from applications.bundles.models import BundleApplication, BundlePart, BundleState, PartKind, PartStatus
+from applications.bundles.models import (
+    PART_STATUS_LABELS,
+    BundleApplication,
+    BundlePart,
+    BundleState,
+    PartKind,
+    PartStatus,
+)
 from applications.models import Application, StatusEvent
 from applications.workflow.states import STATE_LABELS, State
 from auth.models import Unit, User
@@ -29,15 +36,6 @@ OVERALL_LABELS = {
     "draft": N_("草稿"),
 }
 #: A part's status (a police item shows its application's state instead once it is started).
-PART_LABELS = {
-    PartStatus.WAITING: N_("等待前序事项"),
-    PartStatus.STARTED: N_("办理中"),
-    PartStatus.PUSHED: N_("已推送"),
-    PartStatus.RECEIVED: N_("已接收"),
-    PartStatus.DONE: N_("已办结"),
-    PartStatus.RETURNED: N_("退回"),
-    PartStatus.CANCELLED: N_("已取消"),
-}
 #: Bundle states shown in 我的办件 (a draft is the apply pages' business).
 LISTED = (BundleState.SUBMITTED, BundleState.COMPLETED, BundleState.WITHDRAWN)
 
@@ -158,10 +156,10 @@ def _views(bundles: list[BundleApplication]) -> list[BundleView]:
             if p.kind == PartKind.ITEM:
                 started = app is not None and app.state != State.DRAFT
                 key = app.state.value if started else p.status.value
-                label = STATE_LABELS[app.state] if started else PART_LABELS[p.status]
+                label = STATE_LABELS[app.state] if started else PART_STATUS_LABELS[p.status]
                 where = units.get(app.unit_id, "") if started and app.unit_id else ""
             else:
-                key, label = p.status.value, PART_LABELS[p.status]
+                key, label = p.status.value, PART_STATUS_LABELS[p.status]
                 where = departments.get(p.department_code or "", p.department_code or "")
             lines.append(
                 PartLine(
@@ -192,18 +190,6 @@ def cards_for(user: User, limit: int = 50) -> list[BundleView]:
         )
     )
     return _views(bundles)
-
-
-def bundle_application_ids(user: User) -> set[int]:
-    """Ids of the user's applications that belong to a bundle (shown inside the bundle's card, so
-    not again as cards of their own in 我的办件)."""
-    return set(
-        db.session.scalars(
-            select(BundlePart.application_id)
-            .join(BundleApplication, BundleApplication.id == BundlePart.bundle_application_id)
-            .where(BundleApplication.applicant_id == user.id, BundlePart.application_id.is_not(None))
-        )
-    )
 
 
 # The merged timeline -----------------------------------------------------------------------------

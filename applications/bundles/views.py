@@ -15,7 +15,12 @@ from sqlalchemy import select
 
 from applications.bundles import forms as bforms
 from applications.bundles import operations as ops
-from applications.bundles.models import BundleApplication, BundleState, PartKind, PartStatus
+from applications.bundles.models import (
+    PART_STATUS_LABELS,
+    BundleApplication,
+    BundleState,
+    PartKind,
+)
 from applications.documents.uploads import MAX_BYTES, UploadRejected, clean_upload
 from applications.models import Application, WalletDocument
 from applications.submission.forms import StartForm
@@ -26,22 +31,12 @@ from catalog.districts import DISTRICTS
 from catalog.models import ExternalDepartment
 from core.db import db
 from core.errors import DomainError, NotFound
-from core.i18n import N_
 from core.storage import get_storage
 from core.transaction import transaction
 
 bp = Blueprint("bundles_apply", __name__)
 citizen_only = role_required(Role.CITIZEN)
 
-PART_STATUS_LABELS = {
-    PartStatus.WAITING: N_("等待前序事项"),
-    PartStatus.STARTED: N_("已提交，办理中"),
-    PartStatus.PUSHED: N_("已推送"),
-    PartStatus.RECEIVED: N_("已接收"),
-    PartStatus.DONE: N_("已办结"),
-    PartStatus.RETURNED: N_("退回"),
-    PartStatus.CANCELLED: N_("已取消"),
-}
 _SECTION_RULE = (
     "/bundle-applications/<int:bundle_id>/<any(shared, situations, items, documents, delivery):section>"
 )
