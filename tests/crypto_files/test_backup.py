@@ -37,7 +37,7 @@ def test_the_archive_holds_ciphertext_and_names_the_master_key_without_holding_i
     assert len(uploads) == 2
     for body in uploads.values():
         assert body.startswith(MAGIC)
-        assert b"\xff\xd8\xff" not in body and b"%PDF" not in body
+        assert not any(plain[:32] in body for plain in documents.values())  # no stretch of a document
     assert not [n for n in names if "master" in n or n.startswith("keys")]  # no master key file
 
     restored = target()
