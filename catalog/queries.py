@@ -182,6 +182,7 @@ class UnitView:
     address: str | None
     phone: str | None
     hours: str | None
+    id: int | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -192,6 +193,14 @@ class CatalogSnapshot:
     bundles: dict[str, BundleView] = field(default_factory=dict)
     units: dict[str, UnitView] = field(default_factory=dict)
     index: SearchIndex = field(default_factory=lambda: SearchIndex([]))
+
+    def unit_names(self) -> dict[int, str]:
+        """Every unit's name by its id (the pages that name the unit handling an application), built once
+        per snapshot: a renamed unit bumps the catalog revision like any other catalog change."""
+        names = self.__dict__.get("_unit_names")
+        if names is None:
+            names = self.__dict__["_unit_names"] = {u.id: u.name for u in self.units.values()}
+        return names
 
     def by_version(self, version_id: int) -> ItemView | None:
         """The published item whose current version is ``version_id`` (None when superseded)."""
@@ -411,7 +420,7 @@ def build_snapshot(revision: int) -> CatalogSnapshot:
             dict(b.english or {}),
         )
     units = {
-        u.code: UnitView(u.code, u.name, u.kind.value, u.district, u.address, u.phone, u.hours)
+        u.code: UnitView(u.code, u.name, u.kind.value, u.district, u.address, u.phone, u.hours, u.id)
         for u in db.session.scalars(select(Unit).order_by(Unit.code))
     }
     entries = [build_entry(i.code, i.name, _aliases(i), i.description) for i in items.values()]

@@ -49,6 +49,24 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def _remember_sync_checks(app: Flask) -> None:
+    """Flask asks ``inspect.iscoroutinefunction`` of the view and of each of the ~20 request hooks on
+    every request; the answer for a function never changes, so each worker asks once per function."""
+    plain = app.ensure_sync
+    known: dict = {}
+
+    def ensure_sync(func):
+        try:
+            return known[func]
+        except KeyError:
+            known[func] = result = plain(func)
+            return result
+        except TypeError:  # not hashable
+            return plain(func)
+
+    app.ensure_sync = ensure_sync  # type: ignore[method-assign]
+
+
 def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     """The app with core only (configuration, database, extensions, security, errors, core pages),
     from the environment plus ``overrides`` (tests). Opens no database connection. The feature
@@ -75,6 +93,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
     if hops > 0:  # outermost: the cache, the limits and the audit see the proxy's word, nobody else's
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.url_map.converters["int"] = BoundedIntConverter
+    _remember_sync_checks(app)
 
     db.init_app(app)
     init_read_only_commit(app)

@@ -25,12 +25,12 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
-from wtforms.widgets import Select, html_params
+from wtforms.widgets import Select
 
 from applications.clerk.operations import VISIT_PURPOSES
 from auth.forms import IdNumberField, MobileField, chinese_name, id_number_format, mobile_format
 from catalog.districts import district_choices
-from core.forms import LocalDateField, PortalForm, strip
+from core.forms import LocalDateField, PortalForm, html_params, strip
 
 
 class VersionedForm(PortalForm):

@@ -676,11 +676,11 @@ def deferrals_of(app: Application, guide: Guide | None = None) -> list[DeferredD
     computed (not stored) the same way, so its 补交 section shows the same dates the first 补交 stores."""
     if app.deferrals or app.submitted_at is None:
         return list(app.deferrals)
+    owed = owed_documents(app, guide)
+    if not owed:  # nothing owed (most applications): no calendar to read
+        return []
     due = deferral_due(load_calendar(), app.submitted_at)
-    return [
-        DeferredDocument(requirement=d.position, requirement_name=d.name, due_on=due)
-        for d in owed_documents(app, guide)
-    ]
+    return [DeferredDocument(requirement=d.position, requirement_name=d.name, due_on=due) for d in owed]
 
 
 def give_deferred_document(

@@ -289,7 +289,7 @@ def review(application_id: int):
 
 
 def _unit_names() -> dict[int, str]:
-    return {u.id: u.name for u in db.session.scalars(select(Unit))}
+    return catalog_queries.catalog().unit_names()
 
 
 @bp.route("/applications/<int:application_id>/submit", methods=["POST"])
