@@ -33,7 +33,7 @@ from core.logging import configure_logging
 from core.masking import mask_id_number, mask_mobile
 from core.metrics import init_metrics
 from core.nav import init_nav
-from core.pagecache import cached_fragment
+from core.pagecache import CSRF_SLOT, cached_fragment, cached_header
 from core.request_id import RequestIdMiddleware
 from core.security import init_security
 
@@ -159,6 +159,8 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["cached_fragment"] = cached_fragment
+    app.jinja_env.globals["cached_header"] = cached_header
+    app.jinja_env.globals["CSRF_SLOT"] = CSRF_SLOT
 
     @app.context_processor
     def portal_context():

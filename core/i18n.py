@@ -179,4 +179,27 @@ def fast_ngettext(singular: str, plural: str, num: int, **variables) -> str:
 
 
 def install_fast_gettext(app) -> None:
+    """Jinja's newstyle ``_``/``gettext``/``ngettext``, with the same result (Markup when autoescaping,
+    always ``%``-formatted), called directly: Jinja's own wrappers went through three ``Context.call``
+    layers per string (``_`` → ``gettext`` → the callable), and a page translates 10–40 strings."""
+    from jinja2 import pass_eval_context
+    from markupsafe import Markup
+
     app.jinja_env.install_gettext_callables(fast_gettext, fast_ngettext, newstyle=True)
+
+    @pass_eval_context
+    def gettext(eval_ctx, string: str, **variables) -> str:
+        text = _translations().ugettext(string)
+        if eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - the catalogue's text, as Jinja's own wrapper marks it
+        return text % variables
+
+    @pass_eval_context
+    def ngettext(eval_ctx, singular: str, plural: str, num: int, **variables) -> str:
+        variables.setdefault("num", num)
+        text = _translations().ungettext(singular, plural, num)
+        if eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - as above
+        return text % variables
+
+    app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)

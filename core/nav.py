@@ -74,11 +74,11 @@ def fixed_url(endpoint: str, **values: Any) -> str:
     return url
 
 
-def nav_links() -> list[tuple[str, object, int]]:
+def nav_links() -> tuple[tuple[str, object, int], ...]:
     """(url, label, badge count) for every link the current user may follow."""
     user = current_user._get_current_object()
     role = user.role_value if user.is_authenticated else None
-    return [(url, label, link.badge() if link.badge else 0) for link, url, label in _shown_links(role)]
+    return tuple((url, label, link.badge() if link.badge else 0) for link, url, label in _shown_links(role))
 
 
 def init_nav(app: Flask) -> None:
