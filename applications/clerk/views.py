@@ -145,6 +145,8 @@ def queue():
         else None,
         today=_today(),
         claim_form=SimpleForm(),
+        # the filter form's markup is cached per catalog revision and query, unless it names a person
+        filters_revision=None if request.args.get("person") else snap.revision,
     )
 
 

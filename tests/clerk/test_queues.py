@@ -415,3 +415,24 @@ def test_open_tabs_of_a_two_unit_lead_page_in_due_order_across_both_sides_of_eac
             today=today,
         )
         assert [r.id for r in got + rest] == at_counter and len(at_counter) >= 3
+
+
+def test_the_filter_form_is_cached_per_query_but_never_with_a_persons_number(world):
+    """The queue's filter form is rendered once per worker for each query, and a query that holds an
+    ID number is never kept (core.pagecache.cached_fragment)."""
+    app = world
+    client = app.test_client()
+    login_staff(client, "clerk_ps_dc_01")
+    first = client.get("/clerk/?tab=pending&channel=online").get_data(as_text=True)
+    again = client.get("/clerk/?tab=pending&channel=online").get_data(as_text=True)
+    form = re.compile(r'<form method="get".*?</form>', re.S)
+    assert form.search(first).group(0) == form.search(again).group(0)
+    assert (
+    assert '<option selected value="online">' in form.search(first).group(0)
+    )
+    cached = app.extensions["fragment_cache"]._data
+    assert any(key[0][0] == "clerk.queue.filters" for key in cached)
+    number = "11010519491231002X"
+    page = client.get(f"/clerk/?tab=pending&person={number}").get_data(as_text=True)
+    assert number in form.search(page).group(0)  # the field keeps what was typed …
+    assert not any(number in str(key) or number in str(value) for key, value in cached.items())  # … unkept
