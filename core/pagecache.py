@@ -25,6 +25,7 @@ from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
 
 from core.api import public_api_headers
 from core.i18n import cache_display, display_key
+from core.masking import mask_text
 from core.security import security_headers
 
 access_log = logging.getLogger("portal.access")
@@ -153,7 +154,9 @@ def cached_header(*parts: Any, csrf: str = "", caller: Callable[[], Any]) -> Any
     is ever shared. Off with ``PAGE_MICROCACHE``, like :func:`cached_fragment`.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if not app.config.get("PAGE_MICROCACHE", True):
+    if not app.config.get("PAGE_MICROCACHE", True) or any(
+        mask_text(v) != v for v in request.args.values()
+    ):  # a query holding an ID or phone number is never kept in the worker's memory
         hit = caller()
     else:
         cache = app.extensions.get("header_cache")

@@ -78,3 +78,18 @@ def test_html_params_writes_what_wtforms_writes():
     assert wtforms.widgets.html_params is html_params
     assert wtforms.widgets.core.html_params is html_params
     assert wtforms.widgets.core.Input.html_params is html_params
+
+
+def test_a_query_holding_a_persons_number_is_never_kept_in_the_header_cache(make_app):
+    """A clerk looking someone up by ID number or phone gets the header rendered fresh: the number
+    never becomes a key of the worker's header cache."""
+    app = make_app()
+    account = make_account(app, "citizen", real_name="赵四")
+    client = app.test_client()
+    assert login(client, account.login).status_code == 302
+    client.get("/me/applications?q=11010519491231002X")
+    client.get("/me/applications?q=13800138000")
+    client.get("/me/applications?q=护照")
+    keys = [repr(k) for k in app.extensions["header_cache"]._data]
+    assert any("护照" in k for k in keys)
+    assert not any("11010519491231002X" in k or "13800138000" in k for k in keys)
