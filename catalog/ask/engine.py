@@ -7,10 +7,11 @@ option labels, result name. A token list holds rjieba words, the Han bigrams (a 
 character still shares most bigrams) and the toneless pinyin of each bigram (a homophone typo —
 护昭 for 护照 — has the same pinyin). A question is first widened with the lexicon's near-synonyms
 (data/lexicon.yaml: 驾照 → 驾驶证, 丢了 → 遗失/补领, English words → the catalog's Chinese), and
-windows of three or more characters one edit away from a catalog word (rapidfuzz Levenshtein) add
-that word: 港奥通行证 → 港澳通行证, 户籍证名 → 户籍证明. The catalog's own search
-(:mod:`catalog.search`: whole aliases inside the question, pinyin, initials) adds a bonus, so a
-question holding an alias exactly is never outranked by loose word overlap.
+windows of three or more characters one edit away from a catalog word (looked up in an index of the
+words with one character left out or replaced, built with the engine) add that word: 港奥通行证 →
+港澳通行证, 户籍证名 → 户籍证明. The catalog's own search (:mod:`catalog.search`: whole aliases inside
+the question, pinyin, initials) adds a bonus, so a question holding an alias exactly is never
+outranked by loose word overlap.
 
 Situations are inferred per question from each item's own option labels: an option is chosen when
 the question names a concept of the lexicon whose label markers the option's label holds (女儿 →
@@ -38,8 +39,6 @@ import numpy as np
 import rjieba
 import yaml
 from pypinyin import lazy_pinyin
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
 
 from catalog.search import STOPWORDS, SearchIndex, normalise
 
@@ -48,6 +47,7 @@ MAX_QUESTION = 200  # characters; longer is refused (400)
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _EN_WORD = re.compile(r"[a-z][a-z']+")
+_WILD = "\x00"  # stands for any one character in the typo index (never in a normalised word)
 # Label words that say nothing about which option is meant.
 _GENERIC = frozenset(
     [
@@ -272,8 +272,18 @@ class AskEngine:
                 for w in rjieba.cut(n):
                     if 3 <= len(w) <= 10:
                         words.add(w)
-        self._typo_words = sorted(words)
         self._typo_set = frozenset(words)
+        # one-edit neighbours by look-up instead of a scan of every word per window: each word with
+        # one character left out (a window missing that character finds it), and with one character
+        # replaced by a placeholder (a window with that character wrong finds it)
+        shorter: dict[str, set[str]] = {}
+        wild: dict[str, set[str]] = {}
+        for w in words:
+            for i in range(len(w)):
+                shorter.setdefault(w[:i] + w[i + 1 :], set()).add(w)
+                wild.setdefault(w[:i] + _WILD + w[i + 1 :], set()).add(w)
+        self._typo_shorter = {k: frozenset(v) for k, v in shorter.items()}
+        self._typo_wild = {k: frozenset(v) for k, v in wild.items()}
         self._name_words = [sorted(_bigrams(normalise(d.item.name))) for d in self.docs]
         self._aliases = [
             tuple(a for a in (normalise(x) for x in (d.item.name, *d.item.aliases)) if len(a) >= 3)
@@ -305,7 +315,7 @@ class AskEngine:
         left alone."""
         q = normalise(question)
         found: list[str] = []
-        if not self._typo_words:
+        if not self._typo_set:
             return found
         seen: set[str] = set()
         for run in _HAN_RUN.findall(q):
@@ -315,9 +325,7 @@ class AskEngine:
                     if window in seen or window in self._typo_set or window in self.vocab:
                         continue
                     seen.add(window)
-                    for word, _dist, _n in process.extract(
-                        window, self._typo_words, scorer=Levenshtein.distance, score_cutoff=1, limit=5
-                    ):
+                    for word in self._one_edit(window):
                         if word in q or word in found:
                             continue
                         before = run[i - 1] if i > 0 else ""
@@ -325,6 +333,21 @@ class AskEngine:
                         if _one_typo(window, word, before, after):
                             found.append(word)
         return found
+
+    def _one_edit(self, window: str) -> list[str]:
+        """The catalog words at Levenshtein distance one from ``window`` (not a catalog word itself),
+        in word order, at most five: a word one character longer, one with a character replaced, one
+        character shorter — O(len(window)) dictionary look-ups. The five are the ones rapidfuzz's
+        ``process.extract(limit=5)`` over the sorted words chose before, so the repairs are the same;
+        :func:`_one_typo` then decides which of them is a typo."""
+        near = set(self._typo_shorter.get(window, ()))
+        wild, words = self._typo_wild, self._typo_set
+        for i in range(len(window)):
+            near.update(wild.get(window[:i] + _WILD + window[i + 1 :], ()))
+            cut = window[:i] + window[i + 1 :]
+            if cut in words:
+                near.add(cut)
+        return sorted(near)[:5] if len(near) > 5 else sorted(near)
 
     def _bm25(self, toks: list[str]) -> np.ndarray:
         toks = [t for t in toks if t in self.vocab]
