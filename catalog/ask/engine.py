@@ -25,6 +25,7 @@ documents or the fee (questions whose first option is the applicant in person ar
 
 from __future__ import annotations
 
+import heapq
 import re
 import threading
 import unicodedata
@@ -250,6 +251,8 @@ class AskEngine:
     # the second candidate this close to the first makes the question ambiguous between the two
     CLOSE = 0.85
     EXPANSION_WEIGHT = 0.5
+    # the most :meth:`rank` adds to a document's BM25 share: catalog search, name words, spread alias
+    _MAX_BONUS = 0.45 + 0.35 + 0.3
 
     def __init__(self, items: Sequence[Any], index: SearchIndex, lexicon: Lexicon | None = None) -> None:
         self.lexicon = lexicon or load_lexicon()
@@ -355,7 +358,9 @@ class AskEngine:
             return np.zeros(len(self.docs))
         return np.asarray(self.bm25.get_scores(toks), dtype=float)
 
-    def _scores(self, question: str) -> tuple[np.ndarray, dict[str, float], str, str]:
+    def _scores(
+        self, question: str, hits: Sequence[Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, float], str, str]:
         """BM25 of the question's own words (and their typo repairs) plus half the BM25 of the
         near-synonyms it implies (they widen the question, they must not outweigh it); the catalog
         search's best score per item."""
@@ -376,25 +381,36 @@ class AskEngine:
         if not _HAN.search(question):  # English: the catalog words it implies are all there is
             texts += extra
         for text in texts:
-            for hit in self.index.search(text[:60]):
+            given = hits is not None and text is question and len(question) <= 60
+            for hit in hits if given else self.index.search(text[:60]):
                 if hit.key in self._pos:
                     plain[hit.key] = max(plain.get(hit.key, 0), hit.score)
         return bm, plain, normalise(question) + "|" + "|".join(fixes), "|".join(extra)
 
-    def rank(self, question: str, limit: int = 5) -> list[tuple[str, float]]:
+    def rank(
+        self, question: str, limit: int = 5, hits: Sequence[Any] | None = None
+    ) -> list[tuple[str, float]]:
         """(code, score 0..1) best first: BM25 share of the best document, plus a bonus for what the
-        catalog search found (a whole alias in the question counts most)."""
-        bm, plain, said, implied = self._scores(question)
+        catalog search found (a whole alias in the question counts most). ``hits``: the catalog
+        search's hits for ``question`` when the caller has them already (searched once, not twice)."""
+        bm, plain, said, implied = self._scores(question, hits)
         top = float(bm.max()) if len(bm) else 0.0
+        if top <= 0 or limit <= 0:
+            return []
+        # absolute evidence matters too: one shared bigram is no answer however it ranks
+        factor = min(1.0, top / 6.0)
+        # only the documents with some BM25 evidence can score (s is 0 for the rest), best BM25 first:
+        # once a document's share plus every bonus cannot reach the limit-th best score found, no
+        # later document can either — a common word's thousands of documents are not all scored
+        evidence = np.flatnonzero(bm > 0)
+        order = evidence[np.argsort(-bm[evidence], kind="stable")]
         combined: dict[str, float] = {}
-        # only the documents with some BM25 evidence can score (s is 0 for the rest, and skipped)
-        for n in np.flatnonzero(bm > 0).tolist() if top > 0 else ():
+        best: list[float] = []  # the `limit` best scores so far (a min-heap)
+        for n, b in zip(order.tolist(), bm[order].tolist(), strict=True):
+            s = b / top * factor
+            if len(best) == limit and min((s + self._MAX_BONUS) / 2.1, 1.0) < best[0] - 1e-9:
+                break
             d = self.docs[n]
-            s = float(bm[n]) / top
-            # absolute evidence matters too: one shared bigram is no answer however it ranks
-            s *= min(1.0, top / 6.0)
-            if s <= 0:
-                continue
             p = plain.get(d.code, 0.0)
             s += 0.45 if p >= 600 else 0.2 if p >= 300 else 0.05 if p > 0 else 0.0
             # the words of the item's name the question says (or implies, at half weight)
@@ -405,7 +421,11 @@ class AskEngine:
             # a whole alias with other words in between (护照明年到期 holds 护照…到期)
             if any(_spread_in(a, said) for a in self._aliases[n]):
                 s += 0.3
-            combined[d.code] = min(s / 2.1, 1.0)
+            score = combined[d.code] = min(s / 2.1, 1.0)
+            if len(best) < limit:
+                heapq.heappush(best, score)
+            elif score > best[0]:
+                heapq.heapreplace(best, score)
         ranked = sorted(combined.items(), key=lambda kv: (-kv[1], kv[0]))
         return ranked[:limit]
 
@@ -587,8 +607,11 @@ def search_items(snap: Any, query: str, limit: int = 10) -> list[Any]:
     plain = snap.search(query)
     if plain and plain[0][1].score >= PLAIN_ENOUGH:
         return [item for item, _hit in plain]
+    hits = [hit for _item, hit in plain]
     ranked = [
-        code for code, score in engine_for(snap).rank(query, limit=limit) if score >= AskEngine.MIN_SCORE
+        code
+        for code, score in engine_for(snap).rank(query, limit=limit, hits=hits)
+        if score >= AskEngine.MIN_SCORE
     ]
     first = [snap.items[c] for c in ranked if c in snap.items]
     return first + [item for item, _hit in plain if item.code not in ranked]
