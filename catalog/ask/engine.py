@@ -25,7 +25,6 @@ documents or the fee (questions whose first option is the applicant in person ar
 
 from __future__ import annotations
 
-import heapq
 import re
 import threading
 import unicodedata
@@ -251,8 +250,6 @@ class AskEngine:
     # the second candidate this close to the first makes the question ambiguous between the two
     CLOSE = 0.85
     EXPANSION_WEIGHT = 0.5
-    # the most :meth:`rank` adds to a document's BM25 share: catalog search, name words, spread alias
-    _MAX_BONUS = 0.45 + 0.35 + 0.3
 
     def __init__(self, items: Sequence[Any], index: SearchIndex, lexicon: Lexicon | None = None) -> None:
         self.lexicon = lexicon or load_lexicon()
@@ -288,10 +285,27 @@ class AskEngine:
         self._typo_shorter = {k: frozenset(v) for k, v in shorter.items()}
         self._typo_wild = {k: frozenset(v) for k, v in wild.items()}
         self._name_words = [sorted(_bigrams(normalise(d.item.name))) for d in self.docs]
+        # the same, flat for numpy: (document, bigram id) pairs and each document's bigram count, so
+        # rank() counts the name words a question says for every document in one bincount
+        self._name_bigram_ids: dict[str, int] = {}
+        pair_doc, pair_bigram = [], []
+        for n, words_ in enumerate(self._name_words):
+            for w in words_:
+                pair_doc.append(n)
+                pair_bigram.append(self._name_bigram_ids.setdefault(w, len(self._name_bigram_ids)))
+        self._pair_doc = np.asarray(pair_doc, dtype=np.intp)
+        self._pair_bigram = np.asarray(pair_bigram, dtype=np.intp)
+        self._name_len = np.asarray([len(w) for w in self._name_words], dtype=float)
+        self._has_name = self._name_len > 0
         self._aliases = [
             tuple(a for a in (normalise(x) for x in (d.item.name, *d.item.aliases)) if len(a) >= 3)
             for d in self.docs
         ]
+        alias_char_docs: dict[str, list[int]] = {}
+        for n, aliases in enumerate(self._aliases):
+            for ch in {a[0] for a in aliases}:
+                alias_char_docs.setdefault(ch, []).append(n)
+        self._alias_char_docs = {ch: np.asarray(ids, dtype=np.intp) for ch, ids in alias_char_docs.items()}
 
     # ---------------------------------------------------------------------------------------------
     @staticmethod
@@ -399,34 +413,49 @@ class AskEngine:
             return []
         # absolute evidence matters too: one shared bigram is no answer however it ranks
         factor = min(1.0, top / 6.0)
-        # only the documents with some BM25 evidence can score (s is 0 for the rest), best BM25 first:
-        # once a document's share plus every bonus cannot reach the limit-th best score found, no
-        # later document can either — a common word's thousands of documents are not all scored
+        # only the documents with some BM25 evidence can score (s is 0 for the rest). The sums are
+        # done for all of them at once in numpy, term by term in the order (and so with the same
+        # floating-point results) of the per-document rules they stand for:
         evidence = np.flatnonzero(bm > 0)
-        order = evidence[np.argsort(-bm[evidence], kind="stable")]
-        combined: dict[str, float] = {}
-        best: list[float] = []  # the `limit` best scores so far (a min-heap)
-        for n, b in zip(order.tolist(), bm[order].tolist(), strict=True):
-            s = b / top * factor
-            if len(best) == limit and min((s + self._MAX_BONUS) / 2.1, 1.0) < best[0] - 1e-9:
-                break
-            d = self.docs[n]
-            p = plain.get(d.code, 0.0)
-            s += 0.45 if p >= 600 else 0.2 if p >= 300 else 0.05 if p > 0 else 0.0
-            # the words of the item's name the question says (or implies, at half weight)
-            words = self._name_words[n]
-            if words:
-                said_n = sum(1.0 if w in said else 0.5 if w in implied else 0.0 for w in words)
-                s += 0.35 * said_n / len(words)
-            # a whole alias with other words in between (护照明年到期 holds 护照…到期)
-            if any(_spread_in(a, said) for a in self._aliases[n]):
-                s += 0.3
-            score = combined[d.code] = min(s / 2.1, 1.0)
-            if len(best) < limit:
-                heapq.heappush(best, score)
-            elif score > best[0]:
-                heapq.heapreplace(best, score)
-        ranked = sorted(combined.items(), key=lambda kv: (-kv[1], kv[0]))
+        s = bm[evidence] / top * factor
+        # what the catalog search found: a name or alias most, a word or pinyin less
+        bonus = np.zeros(len(self.docs))
+        for code, p in plain.items():
+            bonus[self._pos[code]] = 0.45 if p >= 600 else 0.2 if p >= 300 else 0.05 if p > 0 else 0.0
+        s = s + bonus[evidence]
+        # the words of the item's name the question says (or implies, at half weight)
+        weight = np.zeros(len(self._name_bigram_ids) + 1)
+        for text, w in ((implied, 0.5), (said, 1.0)):
+            for bg in _bigrams(text):
+                k = self._name_bigram_ids.get(bg)
+                if k is not None:
+                    weight[k] = w
+        said_n = np.bincount(self._pair_doc, weights=weight[self._pair_bigram], minlength=len(self.docs))
+        named = np.where(self._has_name, 0.35 * said_n / np.maximum(self._name_len, 1.0), 0.0)
+        s = s + named[evidence]
+        # a whole alias with other words in between (护照明年到期 holds 护照…到期): looked for only in
+        # the documents whose name and aliases share a character with the question
+        spread = np.zeros(len(evidence))
+        chars = set(said) - {"|"}
+        if chars:
+            near = np.zeros(len(self.docs), dtype=bool)
+            for ch in chars:
+                ids = self._alias_char_docs.get(ch)
+                if ids is not None:
+                    near[ids] = True
+            for k in np.flatnonzero(near[evidence]).tolist():
+                if any(_spread_in(a, said) for a in self._aliases[int(evidence[k])]):
+                    spread[k] = 0.3
+        s = s + spread
+        scores = np.minimum(s / 2.1, 1.0)
+        if len(scores) > limit:  # the best `limit` and whatever ties with the last of them
+            keep = scores >= np.partition(scores, len(scores) - limit)[len(scores) - limit]
+            evidence, scores = evidence[keep], scores[keep]
+        docs = self.docs
+        ranked = sorted(
+            zip([docs[n].code for n in evidence.tolist()], scores.tolist(), strict=True),
+            key=lambda kv: (-kv[1], kv[0]),
+        )
         return ranked[:limit]
 
     # ---------------------------------------------------------------------------------------------
