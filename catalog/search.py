@@ -22,6 +22,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import rjieba
 from pypinyin import Style, lazy_pinyin
 
@@ -424,16 +425,45 @@ class SearchIndex:
         self._tiebreak = [0] * len(e)
         for rank, i in enumerate(sorted(range(len(e)), key=lambda i: (len(e[i].name), e[i].key))):
             self._tiebreak[i] = rank
+        self._tiebreak_np = np.asarray(self._tiebreak, dtype=np.intp)
 
     # ------------------------------------------------------------------------------------------
     def search(self, query: str, limit: int | None = None) -> list[Hit]:
+        scores, given = self._score(query, limit)
+        # best score first, then shorter name, then key: two sorts on precomputed keys (the second is
+        # stable, so equal scores keep the name/key order of the first)
+        ranked = sorted(scores, key=self._tiebreak.__getitem__)
+        ranked.sort(key=scores.__getitem__, reverse=True)
+        if limit is not None:
+            ranked = ranked[:limit]
+        entries = self.entries
+        return [Hit(entries[i].key, scores[i], None, given, i) for i in ranked]
+
+    def scores(self, query: str) -> dict[int, float]:
+        """Every matching entry's score by its position in ``entries`` — what ``search(query)`` ranks,
+        without a :class:`Hit` per match (order them with :meth:`best`)."""
+        return self._score(query, None)[0]
+
+    def best(self, ids: np.ndarray, scores: np.ndarray, count: int | None = None) -> list[int]:
+        """The entries ``ids`` (with their ``scores``) in ``search``'s order, only the first ``count``:
+        the ``count``-th best score found by a partition, then only the entries at or above it sorted."""
+        if count is not None and count < len(ids):
+            if count <= 0:
+                return []
+            cut = np.partition(scores, len(scores) - count)[len(scores) - count]
+            keep = scores >= cut
+            ids, scores = ids[keep], scores[keep]
+        order = np.lexsort((self._tiebreak_np[ids], -scores))
+        return ids[order[:count] if count is not None else order].tolist()
+
+    def _score(self, query: str, limit: int | None) -> tuple[dict[int, float], list]:
         q = normalise(query)
-        if not q:
-            return []
         scores: dict[int, float] = {}
-        # (ids, term) in the order they were given: the terms to highlight are worked out only for the
-        # hits returned, not for each of the thousands an everyday word matches in a large catalog
         given: list[tuple[Collection[int], str]] = []
+        if not q:
+            return scores, given
+        # given: (ids, term) in the order they were given: the terms to highlight are worked out only for
+        # the hits returned, not for each of the thousands an everyday word matches in a large catalog
 
         def give(ids: Collection[int], score: float, term: str | None = None) -> None:
             if score > 0:
@@ -474,14 +504,7 @@ class SearchIndex:
         self._search_english(query, scores)
         if not scores:
             self._search_typos(q, give)
-        # best score first, then shorter name, then key: two sorts on precomputed keys (the second is
-        # stable, so equal scores keep the name/key order of the first)
-        ranked = sorted(scores, key=self._tiebreak.__getitem__)
-        ranked.sort(key=scores.__getitem__, reverse=True)
-        if limit is not None:
-            ranked = ranked[:limit]
-        entries = self.entries
-        return [Hit(entries[i].key, scores[i], None, given, i) for i in ranked]
+        return scores, given
 
     def _search_english(self, query: str, scores: dict[int, float]) -> None:
         """English words in any order ("residence permit for international students"): an item whose

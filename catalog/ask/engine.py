@@ -301,11 +301,19 @@ class AskEngine:
             tuple(a for a in (normalise(x) for x in (d.item.name, *d.item.aliases)) if len(a) >= 3)
             for d in self.docs
         ]
-        alias_char_docs: dict[str, list[int]] = {}
-        for n, aliases in enumerate(self._aliases):
-            for ch in {a[0] for a in aliases}:
-                alias_char_docs.setdefault(ch, []).append(n)
-        self._alias_char_docs = {ch: np.asarray(ids, dtype=np.intp) for ch, ids in alias_char_docs.items()}
+        # the (document, alias) pairs flat, each alias's distinct characters counted, and the pairs
+        # holding each character: rank() counts in one bincount which aliases have every character in
+        # the question — the only ones the order-aware check can accept
+        self._alias_pairs = [(n, a) for n, aliases in enumerate(self._aliases) for a in aliases]
+        self._alias_nchars = np.asarray([len(set(a)) for _n, a in self._alias_pairs], dtype=np.intp)
+        char_pairs: dict[str, list[int]] = {}
+        for k, (_n, a) in enumerate(self._alias_pairs):
+            for ch in set(a):
+                char_pairs.setdefault(ch, []).append(k)
+        self._char_pairs = {ch: np.asarray(ids, dtype=np.intp) for ch, ids in char_pairs.items()}
+        # the catalog search's entries by document (-1: a bundle or an unknown item) and back
+        self._entry_doc = np.asarray([self._pos.get(e.key, -1) for e in index.entries], dtype=np.intp)
+        self.entry_of = {e.key: i for i, e in enumerate(index.entries) if e.key in self._pos}
 
     # ---------------------------------------------------------------------------------------------
     @staticmethod
@@ -373,11 +381,12 @@ class AskEngine:
         return np.asarray(self.bm25.get_scores(toks), dtype=float)
 
     def _scores(
-        self, question: str, hits: Sequence[Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, float], str, str]:
+        self, question: str, scores: Mapping[int, float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, str, str]:
         """BM25 of the question's own words (and their typo repairs) plus half the BM25 of the
         near-synonyms it implies (they widen the question, they must not outweigh it); the catalog
-        search's best score per item."""
+        search's best score per document (0: not found). ``scores``: the catalog search's
+        ``SearchIndex.scores`` of the question when the caller has them already."""
         extra = expand(question, self.lexicon)
         fixes = self.repairs(question)
         own = tokens(question)
@@ -390,24 +399,28 @@ class AskEngine:
             wide += np.max([self._bm25(tokens(v)) for v in values], axis=0)
         weight = self.EXPANSION_WEIGHT if _HAN.search(question) else 1.0
         bm = self._bm25(own) + weight * wide
-        plain: dict[str, float] = {}
+        plain = np.zeros(len(self.docs))
         texts = [question, *fixes]
         if not _HAN.search(question):  # English: the catalog words it implies are all there is
             texts += extra
         for text in texts:
-            given = hits is not None and text is question and len(question) <= 60
-            for hit in hits if given else self.index.search(text[:60]):
-                if hit.key in self._pos:
-                    plain[hit.key] = max(plain.get(hit.key, 0), hit.score)
+            given = scores is not None and text is question and len(question) <= 60
+            found = scores if given else self.index.scores(text[:60])
+            if not found:
+                continue
+            ids = self._entry_doc[np.fromiter(found.keys(), dtype=np.intp, count=len(found))]
+            values = np.fromiter(found.values(), dtype=float, count=len(found))
+            ours = ids >= 0
+            np.maximum.at(plain, ids[ours], values[ours])
         return bm, plain, normalise(question) + "|" + "|".join(fixes), "|".join(extra)
 
     def rank(
-        self, question: str, limit: int = 5, hits: Sequence[Any] | None = None
+        self, question: str, limit: int = 5, scores: Mapping[int, float] | None = None
     ) -> list[tuple[str, float]]:
         """(code, score 0..1) best first: BM25 share of the best document, plus a bonus for what the
-        catalog search found (a whole alias in the question counts most). ``hits``: the catalog
-        search's hits for ``question`` when the caller has them already (searched once, not twice)."""
-        bm, plain, said, implied = self._scores(question, hits)
+        catalog search found (a whole alias in the question counts most). ``scores``: the catalog
+        search's ``SearchIndex.scores(question)`` when the caller has them already (searched once)."""
+        bm, plain, said, implied = self._scores(question, scores)
         top = float(bm.max()) if len(bm) else 0.0
         if top <= 0 or limit <= 0:
             return []
@@ -419,10 +432,8 @@ class AskEngine:
         evidence = np.flatnonzero(bm > 0)
         s = bm[evidence] / top * factor
         # what the catalog search found: a name or alias most, a word or pinyin less
-        bonus = np.zeros(len(self.docs))
-        for code, p in plain.items():
-            bonus[self._pos[code]] = 0.45 if p >= 600 else 0.2 if p >= 300 else 0.05 if p > 0 else 0.0
-        s = s + bonus[evidence]
+        p = plain[evidence]
+        s = s + np.where(p >= 600, 0.45, np.where(p >= 300, 0.2, np.where(p > 0, 0.05, 0.0)))
         # the words of the item's name the question says (or implies, at half weight)
         weight = np.zeros(len(self._name_bigram_ids) + 1)
         for text, w in ((implied, 0.5), (said, 1.0)):
@@ -434,19 +445,18 @@ class AskEngine:
         named = np.where(self._has_name, 0.35 * said_n / np.maximum(self._name_len, 1.0), 0.0)
         s = s + named[evidence]
         # a whole alias with other words in between (护照明年到期 holds 护照…到期): looked for only in
-        # the documents whose name and aliases share a character with the question
-        spread = np.zeros(len(evidence))
-        chars = set(said) - {"|"}
-        if chars:
-            near = np.zeros(len(self.docs), dtype=bool)
-            for ch in chars:
-                ids = self._alias_char_docs.get(ch)
-                if ids is not None:
-                    near[ids] = True
-            for k in np.flatnonzero(near[evidence]).tolist():
-                if any(_spread_in(a, said) for a in self._aliases[int(evidence[k])]):
-                    spread[k] = 0.3
-        s = s + spread
+        # the aliases of documents with evidence whose every character the question has
+        spread = np.zeros(len(self.docs))
+        held = [ids for ch in set(said) if (ids := self._char_pairs.get(ch)) is not None]
+        if held:
+            counts = np.bincount(np.concatenate(held), minlength=len(self._alias_pairs))
+            has_evidence = bm > 0
+            pairs = self._alias_pairs
+            for k in np.flatnonzero(counts == self._alias_nchars).tolist():
+                n, alias = pairs[k]
+                if has_evidence[n] and not spread[n] and _spread_in(alias, said):
+                    spread[n] = 0.3
+        s = s + spread[evidence]
         scores = np.minimum(s / 2.1, 1.0)
         if len(scores) > limit:  # the best `limit` and whatever ties with the last of them
             keep = scores >= np.partition(scores, len(scores) - limit)[len(scores) - limit]
@@ -633,14 +643,57 @@ def search_items(snap: Any, query: str, limit: int = 10) -> list[Any]:
     """The items API's search: the catalog search as it was when it found a name or alias (fast,
     unchanged order); otherwise — a sentence, a near-synonym, a typo — the engine's confident items
     first, then whatever the catalog search found besides."""
-    plain = snap.search(query)
-    if plain and plain[0][1].score >= PLAIN_ENOUGH:
-        return [item for item, _hit in plain]
-    hits = [hit for _item, hit in plain]
+    return list(search_found(snap, query, limit))
+
+
+def search_found(snap: Any, query: str, limit: int = 10) -> Found:
+    """:func:`search_items` as a :class:`Found`: its length is exact, but only the slice read is
+    ranked (a page of 20 out of the thousands of items an everyday word matches)."""
+    index = snap.index
+    scores = index.scores(query)
+    ids = np.fromiter(scores.keys(), dtype=np.intp, count=len(scores))
+    values = np.fromiter(scores.values(), dtype=float, count=len(scores))
+    keep = snap.item_entries()[ids]
+    ids, values = ids[keep], values[keep]
+    top = index.best(ids, values, 1)
+    if top and scores[top[0]] >= PLAIN_ENOUGH:
+        return Found(snap, [], ids, values)
     ranked = [
         code
-        for code, score in engine_for(snap).rank(query, limit=limit, hits=hits)
+        for code, score in engine_for(snap).rank(query, limit=limit, scores=scores)
         if score >= AskEngine.MIN_SCORE
     ]
     first = [snap.items[c] for c in ranked if c in snap.items]
-    return first + [item for item, _hit in plain if item.code not in ranked]
+    if ranked:
+        entry_of = engine_for(snap).entry_of
+        keep = ~np.isin(ids, [entry_of[c] for c in ranked if c in entry_of])
+        ids, values = ids[keep], values[keep]
+    return Found(snap, first, ids, values)
+
+
+class Found(Sequence):
+    """The items a search found, best first: ``first`` (the engine's), then the catalog search's
+    entries ``ids`` with their ``scores`` in its order — ranked only as far as a slice reads."""
+
+    def __init__(self, snap: Any, first: list[Any], ids: np.ndarray, scores: np.ndarray) -> None:
+        self._snap, self._first, self._ids, self._scores = snap, first, ids, scores
+
+    def __len__(self) -> int:
+        return len(self._first) + len(self._ids)
+
+    def _plain(self, count: int | None) -> list[Any]:
+        entries, items = self._snap.index.entries, self._snap.items
+        return [items[entries[i].key] for i in self._snap.index.best(self._ids, self._scores, count)]
+
+    def __iter__(self):
+        yield from self._first
+        yield from self._plain(None)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if not isinstance(k, slice):
+            return list(self)[k]
+        start, stop, step = k.indices(len(self))
+        if step != 1:
+            return list(self)[k]
+        n = len(self._first)
+        return (self._first + self._plain(max(stop - n, 0)))[start:stop]
