@@ -111,6 +111,7 @@ def main() -> None:
             "loggedin",
             "search",
             "search-http",
+            "search-miss",
             "submit",
             "clerk",
             "stats",
@@ -154,6 +155,10 @@ def main() -> None:
         r = search_http.run(args.search_items, args.seconds, args.connections)
         if r:
             print(search_http.report(r, args.connections, args.seconds), flush=True)
+    if args.only in (None, "search-miss"):
+        from bench import search_miss
+
+        search_miss.run(args.search_items, log=lambda line: print(line, flush=True))
     if args.only in (None, "loggedin"):
         from bench import loggedin
 

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from catalog import jsonld
 from catalog import schemas as s
-from catalog.ask.engine import search_items
+from catalog.ask.engine import search_found
 from catalog.guide import build_guide
 from catalog.queries import CatalogSnapshot, ItemView, catalog
 from core import api
@@ -147,7 +147,7 @@ def _links(page: int, per_page: int, total: int) -> str:
 def items(query: s.ItemsQuery):
     snap = catalog()
     q, category, page, per_page = query.q, query.category, query.page, query.per_page
-    found = search_items(snap, q) if q else sorted(snap.items.values(), key=lambda i: i.code)
+    found = search_found(snap, q) if q else sorted(snap.items.values(), key=lambda i: i.code)
     if category:
         found = [i for i in found if i.category.code == category]
     start = (page - 1) * per_page

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from flask import current_app, g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -249,6 +250,15 @@ class CatalogSnapshot:
             if hit.key in self.items:
                 out.append((self.items[hit.key], hit))
         return out[:limit] if limit else out
+
+    def item_entries(self):
+        """A numpy mask over the search index's entries: True for an item (False for a bundle)."""
+        mask = self.__dict__.get("_item_entries")
+        if mask is None:
+            mask = self.__dict__["_item_entries"] = np.asarray(
+                [e.key in self.items for e in self.index.entries], dtype=bool
+            )
+        return mask
 
     def search_bundles(self, query: str) -> list[BundleView]:
         return [self.bundles[h.key[7:]] for h in self.index.search(query) if h.key.startswith("bundle:")]

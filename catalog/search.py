@@ -22,6 +22,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import rjieba
 from pypinyin import Style, lazy_pinyin
 
@@ -420,20 +421,50 @@ class SearchIndex:
             for ch in chars:
                 owners_of[ch].add(i)
         self._char_owners = {ch: frozenset(ids) for ch, ids in owners_of.items()}
+        self._char_owners_np = {ch: np.fromiter(ids, dtype=np.intp) for ch, ids in owners_of.items()}
         # each entry's place among equal scores: shorter name first, then key
         self._tiebreak = [0] * len(e)
         for rank, i in enumerate(sorted(range(len(e)), key=lambda i: (len(e[i].name), e[i].key))):
             self._tiebreak[i] = rank
+        self._tiebreak_np = np.asarray(self._tiebreak, dtype=np.intp)
 
     # ------------------------------------------------------------------------------------------
     def search(self, query: str, limit: int | None = None) -> list[Hit]:
+        scores, given = self._score(query, limit)
+        # best score first, then shorter name, then key: two sorts on precomputed keys (the second is
+        # stable, so equal scores keep the name/key order of the first)
+        ranked = sorted(scores, key=self._tiebreak.__getitem__)
+        ranked.sort(key=scores.__getitem__, reverse=True)
+        if limit is not None:
+            ranked = ranked[:limit]
+        entries = self.entries
+        return [Hit(entries[i].key, scores[i], None, given, i) for i in ranked]
+
+    def scores(self, query: str) -> dict[int, float]:
+        """Every matching entry's score by its position in ``entries`` — what ``search(query)`` ranks,
+        without a :class:`Hit` per match (order them with :meth:`best`)."""
+        return self._score(query, None)[0]
+
+    def best(self, ids: np.ndarray, scores: np.ndarray, count: int | None = None) -> list[int]:
+        """The entries ``ids`` (with their ``scores``) in ``search``'s order, only the first ``count``:
+        the ``count``-th best score found by a partition, then only the entries at or above it sorted."""
+        if count is not None and count < len(ids):
+            if count <= 0:
+                return []
+            cut = np.partition(scores, len(scores) - count)[len(scores) - count]
+            keep = scores >= cut
+            ids, scores = ids[keep], scores[keep]
+        order = np.lexsort((self._tiebreak_np[ids], -scores))
+        return ids[order[:count] if count is not None else order].tolist()
+
+    def _score(self, query: str, limit: int | None) -> tuple[dict[int, float], list]:
         q = normalise(query)
-        if not q:
-            return []
         scores: dict[int, float] = {}
-        # (ids, term) in the order they were given: the terms to highlight are worked out only for the
-        # hits returned, not for each of the thousands an everyday word matches in a large catalog
         given: list[tuple[Collection[int], str]] = []
+        if not q:
+            return scores, given
+        # given: (ids, term) in the order they were given: the terms to highlight are worked out only for
+        # the hits returned, not for each of the thousands an everyday word matches in a large catalog
 
         def give(ids: Collection[int], score: float, term: str | None = None) -> None:
             if score > 0:
@@ -474,14 +505,7 @@ class SearchIndex:
         self._search_english(query, scores)
         if not scores:
             self._search_typos(q, give)
-        # best score first, then shorter name, then key: two sorts on precomputed keys (the second is
-        # stable, so equal scores keep the name/key order of the first)
-        ranked = sorted(scores, key=self._tiebreak.__getitem__)
-        ranked.sort(key=scores.__getitem__, reverse=True)
-        if limit is not None:
-            ranked = ranked[:limit]
-        entries = self.entries
-        return [Hit(entries[i].key, scores[i], None, given, i) for i in ranked]
+        return scores, given
 
     def _search_english(self, query: str, scores: dict[int, float]) -> None:
         """English words in any order ("residence permit for international students"): an item whose
@@ -523,10 +547,14 @@ class SearchIndex:
         tokens = words(q)
         if not tokens:
             return
-        hits: Counter[int] = Counter()
+        # counted in numpy over every entry (thousands match an everyday word in a large catalog):
+        # the same float operations as the per-hit rules, each entry keeping its best score
+        size = len(self.entries)
+        hits = np.zeros(size, dtype=np.intp)
         for t in tokens:
             in_names = self._names.find_all(t) | self._aliases.find_all(t)
-            hits.update(in_names)
+            if in_names:
+                hits[np.fromiter(in_names, dtype=np.intp, count=len(in_names))] += 1
             give(in_names, 0, t)
             if not skip_descriptions:
                 # the term is highlighted for any hit whose description holds it, scored or not
@@ -534,27 +562,29 @@ class SearchIndex:
         n = len(tokens)
         # Among items matching the same words, prefer the one whose name and aliases hold more of
         # the query's characters (驾驶证 + 丢 → 补领, whose alias is 驾照丢了): len(wanted &
-        # self._chars[i]) for each hit, counted set-wise per wanted character.
+        # self._chars[i]) for each hit, counted per wanted character.
         wanted = set(q) & self._vocab
-        held: Counter[int] = Counter()
-        for ch in wanted:
-            held.update(hits.keys() & self._char_owners[ch])
-        base = {c: 300 + 100 * c / n for c in set(hits.values())}
-        get = scores.get
-        for i, c in hits.items():
-            score = base[c] + 40 * (held[i] / len(wanted) if wanted else 0)
-            if score > get(i, 0):
-                scores[i] = score
+        ids = np.flatnonzero(hits)
+        if len(ids):
+            c = hits[ids]
+            if wanted:
+                held = np.zeros(size, dtype=np.intp)
+                for ch in wanted:
+                    held[self._char_owners_np[ch]] += 1
+                new = 300 + 100 * c / n + 40 * (held[ids] / len(wanted))
+            else:
+                new = 300 + 100 * c / n + 0
+            _keep_best(scores, ids, new, size)
         if skip_descriptions or (limit is not None and len(scores) >= limit and not english):
             return
-        desc_hits: Counter[int] = Counter()
+        desc_hits = np.zeros(size, dtype=np.intp)
         for t in tokens:
-            desc_hits.update(self._desc.find_all(t))
-        by_count: dict[int, list[int]] = defaultdict(list)
-        for i, c in desc_hits.items():
-            by_count[c].append(i)
-        for c, ids in by_count.items():
-            give(ids, 100 + 50 * c / n)
+            found = self._desc.find_all(t)
+            if found:
+                desc_hits[np.fromiter(found, dtype=np.intp, count=len(found))] += 1
+        ids = np.flatnonzero(desc_hits)
+        if len(ids):
+            _keep_best(scores, ids, 100 + 50 * desc_hits[ids] / n, size)
 
     def _search_typos(self, q: str, give) -> None:
         if _ASCII.match(q):
@@ -581,6 +611,17 @@ class SearchIndex:
             )
             if best >= 0.5:
                 give([i], 60 * best)
+
+
+def _keep_best(scores: dict[int, float], ids: np.ndarray, new: np.ndarray, size: int) -> None:
+    """``scores[i] = max(scores.get(i, 0), new)`` for each of ``ids`` (a score of 0 is never kept)."""
+    current = np.zeros(size)
+    if scores:
+        current[np.fromiter(scores.keys(), dtype=np.intp, count=len(scores))] = np.fromiter(
+            scores.values(), dtype=float, count=len(scores)
+        )
+    better = new > current[ids]
+    scores.update(zip(ids[better].tolist(), new[better].tolist(), strict=True))
 
 
 class _Holds:

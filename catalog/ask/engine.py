@@ -7,10 +7,11 @@ option labels, result name. A token list holds rjieba words, the Han bigrams (a 
 character still shares most bigrams) and the toneless pinyin of each bigram (a homophone typo —
 护昭 for 护照 — has the same pinyin). A question is first widened with the lexicon's near-synonyms
 (data/lexicon.yaml: 驾照 → 驾驶证, 丢了 → 遗失/补领, English words → the catalog's Chinese), and
-windows of three or more characters one edit away from a catalog word (rapidfuzz Levenshtein) add
-that word: 港奥通行证 → 港澳通行证, 户籍证名 → 户籍证明. The catalog's own search
-(:mod:`catalog.search`: whole aliases inside the question, pinyin, initials) adds a bonus, so a
-question holding an alias exactly is never outranked by loose word overlap.
+windows of three or more characters one edit away from a catalog word (looked up in an index of the
+words with one character left out or replaced, built with the engine) add that word: 港奥通行证 →
+港澳通行证, 户籍证名 → 户籍证明. The catalog's own search (:mod:`catalog.search`: whole aliases inside
+the question, pinyin, initials) adds a bonus, so a question holding an alias exactly is never
+outranked by loose word overlap.
 
 Situations are inferred per question from each item's own option labels: an option is chosen when
 the question names a concept of the lexicon whose label markers the option's label holds (女儿 →
@@ -38,8 +39,6 @@ import numpy as np
 import rjieba
 import yaml
 from pypinyin import lazy_pinyin
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
 
 from catalog.search import STOPWORDS, SearchIndex, normalise
 
@@ -48,6 +47,7 @@ MAX_QUESTION = 200  # characters; longer is refused (400)
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _EN_WORD = re.compile(r"[a-z][a-z']+")
+_WILD = "\x00"  # stands for any one character in the typo index (never in a normalised word)
 # Label words that say nothing about which option is meant.
 _GENERIC = frozenset(
     [
@@ -272,13 +272,48 @@ class AskEngine:
                 for w in rjieba.cut(n):
                     if 3 <= len(w) <= 10:
                         words.add(w)
-        self._typo_words = sorted(words)
         self._typo_set = frozenset(words)
+        # one-edit neighbours by look-up instead of a scan of every word per window: each word with
+        # one character left out (a window missing that character finds it), and with one character
+        # replaced by a placeholder (a window with that character wrong finds it)
+        shorter: dict[str, set[str]] = {}
+        wild: dict[str, set[str]] = {}
+        for w in words:
+            for i in range(len(w)):
+                shorter.setdefault(w[:i] + w[i + 1 :], set()).add(w)
+                wild.setdefault(w[:i] + _WILD + w[i + 1 :], set()).add(w)
+        self._typo_shorter = {k: frozenset(v) for k, v in shorter.items()}
+        self._typo_wild = {k: frozenset(v) for k, v in wild.items()}
         self._name_words = [sorted(_bigrams(normalise(d.item.name))) for d in self.docs]
+        # the same, flat for numpy: (document, bigram id) pairs and each document's bigram count, so
+        # rank() counts the name words a question says for every document in one bincount
+        self._name_bigram_ids: dict[str, int] = {}
+        pair_doc, pair_bigram = [], []
+        for n, words_ in enumerate(self._name_words):
+            for w in words_:
+                pair_doc.append(n)
+                pair_bigram.append(self._name_bigram_ids.setdefault(w, len(self._name_bigram_ids)))
+        self._pair_doc = np.asarray(pair_doc, dtype=np.intp)
+        self._pair_bigram = np.asarray(pair_bigram, dtype=np.intp)
+        self._name_len = np.asarray([len(w) for w in self._name_words], dtype=float)
+        self._has_name = self._name_len > 0
         self._aliases = [
             tuple(a for a in (normalise(x) for x in (d.item.name, *d.item.aliases)) if len(a) >= 3)
             for d in self.docs
         ]
+        # the (document, alias) pairs flat, each alias's distinct characters counted, and the pairs
+        # holding each character: rank() counts in one bincount which aliases have every character in
+        # the question — the only ones the order-aware check can accept
+        self._alias_pairs = [(n, a) for n, aliases in enumerate(self._aliases) for a in aliases]
+        self._alias_nchars = np.asarray([len(set(a)) for _n, a in self._alias_pairs], dtype=np.intp)
+        char_pairs: dict[str, list[int]] = {}
+        for k, (_n, a) in enumerate(self._alias_pairs):
+            for ch in set(a):
+                char_pairs.setdefault(ch, []).append(k)
+        self._char_pairs = {ch: np.asarray(ids, dtype=np.intp) for ch, ids in char_pairs.items()}
+        # the catalog search's entries by document (-1: a bundle or an unknown item) and back
+        self._entry_doc = np.asarray([self._pos.get(e.key, -1) for e in index.entries], dtype=np.intp)
+        self.entry_of = {e.key: i for i, e in enumerate(index.entries) if e.key in self._pos}
 
     # ---------------------------------------------------------------------------------------------
     @staticmethod
@@ -305,7 +340,7 @@ class AskEngine:
         left alone."""
         q = normalise(question)
         found: list[str] = []
-        if not self._typo_words:
+        if not self._typo_set:
             return found
         seen: set[str] = set()
         for run in _HAN_RUN.findall(q):
@@ -315,9 +350,7 @@ class AskEngine:
                     if window in seen or window in self._typo_set or window in self.vocab:
                         continue
                     seen.add(window)
-                    for word, _dist, _n in process.extract(
-                        window, self._typo_words, scorer=Levenshtein.distance, score_cutoff=1, limit=5
-                    ):
+                    for word in self._one_edit(window):
                         if word in q or word in found:
                             continue
                         before = run[i - 1] if i > 0 else ""
@@ -326,16 +359,34 @@ class AskEngine:
                             found.append(word)
         return found
 
+    def _one_edit(self, window: str) -> list[str]:
+        """The catalog words at Levenshtein distance one from ``window`` (not a catalog word itself),
+        in word order, at most five: a word one character longer, one with a character replaced, one
+        character shorter — O(len(window)) dictionary look-ups. The five are the ones rapidfuzz's
+        ``process.extract(limit=5)`` over the sorted words chose before, so the repairs are the same;
+        :func:`_one_typo` then decides which of them is a typo."""
+        near = set(self._typo_shorter.get(window, ()))
+        wild, words = self._typo_wild, self._typo_set
+        for i in range(len(window)):
+            near.update(wild.get(window[:i] + _WILD + window[i + 1 :], ()))
+            cut = window[:i] + window[i + 1 :]
+            if cut in words:
+                near.add(cut)
+        return sorted(near)[:5] if len(near) > 5 else sorted(near)
+
     def _bm25(self, toks: list[str]) -> np.ndarray:
         toks = [t for t in toks if t in self.vocab]
         if self._empty or not toks:
             return np.zeros(len(self.docs))
         return np.asarray(self.bm25.get_scores(toks), dtype=float)
 
-    def _scores(self, question: str) -> tuple[np.ndarray, dict[str, float], str, str]:
+    def _scores(
+        self, question: str, scores: Mapping[int, float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, str, str]:
         """BM25 of the question's own words (and their typo repairs) plus half the BM25 of the
         near-synonyms it implies (they widen the question, they must not outweigh it); the catalog
-        search's best score per item."""
+        search's best score per document (0: not found). ``scores``: the catalog search's
+        ``SearchIndex.scores`` of the question when the caller has them already."""
         extra = expand(question, self.lexicon)
         fixes = self.repairs(question)
         own = tokens(question)
@@ -348,42 +399,73 @@ class AskEngine:
             wide += np.max([self._bm25(tokens(v)) for v in values], axis=0)
         weight = self.EXPANSION_WEIGHT if _HAN.search(question) else 1.0
         bm = self._bm25(own) + weight * wide
-        plain: dict[str, float] = {}
+        plain = np.zeros(len(self.docs))
         texts = [question, *fixes]
         if not _HAN.search(question):  # English: the catalog words it implies are all there is
             texts += extra
         for text in texts:
-            for hit in self.index.search(text[:60]):
-                if hit.key in self._pos:
-                    plain[hit.key] = max(plain.get(hit.key, 0), hit.score)
+            given = scores is not None and text is question and len(question) <= 60
+            found = scores if given else self.index.scores(text[:60])
+            if not found:
+                continue
+            ids = self._entry_doc[np.fromiter(found.keys(), dtype=np.intp, count=len(found))]
+            values = np.fromiter(found.values(), dtype=float, count=len(found))
+            ours = ids >= 0
+            np.maximum.at(plain, ids[ours], values[ours])
         return bm, plain, normalise(question) + "|" + "|".join(fixes), "|".join(extra)
 
-    def rank(self, question: str, limit: int = 5) -> list[tuple[str, float]]:
+    def rank(
+        self, question: str, limit: int = 5, scores: Mapping[int, float] | None = None
+    ) -> list[tuple[str, float]]:
         """(code, score 0..1) best first: BM25 share of the best document, plus a bonus for what the
-        catalog search found (a whole alias in the question counts most)."""
-        bm, plain, said, implied = self._scores(question)
+        catalog search found (a whole alias in the question counts most). ``scores``: the catalog
+        search's ``SearchIndex.scores(question)`` when the caller has them already (searched once)."""
+        bm, plain, said, implied = self._scores(question, scores)
         top = float(bm.max()) if len(bm) else 0.0
-        combined: dict[str, float] = {}
-        # only the documents with some BM25 evidence can score (s is 0 for the rest, and skipped)
-        for n in np.flatnonzero(bm > 0).tolist() if top > 0 else ():
-            d = self.docs[n]
-            s = float(bm[n]) / top
-            # absolute evidence matters too: one shared bigram is no answer however it ranks
-            s *= min(1.0, top / 6.0)
-            if s <= 0:
-                continue
-            p = plain.get(d.code, 0.0)
-            s += 0.45 if p >= 600 else 0.2 if p >= 300 else 0.05 if p > 0 else 0.0
-            # the words of the item's name the question says (or implies, at half weight)
-            words = self._name_words[n]
-            if words:
-                said_n = sum(1.0 if w in said else 0.5 if w in implied else 0.0 for w in words)
-                s += 0.35 * said_n / len(words)
-            # a whole alias with other words in between (护照明年到期 holds 护照…到期)
-            if any(_spread_in(a, said) for a in self._aliases[n]):
-                s += 0.3
-            combined[d.code] = min(s / 2.1, 1.0)
-        ranked = sorted(combined.items(), key=lambda kv: (-kv[1], kv[0]))
+        if top <= 0 or limit <= 0:
+            return []
+        # absolute evidence matters too: one shared bigram is no answer however it ranks
+        factor = min(1.0, top / 6.0)
+        # only the documents with some BM25 evidence can score (s is 0 for the rest). The sums are
+        # done for all of them at once in numpy, term by term in the order (and so with the same
+        # floating-point results) of the per-document rules they stand for:
+        evidence = np.flatnonzero(bm > 0)
+        s = bm[evidence] / top * factor
+        # what the catalog search found: a name or alias most, a word or pinyin less
+        p = plain[evidence]
+        s = s + np.where(p >= 600, 0.45, np.where(p >= 300, 0.2, np.where(p > 0, 0.05, 0.0)))
+        # the words of the item's name the question says (or implies, at half weight)
+        weight = np.zeros(len(self._name_bigram_ids) + 1)
+        for text, w in ((implied, 0.5), (said, 1.0)):
+            for bg in _bigrams(text):
+                k = self._name_bigram_ids.get(bg)
+                if k is not None:
+                    weight[k] = w
+        said_n = np.bincount(self._pair_doc, weights=weight[self._pair_bigram], minlength=len(self.docs))
+        named = np.where(self._has_name, 0.35 * said_n / np.maximum(self._name_len, 1.0), 0.0)
+        s = s + named[evidence]
+        # a whole alias with other words in between (护照明年到期 holds 护照…到期): looked for only in
+        # the aliases of documents with evidence whose every character the question has
+        spread = np.zeros(len(self.docs))
+        held = [ids for ch in set(said) if (ids := self._char_pairs.get(ch)) is not None]
+        if held:
+            counts = np.bincount(np.concatenate(held), minlength=len(self._alias_pairs))
+            has_evidence = bm > 0
+            pairs = self._alias_pairs
+            for k in np.flatnonzero(counts == self._alias_nchars).tolist():
+                n, alias = pairs[k]
+                if has_evidence[n] and not spread[n] and _spread_in(alias, said):
+                    spread[n] = 0.3
+        s = s + spread[evidence]
+        scores = np.minimum(s / 2.1, 1.0)
+        if len(scores) > limit:  # the best `limit` and whatever ties with the last of them
+            keep = scores >= np.partition(scores, len(scores) - limit)[len(scores) - limit]
+            evidence, scores = evidence[keep], scores[keep]
+        docs = self.docs
+        ranked = sorted(
+            zip([docs[n].code for n in evidence.tolist()], scores.tolist(), strict=True),
+            key=lambda kv: (-kv[1], kv[0]),
+        )
         return ranked[:limit]
 
     # ---------------------------------------------------------------------------------------------
@@ -561,11 +643,57 @@ def search_items(snap: Any, query: str, limit: int = 10) -> list[Any]:
     """The items API's search: the catalog search as it was when it found a name or alias (fast,
     unchanged order); otherwise — a sentence, a near-synonym, a typo — the engine's confident items
     first, then whatever the catalog search found besides."""
-    plain = snap.search(query)
-    if plain and plain[0][1].score >= PLAIN_ENOUGH:
-        return [item for item, _hit in plain]
+    return list(search_found(snap, query, limit))
+
+
+def search_found(snap: Any, query: str, limit: int = 10) -> Found:
+    """:func:`search_items` as a :class:`Found`: its length is exact, but only the slice read is
+    ranked (a page of 20 out of the thousands of items an everyday word matches)."""
+    index = snap.index
+    scores = index.scores(query)
+    ids = np.fromiter(scores.keys(), dtype=np.intp, count=len(scores))
+    values = np.fromiter(scores.values(), dtype=float, count=len(scores))
+    keep = snap.item_entries()[ids]
+    ids, values = ids[keep], values[keep]
+    top = index.best(ids, values, 1)
+    if top and scores[top[0]] >= PLAIN_ENOUGH:
+        return Found(snap, [], ids, values)
     ranked = [
-        code for code, score in engine_for(snap).rank(query, limit=limit) if score >= AskEngine.MIN_SCORE
+        code
+        for code, score in engine_for(snap).rank(query, limit=limit, scores=scores)
+        if score >= AskEngine.MIN_SCORE
     ]
     first = [snap.items[c] for c in ranked if c in snap.items]
-    return first + [item for item, _hit in plain if item.code not in ranked]
+    if ranked:
+        entry_of = engine_for(snap).entry_of
+        keep = ~np.isin(ids, [entry_of[c] for c in ranked if c in entry_of])
+        ids, values = ids[keep], values[keep]
+    return Found(snap, first, ids, values)
+
+
+class Found(Sequence):
+    """The items a search found, best first: ``first`` (the engine's), then the catalog search's
+    entries ``ids`` with their ``scores`` in its order — ranked only as far as a slice reads."""
+
+    def __init__(self, snap: Any, first: list[Any], ids: np.ndarray, scores: np.ndarray) -> None:
+        self._snap, self._first, self._ids, self._scores = snap, first, ids, scores
+
+    def __len__(self) -> int:
+        return len(self._first) + len(self._ids)
+
+    def _plain(self, count: int | None) -> list[Any]:
+        entries, items = self._snap.index.entries, self._snap.items
+        return [items[entries[i].key] for i in self._snap.index.best(self._ids, self._scores, count)]
+
+    def __iter__(self):
+        yield from self._first
+        yield from self._plain(None)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if not isinstance(k, slice):
+            return list(self)[k]
+        start, stop, step = k.indices(len(self))
+        if step != 1:
+            return list(self)[k]
+        n = len(self._first)
+        return (self._first + self._plain(max(stop - n, 0)))[start:stop]
