@@ -335,9 +335,10 @@ class AskEngine:
 
     def repairs(self, question: str) -> list[str]:
         """Catalog words one edit away from a window of the question: a wrong character that sounds
-        the same (护昭 → 护照; any wrong character in a window of five or more), or one missing
-        character (港澳通证 → 港澳通行证, 驾证 → 驾驶证). A window that is a catalog word itself is
-        left alone."""
+        the same (港奥通行证 → 港澳通行证, 户籍证名 → 户籍证明; any wrong character in a window of five
+        or more), or one missing character (港澳通证 → 港澳通行证, 驾证 → 驾驶证). Words are three
+        characters or more, so a two-character homophone (护昭 for 护照) is found by its bigram's pinyin
+        instead. A window that is a catalog word itself is left alone."""
         q = normalise(question)
         found: list[str] = []
         if not self._typo_set:

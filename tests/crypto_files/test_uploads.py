@@ -100,7 +100,7 @@ def test_upload_clerk_viewer_and_download_round_trip(photo_upload):
         assert row.algorithm == "aes-256-gcm" and row.master_id == row.wrapped_key.split(".")[0]
         plain = get_storage().open(photo_key)
     assert plain.startswith(b"\xff\xd8\xff") and row.size == len(plain) > 2 * SEGMENT_SIZE
-    # no stretch of the photo is on disk (a 3-byte marker would match ciphertext by chance about once per 16 MB)
+    # no stretch of the photo on disk (a 3-byte marker would match ciphertext by chance once per 16 MB)
     assert plain[:32] not in raw and plain[len(plain) // 2 : len(plain) // 2 + 32] not in raw
     assert len(raw) == HEADER_BYTES + len(plain) + -(-len(plain) // SEGMENT_SIZE) * TAG_BYTES
 
