@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from core.config import normalise_database_url
 from core.db import db
@@ -98,6 +99,8 @@ def database_template(tmp_path_factory, worker_id) -> dict:
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            # a throw-away database: a commit need not wait for the WAL to reach the disk
+            conn.execute(text(f'ALTER DATABASE "{engine.url.database}" SET synchronous_commit = off'))
         engine.dispose()
         _migrate(url, base)
         engine = create_engine(url)
@@ -110,10 +113,14 @@ def database_template(tmp_path_factory, worker_id) -> dict:
     return {"kind": "sqlite", "template": template}
 
 
-def _truncate_all(url: str, data_keys: list[dict]) -> None:
-    """Empty every table, then put the migration's data keys back (a test may have rotated them)."""
+def _cleanup_sql(url: str) -> str:
+    """One script that empties every table and restarts every sequence.
+
+    DELETE with ``session_replication_role = replica`` (no foreign-key or audit triggers fire) costs
+    about 17 ms on the 59 nearly-empty tables of a test; TRUNCATE made a new file per table and cost
+    about 230 ms, which over 3,500 tests was a quarter of the PostgreSQL run."""
     engine = create_engine(url)
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         tables = [
             r[0]
             for r in conn.execute(
@@ -122,10 +129,28 @@ def _truncate_all(url: str, data_keys: list[dict]) -> None:
                 )
             )
         ]
-        if tables:
-            conn.execute(
-                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
-            )
+        sequences = [
+            r[0]
+            for r in conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname='public'"))
+        ]
+    engine.dispose()
+    return (
+        "SET LOCAL session_replication_role = replica;"
+        + "".join(f'DELETE FROM "{t}";' for t in tables)
+        + "".join(f'ALTER SEQUENCE "{s}" RESTART;' for s in sequences)
+    )
+
+
+_CLEANUP_SQL: dict[str, str] = {}
+
+
+def _truncate_all(url: str, data_keys: list[dict]) -> None:
+    """Empty every table, then put the migration's data keys back (a test may have rotated them)."""
+    if url not in _CLEANUP_SQL:
+        _CLEANUP_SQL[url] = _cleanup_sql(url)
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_CLEANUP_SQL[url])
         if data_keys:
             columns = list(data_keys[0])
             conn.execute(
