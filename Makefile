@@ -7,7 +7,8 @@ PORT ?= 8000
 # pytest-xdist: one worker per core (each with its own database); PYTEST_ARGS= runs serially.
 PYTEST_ARGS ?= -n auto --dist loadfile
 # pytest-cov: branch coverage ([tool.coverage.run] in pyproject.toml); the run fails below the floor
-# (2026-12-06: 84.7 % on SQLite, 85.1 % on PostgreSQL; the lower, rounded down, less 1). COV= skips it.
+# (2026-12-06: 84.7 % on SQLite, 85.1 % on PostgreSQL; the lower, rounded down, less 1). COV= skips it
+# (CI measures it on the SQLite run only).
 COV ?= --cov --cov-branch --cov-report=term:skip-covered --cov-fail-under=83
 WORKERS ?= 2
 export FLASK_APP := wsgi.py

@@ -117,8 +117,10 @@ def main() -> None:
             "stats",
             "appointments",
             "crypto",
+            "profile-loggedin",
         ],
         default=None,
+        help="one part; profile-loggedin (a cProfile of the logged-in pages) runs only when asked for",
     )
     parser.add_argument("--submissions", type=int, default=40)
     parser.add_argument(
@@ -163,6 +165,10 @@ def main() -> None:
         from bench import loggedin
 
         loggedin.report(loggedin.run(args.seconds, args.connections), args.seconds, args.connections)
+    if args.only == "profile-loggedin":
+        from bench import profile_loggedin
+
+        profile_loggedin.run(log=lambda line: print(line, flush=True))
     if args.only in (None, "submit"):
         bench_submit(args.submissions, args.pg)
     if args.only in (None, "clerk"):
