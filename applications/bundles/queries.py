@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from applications.bundles.models import (
     PART_STATUS_LABELS,
@@ -179,16 +180,21 @@ def bundle_view(bundle: BundleApplication) -> BundleView:
     return _views([bundle])[0]
 
 
+@cache
+def _cards_statement(limit: int):
+    """Built once per limit (the statement and its cache key are reused by every 我的办件 view)."""
+    return (
+        select(BundleApplication)
+        .where(BundleApplication.applicant_id == bindparam("applicant_id"))
+        .where(BundleApplication.state.in_(LISTED))
+        .order_by(BundleApplication.submitted_at.desc(), BundleApplication.id.desc())
+        .limit(limit)
+    )
+
+
 def cards_for(user: User, limit: int = 50) -> list[BundleView]:
     """The user's submitted (and finished) bundles, newest first, each with its progress lines."""
-    bundles = list(
-        db.session.scalars(
-            select(BundleApplication)
-            .where(BundleApplication.applicant_id == user.id, BundleApplication.state.in_(LISTED))
-            .order_by(BundleApplication.submitted_at.desc(), BundleApplication.id.desc())
-            .limit(limit)
-        )
-    )
+    bundles = list(db.session.scalars(_cards_statement(limit), {"applicant_id": user.id}))
     return _views(bundles)
 
 
