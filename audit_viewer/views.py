@@ -43,7 +43,7 @@ from core.db import db, writes_on_get
 from core.exports import CSV_MIMETYPE, csv_stream, download_response
 from core.extensions import login_manager
 from core.forms import LocalDateField, PortalForm, strip
-from core.i18n import N_
+from core.i18n import N_, translated_labels
 from core.masking import mask_text, mask_value
 from core.nav import add_nav
 from core.transaction import commit
@@ -260,8 +260,8 @@ class Labels:
     @classmethod
     def current(cls) -> Labels:
         return cls(
-            roles={k: _(v) for k, v in ROLE_LABELS.items()},
-            objects={k: _(v) for k, v in OBJECT_LABELS.items()},
+            roles=translated_labels(ROLE_LABELS),
+            objects=translated_labels(OBJECT_LABELS),
         )
 
 

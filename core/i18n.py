@@ -10,7 +10,11 @@ gives Jinja plain callables, which keeps rendering cheap without changing what i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import TypeVar
+
+K = TypeVar("K")
 
 
 def N_(message: str) -> str:
@@ -166,6 +170,24 @@ def _translations():
 
 
 _flask_g = _has_request_context = _get_translations = None
+
+
+_LABEL_TABLES: dict[tuple[int, int], tuple[object, object, dict]] = {}
+
+
+def translated_labels(labels: Mapping[K, str]) -> Mapping[K, str]:
+    """``{key: gettext(label)}`` for a module-level table of ``N_`` labels, worked out once per language
+    and shared (read it, never change it): the clerk queue translated its nine state labels on every
+    view. The table and the catalogue are checked by identity, so a reloaded catalogue is translated
+    again."""
+    t = _translations()
+    key = (id(labels), id(t))
+    hit = _LABEL_TABLES.get(key)
+    if hit is not None and hit[0] is labels and hit[1] is t:
+        return hit[2]
+    table = {k: t.ugettext(v) for k, v in labels.items()}
+    _LABEL_TABLES[key] = (labels, t, table)
+    return table
 
 
 def fast_gettext(string: str, **variables) -> str:

@@ -57,6 +57,7 @@ from core.crypto import DecryptionError
 from core.db import db, writes_on_get
 from core.downloads import stored_file_response
 from core.errors import FieldError, NotFound
+from core.i18n import translated_labels
 from core.storage import get_storage
 from core.transaction import transaction
 
@@ -133,7 +134,7 @@ def queue():
         holders=queues.holder_names(current_user, rows),
         # once per page rather than once per row: the row link's prefix and the translated labels
         detail_prefix=url_for("clerk.detail", application_id=0).removesuffix("0"),
-        state_labels={state: _(label) for state, label in STATE_LABELS.items()},
+        state_labels=translated_labels(STATE_LABELS),
         channel_labels={"counter": _("窗口"), "online": _("网上")},
         tab_labels=TAB_LABELS,
         signoffs=ops.pending_signoffs(current_user) if current_user.role == Role.UNIT_LEAD else [],
