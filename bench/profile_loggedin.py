@@ -69,9 +69,9 @@ def run(log=print, top: int = 25) -> None:
                 profile.disable()
                 per = (time.perf_counter() - started) / requests * 1000
                 if os.environ.get("PROFILE_DUMP"):  # a folder: one pstats file per page, for pstats/snakeviz
-                    profile.dump_stats(
-                        Path(os.environ["PROFILE_DUMP"]) / f"{path.strip('/').replace('/', '_')}.prof"
-                    )
+                    folder = Path(os.environ["PROFILE_DUMP"])
+                    folder.mkdir(parents=True, exist_ok=True)
+                    profile.dump_stats(folder / f"{path.strip('/').replace('/', '_')}.prof")
                 calls = pstats.Stats(profile).total_calls // requests
                 log(
                     f"\n=== {name} {path}: {calls:,} Python function calls and {per:.2f} ms per request "

@@ -159,6 +159,8 @@ def from_env() -> dict:
         "ARGON2_PARALLELISM": 2,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PAGE_MICROCACHE": _bool("PAGE_MICROCACHE", True),
+        # Jinja's compiled templates, kept between worker starts (core.factory); "" compiles in memory only
+        "TEMPLATE_CACHE_DIR": os.environ.get("TEMPLATE_CACHE_DIR", str(inst / "cache" / "templates")),
         "SMS_GATEWAY": os.environ.get("SMS_GATEWAY", "log"),
         "SMS_LOG_PATH": os.environ.get("SMS_LOG_PATH") or None,  # default: INSTANCE_DIR/sms.log
         # 一件事 hand-offs (core.outbox): "auto" posts to departments with an endpoint_url and records the

@@ -115,6 +115,8 @@ TEST_CONFIG = {
     "SECRET_KEY": "test-secret-key-not-for-production",
     "LOG_LEVEL": "WARNING",
     "SERVER_NAME": None,
+    # compiled templates stay in this process's memory (_ProcessBytecodeCache), not in each test's folder
+    "TEMPLATE_CACHE_DIR": "",
     # a fixed test master key (core.crypto): the migrated template's data keys are wrapped with it
     "MASTER_KEY": "dGVzdC1tYXN0ZXIta2V5LW5vdC1mb3ItcHJvZC11c2U",
 }
