@@ -117,6 +117,7 @@ def main() -> None:
             "stats",
             "appointments",
             "crypto",
+            "templates",
             "profile-loggedin",
         ],
         default=None,
@@ -165,6 +166,10 @@ def main() -> None:
         from bench import loggedin
 
         loggedin.report(loggedin.run(args.seconds, args.connections), args.seconds, args.connections)
+    if args.only in (None, "templates"):
+        from bench import templates
+
+        templates.run(log=lambda line: print(line, flush=True))
     if args.only == "profile-loggedin":
         from bench import profile_loggedin
 
