@@ -8,16 +8,16 @@ table after each test (TRUNCATE does not fire the audit trail's append-only trig
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
-from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -85,25 +85,11 @@ def _reuse_url_builders() -> None:
 _reuse_url_builders()
 
 
-class _ProcessBytecodeCache(BytecodeCache):
-    """Jinja's compiled templates kept in memory for the whole test process: each test's new app has
-    its own Jinja environment, which compiled every template it rendered again (a fifth of a route
-    test's time). Jinja keys a bucket by template name and checks the source's checksum; every app
-    here configures its environment alike (the same extensions, newstyle gettext)."""
-
-    def __init__(self) -> None:
-        self._codes: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket) -> None:
-        code = self._codes.get(bucket.key)
-        if code is not None:
-            bucket.bytecode_from_string(code)
-
-    def dump_bytecode(self, bucket) -> None:
-        self._codes[bucket.key] = bucket.bytecode_to_string()
-
-
-Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": _ProcessBytecodeCache()}
+#: Compiled templates (core.factory.TemplateCache) shared by every app of the test run: each test's new
+#: app has its own Jinja environment, which compiled every template it rendered again (a fifth of a route
+#: test's time). One folder per test process (each xdist worker has its own), removed at exit.
+TEMPLATE_CACHE = tempfile.mkdtemp(prefix="portal-test-templates-")
+atexit.register(shutil.rmtree, TEMPLATE_CACHE, ignore_errors=True)
 
 TEST_CONFIG = {
     "TESTING": True,
@@ -115,8 +101,7 @@ TEST_CONFIG = {
     "SECRET_KEY": "test-secret-key-not-for-production",
     "LOG_LEVEL": "WARNING",
     "SERVER_NAME": None,
-    # compiled templates stay in this process's memory (_ProcessBytecodeCache), not in each test's folder
-    "TEMPLATE_CACHE_DIR": "",
+    "TEMPLATE_CACHE_DIR": TEMPLATE_CACHE,
     # a fixed test master key (core.crypto): the migrated template's data keys are wrapped with it
     "MASTER_KEY": "dGVzdC1tYXN0ZXIta2V5LW5vdC1mb3ItcHJvZC11c2U",
 }
