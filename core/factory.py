@@ -27,10 +27,10 @@ from core.errors import init_errors
 from core.extensions import babel, csrf, limiter, login_manager, migrate
 from core.i18n import (
     N_,
-    display_key,
     html_lang,
     install_fast_gettext,
     remember_choices,
+    request_display,
     select_locale,
     switch_url,
 )
@@ -40,7 +40,8 @@ from core.metrics import init_metrics
 from core.nav import init_nav
 from core.pagecache import CSRF_SLOT, cached_fragment, cached_header
 from core.request_id import RequestIdMiddleware
-from core.security import init_security
+from core.security import add_missing_headers, init_security
+from core.session_cookie import PortalSessionInterface
 
 access_log = logging.getLogger("portal.access")
 
@@ -83,6 +84,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder="static",
         instance_path=str(config_module.instance_dir()),
     )
+    app.session_interface = PortalSessionInterface()
     app.config.update(config_module.from_env())
     if overrides:
         app.config.update(overrides)
@@ -209,7 +211,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def portal_context():
-        lang, elder = display_key(request.cookies, request.args)
+        lang, elder = request_display()
         return {
             # the configured name is translated when the catalogue knows it (the default name is)
             "portal_name": gettext(app.config["PORTAL_NAME"]),
@@ -268,5 +270,5 @@ def _register_request_hooks(app: Flask) -> None:
     @app.after_request
     def _no_store_for_private(response):
         if _request_user_id() is not None:
-            response.headers.setdefault("Cache-Control", "no-store")
+            add_missing_headers(response, (("Cache-Control", "no-store"),))
         return response

@@ -52,17 +52,34 @@ def elder_from_arg(value: str | None) -> bool | None:
     return {"1": True, "0": False}.get(value or "")
 
 
+def _value(mapping, key: str) -> str | None:
+    """``mapping.get(key)`` without the miss's exception: a Werkzeug MultiDict's ``get`` builds and
+    catches a BadRequestKeyError for every absent key, and most requests carry none of these."""
+    return mapping[key] if key in mapping else None  # noqa: SIM401 (the point: no .get())
+
+
 def display_key(cookies, args) -> tuple[str, bool]:
     """(locale code, 长辈版?) of a request from its cookies and query arguments (mappings).
 
     A ``?lang=``/``?elder=`` argument wins over the cookie, so a shared ``?lang=en`` link opens in
     English; a cookie value we do not know is ignored (a bad cookie must not break every page).
     """
-    code = lang_from_arg(args.get("lang")) or locale_code_for(cookies.get(LANG_COOKIE))
-    elder = elder_from_arg(args.get("elder"))
+    code = lang_from_arg(_value(args, "lang")) or locale_code_for(_value(cookies, LANG_COOKIE))
+    elder = elder_from_arg(_value(args, "elder"))
     if elder is None:
-        elder = cookies.get(ELDER_COOKIE) == "1"
+        elder = _value(cookies, ELDER_COOKIE) == "1"
     return code, elder
+
+
+def request_display() -> tuple[str, bool]:
+    """:func:`display_key` of the current request, worked out once per request (the locale selector,
+    the template context and the header cache all ask)."""
+    from flask import request
+
+    found = request.environ.get("portal.display")
+    if found is None:
+        found = request.environ["portal.display"] = display_key(request.cookies, request.args)
+    return found
 
 
 @lru_cache(maxsize=8)
@@ -117,7 +134,7 @@ def select_locale():
     if has_request_context() and request.path.startswith("/api/"):
         code = api_locale()
     elif has_request_context():
-        code = display_key(request.cookies, request.args)[0]
+        code = request_display()[0]
     return locale_object(code)
 
 
@@ -130,11 +147,14 @@ def remember_choices(response):
     """``after_request``: a ``?lang=``/``?elder=`` argument is remembered in a cookie on this device."""
     from flask import request
 
-    lang = lang_from_arg(request.args.get("lang"))
-    if lang is not None and request.cookies.get(LANG_COOKIE) != lang:
+    args, cookies = request.args, request.cookies
+    if not args:  # most requests: nothing to remember
+        return response
+    lang = lang_from_arg(_value(args, "lang"))
+    if lang is not None and _value(cookies, LANG_COOKIE) != lang:
         response.set_cookie(LANG_COOKIE, lang, max_age=PREFERENCE_MAX_AGE, samesite="Lax", httponly=True)
-    elder = elder_from_arg(request.args.get("elder"))
-    if elder is not None and (request.cookies.get(ELDER_COOKIE) == "1") != elder:
+    elder = elder_from_arg(_value(args, "elder"))
+    if elder is not None and (_value(cookies, ELDER_COOKIE) == "1") != elder:
         response.set_cookie(
             ELDER_COOKIE, "1" if elder else "0", max_age=PREFERENCE_MAX_AGE, samesite="Lax", httponly=True
         )

@@ -24,7 +24,7 @@ from markupsafe import Markup, escape
 from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
 
 from core.api import public_api_headers
-from core.i18n import cache_display, display_key
+from core.i18n import cache_display, request_display
 from core.masking import mask_text
 from core.security import security_headers
 
@@ -164,7 +164,7 @@ def cached_header(*parts: Any, csrf: str = "", caller: Callable[[], Any]) -> Any
             cache = app.extensions.setdefault("header_cache", LRU(1024))
         key = (
             parts,
-            display_key(request.cookies, request.args),
+            request_display(),
             request.script_root,
             request.path,
             tuple(sorted(request.args.items(multi=True))),

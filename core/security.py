@@ -47,10 +47,19 @@ def security_headers(nonce: str, secure: bool) -> list[tuple[str, str]]:
     return out
 
 
-def _set_headers(response: Response) -> Response:
+def add_missing_headers(response: Response, pairs) -> None:
+    """Add each (name, value) of ``pairs`` the response does not already carry (a view's own header
+    wins). One pass over the headers: Werkzeug's ``setdefault`` builds and catches an exception for
+    every absent header, a dozen per response."""
     headers = response.headers
-    for name, value in security_headers(csp_nonce(), request.is_secure):
-        headers.setdefault(name, value)
+    present = {name.lower() for name, _ in headers.items()}
+    for name, value in pairs:
+        if name.lower() not in present:
+            headers.add(name, value)
+
+
+def _set_headers(response: Response) -> Response:
+    add_missing_headers(response, security_headers(csp_nonce(), request.is_secure))
     return response
 
 

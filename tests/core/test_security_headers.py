@@ -128,3 +128,16 @@ def test_session_cookie_secure_when_https_is_configured(make_app):
     response = app.test_client().post("/login", data=data, base_url="https://localhost")
     cookie = _session_cookie(response)
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_views_own_header_wins_and_missing_ones_are_added_once():
+    from werkzeug.wrappers import Response
+
+    from core.security import add_missing_headers
+
+    response = Response("x")
+    response.headers["x-frame-options"] = "SAMEORIGIN"  # the view's own choice, any spelling
+    add_missing_headers(response, [("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff")])
+    add_missing_headers(response, [("X-Content-Type-Options", "nosniff")])
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers.getlist("X-Content-Type-Options") == ["nosniff"]
