@@ -17,7 +17,8 @@ What this allows, and no more:
   (``_uv``), which is part of the key.
 
 :func:`per_session` keeps, under the same rules, what a page shows about the person on every request
-(the 消息 badge: a new message shows within the bound, messages one has read stop counting at once).
+(the 消息 badge: a new message shows within the bound, messages one has read stop counting at once;
+a clerk queue's tab counts, except the tab on screen, which counts the rows it lists).
 
 ``SESSION_CHECK_SECONDS = 0`` turns the memory off (every request loads the account, as before).
 """

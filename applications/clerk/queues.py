@@ -27,6 +27,7 @@ from applications.models import (
 )
 from applications.workflow.states import State
 from auth.models import User
+from auth.sessioncache import per_session
 from core.clock import SHANGHAI, local_today
 from core.crypto import blind_index
 from core.db import db
@@ -279,6 +280,14 @@ def _done_rows(user: User, where: list, order: tuple, limit: int, params: dict) 
     candidates = union_all(*(select(b.c.id) for b in branches))
     q = select(*ROW_COLUMNS).where(Application.id.in_(candidates)).order_by(*order).limit(limit)
     return list(db.session.execute(q, params))
+
+
+def tab_counts(user: User, today: date) -> dict[str, int]:
+    """The tab counts the queue page shows: :func:`queue_counts`, worked out at most once per
+    ``SESSION_CHECK_SECONDS`` in a worker (auth.sessioncache.per_session, like the 消息 badge): the
+    clerk's own claims and decisions show at once, other clerks' and new submissions within the bound.
+    The rows of the page are always read afresh. Read the result, never change it (it is shared)."""
+    return per_session(f"queue_counts:{today.isoformat()}", lambda: queue_counts(user, today))
 
 
 def queue_counts(user: User, today: date | None = None) -> dict[str, int]:

@@ -123,12 +123,15 @@ def queue():
     )
     rows, more = rows[:PAGE], len(rows) > PAGE
     next_cursor = queues.queue_cursor(tab, rows[-1]) if more else None
+    counts = queues.tab_counts(current_user, _today())  # within SESSION_CHECK_SECONDS of others' work
+    if after is None and not more and not any(filters.values()):
+        counts = {**counts, tab: len(rows)}  # the tab on screen counts exactly what it lists
     names = {i.id: i.name for i in snap.items.values()}
     return render_template(
         "clerk/queue.html",
         tab=tab,
         rows=rows,
-        counts=queues.queue_counts(current_user, _today()),
+        counts=counts,
         form=form,
         names=names,
         holders=queues.holder_names(current_user, rows),
