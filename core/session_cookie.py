@@ -10,8 +10,6 @@ rotation works as documented.
 
 from __future__ import annotations
 
-import threading
-
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
@@ -37,8 +35,7 @@ class PortalSessionInterface(SecureCookieSessionInterface):
     """``app.session_interface``: Flask's cookie session with a kept serializer (see the module)."""
 
     def __init__(self) -> None:
-        self._kept: tuple[tuple, URLSafeTimedSerializer] | None = None
-        self._lock = threading.Lock()
+        self._kept: tuple[tuple, URLSafeTimedSerializer] | None = None  # replaced whole: no lock needed
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         if not app.secret_key:
@@ -55,6 +52,5 @@ class PortalSessionInterface(SecureCookieSessionInterface):
             signer=_KeptKeySigner,
             signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
         )
-        with self._lock:
-            self._kept = (which, serializer)
+        self._kept = (which, serializer)
         return serializer

@@ -170,3 +170,14 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 def is_chinese(text: str | None) -> bool:
     """Mostly Chinese: has CJK characters and no run of English words."""
     return bool(text) and bool(CJK.search(text)) and not re.search(r"[A-Za-z]{4,}\s+[A-Za-z]{2,}", text)
+
+
+SESSION_COOKIE = "portal_session"
+
+
+def same_cookie_on(app: Flask, source: FlaskClient) -> FlaskClient:
+    """A client of ``app`` (another worker) holding ``source``'s session cookie as it is now."""
+    cookie = source.get_cookie(SESSION_COOKIE)
+    other = app.test_client()
+    other.set_cookie(SESSION_COOKIE, cookie.value, domain=cookie.domain)
+    return other

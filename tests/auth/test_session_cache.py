@@ -12,9 +12,7 @@ from sqlalchemy import event, update
 from auth.models import User
 from core import clock
 from core.db import db
-from tests.auth.helpers import login, make_account
-
-COOKIE = "portal_session"
+from tests.auth.helpers import login, make_account, same_cookie_on
 
 
 @contextmanager
@@ -33,14 +31,6 @@ def account_queries(app):
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", before)
-
-
-def _same_cookie_on(app, source):
-    """A client of ``app`` (another worker) holding ``source``'s session cookie."""
-    cookie = source.get_cookie(COOKIE)
-    other = app.test_client()
-    other.set_cookie(COOKIE, cookie.value, domain=cookie.domain)
-    return other
 
 
 def test_within_the_bound_a_request_loads_no_account(app, client):
@@ -62,7 +52,7 @@ def test_a_session_revoked_in_another_worker_is_refused_once_the_bound_is_up(mak
     account = make_account(worker_a, "citizen")
     browser = worker_a.test_client()
     assert login(browser, account.login).status_code == 302
-    stolen = _same_cookie_on(worker_b, browser)
+    stolen = same_cookie_on(worker_b, browser)
     start = clock.now()  # the clock stands still, so a slow host cannot eat into the bound
     with clock.travel(start):
         assert stolen.get("/profile").status_code == 200  # worker B remembers the check
@@ -94,12 +84,12 @@ def test_the_persons_own_write_is_seen_by_every_worker_on_the_next_request(make_
     account = make_account(worker_a, "citizen", real_name="王小明")
     browser = worker_a.test_client()
     assert login(browser, account.login).status_code == 302
-    assert "王小明" in _same_cookie_on(worker_b, browser).get("/profile").text
+    assert "王小明" in same_cookie_on(worker_b, browser).get("/profile").text
     with worker_a.app_context():  # the person's own change (here written directly) …
         db.session.get(User, account.id).real_name = "王小亮"
         db.session.commit()
     browser.post("/profile/password", data={})  # … made by a write request of theirs (refused: no matter)
-    assert "王小亮" in _same_cookie_on(worker_b, browser).get("/profile").text
+    assert "王小亮" in same_cookie_on(worker_b, browser).get("/profile").text
 
 
 def test_two_people_never_get_each_others_account(app):

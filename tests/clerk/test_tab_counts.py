@@ -9,17 +9,8 @@ from datetime import timedelta
 
 from core import clock
 from core.db import db
+from tests.auth.helpers import same_cookie_on
 from tests.clerk.helpers import insert_submitted, load_world, login_staff
-
-COOKIE = "portal_session"
-
-
-def _on(app, source):
-    """A client of ``app`` (another worker) holding ``source``'s session cookie."""
-    cookie = source.get_cookie(COOKIE)
-    other = app.test_client()
-    other.set_cookie(COOKIE, cookie.value, domain=cookie.domain)
-    return other
 
 
 def _counts(client, tab: str = "pending") -> dict[str, int]:
@@ -40,7 +31,7 @@ def test_new_work_shows_within_the_bound_and_the_tab_on_screen_counts_its_rows(w
     worker_b = make_app(SESSION_CHECK_SECONDS=3)
     clerk = world.test_client()
     login_staff(clerk, "clerk_ps_dc_01")
-    on_b = _on(worker_b, clerk)
+    on_b = same_cookie_on(worker_b, clerk)
     start = clock.now()  # the clock stands still, so a slow host cannot run past the bound
     with clock.travel(start):
         assert _counts(on_b, "mine")["pending"] == 0  # remembered by worker B
@@ -56,13 +47,13 @@ def test_the_clerks_own_claim_shows_at_once_in_every_worker(world, make_app):
     _submit(world, 2)
     clerk = world.test_client()
     login_staff(clerk, "clerk_ps_dc_01")
-    on_b = _on(worker_b, clerk)
+    on_b = same_cookie_on(worker_b, clerk)
     start = clock.now()
     with clock.travel(start):
         before = _counts(on_b, "pending")
         assert (before["pending"], before["mine"]) == (2, 0)
         assert clerk.post("/clerk/claim-next").status_code == 302  # through worker A
-        after = _counts(_on(worker_b, clerk), "pending")  # the cookie the claim renewed
+        after = _counts(same_cookie_on(worker_b, clerk), "pending")  # the cookie the claim renewed
         assert (after["pending"], after["mine"]) == (1, 1)
 
 

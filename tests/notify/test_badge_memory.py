@@ -9,17 +9,9 @@ from datetime import timedelta
 from core import clock
 from core.db import db
 from core.outbox import OutboxMessage
-from tests.auth.helpers import login, make_account
+from tests.auth.helpers import login, make_account, same_cookie_on
 
-COOKIE = "portal_session"
 BADGE = 'data-testid="nav-badge">'
-
-
-def _on(app, source):
-    cookie = source.get_cookie(COOKIE)
-    other = app.test_client()
-    other.set_cookie(COOKIE, cookie.value, domain=cookie.domain)
-    return other
 
 
 def _queue_message(app, user_id: int) -> None:
@@ -34,13 +26,13 @@ def test_read_messages_stop_counting_at_once_and_new_ones_show_within_the_bound(
     browser = worker_a.test_client()
     assert login(browser, account.login).status_code == 302
     _queue_message(worker_a, account.id)
-    assert f"{BADGE}1<" in _on(worker_b, browser).get("/profile").text  # worker B remembers 1 unread
+    assert f"{BADGE}1<" in same_cookie_on(worker_b, browser).get("/profile").text  # B remembers 1 unread
 
     assert "您有一条新消息" in browser.get("/me/messages").text  # read through worker A …
-    assert BADGE not in _on(worker_b, browser).get("/profile").text  # … and worker B counts 0 at once
+    assert BADGE not in same_cookie_on(worker_b, browser).get("/profile").text  # … B counts 0 at once
     assert BADGE not in browser.get("/me/messages").text  # the messages page shows none as unread
 
-    later = _on(worker_b, browser)
+    later = same_cookie_on(worker_b, browser)
     start = clock.now()  # the clock stands still, so a slow host cannot run past the bound
     with clock.travel(start):
         assert BADGE not in later.get("/profile").text
