@@ -18,13 +18,18 @@ What this allows, and no more:
 
 :func:`per_session` keeps, under the same rules, what a page shows about the person on every request
 (the 消息 badge: a new message shows within the bound, messages one has read stop counting at once;
-a clerk queue's tab counts, except the tab on screen, which counts the rows it lists).
+a clerk queue's "我的" count).
+
+:func:`shared` keeps what several people's pages show alike (a unit's queue counts) once per worker for
+everyone, for the same bound; a person who has written since it was worked out gets it afresh, so their
+own work shows at once in every worker (the session records when they last wrote, ``_wt``).
 
 ``SESSION_CHECK_SECONDS = 0`` turns the memory off (every request loads the account, as before).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -134,6 +139,28 @@ def per_session(name: str, compute: Callable[[], T]) -> T:
     return value
 
 
+def shared(key: tuple, compute: Callable[[], T]) -> T:
+    """``compute()`` — something several people's pages show alike, such as the counts of a unit's queue
+    — worked out at most once per ``SESSION_CHECK_SECONDS`` in this worker and shared by everyone whose
+    request names the same ``key``. Unlike :func:`per_session` a write does not empty it (a busy unit's
+    clerks claim every few seconds); instead a person who has written since it was worked out gets it
+    afresh: their own claims and decisions show at once in every worker, other people's within the bound.
+    (The comparison uses the workers' clocks, so it assumes they agree to well within the bound.)"""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    seconds = float(app.config.get("SESSION_CHECK_SECONDS", DEFAULT_SECONDS))
+    if seconds <= 0:
+        return compute()
+    cache = app.extensions.get("shared_cache")
+    if cache is None:
+        cache = app.extensions.setdefault("shared_cache", SessionCache(seconds))
+    entry = cache.get(key)
+    if entry is not None and not _writes() and entry[0] > session.get("_wt", 0):
+        return entry[1]
+    value = compute()
+    cache.put(key, (clock.now().timestamp(), value))
+    return value
+
+
 def forget_after_writes(response):
     """``after_request``: a request that may have changed an account empties this worker's memory, and
     the person's next request is checked afresh in every worker (their ``_uv`` changes)."""
@@ -144,6 +171,8 @@ def forget_after_writes(response):
         cache.clear()
     if "_user_id" in session:
         session["_uv"] = (session.get("_uv") or 0) % 1_000_000 + 1
+        # when they last wrote (see shared), in milliseconds rounded up: never earlier than the write
+        session["_wt"] = math.ceil(clock.now().timestamp() * 1000) / 1000
     return response
 
 

@@ -438,9 +438,10 @@ def _profile_in_app(username: str, explain: bool) -> list[dict]:
         out = []
         claim_steps = iter(("claim: UPDATE … SKIP LOCKED RETURNING", "claim: audit row"))
         cursor = db.session.connection().connection.dbapi_connection.cursor()
+        count_steps = iter(("counts: the units' tabs (shared by their clerks)", "counts: 我的"))
         for what, statement, params in captured:
             if what == "count":
-                what = "counts (every tab)"
+                what = next(count_steps, "counts: other")
             elif what == "claim-next":
                 what = next(claim_steps, "claim: other")
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, params)

@@ -4,6 +4,7 @@ pages and cursors — read-only queries, tuned for a million rows (see the parti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
 
@@ -27,7 +28,7 @@ from applications.models import (
 )
 from applications.workflow.states import State
 from auth.models import User
-from auth.sessioncache import per_session
+from auth.sessioncache import per_session, shared
 from core.clock import SHANGHAI, local_today
 from core.crypto import blind_index
 from core.db import db
@@ -283,36 +284,62 @@ def _done_rows(user: User, where: list, order: tuple, limit: int, params: dict) 
 
 
 def tab_counts(user: User, today: date) -> dict[str, int]:
-    """The tab counts the queue page shows: :func:`queue_counts`, worked out at most once per
-    ``SESSION_CHECK_SECONDS`` in a worker (auth.sessioncache.per_session, like the 消息 badge): the
-    clerk's own claims and decisions show at once, other clerks' and new submissions within the bound.
-    The rows of the page are always read afresh. Read the result, never change it (it is shared)."""
-    return per_session(f"queue_counts:{today.isoformat()}", lambda: queue_counts(user, today))
+    """The tab counts the queue page shows, as :func:`queue_counts` but remembered in the worker for
+    ``SESSION_CHECK_SECONDS``: the counts of the clerk's units once for all their clerks
+    (auth.sessioncache.shared), the clerk's own 我的 once per clerk (auth.sessioncache.per_session, like
+    the 消息 badge). The clerk's own claims and decisions show at once in every worker, other clerks' work
+    and new submissions within the bound; the rows of the page are always read afresh. Read the result,
+    never change it (it is shared)."""
+    ids = tuple(sorted(unit_ids(user)))
+    units = shared(("queue_counts", ids, today), lambda: unit_counts(ids, today))
+    mine = per_session(f"queue_mine:{today.isoformat()}", lambda: mine_count(user))
+    return units | {"mine": mine}
 
 
 def queue_counts(user: User, today: date | None = None) -> dict[str, int]:
-    """Every tab's count for the navigation in one statement (:func:`_counts_statement`)."""
+    """Every tab's count for the navigation, read afresh: :func:`unit_counts` and :func:`mine_count`."""
     today = today or local_today()
-    sides = db.session.execute(
-        _counts_statement(), {"unit_ids": unit_ids(user) or [-1], "user_id": user.id, "today": today}
-    ).all()
+    return unit_counts(unit_ids(user), today) | {"mine": mine_count(user)}
+
+
+def unit_counts(ids: Sequence[int], today: date) -> dict[str, int]:
+    """The counts of every tab but 我的 over units ``ids``, in one statement (:func:`_counts_statement`)."""
+    sides = db.session.execute(_counts_statement(), {"unit_ids": list(ids) or [-1], "today": today}).all()
     *open_counts, done = (sum(n or 0 for n in column) for column in zip(*sides, strict=True))
-    return dict(zip(("pending", "mine", "correction", "due_soon", "overdue"), open_counts, strict=True)) | {
+    return dict(zip(("pending", "correction", "due_soon", "overdue"), open_counts, strict=True)) | {
         "done": min(done, DONE_COUNT_CAP)
     }
 
 
+def mine_count(user: User) -> int:
+    """我的: the open applications ``user`` holds in their units (a few rows of ix_applications_claimed_by_id,
+    since an application is released when it is decided)."""
+    return db.session.execute(
+        _mine_statement(), {"unit_ids": unit_ids(user) or [-1], "user_id": user.id}
+    ).scalar_one()
+
+
+@cache
+def _mine_statement():
+    ids = bindparam("unit_ids", expanding=True)
+    return select(func.count()).where(
+        Application.claimed_by_id == bindparam("user_id"),
+        _state_in(*OPEN_STATES),
+        or_(Application.unit_id.in_(ids), Application.approving_unit_id.in_(ids)),
+    )
+
+
 @cache
 def _counts_statement():
-    """Two rows, the accepting side and the approving side of the user's units (the latter without
-    the rows the former counted): the five open tabs with ``COUNT(*) FILTER (…)`` over the open
-    applications, and the 已办结 count capped at ``DONE_COUNT_CAP`` (counting a unit's whole history
-    on every page view is what made the queue page slow at a million rows; the tab shows "1000+").
+    """Two rows, the accepting side and the approving side of the units (the latter without the rows
+    the former counted): four open tabs with ``COUNT(*) FILTER (…)`` over the open applications, and the
+    已办结 count capped at ``DONE_COUNT_CAP`` (counting a unit's whole history on every page view is what
+    made the queue page slow at a million rows; the tab shows "1000+").
 
     Each side reads one partial index of open applications, which carries every column the filters
     look at (``INCLUDE`` on PostgreSQL), so the counts never touch the table; an ``OR`` of the two
-    sides could only be a bitmap scan of the table. Built once — only the parameters differ from clerk
-    to clerk — since building it and its cache key anew cost about a millisecond of every page view."""
+    sides could only be a bitmap scan of the table. Built once — only the parameters differ from unit
+    to unit — since building it and its cache key anew cost about a millisecond of every page view."""
     ids = bindparam("unit_ids", expanding=True)
     today = bindparam("today", type_=Date)
 
@@ -325,7 +352,6 @@ def _counts_statement():
         )
         return select(
             func.count().filter(and_(_state_in(*QUEUE_STATES), Application.claimed_by_id.is_(None))),
-            func.count().filter(Application.claimed_by_id == bindparam("user_id")),
             func.count().filter(_state_in(State.CORRECTION_REQUESTED)),
             func.count().filter(
                 and_(

@@ -5,12 +5,18 @@ once in every worker, and the tab on screen always counts exactly the rows it li
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
+from sqlalchemy import event
+
+from auth.models import Role
+from auth.operations import create_staff
 from core import clock
 from core.db import db
 from tests.auth.helpers import same_cookie_on
-from tests.clerk.helpers import insert_submitted, load_world, login_staff
+from tests.clerk.helpers import DEMO_PASSWORD, insert_submitted, load_world, login_staff
 
 
 def _counts(client, tab: str = "pending") -> dict[str, int]:
@@ -66,3 +72,83 @@ def test_zero_seconds_counts_afresh_on_every_view(make_app):
     assert _counts(clerk, "mine")["pending"] == 0
     _submit(app, 3)
     assert _counts(clerk, "mine")["pending"] == 3
+
+
+@contextmanager
+def unit_count_statements(app) -> Iterator[list[str]]:
+    """The unit counts statements (the four open tabs and 已办结, ``count(*) FILTER``) run meanwhile."""
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if "FILTER (WHERE" in statement:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def _second_clerk(app, username: str = "clerk_ps_dc_01_b") -> str:
+    with app.app_context():
+        create_staff(
+            username=username,
+            real_name="赵一",
+            role=Role.CLERK,
+            password=DEMO_PASSWORD,
+            unit_codes=["LJ-PS-DC-01"],
+        )
+        db.session.commit()
+    return username
+
+
+def test_the_clerks_of_one_unit_share_its_counts_and_another_unit_keeps_its_own(world, make_app):
+    worker = make_app(SESSION_CHECK_SECONDS=3)
+    _submit(world, 2)
+    first, second, other = worker.test_client(), worker.test_client(), worker.test_client()
+    login_staff(first, "clerk_ps_dc_01")
+    login_staff(second, _second_clerk(world))
+    login_staff(other, "clerk_vo")  # 车管所: none of the police station's work
+    with clock.travel(clock.now()), unit_count_statements(worker) as counted:
+        assert _counts(first, "mine")["pending"] == 2
+        assert len(counted) == 1
+        assert _counts(second, "mine")["pending"] == 2  # the unit's counts, worked out once for both
+        assert len(counted) == 1
+        assert _counts(other, "mine")["pending"] == 0  # never the police station's figures
+        assert len(counted) == 2
+
+
+def test_another_clerks_claim_shows_within_the_bound_and_the_claimers_own_view_at_once(world, make_app):
+    worker_b = make_app(SESSION_CHECK_SECONDS=3)
+    _submit(world, 2)
+    claimer, colleague = world.test_client(), world.test_client()
+    login_staff(claimer, "clerk_ps_dc_01")
+    login_staff(colleague, _second_clerk(world))
+    colleague_on_b = same_cookie_on(worker_b, colleague)
+    start = clock.now() + timedelta(seconds=0.5)  # clearly after the logins (a write records its time)
+    with clock.travel(start):
+        assert _counts(colleague_on_b, "mine")["pending"] == 2  # worker B remembers the unit's counts
+        assert claimer.post("/clerk/claim-next").status_code == 302  # through worker A
+        mine = _counts(same_cookie_on(worker_b, claimer), "mine")  # the claimer's renewed cookie
+        assert (mine["pending"], mine["mine"]) == (1, 1)  # their own claim, at once, in worker B too
+    with clock.travel(start + timedelta(seconds=1)):
+        theirs = _counts(colleague_on_b, "mine")
+        assert (theirs["pending"], theirs["mine"]) == (1, 0)  # worker B worked it out again for the claimer
+
+
+def test_a_colleagues_claim_in_the_same_worker_shows_once_the_bound_is_up(world, make_app):
+    worker = make_app(SESSION_CHECK_SECONDS=3)
+    _submit(world, 2)
+    claimer, colleague = worker.test_client(), worker.test_client()
+    login_staff(claimer, "clerk_ps_dc_01")
+    login_staff(colleague, _second_clerk(worker))
+    start = clock.now() + timedelta(seconds=0.5)  # clearly after the logins (a write records its time)
+    with clock.travel(start):
+        assert _counts(colleague, "mine")["pending"] == 2
+        assert claimer.post("/clerk/claim-next").status_code == 302
+        assert _counts(colleague, "mine")["pending"] == 2  # another clerk's claim: within the bound …
+    with clock.travel(start + timedelta(seconds=3.5)):
+        assert _counts(colleague, "mine")["pending"] == 1  # … and then it shows
