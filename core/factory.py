@@ -19,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from core import config as config_module
+from core import csrf_tokens
 from core.api import init_api
 from core.clock import SHANGHAI
 from core.crypto.keyring import Keyring
@@ -109,6 +110,7 @@ def create_base_app(overrides: dict[str, Any] | None = None) -> Flask:
         app, db, directory=str(config_module.BASE_DIR / "migrations"), render_as_batch=True, compare_type=True
     )
     csrf.init_app(app)
+    csrf_tokens.init_app(app)
     babel.init_app(
         app,
         locale_selector=select_locale,
