@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.engine import Row
 
 from applications.models import Application
 from catalog.guide import Guide, build_guide
@@ -27,9 +28,9 @@ def pinned_item(app: Application) -> ItemView:
     return view
 
 
-def item_names(apps: Iterable[Application]) -> dict[int, str]:
-    """Version id → item name for these applications (the worker's catalog snapshot, and one query
-    for versions since superseded): the lists of 我的办件 and 我的数据."""
+def item_names(apps: Iterable[Application | Row]) -> dict[int, str]:
+    """Version id → item name for these applications, or rows with their ``version_id`` (the worker's
+    catalog snapshot, and one query for versions since superseded): the lists of 我的办件 and 我的数据."""
     names = {i.version_id: i.name for i in catalog().items.values()}
     missing = {a.version_id for a in apps} - set(names)
     if missing:
