@@ -161,6 +161,14 @@ class Application(db.Model):
             postgresql_where=text(f"approving_unit_id IS NOT NULL AND {OPEN_STATES_SQL}"),
             sqlite_where=text(f"approving_unit_id IS NOT NULL AND {OPEN_STATES_SQL}"),
         ),
+        # 我的's count (clerk.queues.mine_count): the open applications a clerk holds (index-only, PostgreSQL)
+        Index(
+            "ix_applications_claimed_open",
+            "claimed_by_id",
+            postgresql_include=["unit_id", "approving_unit_id", "state"],
+            postgresql_where=text(f"claimed_by_id IS NOT NULL AND {OPEN_STATES_SQL}"),
+            sqlite_where=text(f"claimed_by_id IS NOT NULL AND {OPEN_STATES_SQL}"),
+        ),
         # claim_next's candidate scan, in its ORDER BY
         Index(
             "ix_applications_claimable",

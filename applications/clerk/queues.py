@@ -312,8 +312,8 @@ def unit_counts(ids: Sequence[int], today: date) -> dict[str, int]:
 
 
 def mine_count(user: User) -> int:
-    """我的: the open applications ``user`` holds in their units (a few rows of ix_applications_claimed_by_id,
-    since an application is released when it is decided)."""
+    """我的: the open applications ``user`` holds in their units (an index-only scan of the clerk's own
+    entries in ix_applications_claimed_open)."""
     return db.session.execute(
         _mine_statement(), {"unit_ids": unit_ids(user) or [-1], "user_id": user.id}
     ).scalar_one()

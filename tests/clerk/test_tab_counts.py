@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from auth.models import Role
+from applications.clerk import queues
+from auth.models import Role, User
 from auth.operations import create_staff
 from core import clock
 from core.db import db
@@ -152,3 +153,33 @@ def test_a_colleagues_claim_in_the_same_worker_shows_once_the_bound_is_up(world,
         assert _counts(colleague, "mine")["pending"] == 2  # another clerk's claim: within the bound …
     with clock.travel(start + timedelta(seconds=3.5)):
         assert _counts(colleague, "mine")["pending"] == 1  # … and then it shows
+
+
+def test_the_count_of_mine_reads_the_index_of_held_open_applications(world):
+    """The 我的 count's statement matches ix_applications_claimed_open's predicate (SQLite and
+    PostgreSQL), so it reads the clerk's own few entries, not every application they ever held."""
+    with world.app_context():
+        clerk = db.session.scalar(select(User).where(User.username == "clerk_ps_dc_01"))
+        insert_submitted(2, claimed_by_id=clerk.id)
+        db.session.commit()
+        captured = []
+
+        def spy(conn, cursor, statement, parameters, context, executemany):
+            captured.append((statement, parameters))
+
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", spy)
+        try:
+            assert queues.mine_count(clerk) == 2
+        finally:
+            event.remove(engine, "before_cursor_execute", spy)
+        statement, parameters = captured[-1]
+        conn = db.session.connection()
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a test table is small enough to scan
+            plan = " | ".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+        else:
+            plan = " | ".join(
+                row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            )
+        assert "ix_applications_claimed_open" in plan, plan
