@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -93,13 +94,23 @@ def visible_clause(user: User):
 def get_for_staff(user: User, application_id: int) -> Application:
     """Load, then authorise: another unit's application answers :class:`NotFound` (404)."""
     app = db.session.scalar(
-        select(Application).where(
-            Application.id == application_id, Application.state != State.DRAFT, visible_clause(user)
-        )
+        _staff_statement(), {"application_id": application_id, "unit_ids": unit_ids(user) or [-1]}
     )
     if app is None:
         raise NotFound()
     return app
+
+
+@cache
+def _staff_statement():
+    """:func:`get_for_staff`'s statement, built once (only the parameters differ): ``visible_clause``
+    with the unit ids as one expanding parameter."""
+    ids = bindparam("unit_ids", expanding=True)
+    return select(Application).where(
+        Application.id == bindparam("application_id"),
+        Application.state != State.DRAFT,
+        or_(Application.unit_id.in_(ids), Application.approving_unit_id.in_(ids)),
+    )
 
 
 def _check_version(app: Application, seen_version: int | None) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -103,11 +104,18 @@ def store_pending(storage: Storage, data: bytes, *, suffix: str) -> str:
 # Reading -----------------------------------------------------------------------------------------
 
 
+@cache
+def _own_statement():
+    """Built once: only the ids differ, and building the statement and its cache key on every citizen
+    page cost about a tenth of a millisecond."""
+    return select(Application).where(
+        Application.id == bindparam("application_id"), Application.applicant_id == bindparam("applicant_id")
+    )
+
+
 def get_own_application(user: User, application_id: int) -> Application:
     """The user's own application, or :class:`NotFound` (someone else's id answers 404 too)."""
-    app = db.session.scalar(
-        select(Application).where(Application.id == application_id, Application.applicant_id == user.id)
-    )
+    app = db.session.scalar(_own_statement(), {"application_id": application_id, "applicant_id": user.id})
     if app is None:
         raise NotFound()
     return app
