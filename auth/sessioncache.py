@@ -30,7 +30,6 @@ own work shows at once in every worker (the session records when they last wrote
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -40,46 +39,12 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.db import db
+from core.memo import TimedMemory
 
 #: The default bound, in seconds, on how long a revoked session stays usable in another worker.
 DEFAULT_SECONDS = 3.0
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_MAX_ENTRIES = 4096
 T = TypeVar("T")
-
-
-class SessionCache:
-    """(cookie token, session counter) → (expiry, a detached copy of the loaded user), and
-    (name, cookie token, session counter) → (expiry, a value about the person, see :func:`per_session`)."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._data: dict[tuple, tuple[float, object]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple):
-        entry = self._data.get(key)
-        if entry is None:
-            return None
-        expires, user = entry
-        if clock.now().timestamp() >= expires:
-            with self._lock:
-                self._data.pop(key, None)
-            return None
-        return user
-
-    def put(self, key: tuple, value) -> None:
-        with self._lock:
-            if len(self._data) >= _MAX_ENTRIES:
-                self._data.clear()
-            self._data[key] = (clock.now().timestamp() + self.seconds, value)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 def _detached_copy(user):
@@ -93,12 +58,15 @@ def _detached_copy(user):
     return copy
 
 
-def _cache() -> SessionCache | None:
+def _cache() -> TimedMemory | None:
+    """This app's memory of (cookie token, session counter) → a detached copy of the loaded user and of
+    (name, cookie token, session counter) → a value about the person (see :func:`per_session`); None
+    when ``SESSION_CHECK_SECONDS`` is 0."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     cache = app.extensions.get("session_cache")
     if cache is None:
         seconds = float(app.config.get("SESSION_CHECK_SECONDS", DEFAULT_SECONDS))
-        cache = app.extensions.setdefault("session_cache", SessionCache(seconds))
+        cache = app.extensions.setdefault("session_cache", TimedMemory(seconds))
     return cache if cache.seconds > 0 else None
 
 
@@ -152,7 +120,7 @@ def shared(key: tuple, compute: Callable[[], T]) -> T:
         return compute()
     cache = app.extensions.get("shared_cache")
     if cache is None:
-        cache = app.extensions.setdefault("shared_cache", SessionCache(seconds))
+        cache = app.extensions.setdefault("shared_cache", TimedMemory(seconds))
     entry = cache.get(key)
     if entry is not None and not _writes() and entry[0] > session.get("_wt", 0):
         return entry[1]

@@ -15,65 +15,44 @@ token (logging out empties the session) gets a new token at once.
 
 from __future__ import annotations
 
-import threading
-
-from flask import Flask, current_app, g, session
+from flask import Config, Flask, current_app, g, session
 from flask_wtf.csrf import validate_csrf
 from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
-from core import clock
+from core.memo import TimedMemory
 
 REUSE_SECONDS = 60.0
-_MAX_ENTRIES = 4096
 
 
-class MintedTokens:
-    """(signing key, raw session token) → (minted at, signed token): a bounded, thread-safe memory."""
-
-    def __init__(self) -> None:
-        self._data: dict[tuple[str, str], tuple[float, str]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str], now: float, reuse: float) -> str | None:
-        entry = self._data.get(key)
-        if entry is None or not 0 <= now - entry[0] < reuse:
-            return None
-        return entry[1]
-
-    def put(self, key: tuple[str, str], now: float, token: str) -> None:
-        with self._lock:
-            if len(self._data) >= _MAX_ENTRIES:
-                self._data.clear()
-            self._data[key] = (now, token)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-def _settings() -> tuple[str, str, float]:
+def _settings() -> tuple[str, str]:
     config = current_app.config
     field = config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
     secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+    return field, str(secret)
+
+
+def _reuse_seconds(config: Config) -> float:
     reuse = REUSE_SECONDS
     limit = config.get("WTF_CSRF_TIME_LIMIT")
     if limit:  # a token must keep most of its life: reuse at most a tenth of it
         reuse = min(reuse, limit / 10)
-    return field, str(secret), reuse
+    return reuse
 
 
-def _minted() -> MintedTokens:
+def _minted() -> TimedMemory[str]:
+    """(signing key, raw session token) → the token last signed of it in this worker."""
     return current_app.extensions["csrf_tokens"]
 
 
 def offer_kept_token() -> None:
     """``before_request``: if this worker signed this session's raw token less than ``REUSE_SECONDS``
     ago, put that token where Flask-WTF looks first (it then signs nothing)."""
-    field, secret, reuse = _settings()
+    field, secret = _settings()
     raw = session.get(field)
     if not isinstance(raw, str):
         return
-    token = _minted().get((secret, raw), clock.now().timestamp(), reuse)
+    token = _minted().get((secret, raw))
     if token is not None:
         setattr(g, field, token)
         g._csrf_token_kept = True
@@ -83,7 +62,7 @@ def keep_minted_token(response: Response) -> Response:
     """``after_request``: remember a token Flask-WTF signed during this request — once Flask-WTF's own
     check says it belongs to the session as it leaves the request (a view may have emptied the session
     or given it a new raw token after the page asked for one)."""
-    field, secret, _reuse = _settings()
+    field, secret = _settings()
     token = g.get(field)
     if token is None or g.get("_csrf_token_kept"):
         return response
@@ -94,11 +73,13 @@ def keep_minted_token(response: Response) -> Response:
         validate_csrf(token)
     except ValidationError:
         return response
-    _minted().put((secret, raw), clock.now().timestamp(), token)
+    _minted().put((secret, raw), token)
     return response
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["csrf_tokens"] = MintedTokens()
+    """Give ``app`` its memory of minted tokens, each reused for ``REUSE_SECONDS`` or a tenth of
+    ``WTF_CSRF_TIME_LIMIT`` if that is less (read once here: the limit is fixed with the configuration)."""
+    app.extensions["csrf_tokens"] = TimedMemory(_reuse_seconds(app.config))
     app.before_request(offer_kept_token)
     app.after_request(keep_minted_token)
