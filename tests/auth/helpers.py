@@ -56,12 +56,14 @@ def login(client: FlaskClient, identifier: str, password: str = DEFAULT_PASSWORD
     return client.post("/login", data={"identifier": identifier, "password": password, **extra})
 
 
-def login_as(app: Flask, client: FlaskClient, role: str) -> Account | None:
-    """Log ``client`` in as a fresh user in ``role`` through the real login form (None: anonymous)."""
+def login_as(app: Flask, client: FlaskClient, role: str, *, csrf: bool = False) -> Account | None:
+    """Log ``client`` in as a fresh user in ``role`` through the real login form (None: anonymous).
+    ``csrf``: for an app with CSRF on, post the token the login page carries, as a browser does."""
     if role == "anonymous":
         return None
     account = make_account(app, role)
-    response = login(client, account.login)
+    extra = {"csrf_token": csrf_token(client.get("/login").text)} if csrf else {}
+    response = login(client, account.login, **extra)
     assert response.status_code == 302, response.text
     return account
 

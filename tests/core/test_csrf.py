@@ -10,6 +10,7 @@ import pytest
 from tests.auth.helpers import (
     STRONG_PASSWORD,
     csrf_token,
+    login_as,
     make_account,
     register_with_code,
     registration_data,
@@ -23,16 +24,6 @@ CSRF_MESSAGE = "页面已过期或表单校验失败，请刷新页面后重新�
 @pytest.fixture
 def csrf_app(make_app):
     return make_app(WTF_CSRF_ENABLED=True)
-
-
-def _login(app, client):
-    account = make_account(app)
-    token = csrf_token(client.get("/login").text)
-    response = client.post(
-        "/login", data={"identifier": account.login, "password": account.password, "csrf_token": token}
-    )
-    assert response.status_code == 302
-    return account
 
 
 def _refused(response) -> None:
@@ -54,7 +45,7 @@ def test_login_without_valid_token_is_refused(csrf_app, token):
 
 def test_login_with_token_works(csrf_app):
     client = csrf_app.test_client()
-    _login(csrf_app, client)
+    login_as(csrf_app, client, "citizen", csrf=True)
     assert client.get("/profile").status_code == 200
 
 
@@ -91,7 +82,7 @@ def test_token_from_another_session_is_refused(csrf_app):
 
 def test_logout_without_token_is_refused(csrf_app):
     client = csrf_app.test_client()
-    _login(csrf_app, client)
+    login_as(csrf_app, client, "citizen", csrf=True)
     _refused(client.post("/logout"))
     assert client.get("/profile").status_code == 200
     token = csrf_token(client.get("/profile").text)
@@ -101,7 +92,7 @@ def test_logout_without_token_is_refused(csrf_app):
 
 def test_password_change_without_token_is_refused(csrf_app):
     client = csrf_app.test_client()
-    account = _login(csrf_app, client)
+    account = login_as(csrf_app, client, "citizen", csrf=True)
     data = {
         "pw-current_password": account.password,
         "pw-new_password": STRONG_PASSWORD,
@@ -116,7 +107,7 @@ def test_password_change_without_token_is_refused(csrf_app):
 
 def test_mobile_change_without_token_is_refused(csrf_app):
     client = csrf_app.test_client()
-    account = _login(csrf_app, client)
+    account = login_as(csrf_app, client, "citizen", csrf=True)
     data = {"mb-mobile": "13600001111", "mb-password": account.password}
     _refused(client.post("/profile/mobile/code", data=data))
     assert sms_to(csrf_app, "13600001111") == []
@@ -158,5 +149,5 @@ def test_every_rendered_form_carries_a_token(csrf_app):
     client = csrf_app.test_client()
     for path in ("/login", "/register", "/forgot"):
         assert _forms_without_token(client.get(path).text) == [], path
-    _login(csrf_app, client)
+    login_as(csrf_app, client, "citizen", csrf=True)
     assert _forms_without_token(client.get("/profile").text) == []

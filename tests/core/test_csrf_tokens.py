@@ -12,7 +12,7 @@ from flask import g, session
 from flask_wtf.csrf import generate_csrf
 
 from core import clock, csrf_tokens
-from tests.auth.helpers import csrf_token, login, make_account
+from tests.auth.helpers import csrf_token, login, login_as, make_account
 
 CSRF_MESSAGE = "页面已过期或表单校验失败，请刷新页面后重新提交。"
 
@@ -38,12 +38,7 @@ def signings(monkeypatch) -> list[int]:
 
 def _logged_in(app):
     client = app.test_client()
-    account = make_account(app)
-    token = csrf_token(client.get("/login").text)
-    answer = client.post(
-        "/login", data={"identifier": account.login, "password": account.password, "csrf_token": token}
-    )
-    assert answer.status_code == 302
+    login_as(app, client, "citizen", csrf=True)
     return client
 
 
