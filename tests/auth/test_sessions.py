@@ -10,7 +10,7 @@ import pytest
 from auth import operations as ops
 from auth.models import User
 from core.db import db
-from tests.auth.helpers import STRONG_PASSWORD, csrf_token, login, login_as, make_account
+from tests.auth.helpers import STRONG_PASSWORD, csrf_token, login, login_as
 
 COOKIE = "portal_session"
 
@@ -140,9 +140,7 @@ def test_tampered_session_token_is_refused(app, client):
 def test_logout_needs_csrf_token_when_csrf_is_on(make_app):
     app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
-    account = make_account(app)
-    token = csrf_token(client.get("/login").text)
-    assert login(client, account.login, csrf_token=token).status_code == 302
+    login_as(app, client, "citizen", csrf=True)
     thief = _copy_session(app, client)
     assert client.post("/logout").status_code == 400  # no token: nothing happens
     assert _reaches_profile(thief)

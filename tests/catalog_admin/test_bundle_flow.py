@@ -15,7 +15,7 @@ from catalog.admin.flow_forms import format_steps
 from catalog.models import Bundle, BundleVersion, CatalogState, ExternalDepartment, VersionState
 from core.audit import AuditLog
 from core.db import db
-from tests.auth.helpers import csrf_token, field_error, flashes, login_as, make_account
+from tests.auth.helpers import csrf_token, field_error, flashes, login_as
 from tests.catalog_admin.helpers import admin_client
 
 BUNDLE = "LJ-YJS-001"
@@ -326,12 +326,7 @@ def test_a_post_without_the_csrf_token_changes_nothing(make_app):
     with app.app_context():
         small_catalog()
     client = app.test_client()
-    admin = make_account(app, "admin")
-    token = csrf_token(client.get("/login").text)
-    r = client.post(
-        "/login", data={"identifier": admin.login, "password": admin.password, "csrf_token": token}
-    )
-    assert r.status_code == 302
+    login_as(app, client, "admin", csrf=True)
     page = client.get(FLOW).text
     data = {name: _textarea(page, name) for name in ("questions", "situations", "documents", "steps")}
     data["questions"] += "\nfather_name|父亲姓名"

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core.audit import AuditLog
 from core.db import db
 from core.jobs import JobRun
-from tests.auth.helpers import csrf_token, login_as, make_account
+from tests.auth.helpers import csrf_token, login_as
 
 NAMES = (
     "sweep_uploads",
@@ -23,20 +23,10 @@ NAMES = (
 )
 
 
-def _admin_with_csrf(app, client):
-    admin = make_account(app, "admin")
-    token = csrf_token(client.get("/login").text)
-    response = client.post(
-        "/login", data={"identifier": admin.login, "password": admin.password, "csrf_token": token}
-    )
-    assert response.status_code == 302
-    return admin
-
-
 def test_the_page_lists_every_job_and_runs_one_now(make_app):
     app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
-    admin = _admin_with_csrf(app, client)
+    admin = login_as(app, client, "admin", csrf=True)
     page = client.get("/admin/jobs/").text
     for name in NAMES:
         assert f'data-testid="job-{name}"' in page
@@ -59,7 +49,7 @@ def test_the_page_lists_every_job_and_runs_one_now(make_app):
 def test_run_now_without_a_csrf_token_runs_nothing(make_app):
     app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
-    _admin_with_csrf(app, client)
+    login_as(app, client, "admin", csrf=True)
     response = client.post("/admin/jobs/retention/run", data={})
     assert response.status_code in (303, 400)
     with app.app_context():
