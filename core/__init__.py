@@ -5,5 +5,6 @@ feature package; :mod:`portal` wires them.
 
 - :mod:`core.memo`: a worker's short memory, what a request worked out kept a few seconds (timed, bounded).
 - :mod:`core.csrf_tokens`: Flask-WTF's CSRF token, minted at most once a minute per session in a worker.
-- :mod:`core.pagecache`: a per-worker cache of whole pages for anonymous visitors.
+- :mod:`core.pagecache`: per-worker caches of rendered HTML (whole anonymous pages, shared fragments, the
+  layout header).
 """

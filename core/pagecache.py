@@ -1,4 +1,5 @@
-"""A per-worker cache of whole pages for anonymous visitors.
+"""Per-worker caches of rendered HTML: whole pages for anonymous visitors, and the parts of a page that
+logged-in visitors share (:func:`cached_fragment`, :func:`cached_header`).
 
 Public pages (the catalog) are the same for every anonymous visitor, so a worker keeps the rendered
 HTML keyed by (data version, locale, path, query) in a bounded LRU. Logged-in users, pending flash
