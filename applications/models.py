@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BindParameter,
     Boolean,
     CheckConstraint,
     ColumnElement,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
     text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -228,6 +231,19 @@ class Application(db.Model):
     @classmethod
     def _principal_id_number_expr(cls) -> ColumnElement[str | None]:
         return cls.principal_id_number_enc
+
+
+def of_units(
+    ids: Sequence[int] | BindParameter[Any], unit: Any = None, approving: Any = None
+) -> ColumnElement[bool]:
+    """The applications of units ``ids``, the rule by which staff see applications: the unit accepts or
+    approves them, ``unit_id IN ids OR approving_unit_id IN ids``. ``ids`` is a list of unit ids, or one
+    expanding ``bindparam`` for a statement built once (each side of the ``OR`` then names the same
+    parameter). ``unit`` and ``approving`` are other columns with the same meaning (the statistics
+    roll-up tables); by default the application's own."""
+    unit = Application.unit_id if unit is None else unit
+    approving = Application.approving_unit_id if approving is None else approving
+    return or_(unit.in_(ids), approving.in_(ids))
 
 
 class RoutingRule(db.Model):

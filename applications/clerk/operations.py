@@ -21,7 +21,6 @@ from sqlalchemy import (
     String,
     bindparam,
     func,
-    or_,
     select,
     update,
 )
@@ -40,6 +39,7 @@ from applications.models import (
     CorrectionSignoff,
     StatusEvent,
     Visit,
+    of_units,
 )
 from applications.notify.send import notify, send_to
 from applications.ratings.operations import invite_rating, unit_leads
@@ -85,10 +85,9 @@ def unit_ids(user: User) -> list[int]:
     return [u.id for u in user.units]
 
 
-def visible_clause(user: User):
-    """SQL filter: applications of the user's units (accepting or approving unit)."""
-    ids = unit_ids(user) or [-1]
-    return or_(Application.unit_id.in_(ids), Application.approving_unit_id.in_(ids))
+def visible_clause(user: User) -> ColumnElement[bool]:
+    """SQL filter: applications of the user's units (accepting or approving unit; :func:`of_units`)."""
+    return of_units(unit_ids(user) or [-1])
 
 
 def get_for_staff(user: User, application_id: int) -> Application:
@@ -105,11 +104,10 @@ def get_for_staff(user: User, application_id: int) -> Application:
 def _staff_statement():
     """:func:`get_for_staff`'s statement, built once (only the parameters differ): ``visible_clause``
     with the unit ids as one expanding parameter."""
-    ids = bindparam("unit_ids", expanding=True)
     return select(Application).where(
         Application.id == bindparam("application_id"),
         Application.state != State.DRAFT,
-        or_(Application.unit_id.in_(ids), Application.approving_unit_id.in_(ids)),
+        of_units(bindparam("unit_ids", expanding=True)),
     )
 
 

@@ -25,6 +25,7 @@ from applications.clerk.operations import QUEUE_STATES, _state_in, unit_ids
 from applications.models import (
     OPEN_STATES,
     Application,
+    of_units,
 )
 from applications.workflow.states import State
 from auth.models import User
@@ -321,11 +322,10 @@ def mine_count(user: User) -> int:
 
 @cache
 def _mine_statement():
-    ids = bindparam("unit_ids", expanding=True)
     return select(func.count()).where(
         Application.claimed_by_id == bindparam("user_id"),
         _state_in(*OPEN_STATES),
-        or_(Application.unit_id.in_(ids), Application.approving_unit_id.in_(ids)),
+        of_units(bindparam("unit_ids", expanding=True)),
     )
 
 

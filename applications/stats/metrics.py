@@ -41,7 +41,7 @@ on SQLite and PostgreSQL; the only dialect difference, the local day/month of a 
 counter; :func:`appointment_figures`) are read straight from the appointments tables, no roll-up:
 see the section's notes. ``visibility`` is ``None``
 (everything) or a set of unit ids: only applications whose accepting or approving unit is one of them
-(the same rule as :func:`applications.clerk.visible_clause`).
+(the staff's rule, :func:`applications.models.of_units`).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from applications.appointments.models import Appointment, AppointmentStatus, Slot
 from applications.appointments.queries import masked_name
-from applications.models import Application, Channel, Visit
+from applications.models import Application, Channel, Visit, of_units
 from applications.ratings.models import Rating
 from applications.stats import rollup
 from applications.stats.models import MEASURES, StatsDaily, StatsMonthly, StatsReason
@@ -133,10 +133,7 @@ def visible(visibility: Visibility, unit: Any = None, approving: Any = None) -> 
         return true()
     if not visibility:
         return false()
-    ids = sorted(visibility)
-    unit = Application.unit_id if unit is None else unit
-    approving = Application.approving_unit_id if approving is None else approving
-    return or_(unit.in_(ids), approving.in_(ids))
+    return of_units(sorted(visibility), unit, approving)
 
 
 def completed_in(period: Period) -> ColumnElement[bool]:
