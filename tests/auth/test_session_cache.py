@@ -4,33 +4,20 @@ once, and one person's account is never handed to another's cookie."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from auth.models import User
 from core import clock
 from core.db import db
 from tests.auth.helpers import login, make_account, same_cookie_on
+from tests.sql import sql_sent
 
 
-@contextmanager
 def account_queries(app):
     """The SQL statements that read the users table while the block runs."""
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if "FROM users" in statement:
-            seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+    return sql_sent(app, where="FROM users")
 
 
 def test_within_the_bound_a_request_loads_no_account(app, client):

@@ -3,12 +3,11 @@ served by another at once; logged-in users never get a cached anonymous page; no
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 import catalog.queries as catalog_queries
 from catalog.loader import load
@@ -16,24 +15,13 @@ from catalog.queries import build_snapshot, catalog
 from core.db import db
 from tests.auth.helpers import login, make_account
 from tests.catalog.helpers import catalog_revision, demo_files, item_in, load_demo, write_catalog
+from tests.sql import sql_sent
 
 
-@contextmanager
-def count_queries() -> Iterator[list[str]]:
+def count_queries() -> AbstractContextManager[list[tuple[str, Any]]]:
     """Collect the SQL queries the current app's engine runs inside the block (not the explicit
     ``BEGIN`` that the SQLite set-up emits)."""
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if statement.strip().upper() not in {"BEGIN", "COMMIT", "ROLLBACK"}:
-            statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+    return sql_sent(where=lambda statement: statement.strip().upper() not in {"BEGIN", "COMMIT", "ROLLBACK"})
 
 
 # Two workers --------------------------------------------------------------------------------------

@@ -5,11 +5,9 @@ once in every worker, and the tab on screen always counts exactly the rows it li
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from applications.clerk import queues
 from auth.models import Role, User
@@ -18,6 +16,7 @@ from core import clock
 from core.db import db
 from tests.auth.helpers import same_cookie_on
 from tests.clerk.helpers import DEMO_PASSWORD, insert_submitted, load_world, login_staff
+from tests.sql import sql_sent
 
 
 def _counts(client, tab: str = "pending") -> dict[str, int]:
@@ -75,22 +74,9 @@ def test_zero_seconds_counts_afresh_on_every_view(make_app):
     assert _counts(clerk, "mine")["pending"] == 3
 
 
-@contextmanager
-def unit_count_statements(app) -> Iterator[list[str]]:
+def unit_count_statements(app):
     """The unit counts statements (the four open tabs and 已办结, ``count(*) FILTER``) run meanwhile."""
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if "FILTER (WHERE" in statement:
-            seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+    return sql_sent(app, where="FILTER (WHERE")
 
 
 def _second_clerk(app, username: str = "clerk_ps_dc_01_b") -> str:
@@ -162,17 +148,8 @@ def test_the_count_of_mine_reads_the_index_of_held_open_applications(world):
         clerk = db.session.scalar(select(User).where(User.username == "clerk_ps_dc_01"))
         insert_submitted(2, claimed_by_id=clerk.id)
         db.session.commit()
-        captured = []
-
-        def spy(conn, cursor, statement, parameters, context, executemany):
-            captured.append((statement, parameters))
-
-        engine = db.engine
-        event.listen(engine, "before_cursor_execute", spy)
-        try:
+        with sql_sent() as captured:
             assert queues.mine_count(clerk) == 2
-        finally:
-            event.remove(engine, "before_cursor_execute", spy)
         statement, parameters = captured[-1]
         conn = db.session.connection()
         if conn.dialect.name == "postgresql":

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from applications.models import Visit
 from applications.stats import bundles as figures
@@ -19,6 +19,7 @@ from core.transaction import commit
 from demo.bundles import BIRTH, NEW_CAR, approve_item, build_bundle, finish_handoff, part
 from tests.auth.helpers import login_as
 from tests.clerk.helpers import citizen, login_staff
+from tests.sql import sql_sent
 from tests.stats.helpers import sh
 
 PERIOD = Period(date(2026, 3, 1), date(2026, 4, 30))
@@ -128,18 +129,8 @@ def test_reads_the_bundle_tables_not_the_applications(world, known, is_postgres)
     if is_postgres:
         pytest.skip("SQLite's query plan")
     with world.app_context():
-        captured = []
-
-        def spy(conn, cursor, statement, parameters, context, executemany):
-            if "bundle_applications" in statement:
-                captured.append((statement, parameters))
-
-        engine = db.engine
-        event.listen(engine, "before_cursor_execute", spy)
-        try:
+        with sql_sent(where="bundle_applications") as captured:
             figures.compute(PERIOD, "bundle")
-        finally:
-            event.remove(engine, "before_cursor_execute", spy)
         statement, parameters = captured[0]
         plan = " | ".join(
             row[-1]
