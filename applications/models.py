@@ -132,7 +132,7 @@ class Application(db.Model):
         Index("ix_applications_unit_state", "unit_id", "state"),
         Index("ix_applications_unit_submitted", "unit_id", "submitted_at", "id"),
         Index("ix_applications_completed", "completed_at", "state", "unit_id"),
-        # the approving side of visible_clause's OR (only ~1 % of rows have an approving unit)
+        # the approving side of of_units' OR (only ~1 % of rows have an approving unit)
         Index(
             "ix_applications_approving_queue",
             "approving_unit_id",

@@ -85,11 +85,6 @@ def unit_ids(user: User) -> list[int]:
     return [u.id for u in user.units]
 
 
-def visible_clause(user: User) -> ColumnElement[bool]:
-    """SQL filter: applications of the user's units (accepting or approving unit; :func:`of_units`)."""
-    return of_units(unit_ids(user) or [-1])
-
-
 def get_for_staff(user: User, application_id: int) -> Application:
     """Load, then authorise: another unit's application answers :class:`NotFound` (404)."""
     app = db.session.scalar(
@@ -102,8 +97,8 @@ def get_for_staff(user: User, application_id: int) -> Application:
 
 @cache
 def _staff_statement():
-    """:func:`get_for_staff`'s statement, built once (only the parameters differ): ``visible_clause``
-    with the unit ids as one expanding parameter."""
+    """:func:`get_for_staff`'s statement, built once (only the parameters differ): the staff's rule
+    (:func:`~applications.models.of_units`) with the unit ids as one expanding parameter."""
     return select(Application).where(
         Application.id == bindparam("application_id"),
         Application.state != State.DRAFT,
