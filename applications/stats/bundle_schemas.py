@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, Self
+from typing import Literal
 
-from flask_babel import gettext as _
-from pydantic import BaseModel, ConfigDict, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict
 
-from applications.stats.forms import MAX_YEARS, too_long
-from core.api import DateField, Field
+from applications.stats.schemas import PeriodQuery
+from core.api import Field
 
 
-class BundleStatsQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    date_from: date | None = DateField(
-        None,
-        alias="from",
-        description="开始日期（北京时间，含当天）；默认为 90 天前",
-        examples=["2026-01-01"],
-    )
-    date_to: date | None = DateField(
-        None, alias="to", description="结束日期（含当天）；默认为今天；时段最长 3 年", examples=["2026-03-31"]
-    )
+class BundleStatsQuery(PeriodQuery):
     by: Literal["bundle", "month"] = Field("bundle", description="分组：bundle 按一件事、month 按办结月份")
-
-    @model_validator(mode="after")
-    def _period(self) -> Self:
-        start, end = self.date_from, self.date_to
-        if start and end and end < start:
-            raise PydanticCustomError("invalid_range", _("结束日期不能早于开始日期"), {"field": "to"})
-        if start and end and too_long(start, end):
-            raise PydanticCustomError(
-                "invalid_range", _("统计时段最长 %(n)s 年，请缩短日期范围", n=MAX_YEARS), {"field": "to"}
-            )
-        return self
 
 
 class BundleRowOut(BaseModel):

@@ -16,7 +16,10 @@ from core.api import DateField, Field
 Rate = float | None
 
 
-class StatsQuery(BaseModel):
+class PeriodQuery(BaseModel):
+    """A statistics period, ``from`` and ``to`` (both optional, at most ``MAX_YEARS`` apart): what every
+    figures endpoint takes, each adding its own ``by``."""
+
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     date_from: date | None = DateField(
@@ -31,13 +34,6 @@ class StatsQuery(BaseModel):
         description="结束日期（含当天）；默认为今天；时段最长 3 年",
         examples=["2026-03-31"],
     )
-    by: Literal["month", "category", "item", "unit"] = Field(
-        "month",
-        description=(
-            "分组：month 按月、category 按类别（公开）；"
-            "item 按事项、unit 按单位（仅科室负责人、管理员、审计员）"
-        ),
-    )
 
     @model_validator(mode="after")
     def _period(self) -> Self:
@@ -49,6 +45,16 @@ class StatsQuery(BaseModel):
                 "invalid_range", _("统计时段最长 %(n)s 年，请缩短日期范围", n=MAX_YEARS), {"field": "to"}
             )
         return self
+
+
+class StatsQuery(PeriodQuery):
+    by: Literal["month", "category", "item", "unit"] = Field(
+        "month",
+        description=(
+            "分组：month 按月、category 按类别（公开）；"
+            "item 按事项、unit 按单位（仅科室负责人、管理员、审计员）"
+        ),
+    )
 
 
 class StatRowOut(BaseModel):
