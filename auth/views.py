@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -23,6 +23,7 @@ from auth.forms import (
 )
 from auth.models import Assurance, User
 from auth.population import default_register
+from core import clock
 from core.db import db
 from core.extensions import limiter, login_manager
 from core.metrics import count_login_failure
@@ -94,7 +95,7 @@ def enforce_staff_idle_timeout():
     session never ends early and at most that much late."""
     if not current_user.is_authenticated or not current_user.is_staff:
         return None
-    now = datetime.now(UTC).timestamp()
+    now = clock.now().timestamp()
     last = session.get("seen")
     limit = timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"]).total_seconds()
     if last is not None and now - float(last) > limit + SEEN_REFRESH_SECONDS:
@@ -181,7 +182,7 @@ def register():
             )
         if tx.ok:
             login_user(user)
-            session["seen"] = datetime.now(UTC).timestamp()
+            session["seen"] = clock.now().timestamp()
             if user.level >= Assurance.L2:
                 flash(_("注册成功，已通过人口信息核验（实名认证），欢迎使用。"), "success")
             else:
@@ -247,7 +248,7 @@ def login():
         elif tx.ok:
             session.clear()
             login_user(user)
-            session["seen"] = datetime.now(UTC).timestamp()
+            session["seen"] = clock.now().timestamp()
             if user.must_change_password:
                 flash(_("您的密码已被重置，请先设置新密码。"), "warning")
                 return redirect(url_for("auth.profile"))
