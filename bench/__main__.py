@@ -119,9 +119,13 @@ def main() -> None:
             "crypto",
             "templates",
             "profile-loggedin",
+            "spy-loggedin",
         ],
         default=None,
-        help="one part; profile-loggedin (a cProfile of the logged-in pages) runs only when asked for",
+        help=(
+            "one part; profile-loggedin (a cProfile of the logged-in pages) and spy-loggedin (py-spy "
+            "sampling a gunicorn worker under wrk) run only when asked for"
+        ),
     )
     parser.add_argument("--submissions", type=int, default=40)
     parser.add_argument(
@@ -174,6 +178,10 @@ def main() -> None:
         from bench import profile_loggedin
 
         profile_loggedin.run(log=lambda line: print(line, flush=True))
+    if args.only == "spy-loggedin":
+        from bench import spy_loggedin
+
+        spy_loggedin.run(args.seconds + 1, log=lambda line: print(line, flush=True))
     if args.only in (None, "submit"):
         bench_submit(args.submissions, args.pg)
     if args.only in (None, "clerk"):
