@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -23,7 +23,6 @@ from auth.forms import (
 )
 from auth.models import Assurance, User
 from auth.population import default_register
-from core import clock
 from core.db import db
 from core.extensions import limiter, login_manager
 from core.metrics import count_login_failure
@@ -92,10 +91,12 @@ def enforce_staff_idle_timeout():
     """Staff sessions end after ``STAFF_IDLE_MINUTES`` without a request (signed-cookie clock).
 
     The stamp is renewed at most every ``SEEN_REFRESH_SECONDS``, and the limit allows for that, so a
-    session never ends early and at most that much late."""
+    session never ends early and at most that much late. It is wall-clock time, not :mod:`core.clock`:
+    the limit bounds how long an unattended desk stays signed in, and the business clock may be moved
+    (``clock.travel``) while a clerk stays signed in, which would end the session at once."""
     if not current_user.is_authenticated or not current_user.is_staff:
         return None
-    now = clock.now().timestamp()
+    now = datetime.now(UTC).timestamp()
     last = session.get("seen")
     limit = timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"]).total_seconds()
     if last is not None and now - float(last) > limit + SEEN_REFRESH_SECONDS:
@@ -182,7 +183,7 @@ def register():
             )
         if tx.ok:
             login_user(user)
-            session["seen"] = clock.now().timestamp()
+            session["seen"] = datetime.now(UTC).timestamp()
             if user.level >= Assurance.L2:
                 flash(_("注册成功，已通过人口信息核验（实名认证），欢迎使用。"), "success")
             else:
@@ -248,7 +249,7 @@ def login():
         elif tx.ok:
             session.clear()
             login_user(user)
-            session["seen"] = clock.now().timestamp()
+            session["seen"] = datetime.now(UTC).timestamp()
             if user.must_change_password:
                 flash(_("您的密码已被重置，请先设置新密码。"), "warning")
                 return redirect(url_for("auth.profile"))
