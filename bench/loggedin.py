@@ -98,7 +98,8 @@ def fetch(url: str, cookie: str) -> bytes:
         return resp.read()
 
 
-def _children(pid: int) -> list[int]:
+def worker_pids(pid: int) -> list[int]:
+    """The process ids of gunicorn master ``pid``'s workers (its children), in order."""
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         children = (task / "children").read_text().split()
@@ -109,7 +110,7 @@ def _children(pid: int) -> list[int]:
 def worker_rss_mb(master: int) -> list[float]:
     """Resident memory (VmRSS) of each gunicorn worker of ``master``, in MB."""
     sizes = []
-    for pid in _children(master):
+    for pid in worker_pids(master):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except FileNotFoundError:

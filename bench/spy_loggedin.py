@@ -61,14 +61,6 @@ def shares(raw_lines: Iterable[str], root: str = HANDLE) -> tuple[int, list[tupl
     return total, [(label, n / total) for label, n in under.most_common()]
 
 
-def _worker_pid(master: int) -> int:
-    for task in Path(f"/proc/{master}/task").iterdir():
-        children = (task / "children").read_text().split()
-        if children:
-            return int(children[0])
-    raise RuntimeError("gunicorn started no worker")
-
-
 def run(seconds: int = 6, top: int = 30, log=print) -> None:
     spy = shutil.which("py-spy") or str(BIN / "py-spy")
     if not Path(spy).exists() or shutil.which("wrk") is None:
@@ -76,7 +68,7 @@ def run(seconds: int = 6, top: int = 30, log=print) -> None:
         return
     from auth.cli import DEMO_PASSWORD
     from bench.http import bench_env
-    from bench.loggedin import fetch, login, prepare
+    from bench.loggedin import fetch, login, prepare, worker_pids
 
     work = Path(tempfile.mkdtemp(prefix="bench-spy-"))
     env = bench_env(work)
@@ -92,7 +84,10 @@ def run(seconds: int = 6, top: int = 30, log=print) -> None:
     portal = gunicorn("wsgi:app", port, env, workers=1)
     try:
         wait_for(f"{base}/healthz")
-        worker = _worker_pid(portal.pid)
+        workers = worker_pids(portal.pid)
+        if not workers:
+            raise RuntimeError("gunicorn started no worker")
+        worker = workers[0]
         for who, name, path in pages:
             cookie = login(base, picked[who], DEMO_PASSWORD)  # afresh: a clerk's idle stamp is recent
             for _ in range(30):
