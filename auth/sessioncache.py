@@ -58,22 +58,20 @@ def _detached_copy(user):
     return copy
 
 
-def _cache() -> TimedMemory | None:
-    """This app's memory of (cookie token, session counter) → a detached copy of the loaded user and of
-    (name, cookie token, session counter) → a value about the person (see :func:`per_session`); None
-    when ``SESSION_CHECK_SECONDS`` is 0."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    cache = app.extensions.get("session_cache")
-    if cache is None:
-        seconds = float(app.config.get("SESSION_CHECK_SECONDS", DEFAULT_SECONDS))
-        cache = app.extensions.setdefault("session_cache", TimedMemory(seconds))
-    return cache if cache.seconds > 0 else None
+def _memory(name: str) -> TimedMemory | None:
+    """This app's memory ``name`` (built by :func:`init_app`); None when ``SESSION_CHECK_SECONDS`` is 0.
+
+    ``session_cache``: (cookie token, session counter) → a detached copy of the loaded user, and
+    (name, cookie token, session counter) → a value about the person (see :func:`per_session`);
+    ``shared_cache``: a key several people's pages name alike → a value (see :func:`shared`)."""
+    memory = current_app.extensions[name]
+    return memory if memory.seconds > 0 else None
 
 
 def remembered(token: str):
     """The user of cookie ``token`` as this worker checked it less than the bound ago, attached to the
     request's database session; None when not remembered (then load it and :func:`remember` it)."""
-    cache = _cache()
+    cache = _memory("session_cache")
     if cache is None:
         return None
     copy = cache.get((token, session.get("_uv")))
@@ -85,7 +83,7 @@ def remembered(token: str):
 
 
 def remember(token: str, user) -> None:
-    cache = _cache()
+    cache = _memory("session_cache")
     if cache is not None:
         cache.put((token, session.get("_uv")), _detached_copy(user))
 
@@ -95,7 +93,7 @@ def per_session(name: str, compute: Callable[[], T]) -> T:
     badge's unread count) — worked out at most once per ``SESSION_CHECK_SECONDS`` in this worker, under
     the same rules as the session check: the person's own writes (and a GET view marked
     ``writes_on_get``, such as reading the messages) show at once; what others did, within the bound."""
-    cache = _cache()
+    cache = _memory("session_cache")
     token = session.get("_user_id")
     if cache is None or token is None or _writes():  # a write request shows what it leaves
         return compute()
@@ -114,18 +112,14 @@ def shared(key: tuple, compute: Callable[[], T]) -> T:
     clerks claim every few seconds); instead a person who has written since it was worked out gets it
     afresh: their own claims and decisions show at once in every worker, other people's within the bound.
     (The comparison uses the workers' clocks, so it assumes they agree to well within the bound.)"""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    seconds = float(app.config.get("SESSION_CHECK_SECONDS", DEFAULT_SECONDS))
-    if seconds <= 0:
-        return compute()
-    cache = app.extensions.get("shared_cache")
+    cache = _memory("shared_cache")
     if cache is None:
-        cache = app.extensions.setdefault("shared_cache", TimedMemory(seconds))
-    entry = cache.get(key)
+        return compute()
+    entry = cache.entry(key)
     if entry is not None and not _writes() and entry[0] > session.get("_wt", 0):
         return entry[1]
     value = compute()
-    cache.put(key, (clock.now().timestamp(), value))
+    cache.put(key, value)
     return value
 
 
@@ -153,4 +147,9 @@ def _writes() -> bool:
 
 
 def init_app(app: Flask) -> None:
+    """Build the worker's two memories, bounded by ``SESSION_CHECK_SECONDS``, and empty them after
+    writes."""
+    seconds = float(app.config.get("SESSION_CHECK_SECONDS", DEFAULT_SECONDS))
+    app.extensions["session_cache"] = TimedMemory(seconds)
+    app.extensions["shared_cache"] = TimedMemory(seconds)
     app.after_request(forget_after_writes)

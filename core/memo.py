@@ -33,15 +33,20 @@ class TimedMemory(Generic[V]):
 
     def get(self, key: Hashable) -> V | None:
         """The value put under ``key`` less than ``seconds`` ago, or None."""
+        entry = self.entry(key)
+        return None if entry is None else entry[1]
+
+    def entry(self, key: Hashable) -> tuple[float, V] | None:
+        """(when it was put, as a POSIX timestamp; the value) for a value put under ``key`` less than
+        ``seconds`` ago, or None: for a caller that must also know how old the value is."""
         entry = self._data.get(key)
         if entry is None:
             return None
-        put_at, value = entry
-        if not 0 <= clock.now().timestamp() - put_at < self.seconds:
+        if not 0 <= clock.now().timestamp() - entry[0] < self.seconds:
             with self._lock:
                 self._data.pop(key, None)
             return None
-        return value
+        return entry
 
     def put(self, key: Hashable, value: V) -> None:
         with self._lock:

@@ -21,6 +21,18 @@ def test_a_value_comes_back_for_its_seconds_and_then_is_forgotten():
     assert len(memory) == 0
 
 
+def test_an_entry_tells_when_its_value_was_put():
+    memory: TimedMemory[str] = TimedMemory(3)
+    start = clock.now()
+    with clock.travel(start):
+        memory.put("key", "value")
+    with clock.travel(start + timedelta(seconds=1)):
+        assert memory.entry("key") == (start.timestamp(), "value")
+        assert memory.entry("other") is None
+    with clock.travel(start + timedelta(seconds=3)):
+        assert memory.entry("key") is None
+
+
 def test_a_value_put_at_a_moment_still_to_come_is_not_given_back():
     memory: TimedMemory[str] = TimedMemory(3)
     start = clock.now()

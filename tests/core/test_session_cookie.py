@@ -11,6 +11,7 @@ from flask import request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous.timed import TimestampSigner
 
+from core.memo import TimedMemory
 from core.session_cookie import PortalSessionInterface
 from tests.auth.helpers import login_as
 
@@ -60,8 +61,7 @@ def test_a_changed_secret_refuses_old_cookies_at_once_unless_kept_as_a_fallback(
     value = _cookie(client)
     assert _profile_status(app, value) == 200  # the serializer is built and kept
     old = app.secret_key
-    app.config["SESSION_CHECK_SECONDS"] = 0  # every request checks the account again
-    app.extensions.pop("session_cache", None)
+    app.extensions["session_cache"] = TimedMemory(0)  # every request checks the account again
     app.secret_key = "a-new-secret-" + "x" * 40
     assert _profile_status(app, value) == 302  # not signed by the new secret
     app.config["SECRET_KEY_FALLBACKS"] = [old]
