@@ -72,10 +72,23 @@ def prepare(env: dict) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+#: What the benchmark's client calls itself, at login and on every request after, as a browser does.
+#: wrk sends no User-Agent of its own: Flask-Login's session protection then took every request for a
+#: changed client, marked the session not fresh and signed and sent the cookie again each time, work
+#: no browser causes.
+USER_AGENT = "portal-bench/1"
+
+
+def browser(cookie: str) -> dict[str, str]:
+    """The headers of a logged-in browser's request: the session cookie and the login's User-Agent."""
+    return {"Cookie": cookie, "User-Agent": USER_AGENT}
+
+
 def login(base: str, identifier: str, password: str) -> str:
     """Log in through the form; the ``Cookie`` header value of the session."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(f"{base}/login").read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     if token is None:
@@ -91,10 +104,15 @@ def login(base: str, identifier: str, password: str) -> str:
 
 
 def fetch(url: str, cookie: str) -> bytes:
-    req = urllib.request.Request(url, headers={"Cookie": cookie})  # noqa: S310 - loopback only
+    """The page at ``url`` as the logged-in browser of ``cookie`` sees it. A page that answers with a
+    new session cookie fails the run: wrk keeps sending the old one, so the portal would sign a cookie
+    on every request of the measurement, which a browser (that keeps the new one) does not cause."""
+    req = urllib.request.Request(url, headers=browser(cookie))  # noqa: S310 - loopback only
     with urllib.request.urlopen(req) as resp:  # noqa: S310
         if resp.url != url:
             raise RuntimeError(f"{url} answered with a redirect to {resp.url}")
+        if any(c.startswith("portal_session=") for c in resp.headers.get_all("Set-Cookie") or []):
+            raise RuntimeError(f"{url} sent a new session cookie to a browser that had just logged in")
         return resp.read()
 
 
@@ -164,7 +182,7 @@ def run(seconds: int, connections: int, log=print) -> dict:
             # log in afresh before each person's pages: a staff cookie's idle stamp is then recent
             cookie = login(portal_url, logins[who], DEMO_PASSWORD)
             for name, path in rows:
-                headers = {"Cookie": cookie}
+                headers = browser(cookie)
                 served += wrk_run(portal_url + path, 1, connections, headers)[1]  # warm
                 p, n = wrk_run(portal_url + path, seconds, connections, headers)
                 served += n

@@ -68,7 +68,7 @@ def run(seconds: int = 6, top: int = 30, log=print) -> None:
         return
     from auth.cli import DEMO_PASSWORD
     from bench.http import bench_env
-    from bench.loggedin import fetch, login, prepare, worker_pids
+    from bench.loggedin import browser, fetch, login, prepare, worker_pids
 
     work = Path(tempfile.mkdtemp(prefix="bench-spy-"))
     env = bench_env(work)
@@ -100,7 +100,7 @@ def run(seconds: int = 6, top: int = 30, log=print) -> None:
                 stderr=subprocess.DEVNULL,
             )
             try:
-                rps, _served = wrk_run(base + path, seconds, 4, {"Cookie": cookie})
+                rps, _served = wrk_run(base + path, seconds, 4, browser(cookie))
             finally:
                 sampler.wait(timeout=seconds + 30)
             if sampler.returncode or not out.exists():

@@ -79,3 +79,24 @@ def test_an_expired_cookie_is_refused(make_app, monkeypatch):
     now = int(time.time())
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: now + 2 * 3600)  # two hours on
     assert _profile_status(app, value) == 302
+
+
+def test_a_logged_in_browser_is_sent_no_new_cookie_page_after_page(app, client):
+    """Signing and sending the cookie is work for every request that changes the session; a browser
+    reading pages changes nothing after its first page (bench/loggedin.py fails on such a cookie)."""
+    login_as(app, client, "citizen")
+    client.get("/me/applications")  # the first page may add to the session (its CSRF token)
+    for path in ("/me/applications", "/profile", "/me/applications"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers, path
+
+
+def test_a_cookie_sent_by_another_client_is_marked_not_fresh_and_signed_again(app, client):
+    """Flask-Login's session protection: why the benchmark's client keeps its login's User-Agent."""
+    login_as(app, client, "citizen")
+    client.get("/me/applications")
+    response = client.get("/me/applications", headers={"User-Agent": "another browser"})
+    assert response.status_code == 200 and "Set-Cookie" in response.headers
+    with client.session_transaction() as sess:
+        assert sess["_fresh"] is False
