@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import TypeVar
 
+from jinja2 import pass_eval_context
+from markupsafe import Markup
+
 K = TypeVar("K")
 
 
@@ -220,28 +223,74 @@ def fast_ngettext(singular: str, plural: str, num: int, **variables) -> str:
     return _translations().ungettext(singular, plural, num) % variables
 
 
+#: The most translated strings one language's memo of marked-up results holds (templates' own strings
+#: are a few thousand; the cap only keeps strings that are not template literals from growing it).
+MAX_MARKED = 20_000
+_MARKED: dict[int, tuple[object, dict[str, object]]] = {}
+
+
+def _marked_memo(t) -> dict[str, object]:
+    """Translations ``t``'s memo: string → its translation, marked up and formatted (no variables)."""
+    hit = _MARKED.get(id(t))
+    if hit is None or hit[0] is not t:  # by identity: a reloaded catalogue starts a new memo
+        hit = _MARKED[id(t)] = (t, {})
+    return hit[1]
+
+
+def _template_text(t, marked: dict, autoescape: bool, string: str, variables: dict):
+    """What Jinja's newstyle ``gettext`` gives: the translation, Markup when autoescaping, always
+    ``%``-formatted. Without variables the marked-up result is worked out once per language."""
+    if not autoescape:
+        return t.ugettext(string) % variables
+    if variables:
+        return Markup(t.ugettext(string)) % variables  # noqa: S704 - the catalogue's text, as Jinja marks it
+    text = marked.get(string)
+    if text is None:
+        text = Markup(t.ugettext(string)) % variables  # noqa: S704 - as above
+        if len(marked) < MAX_MARKED:
+            marked[string] = text
+    return text
+
+
+def _template_ntext(t, autoescape: bool, singular: str, plural: str, num: int, variables: dict):
+    variables.setdefault("num", num)
+    text = t.ungettext(singular, plural, num)
+    if autoescape:
+        text = Markup(text)  # noqa: S704 - as above
+    return text % variables
+
+
 def install_fast_gettext(app) -> None:
-    """Jinja's newstyle ``_``/``gettext``/``ngettext``, with the same result (Markup when autoescaping,
-    always ``%``-formatted), called directly: Jinja's own wrappers went through three ``Context.call``
-    layers per string (``_`` → ``gettext`` → the callable), and a page translates 10–40 strings."""
-    from jinja2 import pass_eval_context
-    from markupsafe import Markup
+    """Jinja's ``_``/``gettext``/``ngettext``, with the same results as Jinja's own wrappers, called
+    directly and bound to the request's translations once per render (a context processor) instead of
+    finding them for each string: Jinja's wrappers went through three ``Context.call`` layers per
+    string, finding the translations cost as much as translating, and a page asks for 20–60 strings.
+    A macro file imported without context sees only the globals, which find them per string."""
 
     app.jinja_env.install_gettext_callables(fast_gettext, fast_ngettext, newstyle=True)
 
     @pass_eval_context
     def gettext(eval_ctx, string: str, **variables) -> str:
-        text = _translations().ugettext(string)
-        if eval_ctx.autoescape:
-            text = Markup(text)  # noqa: S704 - the catalogue's text, as Jinja's own wrapper marks it
-        return text % variables
+        t = _translations()
+        return _template_text(t, _marked_memo(t), eval_ctx.autoescape, string, variables)
 
     @pass_eval_context
     def ngettext(eval_ctx, singular: str, plural: str, num: int, **variables) -> str:
-        variables.setdefault("num", num)
-        text = _translations().ungettext(singular, plural, num)
-        if eval_ctx.autoescape:
-            text = Markup(text)  # noqa: S704 - as above
-        return text % variables
+        return _template_ntext(_translations(), eval_ctx.autoescape, singular, plural, num, variables)
 
     app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
+
+    @app.context_processor
+    def bound_gettext() -> dict[str, object]:
+        t = _translations()
+        marked = _marked_memo(t)
+
+        @pass_eval_context
+        def gettext(eval_ctx, string: str, **variables) -> str:
+            return _template_text(t, marked, eval_ctx.autoescape, string, variables)
+
+        @pass_eval_context
+        def ngettext(eval_ctx, singular: str, plural: str, num: int, **variables) -> str:
+            return _template_ntext(t, eval_ctx.autoescape, singular, plural, num, variables)
+
+        return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
