@@ -7,10 +7,12 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,6 +88,40 @@ def wrk_run(
 
 def wrk(url: str, seconds: int, connections: int) -> float:
     return wrk_run(url, seconds, connections)[0]
+
+
+def paired_rounds(
+    measure_a: Callable[[int], tuple[float, int]],
+    measure_b: Callable[[int], tuple[float, int]],
+    seconds: int,
+    rounds: int = 5,
+) -> dict:
+    """A against B (the portal and its bare baseline) in ``rounds`` short alternating runs of
+    ``seconds / rounds`` (at least one second) each, the order swapped every round; each
+    ``measure(seconds)`` gives (requests/s, requests served).
+
+    On a shared machine a neighbour's burst during one long run of A and none during B's moved a
+    ratio by half (0.22 and 0.11 for the same page and code, minutes apart). Short alternating runs
+    put both under the same conditions, and the median of the rounds' ratios ignores a burst that
+    hits one round."""
+    per_round = max(1, round(seconds / rounds))
+    a_rates, b_rates, ratios, served = [], [], [], 0
+    for k in range(rounds):
+        first, second = (measure_a, measure_b) if k % 2 == 0 else (measure_b, measure_a)
+        one, n = first(per_round)
+        other, m = second(per_round)
+        a, b = (one, other) if k % 2 == 0 else (other, one)
+        served += n if k % 2 == 0 else m
+        a_rates.append(a)
+        b_rates.append(b)
+        ratios.append(a / b if b else 0.0)
+    return {
+        "a_rps": statistics.median(a_rates),
+        "b_rps": statistics.median(b_rates),
+        "ratio": statistics.median(ratios),
+        "ratios": ratios,
+        "served": served,
+    }
 
 
 def bench_env(work: Path) -> dict[str, str]:

@@ -21,9 +21,10 @@ import subprocess
 import tempfile
 import urllib.parse
 import urllib.request
+from functools import partial
 from pathlib import Path
 
-from bench.http import BIN, ROOT, free_port, gunicorn, stop, wait_for, wrk_run
+from bench.http import BIN, ROOT, free_port, gunicorn, paired_rounds, stop, wait_for, wrk_run
 
 #: Finds what the benchmark asks for in the demo database (printed as one JSON line).
 _PICK = """
@@ -184,17 +185,21 @@ def run(seconds: int, connections: int, log=print) -> dict:
             for name, path in rows:
                 headers = browser(cookie)
                 served += wrk_run(portal_url + path, 1, connections, headers)[1]  # warm
-                p, n = wrk_run(portal_url + path, seconds, connections, headers)
-                served += n
-                b, _n = wrk_run(bare_url + path, seconds, connections, headers)
+                pair = paired_rounds(
+                    partial(_wrk_for, portal_url + path, connections, headers),
+                    partial(_wrk_for, bare_url + path, connections, headers),
+                    seconds,
+                )
+                served += pair["served"]
                 results.append(
                     {
                         "page": name,
                         "path": path,
                         "bytes": Path(bodies[path][0]).stat().st_size,
-                        "portal_rps": p,
-                        "bare_rps": b,
-                        "ratio": p / b if b else 0,
+                        "portal_rps": pair["a_rps"],
+                        "bare_rps": pair["b_rps"],
+                        "ratio": pair["ratio"],
+                        "ratios": pair["ratios"],
                     }
                 )
         rss_after = worker_rss_mb(portal.pid)
@@ -206,14 +211,24 @@ def run(seconds: int, connections: int, log=print) -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _wrk_for(url: str, connections: int, headers: dict[str, str], seconds: int) -> tuple[float, int]:
+    return wrk_run(url, seconds, connections, headers)
+
+
 def report(result: dict, seconds: int, connections: int, log=print) -> None:
     if not result:
         return
-    log(f"{'logged-in page':16} {'bytes':>7} {'portal req/s':>13} {'bare req/s':>11} {'ratio':>6}")
+    log(f"{'logged-in page':16} {'bytes':>7} {'portal req/s':>13} {'bare req/s':>11} {'ratio':>6}  rounds")
     for r in result["rows"]:
-        log(f"{r['page']:16} {r['bytes']:7d} {r['portal_rps']:13.0f} {r['bare_rps']:11.0f} {r['ratio']:6.2f}")
+        spread = f"{min(r['ratios']):.2f}–{max(r['ratios']):.2f}"
+        log(
+            f"{r['page']:16} {r['bytes']:7d} {r['portal_rps']:13.0f} {r['bare_rps']:11.0f} "
+            f"{r['ratio']:6.2f}  {spread}"
+        )
     log(
-        f"target: ratio ≥ 0.35 for every logged-in page (gunicorn, 2 workers, wrk -c{connections} {seconds}s)"
+        f"target: ratio ≥ 0.35 for every logged-in page (gunicorn, 2 workers, wrk -c{connections}; "
+        f"medians of {len(result['rows'][0]['ratios']) if result['rows'] else 0} alternating rounds "
+        f"over {seconds}s per side)"
     )
     before = ", ".join(f"{mb:.0f}" for mb in result["rss_before"])
     after = ", ".join(f"{mb:.0f}" for mb in result["rss_after"])
