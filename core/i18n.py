@@ -4,8 +4,9 @@
 import Flask (pure rules); it is translated with ``gettext`` where it is shown.
 
 Templates call ``_()`` many times per page; Flask-Babel looks up the context, locale and domain on
-every call. :func:`install_fast_gettext` resolves the translations once per request (on ``g``) and
-gives Jinja plain callables, which keeps rendering cheap without changing what is translated.
+every call. :func:`install_fast_gettext` resolves the translations once per request (on ``g``), binds
+Jinja's callables to them once per render and keeps each string's marked-up translation, which keeps
+rendering cheap without changing what is translated.
 """
 
 from __future__ import annotations
