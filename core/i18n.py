@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import TypeVar
+from weakref import WeakKeyDictionary
 
 from jinja2 import pass_eval_context
 from markupsafe import Markup
@@ -196,21 +197,30 @@ def _translations():
 _flask_g = _has_request_context = _get_translations = None
 
 
-_LABEL_TABLES: dict[tuple[int, int], tuple[object, object, dict]] = {}
+#: What is worked out once per catalogue (a translations object), dropped with it: a worker keeps one
+#: catalogue per language, a test run builds thousands of apps, each with catalogues of its own.
+_PER_CATALOGUE: WeakKeyDictionary[object, dict] = WeakKeyDictionary()
+
+
+def _kept(t) -> dict:
+    kept = _PER_CATALOGUE.get(t)
+    if kept is None:
+        kept = _PER_CATALOGUE[t] = {"marked": {}}
+    return kept
 
 
 def translated_labels(labels: Mapping[K, str]) -> Mapping[K, str]:
     """``{key: gettext(label)}`` for a module-level table of ``N_`` labels, worked out once per language
     and shared (read it, never change it): the clerk queue translated its nine state labels on every
-    view. The table and the catalogue are checked by identity, so a reloaded catalogue is translated
-    again."""
+    view. Kept with the catalogue and the table checked by identity, so a reloaded catalogue is
+    translated again."""
     t = _translations()
-    key = (id(labels), id(t))
-    hit = _LABEL_TABLES.get(key)
-    if hit is not None and hit[0] is labels and hit[1] is t:
-        return hit[2]
+    kept = _kept(t)
+    hit = kept.get(id(labels))
+    if hit is not None and hit[0] is labels:
+        return hit[1]
     table = {k: t.ugettext(v) for k, v in labels.items()}
-    _LABEL_TABLES[key] = (labels, t, table)
+    kept[id(labels)] = (labels, table)
     return table
 
 
@@ -227,15 +237,11 @@ def fast_ngettext(singular: str, plural: str, num: int, **variables) -> str:
 #: The most translated strings one language's memo of marked-up results holds (templates' own strings
 #: are a few thousand; the cap only keeps strings that are not template literals from growing it).
 MAX_MARKED = 20_000
-_MARKED: dict[int, tuple[object, dict[str, object]]] = {}
 
 
 def _marked_memo(t) -> dict[str, object]:
     """Translations ``t``'s memo: string → its translation, marked up and formatted (no variables)."""
-    hit = _MARKED.get(id(t))
-    if hit is None or hit[0] is not t:  # by identity: a reloaded catalogue starts a new memo
-        hit = _MARKED[id(t)] = (t, {})
-    return hit[1]
+    return _kept(t)["marked"]
 
 
 def _template_text(t, marked: dict, autoescape: bool, string: str, variables: dict):

@@ -5,7 +5,11 @@ file is); a string without variables is worked out once per language, and the me
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
+from babel.support import Translations
 from flask import render_template_string
 from flask_babel import get_translations
 from jinja2 import Environment
@@ -19,8 +23,8 @@ SOURCE = "|".join(
         '{{ _("完成率 50%%") }}',
         '{{ gettext("您好，%(name)s", name=who) }}',
         '{{ ngettext("%(num)d 件", "%(num)d 件", 3) }}',
-        '{% trans %}已受理{% endtrans %}',
-        '{% trans count=2 %}{{ count }} 件{% pluralize %}{{ count }} 件{% endtrans %}',
+        "{% trans %}已受理{% endtrans %}",
+        "{% trans count=2 %}{{ count }} 件{% pluralize %}{{ count }} 件{% endtrans %}",
     ]
 )
 
@@ -55,3 +59,14 @@ def test_a_string_is_marked_up_once_per_language_and_the_memo_is_bounded(app, mo
     with app.test_request_context("/?lang=en"):
         assert app.jinja_env.from_string('{{ _("已退回") }}').render()
         assert "已退回" not in i18n._marked_memo(get_translations())
+
+
+def test_what_is_kept_for_a_catalogue_goes_with_it():
+    """A test run builds thousands of apps, each with its own catalogues: the memo keeps none alive."""
+    t = Translations()
+    i18n._marked_memo(t)["x"] = "x"
+    assert t in i18n._PER_CATALOGUE
+    gone = weakref.ref(t)
+    del t
+    gc.collect()
+    assert gone() is None
