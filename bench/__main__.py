@@ -120,11 +120,13 @@ def main() -> None:
             "templates",
             "profile-loggedin",
             "spy-loggedin",
+            "instructions",
         ],
         default=None,
         help=(
-            "one part; profile-loggedin (a cProfile of the logged-in pages) and spy-loggedin (py-spy "
-            "sampling a gunicorn worker under wrk) run only when asked for"
+            "one part; profile-loggedin (a cProfile of the logged-in pages), spy-loggedin (py-spy "
+            "sampling a gunicorn worker under wrk) and instructions (callgrind's count per logged-in "
+            "request) run only when asked for"
         ),
     )
     parser.add_argument("--submissions", type=int, default=40)
@@ -182,6 +184,10 @@ def main() -> None:
         from bench import spy_loggedin
 
         spy_loggedin.run(args.seconds + 1, log=lambda line: print(line, flush=True))
+    if args.only == "instructions":
+        from bench import instructions
+
+        instructions.run(log=lambda line: print(line, flush=True))
     if args.only in (None, "submit"):
         bench_submit(args.submissions, args.pg)
     if args.only in (None, "clerk"):
