@@ -43,17 +43,11 @@ def page_driver(app, identifier: str, password: str, path: str) -> Callable[[], 
     from werkzeug.test import EnvironBuilder
 
     from bench.loggedin import USER_AGENT
+    from bench.profile_loggedin import login_client
 
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    answer = client.post(
-        "/login",
-        data={"identifier": identifier, "password": password, "csrf_token": token.group(1) if token else ""},
-    )
-    if answer.status_code != 302:
-        raise RuntimeError(f"login of {identifier} answered {answer.status_code}")
+    login_client(client, identifier, password)
     client.get(path)  # the first page after login may still add to the session (its CSRF token)
     cookie = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
     headers = {"Cookie": cookie, "User-Agent": USER_AGENT}

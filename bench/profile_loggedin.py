@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 
-def _login(client, identifier: str, password: str) -> None:
+def login_client(client, identifier: str, password: str) -> None:
+    """Log Flask test client ``client`` in through the form, as a browser does."""
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     answer = client.post(
@@ -57,7 +58,7 @@ def run(log=print, top: int = 25) -> None:
         }
         for who, rows in pages.items():
             client = app.test_client()
-            _login(client, who, DEMO_PASSWORD)
+            login_client(client, who, DEMO_PASSWORD)
             for name, path in rows:
                 for _ in range(20):  # warm: caches filled, statements compiled
                     assert client.get(path).status_code == 200

@@ -3,17 +3,23 @@ from a moment the clock now reads as still to come, and a full memory is emptied
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core import clock
 from core.memo import MAX_ENTRIES, TimedMemory
 
 
-def test_a_value_comes_back_for_its_seconds_and_then_is_forgotten():
-    memory: TimedMemory[str] = TimedMemory(3)
+def _put_now(seconds: float = 3) -> tuple[TimedMemory[str], datetime]:
+    """A memory of ``seconds`` holding "key" → "value", put at the moment returned."""
+    memory: TimedMemory[str] = TimedMemory(seconds)
     start = clock.now()
     with clock.travel(start):
         memory.put("key", "value")
+    return memory, start
+
+
+def test_a_value_comes_back_for_its_seconds_and_then_is_forgotten():
+    memory, start = _put_now()
     with clock.travel(start + timedelta(seconds=2.9)):
         assert memory.get("key") == "value"
     with clock.travel(start + timedelta(seconds=3)):
@@ -22,10 +28,7 @@ def test_a_value_comes_back_for_its_seconds_and_then_is_forgotten():
 
 
 def test_an_entry_tells_when_its_value_was_put():
-    memory: TimedMemory[str] = TimedMemory(3)
-    start = clock.now()
-    with clock.travel(start):
-        memory.put("key", "value")
+    memory, start = _put_now()
     with clock.travel(start + timedelta(seconds=1)):
         assert memory.entry("key") == (start.timestamp(), "value")
         assert memory.entry("other") is None
@@ -34,10 +37,7 @@ def test_an_entry_tells_when_its_value_was_put():
 
 
 def test_a_value_put_at_a_moment_still_to_come_is_not_given_back():
-    memory: TimedMemory[str] = TimedMemory(3)
-    start = clock.now()
-    with clock.travel(start):
-        memory.put("key", "value")
+    memory, start = _put_now()
     with clock.travel(start - timedelta(seconds=1)):  # the clock was set back
         assert memory.get("key") is None
 
