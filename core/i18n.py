@@ -202,10 +202,12 @@ _flask_g = _has_request_context = _get_translations = None
 _PER_CATALOGUE: WeakKeyDictionary[object, dict] = WeakKeyDictionary()
 
 
-def _kept(t) -> dict:
+def _kept(t) -> dict[str, dict]:
+    """Catalogue ``t``'s memos: ``labels`` (a table's id → the table, its translation) and ``marked``
+    (a string → its marked-up translation)."""
     kept = _PER_CATALOGUE.get(t)
     if kept is None:
-        kept = _PER_CATALOGUE[t] = {"marked": {}}
+        kept = _PER_CATALOGUE[t] = {"labels": {}, "marked": {}}
     return kept
 
 
@@ -215,12 +217,12 @@ def translated_labels(labels: Mapping[K, str]) -> Mapping[K, str]:
     view. Kept with the catalogue and the table checked by identity, so a reloaded catalogue is
     translated again."""
     t = _translations()
-    kept = _kept(t)
-    hit = kept.get(id(labels))
+    tables = _kept(t)["labels"]
+    hit = tables.get(id(labels))
     if hit is not None and hit[0] is labels:
         return hit[1]
     table = {k: t.ugettext(v) for k, v in labels.items()}
-    kept[id(labels)] = (labels, table)
+    tables[id(labels)] = (labels, table)
     return table
 
 
