@@ -107,11 +107,13 @@ def paired_rounds(
     per_round = max(1, round(seconds / rounds))
     a_rates, b_rates, ratios, served = [], [], [], 0
     for k in range(rounds):
-        first, second = (measure_a, measure_b) if k % 2 == 0 else (measure_b, measure_a)
-        one, n = first(per_round)
-        other, m = second(per_round)
-        a, b = (one, other) if k % 2 == 0 else (other, one)
-        served += n if k % 2 == 0 else m
+        if k % 2 == 0:
+            a, n = measure_a(per_round)
+            b, _ = measure_b(per_round)
+        else:
+            b, _ = measure_b(per_round)
+            a, n = measure_a(per_round)
+        served += n
         a_rates.append(a)
         b_rates.append(b)
         ratios.append(a / b if b else 0.0)

@@ -42,7 +42,7 @@ def page_driver(app, identifier: str, password: str, path: str) -> Callable[[], 
     session cookie (the page would sign one on every request, work a browser does not cause)."""
     from werkzeug.test import EnvironBuilder
 
-    from bench.loggedin import USER_AGENT
+    from bench.loggedin import USER_AGENT, browser
     from bench.profile_loggedin import login_client
 
     client = app.test_client()
@@ -50,10 +50,11 @@ def page_driver(app, identifier: str, password: str, path: str) -> Callable[[], 
     login_client(client, identifier, password)
     client.get(path)  # the first page after login may still add to the session (its CSRF token)
     cookie = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
-    headers = {"Cookie": cookie, "User-Agent": USER_AGENT}
     environ = EnvironBuilder(
-        path=path, headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+        path=path, headers=browser(cookie), environ_base={"REMOTE_ADDR": "127.0.0.1"}
     ).get_environ()
+    session_cookie = app.config["SESSION_COOKIE_NAME"] + "="
+    old_cookie = re.compile(re.escape(session_cookie) + "[^;]*")
 
     renewed = [False]  # the last answer sent a new session cookie
 
@@ -64,11 +65,11 @@ def page_driver(app, identifier: str, password: str, path: str) -> Callable[[], 
         if not seen[0].startswith("200"):
             raise RuntimeError(f"{path} answered {seen[0]}")
         cookies = [v for k, v in seen[1] if k == "Set-Cookie"]
-        new = [v.split(";", 1)[0] for v in cookies if v.startswith("portal_session=")]
+        new = [v.split(";", 1)[0] for v in cookies if v.startswith(session_cookie)]
         if new and renewed[0]:
             raise RuntimeError(f"{path} sent a new session cookie on every request")
         if new:  # e.g. a clerk's idle stamp, renewed every 30 s: the browser keeps the new cookie
-            environ["HTTP_COOKIE"] = re.sub(r"portal_session=[^;]*", new[0], environ["HTTP_COOKIE"])
+            environ["HTTP_COOKIE"] = old_cookie.sub(new[0], environ["HTTP_COOKIE"])
         renewed[0] = bool(new)
         return body
 
