@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 
 from applications.bundles.models import (
     PART_STATUS_LABELS,
@@ -190,6 +190,17 @@ def _cards_statement(limit: int):
         .order_by(BundleApplication.submitted_at.desc(), BundleApplication.id.desc())
         .limit(limit)
     )
+
+
+#: "Has this applicant (``:applicant_id``) any 一件事 card?" as a column another list's statement can
+#: carry: 我的办件 reads it from its own rows and skips the cards query for the many citizens who never
+#: started a bundle (one round trip fewer on every view of the page).
+HAS_CARDS = (
+    exists()
+    .where(BundleApplication.applicant_id == bindparam("applicant_id"))
+    .where(BundleApplication.state.in_(LISTED))
+    .label("has_cards")
+)
 
 
 def cards_for(user: User, limit: int = 50) -> list[BundleView]:

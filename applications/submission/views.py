@@ -10,8 +10,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from applications.bundles import queries as bundle_queries
 from applications.bundles.models import BundlePart
 from applications.bundles.operations import is_held_draft
+from applications.bundles.queries import HAS_CARDS
 from applications.documents.uploads import MAX_BYTES, UploadRejected, clean_upload
 from applications.ecert.operations import certificates_of
 from applications.ecert.queries import held_certificates
@@ -343,6 +345,7 @@ _MY_APPLICATIONS = (
         Application.state,
         Application.promised_due,
         Application.updated_at,
+        HAS_CARDS,
     )
     .where(Application.applicant_id == bindparam("applicant_id"))
     .where(~exists().where(BundlePart.application_id == Application.id))
@@ -354,15 +357,15 @@ _MY_APPLICATIONS = (
 @bp.route("/me/applications")
 @citizen_only
 def my_applications():
-    from applications.bundles import queries as bundle_queries
-
     apps = db.session.execute(_MY_APPLICATIONS, {"applicant_id": current_user.id}).all()
+    # each row says whether the citizen has a 一件事 card; with no row there is nothing to read it from
+    has_cards = apps[0].has_cards if apps else True
     return render_template(
         "applications/list.html",
         apps=apps,
         names=item_names(apps),
         labels=STATE_LABELS,
-        bundles=bundle_queries.cards_for(current_user),
+        bundles=bundle_queries.cards_for(current_user) if has_cards else [],
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from applications.bundles import queries
 from applications.bundles.models import BundleApplication, BundleState, PartStatus
+from applications.models import Application
 from applications.workflow.states import State
 from core.db import db
 from core.transaction import commit
@@ -23,8 +24,9 @@ from tests.bundles.view_helpers import (
     part,
     submitted_bundle,
 )
-from tests.clerk.helpers import load_world
+from tests.clerk.helpers import citizen, insert_submitted, load_world
 from tests.ratings.helpers import citizen_login
+from tests.sql import sql_sent
 
 
 @pytest.fixture
@@ -85,6 +87,44 @@ def test_my_applications_shows_one_card_per_bundle(world, client):
     assert html.count(temp_ref) == 0 or html.count(temp_ref) == card.count(temp_ref)
     rows = re.findall(r"<tr>\s*<td data-label=\"办理事项\">(.*?)</td>", html, re.S)
     assert not any("临时行驶车号牌" in r or "机动车注册登记" in r for r in rows)
+
+
+def _own_application(app) -> str:
+    """One application of the demo citizen's own (not a bundle's part); its reference."""
+    with app.app_context():
+        (own,) = insert_submitted(1, applicant=citizen())
+        commit()
+        return db.session.get(Application, own).reference
+
+
+def test_the_card_shows_beside_the_citizens_own_applications(world, client):
+    """The rows of 我的办件 carry "has a card": a citizen with both sees both."""
+    bid = _make(world, NEW_CAR)
+    reference = _own_application(world)
+    html = client.get("/me/applications").text
+    assert "新车上牌一件事" in _card(html, bid)
+    assert reference in html
+
+
+def test_a_citizen_without_a_card_is_spared_the_cards_query(world, client):
+    """Own applications and only a draft 一件事 (a draft is no card): no card and no query for cards;
+    the first card submitted shows on the next view."""
+    reference = _own_application(world)
+    with world.app_context():
+        draft = submitted_bundle(NEW_CAR)
+        draft.state = BundleState.DRAFT
+        draft_id = draft.id
+        commit()
+    with sql_sent(world, where="FROM bundle_applications") as sent:
+        html = client.get("/me/applications").text
+    assert reference in html and 'data-bundle="' not in html
+    assert [s for s, _ in sent if s.lstrip().startswith("SELECT bundle_applications.")] == []
+    assert len(sent) == 1  # only the rows' own EXISTS
+
+    with world.app_context():
+        db.session.get(BundleApplication, draft_id).state = BundleState.SUBMITTED
+        commit()
+    assert "新车上牌一件事" in _card(client.get("/me/applications").text, draft_id)
 
 
 def test_card_statuses_follow_the_parts(world, client):
