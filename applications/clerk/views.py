@@ -54,7 +54,7 @@ from catalog.queries import catalog
 from core import audit
 from core.clock import SHANGHAI, local_today
 from core.crypto import DecryptionError
-from core.db import db, writes_on_get
+from core.db import db, load_collections, writes_on_get
 from core.downloads import stored_file_response
 from core.errors import FieldError, NotFound
 from core.i18n import translated_labels
@@ -203,6 +203,7 @@ def _render_detail(
     verdict_forms: dict | None = None,
     **forms,
 ):
+    load_collections(app, "events", "documents", "pauses", "visits", "deferrals")  # all on the page
     item = pinned_item(app)
     guide = build_guide(item, app.answers or {})
     approve_form = _prefix_ids(forms.get("approve_form") or ApproveForm(version=app.row_version), "approve")

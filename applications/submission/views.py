@@ -31,7 +31,7 @@ from catalog.application_form import build_application_form
 from catalog.guide import build_guide
 from catalog.queries import catalog
 from core.crypto import DecryptionError
-from core.db import db, writes_on_get
+from core.db import db, load_collections, writes_on_get
 from core.downloads import private_download_headers, stored_file_response
 from core.errors import DomainError, NotFound
 from core.extensions import limiter
@@ -376,6 +376,7 @@ def detail(application_id: int):
 
 
 def _render_detail(app: Application, status: int = 200, deferral_errors: dict[int, str] | None = None):
+    load_collections(app, "events", "documents", "deferrals")  # all three are on the page
     item = ops.pinned_item(app)
     guide = build_guide(item, app.answers)
     correction = ops.correction_event(app)
