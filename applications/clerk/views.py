@@ -94,19 +94,32 @@ def _seen_version(form) -> int | None:
 PAGE = 30  # rows on a queue page
 
 
+#: The queue filter form's fields, as they appear in the page's query.
+QUEUE_FILTERS = ("item", "channel", "date_from", "date_to", "ref", "person")
+
+
+def _queue_filter_form(snap) -> QueueFilterForm:
+    """The filter form over the query, its items those of catalog snapshot ``snap``. A queue page
+    without filters (most views) builds none: its markup comes from the fragment cache."""
+    form = QueueFilterForm(request.args)
+    form.item.choices = [("", _("全部事项"))] + [
+        (str(i.id), i.name) for i in sorted(snap.items.values(), key=lambda i: i.code)
+    ]
+    return form
+
+
 @bp.route("/")
 @staff_only
 def queue():
     tab = request.args.get("tab", "pending")
     if tab not in queues.TABS:
         tab = "pending"
-    form = QueueFilterForm(request.args)
     snap = catalog()
-    form.item.choices = [("", _("全部事项"))] + [
-        (str(i.id), i.name) for i in sorted(snap.items.values(), key=lambda i: i.code)
-    ]
+    form = None  # built when the query holds a filter, or when the filters' markup is not cached
     filters = {}
-    if form.validate():
+    if any(request.args.get(name) for name in QUEUE_FILTERS):
+        form = _queue_filter_form(snap)
+    if form is not None and form.validate():
         filters = {
             "item_id": int(form.item.data) if form.item.data else None,
             "channel": form.channel.data or None,
@@ -132,7 +145,7 @@ def queue():
         tab=tab,
         rows=rows,
         counts=counts,
-        form=form,
+        filter_form=(lambda: form) if form is not None else (lambda: _queue_filter_form(snap)),
         names=names,
         holders=queues.holder_names(current_user, rows),
         # once per page rather than once per row: the row link's prefix and the translated labels

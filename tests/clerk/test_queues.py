@@ -434,3 +434,42 @@ def test_the_filter_form_is_cached_per_query_but_never_with_a_persons_number(wor
     page = client.get(f"/clerk/?tab=pending&person={number}").get_data(as_text=True)
     assert number in form.search(page).group(0)  # the field keeps what was typed …
     assert not any(number in str(key) or number in str(value) for key, value in cached.items())  # … unkept
+
+
+def test_a_queue_page_without_filters_builds_no_form_once_the_filters_are_cached(world, monkeypatch):
+    """Most queue views hold no filter: once a worker has rendered their filters, such a view shows the
+    same markup without building the form. Blank filters (a 筛选 pressed with nothing chosen) are no
+    filters; a wrong date is said at its field, kept as typed, and filters nothing."""
+    from applications.clerk import views
+
+    built = []
+
+    class Counted(views.QueueFilterForm):
+        def __init__(self, *args, **kwargs):
+            built.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(views, "QueueFilterForm", Counted)
+    app = world
+    with app.app_context():
+        insert_submitted(2)
+        db.session.commit()
+    client = app.test_client()
+    login_staff(client, "clerk_ps_dc_01")
+    form = re.compile(r'<form method="get".*?</form>', re.S)
+
+    first = client.get("/clerk/?tab=pending").get_data(as_text=True)
+    assert len(built) == 1  # the first view renders the filters
+    again = client.get("/clerk/?tab=pending").get_data(as_text=True)
+    assert len(built) == 1  # the second takes them from the cache
+    assert form.search(again).group(0) == form.search(first).group(0)
+    assert 'name="item"' in form.search(again).group(0) and len(REF.findall(again)) == 2
+
+    blank = client.get("/clerk/?tab=pending&item=&channel=&date_from=&date_to=&ref=&person=")
+    assert blank.status_code == 200
+    assert "is-invalid" not in blank.text and len(REF.findall(blank.text)) == 2
+
+    wrong = client.get("/clerk/?tab=pending&date_from=2026-13-01").get_data(as_text=True)
+    assert 'value="2026-13-01"' in form.search(wrong).group(0)
+    assert "请输入正确的日期" in wrong and "is-invalid" in wrong
+    assert len(REF.findall(wrong)) == 2
