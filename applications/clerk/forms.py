@@ -144,6 +144,11 @@ class QueueFilterForm(PortalForm):
     person = IdNumberField(_l("身份证号码"), validators=[Optional(), id_number_format])
 
 
+#: The filter form's field names, as they appear in a queue page's query (read from the class, so a
+#: new filter is counted too).
+QUEUE_FILTERS = tuple(name for name, value in vars(QueueFilterForm).items() if hasattr(value, "_formfield"))
+
+
 class WalkInItemForm(PortalForm):
     """窗口登记, first step: the item (a GET form: nothing is written yet)."""
 

@@ -16,6 +16,7 @@ from applications.bundles.panel import clerk_panel
 from applications.clerk import operations as ops
 from applications.clerk import queues, verdicts
 from applications.clerk.forms import (
+    QUEUE_FILTERS,
     ApproveForm,
     NotAcceptForm,
     QueueFilterForm,
@@ -94,10 +95,6 @@ def _seen_version(form) -> int | None:
 PAGE = 30  # rows on a queue page
 
 
-#: The queue filter form's fields, as they appear in the page's query.
-QUEUE_FILTERS = ("item", "channel", "date_from", "date_to", "ref", "person")
-
-
 def _queue_filter_form(snap) -> QueueFilterForm:
     """The filter form over the query, its items those of catalog snapshot ``snap``. A queue page
     without filters (most views) builds none: its markup comes from the fragment cache."""
@@ -145,7 +142,7 @@ def queue():
         tab=tab,
         rows=rows,
         counts=counts,
-        filter_form=(lambda: form) if form is not None else (lambda: _queue_filter_form(snap)),
+        filter_form=lambda: form if form is not None else _queue_filter_form(snap),
         names=names,
         holders=queues.holder_names(current_user, rows),
         # once per page rather than once per row: the row link's prefix and the translated labels
